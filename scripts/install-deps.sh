@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every Debian package stoa needs to build and test. Idempotent; quiet when all is present.
+# Usage: scripts/install-deps.sh [build|test|all]   (default: all)
+set -euo pipefail
+
+build_pkgs=(
+  cmake ninja-build g++ pkg-config git ca-certificates
+  libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
+  libcurl4-openssl-dev libssl-dev libzip-dev zlib1g-dev
+  libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev
+)
+test_pkgs=( clang-format curl python3 )
+
+want=("${build_pkgs[@]}")
+case "${1:-all}" in
+  build) ;;
+  test|all) want+=("${test_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
+  echo "install-deps: the go command is required (Go 1.21 or newer) and was not found" >&2
+  exit 1
+fi

@@ -1,0 +1,42 @@
+#pragma once
+// Parsing of GOPROXY request paths, e.g. "/github.com/%21azure/x/@v/v1.0.0.zip".
+// Pure, never throws, thread-safe.
+//
+// Order: reject NUL/backslash/control bytes and any percent-encoded '/', percent-decode once,
+// split at "/@v/" or "/@latest", case-decode (!x) the module path and version, validate both
+// (module::check_path, semver, check_path_major) before anything touches storage.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace stoa::module {
+
+enum class Kind : std::uint8_t { list, info, mod, zip, latest };
+
+struct Request {
+  Kind kind;
+  std::string module;          // decoded module path, valid per check_path
+  std::string escaped_module;  // case-encoded (what storage keys and upstream URLs use)
+  std::string version;         // decoded; empty for list and latest
+  std::string escaped_version; // case-encoded; empty for list and latest
+  // True for info/mod/zip when `version` is canonical semver. A non-canonical .info
+  // (a query such as "v1.2" or a branch name) has canonical == false; .mod/.zip never do.
+  bool canonical = false;
+};
+
+struct BadRequest {
+  int status;           // 400 for malformed input, 404 for well-formed paths that are not endpoints
+  std::string message;  // one line, shown to the go command user ("not found: ..." or "bad request: ...")
+};
+
+// `target` is the raw request-target (path only; a query string makes it a 400).
+// `prefix` is an optional path prefix that has already been stripped by the caller ("" = none).
+std::variant<Request, BadRequest> parse_request(std::string_view target);
+
+// The storage key / upstream suffix for a request: "<escaped module>/@v/list",
+// "<escaped module>/@v/<escaped version>.info|.mod|.zip", "<escaped module>/@latest".
+std::string key_of(const Request& r);
+
+}  // namespace stoa::module

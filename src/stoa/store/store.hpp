@@ -1,0 +1,61 @@
+#pragma once
+// The Store interface: where stored module files live. Keys are GOPROXY-relative paths in their
+// case-encoded form, e.g. "github.com/!azure/x/@v/v1.0.0.zip", so that a disk store's root is
+// itself a valid GOPROXY file tree.
+//
+// Contract for every backend:
+// - Absence is a value: get() returns nullopt only when the key truly does not exist.
+// - Any backend failure throws StoreError; it is never reported as absence.
+// - Write-once: put() never replaces existing bytes; the first bytes win forever.
+// - Atomic: an object is either fully visible with its final bytes or not visible at all.
+// - Thread-safe: all methods may be called concurrently from any thread.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "stoa/fsio/temp_file.hpp"
+#include "stoa/fsio/unique_fd.hpp"
+
+namespace stoa::store {
+
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Object {
+  std::uint64_t size = 0;
+  std::int64_t mtime_unix = 0;  // seconds; when the object was committed
+  std::string etag;             // strong validator, quoted ("\"...\""); stable for the object's life
+  // Either an open file (read it with pread/sendfile from offset 0; size is fixed) or bytes.
+  std::variant<fsio::UniqueFd, std::shared_ptr<const std::string>> body;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // nullopt when `key` is absent. Throws StoreError on backend failure.
+  virtual std::optional<Object> get(const std::string& key) = 0;
+
+  // A temp file on the same filesystem as the store's objects (so put can rename it).
+  // Throws StoreError.
+  virtual fsio::TempFile stage() = 0;
+
+  // Commits the staged file under `key` if the key is absent: fsync, atomic no-replace rename,
+  // directory fsync. Returns true if committed, false if `key` already existed (existing bytes
+  // unchanged, staged file discarded). Throws StoreError.
+  // Committing "<m>/@v/<v>.info" of a non-pseudo version also refreshes "<m>/@v/list".
+  virtual bool put(const std::string& key, fsio::TempFile staged) = 0;
+
+  // Versions (escaped form, as in keys) of `escaped_module` that have a stored .info,
+  // in no particular order. Empty when none. Throws StoreError.
+  virtual std::vector<std::string> versions(const std::string& escaped_module) = 0;
+};
+
+}  // namespace stoa::store
