@@ -16,6 +16,9 @@ function(stoa_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
   add_executable(stoa_${name}_test ${ARG_SOURCES})
   target_link_libraries(stoa_${name}_test PRIVATE stoa_flags ${ARG_DEPS} GTest::gtest GTest::gtest_main)
-  gtest_discover_tests(stoa_${name}_test DISCOVERY_TIMEOUT 60
-    PROPERTIES ENVIRONMENT "STOA_SOURCE_DIR=${PROJECT_SOURCE_DIR};STOA_BINARY_DIR=${PROJECT_BINARY_DIR}")
+  # Test names are "<component>.<Suite>.<Test>" so `ctest -R <component>` selects one component.
+  gtest_discover_tests(stoa_${name}_test DISCOVERY_TIMEOUT 60 TEST_PREFIX "${name}."
+    # Two properties, one variable each: gtest_discover_tests splits a list value at ';'.
+    PROPERTIES ENVIRONMENT "STOA_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
+               ENVIRONMENT_MODIFICATION "STOA_BINARY_DIR=set:${PROJECT_BINARY_DIR}")
 endfunction()

@@ -21,7 +21,10 @@ class SingleFlight {
   // Registers `callback` for `key`. If no flight for `key` is running, one is created and
   // `start()` is called (outside the lock) to begin the work, and true is returned; the work must
   // eventually call complete(key, result). `callback` runs exactly once, on the thread that calls
-  // complete().
+  // complete() (possibly inside start(), if the work finishes at once).
+  // `start()` must not throw: other callers may already be waiting on the flight, and only
+  // complete() releases them. Work that cannot even be started (a full WorkerPool) must call
+  // complete(key, <failure>) itself.
   bool join(const std::string& key, Callback callback, const std::function<void()>& start) {
     {
       std::lock_guard lock(m_mutex);

@@ -5,6 +5,13 @@
 // to the next entry only when the previous one answered 404 or 410; entries separated by '|'
 // fall through on any error (including timeouts and 5xx). If every entry answered 404/410 the
 // outcome is not_found; otherwise it is failed (never reported as not_found).
+//
+// Which error is reported matches the go command's TryProxies (cmd/go/internal/modfetch/proxy.go):
+// a failure outranks a 404/410, and among equals the later entry's answer is reported. So
+// "a|b" with a=503 and b=404 is failed with a's 503, and "a,b" with a=404 and b=503 is failed
+// with b's 503: a 404 is only ever passed on when nothing that was consulted failed, because a
+// failing upstream might hold the module (a private one, say) and a 404 would send the client,
+// and the module path, to the next proxy in its own list.
 
 #include <chrono>
 #include <cstdint>
@@ -19,8 +26,8 @@
 namespace stoa::fetch {
 
 struct ProxyEntry {
-  std::string base_url;               // without trailing '/', e.g. "http://127.0.0.1:9000/x"
-  bool fall_through_on_error = false; // true when the separator after this entry is '|'
+  std::string base_url;                // without trailing '/', e.g. "http://127.0.0.1:9000/x"
+  bool fall_through_on_error = false;  // true when the separator after this entry is '|'
 };
 
 struct ProxyList {
@@ -29,28 +36,44 @@ struct ProxyList {
   bool off = false;     // the list contained "off" (entries after it are dropped)
 };
 
-// Parses a GOPROXY value ("https://a,https://b|https://c,direct"). Entries must be http:// or
-// https:// URLs (or "direct"/"off"); nullopt with `error` set otherwise. Empty entries are skipped
-// as the go command does.
+// Parses a GOPROXY value ("https://a,https://b|https://c,direct") as the go command does: entries
+// are separated by ',' or '|', trimmed of blanks, empty ones skipped; "direct" and "off" end the
+// list; an entry with a '.', ':' or '/' but no ":/" gets "https://" prepended
+// ("proxy.golang.org" -> "https://proxy.golang.org"). Every other entry must be an http:// or
+// https:// URL with a host (scheme lowercased, trailing '/' removed, userinfo kept). Stricter than
+// the go command: file:// URLs, query strings, fragments, blanks, control and non-ASCII bytes are
+// refused. nullopt with `error` set (one line, credentials removed) when an entry is invalid or
+// the value has no entry at all ("", ",").
 std::optional<ProxyList> parse_proxy_list(std::string_view value, std::string* error = nullptr);
 
 enum class Status : std::uint8_t { ok, not_found, failed };
 
 struct Outcome {
   Status status = Status::failed;
-  int http_status = 0;   // last HTTP status seen (0 when no response: connect error, timeout)
-  bool timed_out = false;
-  std::string message;   // one line for the client: upstream's text/plain first line for
-                         // not_found; a description of the failure (without credentials) otherwise
+  int http_status = 0;  // HTTP status of the reported attempt: 200 for ok, the 404/410 for
+                        // not_found, the failing status for failed (0 when there was no response:
+                        // connect error, timeout before the headers)
+  bool timed_out = false;  // the reported attempt hit the connect, total or stall timeout
+  std::string message;     // one printable line for the client, never credentials. not_found: the
+                           // upstream's text/plain first line, or "not found: <url>: 404"; failed:
+                           // "<url>: <what went wrong>" (URLs without userinfo). Empty for ok.
+  bool exhausted = false;  // no entry stopped the walk: every entry was consulted without a 200
+                           // (always true for not_found, false for ok). The go command would go on
+                           // to the next list item, so the caller runs "direct" (ProxyList::direct)
+                           // exactly when this is true.
 };
 
 struct UpstreamOptions {
-  ProxyList proxies;
+  ProxyList proxies;  // only the URL entries are used; "direct"/"off" are the caller's business
   std::chrono::milliseconds connect_timeout{10'000};
-  std::chrono::milliseconds total_timeout{600'000};      // whole transfer, per entry
-  std::chrono::milliseconds stall_timeout{60'000};       // no progress (below 1 byte/s) for this long
+  std::chrono::milliseconds total_timeout{600'000};  // whole transfer, per entry
+  std::chrono::milliseconds stall_timeout{60'000};   // no byte received for this long, waiting
+                                                     // for the headers included (checked about
+                                                     // once a second); zero disables it
   std::string user_agent = "stoa";
-  std::vector<std::string> extra_headers;                // "Name: value", sent with every request
+  std::vector<std::string> extra_headers;  // "Name: value", sent with every request,
+                                           // redirects included (except Authorization
+                                           // and Cookie to another host)
 };
 
 // Thread-safe; every call is blocking (run it on a worker thread).
@@ -58,20 +81,31 @@ class Upstream {
  public:
   virtual ~Upstream() = default;
 
-  // GETs "<base_url>/<suffix>" per the proxy list rules, streaming the body into `out`
-  // (cleared before each attempt). A body larger than `max_bytes`, a transfer cut short
-  // (Content-Length mismatch, reset) or a 2xx other than 200 is Status::failed and leaves `out`
-  // with undefined content. Redirects are followed (at most 10, never https -> http).
+  // GETs "<base_url>/<path_escape(suffix)>" per the proxy list rules, streaming the body into
+  // `out` (cleared before each attempt). `suffix` is a case-encoded storage key
+  // ("github.com/!azure/x/@v/v1.0.0.info", module::key_of), not yet percent-escaped: it is
+  // escaped as the go command does ('!' goes out as "%21"). A body larger than `max_bytes`, a
+  // transfer cut short (Content-Length mismatch, reset, missing last chunk), an unrequested
+  // Content-Encoding, or a status other than 200/404/410 (other 2xx included) is Status::failed
+  // and leaves `out` with undefined content. Redirects are followed (at most 10, never
+  // https -> http). With no URL entry in the list the outcome is not_found (nothing consulted,
+  // nothing could be hidden) with exhausted set.
+  // Throws std::system_error when writing `out` fails (ENOSPC...): a local failure, not an
+  // upstream outcome, and the walk stops.
   virtual Outcome get(const std::string& suffix, fsio::TempFile& out, std::uint64_t max_bytes) = 0;
 
   // Same, into memory (for list, @latest, .info: small bodies).
   virtual Outcome get(const std::string& suffix, std::string& out, std::uint64_t max_bytes) = 0;
 };
 
+// Throws std::invalid_argument when an extra header is not "Name: value" on one line, or an
+// entry's base_url is not http(s) (use parse_proxy_list), and std::runtime_error when libcurl
+// cannot be initialized.
 std::unique_ptr<Upstream> make_http_upstream(UpstreamOptions options);
 
-// One GET of an absolute URL into memory with a short timeout; nullopt on any failure or
-// non-200 status. Used at startup to detect an upstream that is this stoa itself.
+// One GET of an absolute http(s) URL into memory, `timeout` for connect and whole transfer, same
+// redirect rules; nullopt on any failure or non-200 status. Used at startup to detect an upstream
+// that is this stoa itself.
 std::optional<std::string> get_once(const std::string& url, std::chrono::milliseconds timeout,
                                     std::uint64_t max_bytes);
 

@@ -13,8 +13,11 @@
 
 namespace stoa::fetch {
 
+// Tasks own their error handling (a fetch task reports failure to its waiters): an exception
+// escaping a task ends the process through std::terminate, as for any std::thread.
 class WorkerPool {
  public:
+  // Starts `threads` threads (at least 1, else std::invalid_argument).
   WorkerPool(std::size_t threads, std::size_t max_queued);
   ~WorkerPool();  // shutdown()
   WorkerPool(const WorkerPool&) = delete;
@@ -24,11 +27,12 @@ class WorkerPool {
   // the pool is shutting down.
   bool try_submit(std::function<void()> task);
 
-  // Stops accepting work, runs every queued task to completion, joins the threads. Idempotent.
+  // Stops accepting work, runs every queued task to completion, joins the threads. Idempotent;
+  // every caller returns once the threads are joined. Must not be called from a task.
   void shutdown();
 
-  std::size_t queued() const;
-  std::size_t active() const;
+  std::size_t queued() const;  // tasks waiting for a thread
+  std::size_t active() const;  // tasks running now
 
  private:
   void run();
@@ -40,6 +44,8 @@ class WorkerPool {
   std::size_t m_max_queued;
   std::size_t m_active = 0;
   bool m_stopping = false;
+  bool m_joined = false;                // the threads of a shutdown have been joined
+  std::condition_variable m_joined_cv;  // signals m_joined to concurrent shutdown() callers
 };
 
 }  // namespace stoa::fetch

@@ -25,11 +25,14 @@ class TempFile {
   int fd() const { return m_fd.get(); }
   std::uint64_t size() const { return m_size; }
 
-  // Appends bytes at the end. Throws std::system_error (ENOSPC included).
+  // Appends bytes at the file offset (the end, unless someone moved it through fd()), looping
+  // over partial writes and EINTR. size() counts the bytes written through this method.
+  // Throws std::system_error (ENOSPC, EFBIG included); size() then counts what was written.
   void write(std::string_view bytes);
   // fsync(2) the file's data. Throws std::system_error.
   void sync();
-  // Gives up ownership: the file is no longer removed by the destructor (after a rename/link).
+  // Gives up ownership after a rename/link: closes the descriptor and returns the path, which the
+  // destructor no longer removes. The object is empty afterwards.
   std::filesystem::path release();
   // Truncates to zero length, keeping the file (for a retry against the next upstream).
   void clear();

@@ -17,22 +17,29 @@ enum class Kind : std::uint8_t { list, info, mod, zip, latest };
 
 struct Request {
   Kind kind;
-  std::string module;          // decoded module path, valid per check_path
-  std::string escaped_module;  // case-encoded (what storage keys and upstream URLs use)
-  std::string version;         // decoded; empty for list and latest
-  std::string escaped_version; // case-encoded; empty for list and latest
+  std::string module;           // decoded module path, valid per check_path
+  std::string escaped_module;   // case-encoded (what storage keys and upstream URLs use)
+  std::string version;          // decoded; empty for list and latest
+  std::string escaped_version;  // case-encoded; empty for list and latest
   // True for info/mod/zip when `version` is canonical semver. A non-canonical .info
   // (a query such as "v1.2" or a branch name) has canonical == false; .mod/.zip never do.
   bool canonical = false;
 };
 
 struct BadRequest {
-  int status;           // 400 for malformed input, 404 for well-formed paths that are not endpoints
-  std::string message;  // one line, shown to the go command user ("not found: ..." or "bad request: ...")
+  int status;  // 400 for malformed input, 404 for well-formed paths that are not endpoints
+  // One line of printable ASCII, shown to the go command user ("not found: ..." or
+  // "bad request: ...").
+  std::string message;
 };
 
-// `target` is the raw request-target (path only; a query string makes it a 400).
-// `prefix` is an optional path prefix that has already been stripped by the caller ("" = none).
+// `target` is the raw request-target, starting with '/', with any mount prefix already stripped
+// by the caller. 400: a query string, over 4096 bytes, a control/non-ASCII/backslash byte (raw or
+// percent-encoded), an encoded '/', a malformed %-escape, an empty, "." or ".." segment, an invalid
+// module path or version, a non-canonical .mod/.zip version, an .info query outside
+// [A-Za-z0-9._+~-]{1,128} (or starting with '-'/'.', or containing ".."). 404: a well-formed path
+// that is not one of the five endpoints, or a canonical version whose major disagrees with the
+// module path. Messages echo at most about k_max_echo_bytes of the input, escaped.
 std::variant<Request, BadRequest> parse_request(std::string_view target);
 
 // The storage key / upstream suffix for a request: "<escaped module>/@v/list",

@@ -10,8 +10,8 @@ namespace stoa::module::semver {
 // semver.IsValid: "v1", "v1.2", "v1.2.3-pre+build" are valid; "1.2.3" is not.
 bool is_valid(std::string_view v);
 
-// semver.Canonical: "v1.2" -> "v1.2.0"; drops build metadata except "+incompatible";
-// "" when invalid.
+// module.CanonicalVersion, i.e. semver.Canonical except that "+incompatible" is kept:
+// "v1.2" -> "v1.2.0", "v1.2.3+meta" -> "v1.2.3", "v2.0.0+incompatible" stays; "" when invalid.
 std::string canonical(std::string_view v);
 
 // semver.Compare: -1, 0, +1. An invalid version is less than any valid one; two invalid are equal.

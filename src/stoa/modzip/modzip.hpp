@@ -1,8 +1,10 @@
 #pragma once
-// Module zip rules (golang.org/x/mod/zip CheckZip + the go command's extraction limits) and
-// go.sum `h1:` hashes (golang.org/x/mod/sumdb/dirhash Hash1). Pure except for reading the
-// file it is given; memory stays bounded whatever the zip size (entries are streamed).
-// Thread-safe: no shared state.
+// Module zip rules and go.sum `h1:` hashes, as the go command applies them to a downloaded zip:
+// golang.org/x/mod/zip CheckZip, then dirhash.HashZip and zip.Unzip reading every entry through
+// Go's archive/zip (which enforces declared sizes and CRCs). Differentially tested against x/mod
+// (tests/oracle/ziporacle). Pure except for reading the file it is given; memory stays bounded
+// whatever the zip size: entries are streamed in 64 KiB chunks, and only one name and one digest
+// per entry are kept. Thread-safe: no shared state.
 
 #include <cstdint>
 #include <optional>
@@ -12,30 +14,65 @@
 
 namespace stoa::modzip {
 
-inline constexpr std::uint64_t k_max_zip_bytes = 500ull << 20;        // zip file size
-inline constexpr std::uint64_t k_max_unzipped_bytes = 500ull << 20;   // sum of uncompressed sizes
-inline constexpr std::uint64_t k_max_go_mod_bytes = 16ull << 20;      // go.mod (and .mod files)
-inline constexpr std::uint64_t k_max_license_bytes = 16ull << 20;     // LICENSE
+inline constexpr std::uint64_t k_max_zip_bytes = 500ull << 20;       // zip file size
+inline constexpr std::uint64_t k_max_unzipped_bytes = 500ull << 20;  // sum of uncompressed sizes
+inline constexpr std::uint64_t k_max_go_mod_bytes = 16ull << 20;     // go.mod (and .mod files)
+inline constexpr std::uint64_t k_max_license_bytes = 16ull << 20;    // LICENSE
 
 struct ZipCheck {
-  std::string h1;                          // "h1:..." over the zip's files, valid when ok()
-  std::vector<std::string> problems;       // empty when the zip is acceptable
+  std::string h1;                     // "h1:..." over the zip's files, valid when ok()
+  std::vector<std::string> problems;  // empty when the zip is acceptable
   bool ok() const { return problems.empty(); }
 };
 
-// Validates the zip at `zip_path` for module `module_path` at `version` (decoded forms):
-// every entry named "<module>@<version>/...", clean names, no case-fold collisions, no symlinks
-// or other non-regular files, go.mod only at the root, size limits above, declared sizes equal
-// to real sizes (checked while decompressing), and computes its h1: hash in the same pass.
-// Never throws for bad zip content (a problem is reported); throws std::system_error if the file
-// cannot be read at all.
+// Validates the zip at `zip_path` for module `module_path` at `version` and computes its h1: hash
+// in the same pass. `module_path` and `version` are the decoded forms (entry names are never
+// case-encoded) and must already be valid: a module path, a canonical version, and a major
+// version that matches the path (module::check_path, semver::is_canonical, check_path_major);
+// unlike x/mod's CheckZip this function does not re-check them.
+//
+// Rejected, as x/mod and the go command reject them:
+// - a zip file over k_max_zip_bytes (before parsing), or one that is not a zip;
+// - an entry not named "<module_path>@<version>/..."; a rest that is not clean (path.Clean) or
+//   not a valid module.CheckFilePath; two names equal under Unicode case folding; duplicate
+//   files; a path used both as a file and as a directory;
+// - a file named go.mod (any case) outside the module root, or not spelled "go.mod";
+// - declared sizes: total of files over k_max_unzipped_bytes, go.mod over k_max_go_mod_bytes,
+//   root LICENSE over k_max_license_bytes;
+// - content: a compression method other than store/deflate; content longer or shorter than its
+//   declared size (reading stops as soon as it passes it); a CRC mismatch (a CRC field of 0 is not
+//   checked); a directory entry ("name/") declaring content.
+// Accepted, as x/mod accepts them: symlink, FIFO and other non-regular modes (x/mod's CheckZip
+// ignores modes; Unzip writes every entry as a regular file); files under vendor/ (only
+// zip.Create omits them; a vendor/.../go.mod is still "not in module root"); directory entries,
+// which count in the hash (one line each, with the SHA-256 of no bytes); the "encrypted" flag
+// (Go ignores it and reads the bytes as they are).
+//
+// Known differences from Go, all about malformed zip containers rather than module content,
+// because libzip 1.7 reads archives its own way (pinned by differential_test.cpp):
+// - a NUL byte in a name reads as a space (Go rejects the name; stoa may accept);
+// - an Info-ZIP Unicode Path extra field (0x7075) replaces the name (Go ignores it);
+// - a data descriptor's own CRC field is not checked, and a 0 CRC field is not checked even when
+//   the entry has a data descriptor (Go checks both);
+// - a zip with bytes prepended before its first entry (a self-extracting layout) is rejected
+//   (Go's archive/zip accepts it).
+// In each case the go command still verifies the zip itself (hash against go.sum/the checksum
+// database, CheckZip on extraction), so a difference costs availability, never integrity.
+//
+// `problems` holds "<entry name>: <reason>" lines in x/mod's wording where x/mod has one; a
+// declared-size limit comes first. Content is read only when the names and declared sizes pass,
+// and reading stops at the first content problem. `h1` is set only when ok().
+// Never throws for bad zip content. Throws std::system_error if the file cannot be opened or
+// read (missing, a directory, an I/O error), std::bad_alloc when memory runs out.
 ZipCheck check_zip(const std::string& zip_path, std::string_view module_path,
                    std::string_view version);
 
-// The h1: hash of a go.mod file's bytes (dirhash over the single file "go.mod").
+// The h1: hash of a go.mod file's bytes: dirhash Hash1 over the single file "go.mod" (the go.sum
+// line "<module> <version>/go.mod h1:...").
 std::string hash_go_mod(std::string_view go_mod_bytes);
 
-// The h1: hash of a .mod file on disk, streamed.
+// The h1: hash of a .mod file on disk, streamed (no size limit is applied). Throws
+// std::system_error if it cannot be opened or read.
 std::string hash_go_mod_file(const std::string& path);
 
 }  // namespace stoa::modzip

@@ -9,6 +9,12 @@
 // - Write-once: put() never replaces existing bytes; the first bytes win forever.
 // - Atomic: an object is either fully visible with its final bytes or not visible at all.
 // - Thread-safe: all methods may be called concurrently from any thread.
+// - Keys are checked defensively (relative, no empty or dot-leading segments, the characters of
+//   escaped paths and versions, a known GOPROXY file name at the end): get() and put() of any
+//   other key throw StoreError, so no key reaches outside the backend's namespace.
+// - "<m>/@v/list" is the one object a backend replaces: each commit of a non-pseudo
+//   "<m>/@v/<v>.info" rewrites it with the case-decoded non-pseudo versions that have a .info,
+//   one per line, sorted bytewise. A module with only pseudo-versions has no list object.
 
 #include <cstdint>
 #include <memory>
@@ -31,7 +37,7 @@ class StoreError : public std::runtime_error {
 struct Object {
   std::uint64_t size = 0;
   std::int64_t mtime_unix = 0;  // seconds; when the object was committed
-  std::string etag;             // strong validator, quoted ("\"...\""); stable for the object's life
+  std::string etag;  // strong validator, quoted ("\"...\""); stable for the object's life
   // Either an open file (read it with pread/sendfile from offset 0; size is fixed) or bytes.
   std::variant<fsio::UniqueFd, std::shared_ptr<const std::string>> body;
 };
@@ -54,7 +60,7 @@ class Store {
   virtual bool put(const std::string& key, fsio::TempFile staged) = 0;
 
   // Versions (escaped form, as in keys) of `escaped_module` that have a stored .info,
-  // in no particular order. Empty when none. Throws StoreError.
+  // pseudo-versions included, in no particular order. Empty when none. Throws StoreError.
   virtual std::vector<std::string> versions(const std::string& escaped_module) = 0;
 };
 

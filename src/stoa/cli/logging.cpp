@@ -1,0 +1,69 @@
+#include "stoa/cli/logging.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+
+namespace stoa::cli {
+namespace {
+
+// One JSON object per line: {"time":..., "level":..., "msg":...} with the message escaped.
+class JsonFormatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    const auto t = std::chrono::system_clock::to_time_t(msg.time);
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch()) % 1000;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char ts[32];
+    const auto n = std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+    fmt::format_to(std::back_inserter(dest), R"({{"time":"{}.{:03}Z","level":"{}","msg":")",
+                   std::string_view(ts, n), ms.count(), spdlog::level::to_string_view(msg.level));
+    for (const char c : std::string_view(msg.payload.data(), msg.payload.size())) {
+      const auto u = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') {
+        dest.push_back('\\');
+        dest.push_back(c);
+      } else if (u < 0x20 || u == 0x7f) {
+        fmt::format_to(std::back_inserter(dest), "\\u{:04x}", u);
+      } else {
+        dest.push_back(c);
+      }
+    }
+    dest.append(std::string_view("\"}\n"));
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<JsonFormatter>();
+  }
+};
+
+}  // namespace
+
+Loggers make_loggers(std::string_view format, std::string_view level, bool access_log) {
+  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto app = std::make_shared<spdlog::logger>("stoa", sink);
+  if (format == "json") {
+    app->set_formatter(std::make_unique<JsonFormatter>());
+  } else {
+    app->set_formatter(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %l %v",
+                                                                   spdlog::pattern_time_type::utc));
+  }
+  app->set_level(spdlog::level::from_str(std::string(level)));
+  app->flush_on(spdlog::level::trace);
+
+  std::shared_ptr<spdlog::logger> access;
+  if (access_log) {
+    // A sink of its own: spdlog formatters belong to sinks, and access lines come preformatted.
+    access = std::make_shared<spdlog::logger>("access",
+                                              std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    access->set_formatter(std::make_unique<spdlog::pattern_formatter>("%v"));
+    access->flush_on(spdlog::level::trace);
+  }
+  return {app, access};
+}
+
+}  // namespace stoa::cli

@@ -1,0 +1,21 @@
+#pragma once
+// Loggers for stoa: an application log and an access log, both on stderr, as text or JSON.
+
+#include <memory>
+#include <string_view>
+
+namespace spdlog {
+class logger;
+}
+
+namespace stoa::cli {
+
+struct Loggers {
+  std::shared_ptr<spdlog::logger> app;
+  std::shared_ptr<spdlog::logger> access;  // receives preformatted lines
+};
+
+// `format` is "text" or "json"; `level` one of debug, info, warn, error.
+Loggers make_loggers(std::string_view format, std::string_view level, bool access_log);
+
+}  // namespace stoa::cli

@@ -1,0 +1,774 @@
+#include "stoa/fetch/upstream.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "stoa/fetch/wire.hpp"
+
+namespace stoa::fetch {
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Text helpers
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+bool istarts_with(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+// ASCII whitespace, like the go command's strings.TrimSpace for the values it sees in practice.
+std::string_view trim(std::string_view s) {
+  const auto blank = [](char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+  };
+  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+bool is_digits(std::string_view s) {
+  if (s.empty()) return false;
+  for (const char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+std::optional<std::uint64_t> parse_u64(std::string_view s) {
+  if (!is_digits(s) || s.size() > 19) return std::nullopt;
+  std::uint64_t v = 0;
+  for (const char c : s) v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------
+// GOPROXY entries
+
+// Validates one http(s) URL and returns its normalized form (lowercase scheme, no trailing '/'),
+// or sets `why` (a reason that never repeats the authority, which may hold credentials).
+std::optional<std::string> normalize_proxy_url(std::string_view url, std::string& why) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) {
+    why = "not an http:// or https:// URL";
+    return std::nullopt;
+  }
+  const std::string_view scheme = url.substr(0, scheme_end);
+  if (!iequals(scheme, "http") && !iequals(scheme, "https")) {
+    why = "the scheme must be http or https";
+    return std::nullopt;
+  }
+  std::string_view rest = url.substr(scheme_end + 3);
+  for (const char c : rest) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b <= 0x20 || b >= 0x7F || c == '\\') {
+      why = "the URL contains a blank, a control or a non-ASCII character";
+      return std::nullopt;
+    }
+    if (c == '?' || c == '#') {
+      why = "query strings and fragments are not supported";
+      return std::nullopt;
+    }
+  }
+  const auto slash = rest.find('/');
+  const std::string_view authority = rest.substr(0, slash);
+  std::string_view host_port = authority;
+  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+    host_port = authority.substr(at + 1);
+  }
+  std::string_view host = host_port;
+  std::optional<std::string_view> port;
+  if (!host_port.empty() && host_port.front() == '[') {
+    const auto close = host_port.find(']');
+    if (close == std::string_view::npos || close == 1) {
+      why = "invalid IPv6 address";
+      return std::nullopt;
+    }
+    for (const char c : host_port.substr(1, close - 1)) {
+      const bool ok =
+          (c >= '0' && c <= '9') || (lower(c) >= 'a' && lower(c) <= 'f') || c == ':' || c == '.';
+      if (!ok) {
+        why = "invalid IPv6 address";
+        return std::nullopt;
+      }
+    }
+    host = host_port.substr(0, close + 1);
+    const std::string_view after = host_port.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') {
+        why = "invalid host";
+        return std::nullopt;
+      }
+      port = after.substr(1);
+    }
+  } else {
+    if (const auto colon = host_port.find(':'); colon != std::string_view::npos) {
+      host = host_port.substr(0, colon);
+      port = host_port.substr(colon + 1);
+    }
+    for (const char c : host) {
+      const bool ok = (c >= '0' && c <= '9') || (lower(c) >= 'a' && lower(c) <= 'z') || c == '-' ||
+                      c == '.' || c == '_';
+      if (!ok) {
+        why = "invalid host";
+        return std::nullopt;
+      }
+    }
+  }
+  if (host.empty()) {
+    why = "the URL has no host";
+    return std::nullopt;
+  }
+  if (port) {
+    const auto value = parse_u64(*port);
+    if (!value || *value == 0 || *value > 65535) {
+      why = "invalid port";
+      return std::nullopt;
+    }
+  }
+  while (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  std::string out;
+  for (const char c : scheme) out += lower(c);
+  out += "://";
+  out += rest;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// libcurl handles
+
+// libcurl requires curl_global_init once per process before any other call, and it is not
+// reference-counted safely against concurrent first use on every libcurl version. A function-local
+// static is C++'s run-exactly-once-on-first-use guarantee, so whichever thread first builds an
+// upstream (or calls get_once) initializes libcurl and every other thread waits for it. This is
+// process state owned by the C library, not a stoa singleton: nothing is registered or looked up.
+// curl_global_cleanup is deliberately never called; handles may still exist at exit.
+void ensure_curl_initialized() {
+  static const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (rc != CURLE_OK) {
+    throw std::runtime_error(std::string("curl_global_init: ") + curl_easy_strerror(rc));
+  }
+}
+
+struct EasyDeleter {
+  void operator()(CURL* h) const { curl_easy_cleanup(h); }
+};
+using Easy = std::unique_ptr<CURL, EasyDeleter>;
+
+struct ShareDeleter {
+  void operator()(CURLSH* s) const { curl_share_cleanup(s); }
+};
+using Share = std::unique_ptr<CURLSH, ShareDeleter>;
+
+struct SlistDeleter {
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
+
+Easy new_easy() {
+  Easy h(curl_easy_init());
+  if (!h) throw std::runtime_error("curl_easy_init failed");
+  return h;
+}
+
+template <class T>
+void set(CURL* h, CURLoption option, T value) {
+  static_assert(std::is_same_v<T, long> || std::is_pointer_v<T>,
+                "libcurl options take a long or a pointer here");
+  if (const CURLcode rc = curl_easy_setopt(h, option, value); rc != CURLE_OK) {
+    throw std::runtime_error(std::string("curl_easy_setopt: ") + curl_easy_strerror(rc));
+  }
+}
+
+// The lock callbacks of a share object: one mutex per kind of shared data, as libcurl requires.
+class ShareLocks {
+ public:
+  static void lock(CURL*, curl_lock_data data, curl_lock_access, void* self) {
+    static_cast<ShareLocks*>(self)->mutex_for(data).lock();
+  }
+  static void unlock(CURL*, curl_lock_data data, void* self) {
+    static_cast<ShareLocks*>(self)->mutex_for(data).unlock();
+  }
+
+ private:
+  std::mutex& mutex_for(curl_lock_data data) {
+    const auto i = static_cast<std::size_t>(data);
+    return m_mutexes[i < m_mutexes.size() ? i : 0];
+  }
+  std::array<std::mutex, CURL_LOCK_DATA_LAST> m_mutexes;
+};
+
+// Idle easy handles. Each handle keeps its own cache of live connections across
+// curl_easy_reset, so a transfer that takes a recently used handle reuses its connection (and TLS
+// session) to the upstream. libcurl does not support sharing one connection cache between
+// threads (CURL_LOCK_DATA_CONNECT is documented as unsupported for concurrent threads), so
+// connections are reused through handles, and a handle belongs to one transfer at a time.
+class HandlePool {
+ public:
+  explicit HandlePool(std::size_t max_idle) : m_max_idle(max_idle) {}
+
+  Easy acquire() {
+    {
+      std::lock_guard lock(m_mutex);
+      if (!m_idle.empty()) {
+        Easy h = std::move(m_idle.back());
+        m_idle.pop_back();
+        return h;
+      }
+    }
+    return new_easy();
+  }
+
+  // Forgets every option of the finished transfer (they point into it) but keeps connections.
+  void release(Easy h) {
+    curl_easy_reset(h.get());
+    std::lock_guard lock(m_mutex);
+    if (m_idle.size() < m_max_idle) m_idle.push_back(std::move(h));
+    // else the handle and its connections are closed when `h` goes out of scope
+  }
+
+ private:
+  std::mutex m_mutex;
+  std::vector<Easy> m_idle;
+  std::size_t m_max_idle;
+};
+
+class Lease {
+ public:
+  explicit Lease(HandlePool& pool) : m_pool(pool), m_handle(pool.acquire()) {}
+  ~Lease() { m_pool.release(std::move(m_handle)); }
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  CURL* get() const { return m_handle.get(); }
+
+ private:
+  HandlePool& m_pool;
+  Easy m_handle;
+};
+
+// ---------------------------------------------------------------------------------------------
+// One transfer
+
+// Where a 200 body goes.
+class Sink {
+ public:
+  explicit Sink(fsio::TempFile& file) : m_file(&file) {}
+  explicit Sink(std::string& str) : m_string(&str) {}
+  void clear() {
+    if (m_file != nullptr) {
+      m_file->clear();
+    } else {
+      m_string->clear();
+    }
+  }
+  void append(std::string_view bytes) {
+    if (m_file != nullptr) {
+      m_file->write(bytes);
+    } else {
+      m_string->append(bytes);
+    }
+  }
+
+ private:
+  fsio::TempFile* m_file = nullptr;
+  std::string* m_string = nullptr;
+};
+
+// Bytes of an error body kept for the message, and read in all (then the transfer is cut, and the
+// connection with it): small 404 bodies are read to the end so that the connection is reused,
+// which matters when the go command probes every prefix of an import path.
+constexpr std::size_t k_detail_capture = 1024;
+constexpr std::uint64_t k_error_body_limit = 64 * 1024;
+constexpr std::size_t k_detail_max = 512;
+constexpr std::size_t k_message_max = 2048;
+constexpr long k_max_redirects = 10;
+constexpr std::size_t k_max_idle_handles = 32;
+
+struct Transfer {
+  enum class Stop : std::uint8_t {
+    none,
+    too_large,
+    encoded,
+    stalled,
+    sink_failed,
+    error_body_read
+  };
+
+  Sink* sink = nullptr;
+  std::uint64_t max_bytes = 0;
+  std::chrono::milliseconds stall_timeout{0};
+
+  // Progress: the last time any byte (header or body) arrived.
+  std::chrono::steady_clock::time_point last_progress = std::chrono::steady_clock::now();
+  curl_off_t last_body_bytes = 0;
+
+  // The response being received; a status line (redirect, 1xx, retry) starts a new one.
+  long status = 0;
+  bool headers_done = false;
+  std::optional<std::uint64_t> content_length;
+  std::string content_type;
+  std::string content_encoding;
+  std::uint64_t received = 0;  // body bytes of a 200 written to the sink
+  std::string error_body;      // the first k_detail_capture bytes of any other body
+  std::uint64_t error_body_seen = 0;
+
+  Stop stop = Stop::none;
+  std::exception_ptr sink_error;
+
+  bool fail_sink(std::exception_ptr e) {
+    sink_error = std::move(e);
+    stop = Stop::sink_failed;
+    return false;
+  }
+
+  bool start_response(long code) {
+    const bool wrote = received > 0;
+    status = code;
+    headers_done = false;
+    content_length.reset();
+    content_type.clear();
+    content_encoding.clear();
+    received = 0;
+    error_body.clear();
+    error_body_seen = 0;
+    if (wrote) {
+      try {
+        sink->clear();
+      } catch (...) {
+        return fail_sink(std::current_exception());
+      }
+    }
+    return true;
+  }
+};
+
+long parse_status_line(std::string_view line) {
+  // "HTTP/1.1 200 OK\r\n", "HTTP/2 404 \r\n"
+  const auto space = line.find(' ');
+  if (space == std::string_view::npos) return 0;
+  const auto code = parse_u64(line.substr(space + 1, 3));
+  return code ? static_cast<long>(*code) : 0;
+}
+
+std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
+  auto& t = *static_cast<Transfer*>(user);
+  const std::size_t n = size * count;
+  t.last_progress = std::chrono::steady_clock::now();
+  const std::string_view line(data, n);
+  if (line.starts_with("HTTP/")) return t.start_response(parse_status_line(line)) ? n : 0;
+  if (t.headers_done) return n;  // trailers
+  if (trim(line).empty()) {
+    t.headers_done = true;
+    if (t.status == 200) {
+      if (t.content_length && *t.content_length > t.max_bytes) {
+        t.stop = Transfer::Stop::too_large;
+        return 0;
+      }
+      if (!t.content_encoding.empty() && !iequals(t.content_encoding, "identity")) {
+        t.stop = Transfer::Stop::encoded;
+        return 0;
+      }
+    }
+    return n;
+  }
+  const auto colon = line.find(':');
+  if (colon == std::string_view::npos) return n;
+  const std::string_view name = trim(line.substr(0, colon));
+  const std::string_view value = trim(line.substr(colon + 1));
+  if (iequals(name, "content-length")) {
+    t.content_length = parse_u64(value);
+  } else if (iequals(name, "content-type")) {
+    t.content_type = value;
+  } else if (iequals(name, "content-encoding")) {
+    t.content_encoding = value;
+  }
+  return n;
+}
+
+std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
+  auto& t = *static_cast<Transfer*>(user);
+  const std::size_t n = size * count;
+  if (t.status == 200) {
+    if (n > t.max_bytes - t.received) {
+      t.stop = Transfer::Stop::too_large;
+      return 0;
+    }
+    try {
+      t.sink->append(std::string_view(data, n));
+    } catch (...) {
+      t.fail_sink(std::current_exception());
+      return 0;
+    }
+    t.received += n;
+    return n;
+  }
+  if (t.error_body.size() < k_detail_capture) {
+    t.error_body.append(data, std::min(n, k_detail_capture - t.error_body.size()));
+  }
+  t.error_body_seen += n;
+  if (t.error_body_seen > k_error_body_limit) {
+    t.stop = Transfer::Stop::error_body_read;
+    return 0;
+  }
+  return n;
+}
+
+// Stall detection. libcurl's CURLOPT_LOW_SPEED_LIMIT/TIME compares an average over a window of
+// several seconds, so a transfer that stops after a burst is noticed only seconds after
+// `stall_timeout`, and only in whole seconds. This checks "no byte for stall_timeout" instead;
+// libcurl calls it at least about once a second, also while waiting for the response headers.
+int on_progress(void* user, curl_off_t, curl_off_t body_bytes, curl_off_t, curl_off_t) {
+  auto& t = *static_cast<Transfer*>(user);
+  const auto now = std::chrono::steady_clock::now();
+  if (body_bytes != t.last_body_bytes) {
+    t.last_body_bytes = body_bytes;
+    t.last_progress = now;
+    return 0;
+  }
+  if (t.stall_timeout.count() > 0 && now - t.last_progress >= t.stall_timeout) {
+    t.stop = Transfer::Stop::stalled;
+    return 1;  // CURLE_ABORTED_BY_CALLBACK
+  }
+  return 0;
+}
+
+struct AttemptConfig {
+  std::chrono::milliseconds connect_timeout;
+  std::chrono::milliseconds total_timeout;
+  std::chrono::milliseconds stall_timeout;
+  const std::string* user_agent = nullptr;
+  curl_slist* headers = nullptr;
+  CURLSH* share = nullptr;
+};
+
+std::string percent_decode(std::string_view s) {
+  const auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// Removes any trace of the userinfo of `url` from `message` (libcurl's own texts do not repeat
+// it, but a message must never carry credentials, whatever libcurl version produced it).
+std::string scrub_credentials(std::string message, std::string_view url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return message;
+  const std::string_view rest = url.substr(scheme_end + 3);
+  const std::string_view authority = rest.substr(0, rest.find('/'));
+  const auto at = authority.rfind('@');
+  if (at == std::string_view::npos) return message;
+  const std::string_view userinfo = authority.substr(0, at);
+  const auto colon = userinfo.find(':');
+  const std::string_view user = userinfo.substr(0, colon);
+  const std::string_view password =
+      colon == std::string_view::npos ? std::string_view() : userinfo.substr(colon + 1);
+  // As written in the URL, and as sent (percent-decoded), since an upstream may echo either.
+  for (const std::string& secret : {std::string(userinfo), std::string(user), std::string(password),
+                                    percent_decode(user), percent_decode(password)}) {
+    if (secret.size() < 3) continue;  // too short to search for without mangling the text
+    for (auto pos = message.find(secret); pos != std::string::npos;
+         pos = message.find(secret, pos + 3)) {
+      message.replace(pos, secret.size(), "***");
+    }
+  }
+  return message;
+}
+
+Outcome finish(Status status, int http_status, std::string message, std::string_view url,
+               bool timed_out = false) {
+  Outcome o;
+  o.status = status;
+  o.http_status = http_status;
+  o.timed_out = timed_out;
+  o.message = sanitize_line(scrub_credentials(std::move(message), url), k_message_max);
+  return o;
+}
+
+// One GET of `url` (already escaped) with its own redirects; the body of a 200 goes to `sink`.
+// Throws what the sink throws.
+Outcome perform(CURL* h, const std::string& url, const AttemptConfig& config, Sink& sink,
+                std::uint64_t max_bytes) {
+  Transfer t;
+  t.sink = &sink;
+  t.max_bytes = max_bytes;
+  t.stall_timeout = config.stall_timeout;
+  std::array<char, CURL_ERROR_SIZE> errbuf{};
+  const std::string redirect_schemes(redirect_protocols(url));
+
+  set(h, CURLOPT_URL, url.c_str());
+  set(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  set(h, CURLOPT_FOLLOWLOCATION, 1L);
+  set(h, CURLOPT_MAXREDIRS, k_max_redirects);
+  set(h, CURLOPT_REDIR_PROTOCOLS_STR, redirect_schemes.c_str());
+  set(h, CURLOPT_NOSIGNAL, 1L);
+  set(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(config.connect_timeout.count()));
+  set(h, CURLOPT_TIMEOUT_MS, static_cast<long>(config.total_timeout.count()));
+  set(h, CURLOPT_NOPROGRESS, 0L);
+  set(h, CURLOPT_XFERINFOFUNCTION, &on_progress);
+  set(h, CURLOPT_XFERINFODATA, static_cast<void*>(&t));
+  set(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  set(h, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+  if (config.user_agent != nullptr) set(h, CURLOPT_USERAGENT, config.user_agent->c_str());
+  if (config.headers != nullptr) set(h, CURLOPT_HTTPHEADER, config.headers);
+  if (config.share != nullptr) set(h, CURLOPT_SHARE, config.share);
+  set(h, CURLOPT_ERRORBUFFER, errbuf.data());
+  set(h, CURLOPT_HEADERFUNCTION, &on_header);
+  set(h, CURLOPT_HEADERDATA, static_cast<void*>(&t));
+  set(h, CURLOPT_WRITEFUNCTION, &on_body);
+  set(h, CURLOPT_WRITEDATA, static_cast<void*>(&t));
+
+  const CURLcode rc = curl_easy_perform(h);
+  if (t.sink_error) std::rethrow_exception(t.sink_error);
+
+  long code = 0;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+  const int status = static_cast<int>(code);
+  const std::string where = redact_url(url);
+
+  switch (t.stop) {
+    case Transfer::Stop::too_large:
+      return finish(Status::failed, status,
+                    where + ": body larger than " + std::to_string(max_bytes) + " bytes", url);
+    case Transfer::Stop::encoded:
+      return finish(Status::failed, status,
+                    where + ": unrequested Content-Encoding " + t.content_encoding, url);
+    case Transfer::Stop::none:
+    case Transfer::Stop::stalled:
+    case Transfer::Stop::sink_failed:
+    case Transfer::Stop::error_body_read:
+      break;
+  }
+  if ((code == 404 || code == 410) && t.headers_done) {
+    auto detail = error_detail(t.content_type, t.error_body, k_detail_max);
+    return finish(Status::not_found, status,
+                  detail ? std::move(*detail) : "not found: " + where + ": " + std::to_string(code),
+                  url);
+  }
+  if (t.stop == Transfer::Stop::stalled) {
+    return finish(
+        Status::failed, status,
+        where + ": stalled: no data for " + std::to_string(t.stall_timeout.count()) + " ms", url,
+        true);
+  }
+  if (rc != CURLE_OK) {
+    const std::string what = errbuf[0] != '\0' ? errbuf.data() : curl_easy_strerror(rc);
+    return finish(Status::failed, status, where + ": " + what, url, rc == CURLE_OPERATION_TIMEDOUT);
+  }
+  if (code != 200) {
+    std::string message = where + ": upstream answered HTTP " + std::to_string(code);
+    if (auto detail = error_detail(t.content_type, t.error_body, k_detail_max)) {
+      message += ": " + *detail;
+    }
+    return finish(Status::failed, status, std::move(message), url);
+  }
+  if (t.content_length && t.received != *t.content_length) {
+    return finish(Status::failed, status,
+                  where + ": body truncated: received " + std::to_string(t.received) + " of " +
+                      std::to_string(*t.content_length) + " bytes",
+                  url);
+  }
+  Outcome ok;
+  ok.status = Status::ok;
+  ok.http_status = 200;
+  return ok;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The upstream
+
+class HttpUpstream final : public Upstream {
+ public:
+  explicit HttpUpstream(UpstreamOptions options)
+      : m_options(std::move(options)), m_pool(k_max_idle_handles) {
+    for (const auto& entry : m_options.proxies.entries) {
+      if (!istarts_with(entry.base_url, "http://") && !istarts_with(entry.base_url, "https://")) {
+        throw std::invalid_argument("upstream proxy URLs must be http:// or https:// URLs");
+      }
+    }
+    for (const auto& header : m_options.extra_headers) {
+      const auto colon = header.find(':');
+      const bool one_line =
+          header.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos;
+      const std::string_view name = std::string_view(header).substr(0, colon);
+      if (colon == std::string::npos || !one_line || name.empty() || trim(name) != name ||
+          name.find(' ') != std::string_view::npos) {
+        throw std::invalid_argument("extra upstream headers must be \"Name: value\" on one line");
+      }
+      curl_slist* next = curl_slist_append(m_headers.get(), header.c_str());
+      if (next == nullptr) throw std::bad_alloc();
+      if (!m_headers) m_headers.reset(next);
+    }
+
+    // DNS answers and TLS sessions are shared by every handle of this upstream (thread-safe
+    // through the lock callbacks); connections are not, see HandlePool.
+    m_share.reset(curl_share_init());
+    if (!m_share) throw std::runtime_error("curl_share_init failed");
+    bool ok = curl_share_setopt(m_share.get(), CURLSHOPT_LOCKFUNC, &ShareLocks::lock) == CURLSHE_OK;
+    ok = ok &&
+         curl_share_setopt(m_share.get(), CURLSHOPT_UNLOCKFUNC, &ShareLocks::unlock) == CURLSHE_OK;
+    ok = ok && curl_share_setopt(m_share.get(), CURLSHOPT_USERDATA, &m_locks) == CURLSHE_OK;
+    ok = ok && curl_share_setopt(m_share.get(), CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) == CURLSHE_OK;
+    ok = ok && curl_share_setopt(m_share.get(), CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) ==
+                   CURLSHE_OK;
+    if (!ok) throw std::runtime_error("curl_share_setopt failed");
+  }
+
+  Outcome get(const std::string& suffix, fsio::TempFile& out, std::uint64_t max_bytes) override {
+    Sink sink(out);
+    return walk(suffix, sink, max_bytes);
+  }
+
+  Outcome get(const std::string& suffix, std::string& out, std::uint64_t max_bytes) override {
+    Sink sink(out);
+    return walk(suffix, sink, max_bytes);
+  }
+
+ private:
+  // cmd/go/internal/modfetch.TryProxies: a failure outranks a not-found, the later of equals
+  // wins, and a failure stops the walk unless the entry is followed by '|'.
+  Outcome walk(const std::string& suffix, Sink& sink, std::uint64_t max_bytes) {
+    const auto& entries = m_options.proxies.entries;
+    if (entries.empty()) {
+      Outcome none;
+      none.status = Status::not_found;
+      none.message = "not found: no upstream proxy configured";
+      none.exhausted = true;
+      return none;
+    }
+    const std::string escaped = path_escape(suffix);
+    AttemptConfig config{m_options.connect_timeout, m_options.total_timeout,
+                         m_options.stall_timeout,   &m_options.user_agent,
+                         m_headers.get(),           m_share.get()};
+    std::optional<Outcome> reported;
+    for (const auto& entry : entries) {
+      sink.clear();
+      Outcome outcome;
+      {
+        Lease handle(m_pool);
+        outcome = perform(handle.get(), entry.base_url + "/" + escaped, config, sink, max_bytes);
+      }
+      if (outcome.status == Status::ok) return outcome;
+      const bool failed = outcome.status == Status::failed;
+      if (failed || !reported || reported->status == Status::not_found) {
+        reported = std::move(outcome);
+      }
+      if (failed && !entry.fall_through_on_error) {
+        reported->exhausted = false;
+        return std::move(*reported);
+      }
+    }
+    reported->exhausted = true;
+    return std::move(*reported);
+  }
+
+  // Declaration order is destruction order in reverse: handles (which may still be attached to
+  // the share) go before the share, and the share before its locks.
+  UpstreamOptions m_options;
+  Slist m_headers;
+  ShareLocks m_locks;
+  Share m_share;
+  HandlePool m_pool;
+};
+
+}  // namespace
+
+std::optional<ProxyList> parse_proxy_list(std::string_view value, std::string* error) {
+  const auto fail = [&](std::string message) -> std::optional<ProxyList> {
+    if (error != nullptr) *error = std::move(message);
+    return std::nullopt;
+  };
+  ProxyList list;
+  std::size_t index = 0;
+  while (!value.empty()) {
+    std::string_view item = value;
+    bool fall_through = false;
+    if (const auto sep = value.find_first_of(",|"); sep != std::string_view::npos) {
+      item = value.substr(0, sep);
+      fall_through = value[sep] == '|';
+      value.remove_prefix(sep + 1);
+    } else {
+      value = {};
+    }
+    item = trim(item);
+    if (item.empty()) continue;
+    ++index;
+    if (item == "off") {
+      list.off = true;
+      break;
+    }
+    if (item == "direct") {
+      list.direct = true;
+      break;
+    }
+    std::string url(item);
+    // The go command: single words are reserved, anything else without a scheme is https.
+    if (url.find_first_of(".:/") != std::string::npos && url.find(":/") == std::string::npos &&
+        url.front() != '/') {
+      url = "https://" + url;
+    }
+    std::string why;
+    auto normalized = normalize_proxy_url(url, why);
+    if (!normalized) {
+      return fail("invalid GOPROXY entry #" + std::to_string(index) + ": " + why);
+    }
+    list.entries.push_back(ProxyEntry{std::move(*normalized), fall_through});
+  }
+  if (list.entries.empty() && !list.direct && !list.off) {
+    return fail("GOPROXY list contains no entries");
+  }
+  return list;
+}
+
+std::unique_ptr<Upstream> make_http_upstream(UpstreamOptions options) {
+  ensure_curl_initialized();
+  return std::make_unique<HttpUpstream>(std::move(options));
+}
+
+std::optional<std::string> get_once(const std::string& url, std::chrono::milliseconds timeout,
+                                    std::uint64_t max_bytes) {
+  ensure_curl_initialized();
+  const std::string user_agent = "stoa";
+  const AttemptConfig config{timeout, timeout, timeout, &user_agent, nullptr, nullptr};
+  std::string body;
+  Sink sink(body);
+  Easy h = new_easy();
+  if (perform(h.get(), url, config, sink, max_bytes).status != Status::ok) return std::nullopt;
+  return body;
+}
+
+}  // namespace stoa::fetch

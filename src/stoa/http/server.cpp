@@ -1,0 +1,332 @@
+#include "stoa/http/server.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cerrno>
+#include <ctime>
+#include <thread>
+#include <vector>
+
+#include "stoa/http/wire.hpp"
+#include "stoa/proxy/service.hpp"
+
+namespace stoa::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+
+// Bridges proxy::Service::handle (callback on any thread) to a coroutine on its own executor.
+template <typename Token>
+auto async_handle(proxy::Service& service, proxy::HttpRequest req, Token&& token) {
+  return asio::async_initiate<Token, void(proxy::Response)>(
+      [&service](auto handler, proxy::HttpRequest request) {
+        auto ex = asio::get_associated_executor(handler);
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        service.handle(request, [shared, ex](proxy::Response r) {
+          asio::post(ex, [shared, r = std::move(r)]() mutable { (*shared)(std::move(r)); });
+        });
+      },
+      token, std::move(req));
+}
+
+// The Date header value, recomputed at most once a second per thread.
+std::string_view current_date() {
+  thread_local std::time_t cached_at = 0;
+  thread_local std::string cached;
+  const std::time_t now = std::time(nullptr);
+  if (now != cached_at) {
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char buf[64];
+    cached.assign(buf, std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm));
+    cached_at = now;
+  }
+  return cached;
+}
+
+std::string log_timestamp() {
+  const auto now = std::chrono::system_clock::now();
+  const auto t = std::chrono::system_clock::to_time_t(now);
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  const auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return fmt::format("{}.{:03}Z", std::string_view(buf, n), ms.count());
+}
+
+std::string header_value(const bhttp::request_parser<bhttp::empty_body>::value_type& req,
+                         bhttp::field f) {
+  const auto it = req.find(f);
+  return it == req.end() ? std::string() : std::string(it->value());
+}
+
+}  // namespace
+
+struct Server::Impl {
+  ServerOptions options;
+  proxy::Service& service;
+  std::shared_ptr<spdlog::logger> log;
+  std::shared_ptr<spdlog::logger> access;
+  asio::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  asio::signal_set signals{ioc, SIGINT, SIGTERM};
+  std::vector<std::thread> threads;
+  std::atomic<std::uint64_t> next_id{1};
+  std::atomic<bool> stopped{false};
+
+  Impl(ServerOptions o, proxy::Service& s, std::shared_ptr<spdlog::logger> l,
+       std::shared_ptr<spdlog::logger> a)
+      : options(std::move(o)), service(s), log(std::move(l)), access(std::move(a)) {}
+
+  asio::awaitable<void> accept_loop() {
+    for (;;) {
+      auto strand = asio::make_strand(ioc);
+      auto [ec, sock] = co_await acceptor.async_accept(strand, asio::as_tuple(asio::use_awaitable));
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        log->warn("accept: {}", ec.message());
+        continue;
+      }
+      co_spawn(strand, session(tcp::socket(std::move(sock))), asio::detached);
+    }
+  }
+
+  // Waits until the socket can take more bytes, or `deadline` passes without progress.
+  static asio::awaitable<bool> wait_writable(tcp::socket& sock, std::chrono::milliseconds stall) {
+    asio::steady_timer timer(sock.get_executor());
+    timer.expires_after(stall);
+    auto r = co_await (sock.async_wait(tcp::socket::wait_write, asio::use_awaitable) ||
+                       timer.async_wait(asio::use_awaitable));
+    co_return r.index() == 0;
+  }
+
+  // Sends `head` then `length` bytes of `fd` from `offset` with sendfile(2). Returns bytes of the
+  // body sent; throws on error or stall.
+  asio::awaitable<std::uint64_t> send_file(tcp::socket& sock, const std::string& head, int fd,
+                                           std::uint64_t offset, std::uint64_t length) {
+    const int s = sock.native_handle();
+    std::size_t sent = 0;
+    while (sent < head.size()) {
+      const ssize_t n = ::send(s, head.data() + sent, head.size() - sent,
+                               MSG_NOSIGNAL | (length > 0 ? MSG_MORE : 0));
+      if (n >= 0) {
+        sent += static_cast<std::size_t>(n);
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (!co_await wait_writable(sock, options.write_stall_timeout))
+          throw std::runtime_error("write stalled");
+      } else if (errno != EINTR) {
+        throw std::system_error(errno, std::generic_category(), "send");
+      }
+    }
+    auto off = static_cast<off_t>(offset);
+    std::uint64_t left = length;
+    while (left > 0) {
+      const ssize_t n = ::sendfile(s, fd, &off, std::min<std::uint64_t>(left, 1u << 30));
+      if (n > 0) {
+        left -= static_cast<std::uint64_t>(n);
+      } else if (n == 0) {
+        throw std::runtime_error("stored file shorter than its size");
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (!co_await wait_writable(sock, options.write_stall_timeout))
+          throw std::runtime_error("write stalled");
+      } else if (errno != EINTR) {
+        throw std::system_error(errno, std::generic_category(), "sendfile");
+      }
+    }
+    co_return length;
+  }
+
+  asio::awaitable<void> session(tcp::socket sock) {
+    beast::error_code ignored;
+    sock.set_option(tcp::no_delay(true), ignored);
+    sock.native_non_blocking(true, ignored);
+    std::string remote = "?";
+    if (auto ep = sock.remote_endpoint(ignored); !ignored) remote = ep.address().to_string();
+    beast::tcp_stream stream(std::move(sock));
+    beast::flat_buffer buffer(8192);
+    bool first = true;
+
+    for (;;) {
+      bhttp::request_parser<bhttp::empty_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+      beast::error_code ec;
+
+      // Between requests, wait for the first byte with the idle timeout; then the whole header
+      // must arrive within the header timeout (so a dribbling client is cut off).
+      if (!first && buffer.size() == 0) {
+        stream.expires_after(options.idle_timeout);
+        auto n = co_await stream.async_read_some(buffer.prepare(4096),
+                                                 asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return;
+        buffer.commit(n);
+      }
+      first = false;
+      stream.expires_after(options.header_timeout);
+      co_await bhttp::async_read_header(stream, buffer, parser,
+                                        asio::redirect_error(asio::use_awaitable, ec));
+      const auto started = std::chrono::steady_clock::now();
+      const std::string id = std::to_string(next_id.fetch_add(1, std::memory_order_relaxed));
+
+      proxy::Response resp;
+      proxy::HttpRequest req;
+      bool keep_alive = false;
+      if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+          ec == beast::error::timeout || ec == asio::error::connection_reset) {
+        co_return;  // closed or went quiet before sending a request: nothing to answer
+      } else if (ec == bhttp::error::header_limit) {
+        resp = proxy::error_response(431, "request header too large", proxy::Outcome::rejected);
+      } else if (ec) {
+        resp = proxy::error_response(400, "bad request: malformed HTTP request",
+                                     proxy::Outcome::rejected);
+      } else {
+        const auto& msg = parser.get();
+        req.method = std::string(msg.method_string());
+        req.target = std::string(msg.target());
+        req.if_none_match = header_value(msg, bhttp::field::if_none_match);
+        req.range = header_value(msg, bhttp::field::range);
+        req.if_range = header_value(msg, bhttp::field::if_range);
+        keep_alive = msg.keep_alive();
+        if (msg.chunked() ||
+            (msg.has_content_length() && parser.content_length().value_or(0) > 0)) {
+          resp = proxy::error_response(400, "bad request: request body not allowed",
+                                       proxy::Outcome::rejected);
+          keep_alive = false;
+        } else if (auto now = service.respond_now(req)) {
+          resp = std::move(*now);
+        } else {
+          stream.expires_never();
+          resp = co_await async_handle(service, req, asio::use_awaitable);
+        }
+      }
+
+      const std::string head = serialize_head(resp, current_date(), keep_alive, id);
+      std::uint64_t body_bytes = 0;
+      std::string error;
+      try {
+        const bool send_body = !resp.head && resp.status != 304;
+        if (resp.object && send_body) {
+          stream.expires_never();
+          if (auto* fd = std::get_if<fsio::UniqueFd>(&resp.object->body)) {
+            body_bytes =
+                co_await send_file(stream.socket(), head, fd->get(), resp.offset, resp.length);
+          } else {
+            const auto& bytes = std::get<std::shared_ptr<const std::string>>(resp.object->body);
+            stream.expires_after(options.write_stall_timeout);
+            std::array<asio::const_buffer, 2> bufs{
+                asio::buffer(head), asio::buffer(bytes->data() + resp.offset, resp.length)};
+            co_await asio::async_write(stream, bufs, asio::use_awaitable);
+            body_bytes = resp.length;
+          }
+        } else {
+          stream.expires_after(options.write_stall_timeout);
+          std::array<asio::const_buffer, 2> bufs{
+              asio::buffer(head), asio::buffer(resp.body.data(), send_body ? resp.body.size() : 0)};
+          co_await asio::async_write(stream, bufs, asio::use_awaitable);
+          body_bytes = send_body ? resp.body.size() : 0;
+        }
+      } catch (const std::exception& e) {
+        error = e.what();
+        keep_alive = false;
+      }
+
+      if (access) {
+        AccessRecord rec;
+        rec.request_id = id;
+        rec.remote = remote;
+        rec.method = req.method.empty() ? std::string_view("-") : std::string_view(req.method);
+        rec.target = req.target.empty() ? std::string_view("-") : std::string_view(req.target);
+        rec.status = resp.status;
+        rec.bytes = body_bytes;
+        rec.duration = std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::steady_clock::now() - started);
+        rec.outcome = resp.outcome;
+        rec.error = error;
+        access->info(format_access(rec, options.log_format, log_timestamp()));
+      }
+      if (!keep_alive) break;
+    }
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+};
+
+Server::Server(ServerOptions options, proxy::Service& service, std::shared_ptr<spdlog::logger> log,
+               std::shared_ptr<spdlog::logger> access_log)
+    : m_impl(std::make_unique<Impl>(std::move(options), service, std::move(log),
+                                    std::move(access_log))) {}
+
+Server::~Server() {
+  stop();
+  wait();
+}
+
+std::string Server::bind() {
+  auto& impl = *m_impl;
+  const auto& listen = impl.options.listen;
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos)
+    throw std::runtime_error("listen address must be host:port: " + listen);
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  tcp::resolver resolver(impl.ioc);
+  beast::error_code ec;
+  auto results = resolver.resolve(host, listen.substr(colon + 1), tcp::resolver::passive, ec);
+  if (ec || results.empty())
+    throw std::runtime_error("cannot resolve listen address " + listen + ": " + ec.message());
+  const tcp::endpoint ep = results.begin()->endpoint();
+  impl.acceptor.open(ep.protocol());
+  impl.acceptor.set_option(asio::socket_base::reuse_address(true));
+  impl.acceptor.bind(ep, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + listen + ": " + ec.message());
+  impl.acceptor.listen(asio::socket_base::max_listen_connections);
+  const auto bound = impl.acceptor.local_endpoint();
+  const std::string addr = bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
+                                                   : bound.address().to_string();
+  return addr + ":" + std::to_string(bound.port());
+}
+
+void Server::start() {
+  auto& impl = *m_impl;
+  impl.signals.async_wait([this](const beast::error_code& ec, int sig) {
+    if (ec) return;
+    m_impl->log->info("signal {}: stopping", sig);
+    stop();
+  });
+  co_spawn(impl.ioc, impl.accept_loop(), asio::detached);
+  std::size_t n = impl.options.threads;
+  if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+  for (std::size_t i = 0; i < n; ++i) impl.threads.emplace_back([&impl] { impl.ioc.run(); });
+}
+
+void Server::wait() {
+  for (auto& t : m_impl->threads) {
+    if (t.joinable()) t.join();
+  }
+}
+
+void Server::stop() {
+  if (m_impl->stopped.exchange(true)) return;
+  asio::post(m_impl->ioc, [&impl = *m_impl] {
+    beast::error_code ec;
+    impl.acceptor.close(ec);
+    impl.signals.cancel(ec);
+    impl.ioc.stop();
+  });
+}
+
+}  // namespace stoa::http

@@ -1,0 +1,56 @@
+#pragma once
+// The HTTP/1.1 front end: acceptor, one coroutine per connection, limits and deadlines, the
+// access log, and zero-copy (sendfile) for stored files. The only component that includes
+// Boost.Asio/Beast; everything protocol-specific is in proxy::Service.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace spdlog {
+class logger;
+}
+
+namespace stoa::proxy {
+class Service;
+}
+
+namespace stoa::http {
+
+enum class LogFormat { text, json };
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:8080";                  // host:port; port 0 picks a free one
+  std::size_t threads = 0;                                // 0: one per core
+  std::chrono::milliseconds header_timeout{10'000};       // whole request header, once it started
+  std::chrono::milliseconds idle_timeout{60'000};         // keep-alive wait for the next request
+  std::chrono::milliseconds write_stall_timeout{60'000};  // no write progress for this long
+  std::size_t max_header_bytes = 16 << 10;
+  LogFormat log_format = LogFormat::text;
+};
+
+class Server {
+ public:
+  // `access_log` receives one preformatted line per request (its pattern should be "%v").
+  Server(ServerOptions options, proxy::Service& service, std::shared_ptr<spdlog::logger> log,
+         std::shared_ptr<spdlog::logger> access_log);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens; returns the bound address "ip:port". Throws std::runtime_error.
+  std::string bind();
+  // Starts serving on the worker threads; returns at once. SIGINT/SIGTERM stop the server.
+  void start();
+  // Blocks until the server has stopped (signal or stop()).
+  void wait();
+  // Stops accepting and ends the threads. Thread-safe; idempotent.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace stoa::http

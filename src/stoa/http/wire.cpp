@@ -1,0 +1,133 @@
+#include "stoa/http/wire.hpp"
+
+#include <fmt/format.h>
+
+namespace stoa::http {
+namespace {
+
+// Escapes for a double-quoted logfmt or JSON string: quotes, backslashes and every byte outside
+// printable ASCII become escapes, so a hostile target cannot forge log lines.
+void append_escaped(std::string& out, std::string_view s, std::size_t max) {
+  const bool cut = s.size() > max;
+  if (cut) s = s.substr(0, max);
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u >= 0x7f) {
+      fmt::format_to(std::back_inserter(out), "\\u{:04x}", u);
+    } else {
+      out += c;
+    }
+  }
+  if (cut) out += "...";
+}
+
+}  // namespace
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 206:
+      return "Partial Content";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 410:
+      return "Gone";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 416:
+      return "Range Not Satisfiable";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Unknown";
+  }
+}
+
+std::string serialize_head(const proxy::Response& r, std::string_view date, bool keep_alive,
+                           std::string_view request_id) {
+  std::string h;
+  h.reserve(384);
+  fmt::format_to(std::back_inserter(h), "HTTP/1.1 {} {}\r\nDate: {}\r\nServer: stoa\r\n", r.status,
+                 reason_phrase(r.status), date);
+  if (!r.content_type.empty())
+    fmt::format_to(std::back_inserter(h), "Content-Type: {}\r\n", r.content_type);
+  if (r.status != 304)
+    fmt::format_to(std::back_inserter(h), "Content-Length: {}\r\n", r.content_length());
+  if (!r.cache_control.empty())
+    fmt::format_to(std::back_inserter(h), "Cache-Control: {}\r\n", r.cache_control);
+  if (!r.etag.empty()) fmt::format_to(std::back_inserter(h), "ETag: {}\r\n", r.etag);
+  for (const auto& [name, value] : r.headers)
+    fmt::format_to(std::back_inserter(h), "{}: {}\r\n", name, value);
+  if (!request_id.empty())
+    fmt::format_to(std::back_inserter(h), "X-Request-Id: {}\r\n", request_id);
+  if (!keep_alive) h += "Connection: close\r\n";
+  h += "\r\n";
+  return h;
+}
+
+std::string format_access(const AccessRecord& rec, LogFormat format, std::string_view timestamp) {
+  std::string out;
+  out.reserve(256);
+  if (format == LogFormat::json) {
+    fmt::format_to(
+        std::back_inserter(out),
+        R"({{"time":"{}","level":"info","msg":"access","request_id":"{}","remote":"{}","method":")",
+        timestamp, rec.request_id, rec.remote);
+    append_escaped(out, rec.method, 16);
+    out += R"(","path":")";
+    append_escaped(out, rec.target, 512);
+    fmt::format_to(std::back_inserter(out),
+                   R"(","status":{},"bytes":{},"duration_us":{},"outcome":"{}")", rec.status,
+                   rec.bytes, rec.duration.count(), proxy::to_string(rec.outcome));
+    if (!rec.error.empty()) {
+      out += R"(,"error":")";
+      append_escaped(out, rec.error, 200);
+      out += '"';
+    }
+    out += '}';
+    return out;
+  }
+  fmt::format_to(std::back_inserter(out), "{} access request_id={} remote={} method=\"", timestamp,
+                 rec.request_id, rec.remote);
+  append_escaped(out, rec.method, 16);
+  out += "\" path=\"";
+  append_escaped(out, rec.target, 512);
+  fmt::format_to(std::back_inserter(out), "\" status={} bytes={} duration_us={} outcome={}",
+                 rec.status, rec.bytes, rec.duration.count(), proxy::to_string(rec.outcome));
+  if (!rec.error.empty()) {
+    out += " error=\"";
+    append_escaped(out, rec.error, 200);
+    out += '"';
+  }
+  return out;
+}
+
+}  // namespace stoa::http

@@ -1,0 +1,94 @@
+#include "stoa/proxy/conditional.hpp"
+
+#include <charconv>
+#include <limits>
+
+namespace stoa::proxy {
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::string_view strip_weak(std::string_view tag) {
+  if (tag.starts_with("W/")) tag.remove_prefix(2);
+  return tag;
+}
+
+std::optional<std::uint64_t> parse_u64(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  std::uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+bool if_none_match_matches(std::string_view header, std::string_view etag) {
+  header = trim(header);
+  if (header.empty()) return false;
+  if (header == "*") return true;
+  const std::string_view want = strip_weak(etag);
+  while (!header.empty()) {
+    const auto comma = header.find(',');
+    const std::string_view item = trim(header.substr(0, comma));
+    if (!item.empty() && strip_weak(item) == want) return true;
+    if (comma == std::string_view::npos) break;
+    header.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+RangeDecision decide_range(std::string_view range_header, std::string_view if_range_header,
+                           std::string_view etag, std::uint64_t size) {
+  RangeDecision full{};
+  std::string_view spec = trim(range_header);
+  if (spec.empty()) return full;
+  if (const auto ir = trim(if_range_header); !ir.empty()) {
+    if (ir.starts_with("W/") || ir != etag) return full;
+  }
+  if (!spec.starts_with("bytes=")) return full;
+  spec = trim(spec.substr(6));
+  if (spec.find(',') != std::string_view::npos) return full;  // multipart ranges: send it all
+  const auto dash = spec.find('-');
+  if (dash == std::string_view::npos) return full;
+  const std::string_view first = trim(spec.substr(0, dash));
+  const std::string_view last = trim(spec.substr(dash + 1));
+
+  std::uint64_t begin = 0;
+  std::uint64_t end = 0;  // inclusive
+  if (first.empty()) {    // suffix range: the last N bytes
+    const auto n = parse_u64(last);
+    if (!n) return full;
+    if (*n == 0 || size == 0) return {RangeVerdict::unsatisfiable, {}};
+    begin = *n >= size ? 0 : size - *n;
+    end = size - 1;
+  } else {
+    const auto b = parse_u64(first);
+    if (!b) return full;
+    begin = *b;
+    if (last.empty()) {
+      end = std::numeric_limits<std::uint64_t>::max();
+    } else {
+      const auto e = parse_u64(last);
+      if (!e || *e < begin) return full;
+      end = *e;
+    }
+    if (begin >= size) return {RangeVerdict::unsatisfiable, {}};
+    if (end >= size) end = size - 1;
+  }
+  return {RangeVerdict::partial, {begin, end - begin + 1}};
+}
+
+std::string http_date(std::time_t t) {
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  const auto n = std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return std::string(buf, n);
+}
+
+}  // namespace stoa::proxy

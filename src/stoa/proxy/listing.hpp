@@ -1,0 +1,30 @@
+#pragma once
+// Pure helpers for the mutable endpoints (list, @latest) and .info bodies. Thread-safe.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stoa::proxy {
+
+struct InfoFields {
+  std::string version;
+  std::string time;  // RFC 3339 as given, may be empty
+};
+
+// Parses a .info / @latest body: a JSON object whose "Version" is a string (required) and
+// "Time", when present, a string. Other fields are ignored. nullopt when malformed.
+std::optional<InfoFields> parse_info(std::string_view json);
+
+// The list body served to clients: the valid semver, non-pseudo first fields of `upstream`'s
+// lines (a line's optional second field is kept), plus the decoded `stored` versions that are
+// canonical and not pseudo-versions; one per line, de-duplicated, sorted by semver.
+std::string merge_list(std::string_view upstream, const std::vector<std::string>& stored);
+
+// The version the go command would call latest among `versions` (decoded): the highest
+// release, else the highest pre-release; pseudo-versions only when nothing else is there.
+// nullopt when none is valid.
+std::optional<std::string> pick_latest(const std::vector<std::string>& versions);
+
+}  // namespace stoa::proxy

@@ -1,0 +1,48 @@
+#include "stoa/proxy/listing.hpp"
+
+#include <gtest/gtest.h>
+
+namespace stoa::proxy {
+namespace {
+
+TEST(ParseInfo, Table) {
+  EXPECT_EQ(parse_info(R"({"Version":"v1.0.0","Time":"2020-01-01T00:00:00Z"})")->version, "v1.0.0");
+  EXPECT_EQ(parse_info(R"({"Version":"v1.0.0","Time":"2020-01-01T00:00:00Z"})")->time,
+            "2020-01-01T00:00:00Z");
+  EXPECT_EQ(parse_info(R"({"Version":"v1.0.0"})")->time, "");
+  EXPECT_EQ(parse_info(R"({"Version":"v1.0.0","Origin":{"VCS":"git"}})")->version, "v1.0.0");
+  EXPECT_FALSE(parse_info(R"({"Time":"2020-01-01T00:00:00Z"})"));
+  EXPECT_FALSE(parse_info(R"({"Version":1})"));
+  EXPECT_FALSE(parse_info(R"({"Version":"v1.0.0","Time":5})"));
+  EXPECT_FALSE(parse_info(R"(["v1.0.0"])"));
+  EXPECT_FALSE(parse_info("not json"));
+  EXPECT_FALSE(parse_info(""));
+}
+
+TEST(MergeList, KeepsValidUpstreamLinesAddsStoredSorts) {
+  const std::string upstream =
+      "v1.10.0\nv1.2.0 2020-01-01T00:00:00Z\r\nnot-a-version\nv1.0.0-20200101000000-abcdefabcdef\n"
+      "v2.0.0+incompatible\nv1.2\n\nv1.2.0\n";
+  const std::string got =
+      merge_list(upstream, {"v1.3.0", "v1.2.0", "v0.0.0-20200101000000-abcdefabcdef", "bogus"});
+  EXPECT_EQ(got, "v1.2.0 2020-01-01T00:00:00Z\nv1.3.0\nv1.10.0\nv2.0.0+incompatible\n");
+}
+
+TEST(MergeList, Empty) {
+  EXPECT_EQ(merge_list("", {}), "");
+  EXPECT_EQ(merge_list("", {"v0.1.0"}), "v0.1.0\n");
+}
+
+TEST(PickLatest, Table) {
+  EXPECT_EQ(pick_latest({"v1.0.0", "v1.1.0-rc1", "v0.9.0"}), "v1.0.0");
+  EXPECT_EQ(pick_latest({"v1.1.0-rc1", "v1.1.0-rc2"}), "v1.1.0-rc2");
+  EXPECT_EQ(
+      pick_latest({"v0.0.0-20200101000000-abcdefabcdef", "v0.0.0-20210101000000-abcdefabcdef"}),
+      "v0.0.0-20210101000000-abcdefabcdef");
+  EXPECT_EQ(pick_latest({"v0.0.0-20200101000000-abcdefabcdef", "v0.1.0-pre"}), "v0.1.0-pre");
+  EXPECT_FALSE(pick_latest({}));
+  EXPECT_FALSE(pick_latest({"x"}));
+}
+
+}  // namespace
+}  // namespace stoa::proxy

@@ -1,0 +1,55 @@
+#pragma once
+// The protocol's request and response, in std types only (no Beast/Asio): http/ translates.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "stoa/store/store.hpp"
+
+namespace stoa::proxy {
+
+struct HttpRequest {
+  std::string method;  // "GET", "HEAD", ...
+  std::string target;  // raw request-target as received
+  std::string if_none_match;
+  std::string range;
+  std::string if_range;
+};
+
+// Which way a request was answered; for the access log and metrics.
+enum class Outcome : std::uint8_t {
+  hit,        // served from the store or a fresh cache entry
+  miss,       // fetched from upstream by this request
+  coalesced,  // waited for a fetch another request started
+  stale,      // upstream failed; served the last good copy or stored versions
+  not_found,  // true absence
+  rejected,   // bad input, method, policy
+  failed,     // upstream or store failure
+  internal,   // stoa's own endpoints (health, identity)
+};
+std::string_view to_string(Outcome o);
+
+struct Response {
+  int status = 200;
+  std::string content_type;
+  std::string cache_control;
+  std::string etag;
+  std::vector<std::pair<std::string, std::string>> headers;  // any others (Content-Range, ...)
+  std::string body;                                          // used when `object` is empty
+  std::optional<store::Object> object;                       // stored object to send bytes from
+  std::uint64_t offset = 0;                                  // byte range of `object` to send
+  std::uint64_t length = 0;
+  bool head = false;  // HEAD: send headers (with Content-Length) only
+  Outcome outcome = Outcome::hit;
+
+  std::uint64_t content_length() const { return object ? length : body.size(); }
+};
+
+// A text/plain error in the form the go command shows to its user (one line).
+Response error_response(int status, std::string message, Outcome outcome);
+
+}  // namespace stoa::proxy

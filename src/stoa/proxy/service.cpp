@@ -1,0 +1,469 @@
+#include "stoa/proxy/service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <system_error>
+#include <utility>
+
+#include "stoa/module/path.hpp"
+#include "stoa/module/semver.hpp"
+#include "stoa/modzip/modzip.hpp"
+#include "stoa/proxy/conditional.hpp"
+#include "stoa/proxy/listing.hpp"
+
+namespace stoa::proxy {
+namespace {
+
+using module::Kind;
+using Status = FetchResult::Status;
+
+constexpr std::uint64_t k_max_info_bytes = 64 << 10;
+constexpr std::uint64_t k_max_list_bytes = 16 << 20;
+constexpr std::string_view k_immutable = "public, max-age=31536000, immutable";
+
+std::string_view content_type_of(Kind k) {
+  switch (k) {
+    case Kind::info:
+    case Kind::latest:
+      return "application/json";
+    case Kind::zip:
+      return "application/zip";
+    case Kind::list:
+    case Kind::mod:
+      break;
+  }
+  return "text/plain; charset=utf-8";
+}
+
+Response text(int status, std::string body, Outcome outcome) {
+  Response r;
+  r.status = status;
+  r.content_type = "text/plain; charset=utf-8";
+  r.cache_control = "no-store";
+  r.body = std::move(body);
+  r.outcome = outcome;
+  return r;
+}
+
+FetchResult result_of(const fetch::Outcome& o) {
+  switch (o.status) {
+    case fetch::Status::ok:
+      return {Status::ok, {}, {}};
+    case fetch::Status::not_found:
+      return {Status::not_found, o.message, {}};
+    case fetch::Status::failed:
+      break;
+  }
+  // An upstream's deliberate refusal is its policy, not an outage: the client hears it as such.
+  if (o.http_status == 403) return {Status::forbidden, o.message, {}};
+  return {o.timed_out ? Status::timed_out : Status::failed, o.message, {}};
+}
+
+std::string describe(const module::Request& r) {
+  return r.version.empty() ? r.module : r.module + "@" + r.version;
+}
+
+Response failure(const module::Request& r, const FetchResult& res) {
+  const int status = status_for(res.status);
+  std::string msg;
+  switch (res.status) {
+    case Status::not_found:
+      msg = "not found: " + describe(r) + (res.message.empty() ? "" : ": " + res.message);
+      return error_response(status, std::move(msg), Outcome::not_found);
+    case Status::forbidden:
+      msg = "forbidden by upstream: " + describe(r);
+      break;
+    case Status::timed_out:
+      msg = "upstream timed out fetching " + describe(r);
+      break;
+    case Status::invalid:
+      msg = "upstream served invalid data for " + describe(r);
+      break;
+    case Status::busy:
+      msg = "stoa is busy fetching other modules; retry shortly";
+      break;
+    case Status::store_error:
+      msg = "storage error serving " + describe(r);
+      break;
+    case Status::failed:
+    case Status::ok:
+      msg = "upstream failed fetching " + describe(r);
+      break;
+  }
+  if (!res.message.empty()) msg += ": " + res.message;
+  Response resp = error_response(status, std::move(msg), Outcome::failed);
+  if (res.status == Status::busy) resp.headers.emplace_back("Retry-After", "1");
+  return resp;
+}
+
+}  // namespace
+
+int status_for(FetchResult::Status s) {
+  switch (s) {
+    case Status::ok:
+      return 200;
+    case Status::not_found:
+      return 404;
+    case Status::forbidden:
+      return 403;
+    case Status::timed_out:
+      return 504;
+    case Status::busy:
+    case Status::store_error:
+      return 503;
+    case Status::failed:
+    case Status::invalid:
+      break;
+  }
+  return 502;
+}
+
+Service::Service(ServiceOptions options, store::Store& store, fetch::Upstream& upstream,
+                 fetch::WorkerPool& pool, std::shared_ptr<spdlog::logger> log)
+    : m_options(std::move(options)),
+      m_store(store),
+      m_upstream(upstream),
+      m_pool(pool),
+      m_log(std::move(log)),
+      m_short_cache("public, max-age=" + std::to_string(m_options.list_ttl.count())) {}
+
+std::size_t Service::in_flight() const { return m_flights.in_flight(); }
+
+std::optional<Response> Service::respond_now(const HttpRequest& req) {
+  const bool head = req.method == "HEAD";
+  if (!head && req.method != "GET") {
+    Response r =
+        error_response(405, "method not allowed: " + req.method.substr(0, 16), Outcome::rejected);
+    r.headers.emplace_back("Allow", "GET, HEAD");
+    return r;
+  }
+  std::optional<Response> out;
+  if (req.target == "/healthz") {
+    out = text(200, "ok\n", Outcome::internal);
+  } else if (req.target == "/_stoa/instance") {
+    out = text(200, m_options.instance_id, Outcome::internal);
+  } else if (req.target == "/") {
+    out = text(200, "stoa: a Go module proxy. Set GOPROXY to this URL.\n", Outcome::internal);
+  } else {
+    auto parsed = module::parse_request(req.target);
+    if (auto* bad = std::get_if<module::BadRequest>(&parsed)) {
+      out = error_response(bad->status, bad->message,
+                           bad->status == 404 ? Outcome::not_found : Outcome::rejected);
+    } else {
+      try {
+        out = try_answer(req, std::get<module::Request>(parsed));
+      } catch (const store::StoreError& e) {
+        m_log->error("store error for {}: {}", req.target, e.what());
+        out = error_response(503, "storage error; retry shortly", Outcome::failed);
+      }
+    }
+  }
+  if (out) out->head = head;
+  return out;
+}
+
+void Service::handle(const HttpRequest& req, Done done) {
+  if (auto r = respond_now(req)) return done(std::move(*r));
+  // respond_now only declines for well-formed module requests that need upstream work.
+  auto r = std::get<module::Request>(module::parse_request(req.target));
+  if (r.canonical && r.kind != Kind::latest && r.kind != Kind::list) {
+    fetch_file(req, r, std::move(done));
+  } else {
+    fetch_meta(req, r, std::move(done));
+  }
+}
+
+std::optional<Response> Service::try_answer(const HttpRequest& req, const module::Request& r) {
+  const std::string key = module::key_of(r);
+  if (r.canonical) {
+    if (auto obj = m_store.get(key))
+      return serve_stored(req, std::move(*obj), r.kind, Outcome::hit);
+    return std::nullopt;
+  }
+  if (auto c = cached(key, true)) return meta_response(req, r, std::move(c->body), Outcome::hit);
+  return std::nullopt;
+}
+
+Response Service::serve_stored(const HttpRequest& req, store::Object obj, Kind kind,
+                               Outcome outcome) const {
+  Response r;
+  r.outcome = outcome;
+  r.content_type = content_type_of(kind);
+  r.cache_control = k_immutable;
+  r.etag = obj.etag;
+  r.headers.emplace_back("Last-Modified", http_date(obj.mtime_unix));
+  r.headers.emplace_back("Accept-Ranges", "bytes");
+  if (if_none_match_matches(req.if_none_match, obj.etag)) {
+    r.status = 304;
+    return r;
+  }
+  const std::uint64_t size = obj.size;
+  const RangeDecision d = decide_range(req.range, req.if_range, obj.etag, size);
+  switch (d.verdict) {
+    case RangeVerdict::unsatisfiable:
+      r.status = 416;
+      r.content_type = "text/plain; charset=utf-8";
+      r.headers.emplace_back("Content-Range", "bytes */" + std::to_string(size));
+      return r;
+    case RangeVerdict::partial:
+      r.status = 206;
+      r.headers.emplace_back("Content-Range",
+                             "bytes " + std::to_string(d.range.offset) + "-" +
+                                 std::to_string(d.range.offset + d.range.length - 1) + "/" +
+                                 std::to_string(size));
+      r.offset = d.range.offset;
+      r.length = d.range.length;
+      break;
+    case RangeVerdict::full:
+      r.offset = 0;
+      r.length = size;
+      break;
+  }
+  r.object = std::move(obj);
+  return r;
+}
+
+// ---- immutable files: .info, .mod, .zip of canonical versions ----
+
+void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done done) {
+  const std::string key = module::key_of(r);
+  const bool head = req.method == "HEAD";
+  // Set by the start function, which only the leader runs, before the work is submitted: so it
+  // happens-before the completion that reads it.
+  auto leader = std::make_shared<bool>(false);
+  auto waiter = [this, req, r, done = std::move(done), head, leader](const FetchResult& res) {
+    Response resp;
+    if (res.status == Status::ok) {
+      try {
+        if (auto obj = m_store.get(module::key_of(r))) {
+          resp = serve_stored(req, std::move(*obj), r.kind,
+                              *leader ? Outcome::miss : Outcome::coalesced);
+        } else {
+          m_log->error("{} vanished right after commit", module::key_of(r));
+          resp = failure(r, {Status::store_error, {}, {}});
+        }
+      } catch (const store::StoreError& e) {
+        m_log->error("store error reading {}: {}", module::key_of(r), e.what());
+        resp = failure(r, {Status::store_error, {}, {}});
+      }
+    } else {
+      resp = failure(r, res);
+    }
+    resp.head = head;
+    done(std::move(resp));
+  };
+  m_flights.join(key, std::move(waiter), [&] {
+    *leader = true;
+    const bool queued = m_pool.try_submit([this, r, key] {
+      FetchResult res;
+      try {
+        res = download_file(r);
+      } catch (const std::exception& e) {
+        m_log->error("fetch {} failed: {}", key, e.what());
+        res = {Status::store_error, {}, {}};
+      }
+      m_flights.complete(key, res);
+    });
+    if (!queued) m_flights.complete(key, {Status::busy, {}, {}});
+  });
+}
+
+FetchResult Service::download_file(const module::Request& r) {
+  const std::string key = module::key_of(r);
+  const auto started = std::chrono::steady_clock::now();
+  fsio::TempFile staged;
+  try {
+    staged = m_store.stage();
+  } catch (const store::StoreError& e) {
+    m_log->error("cannot stage {}: {}", key, e.what());
+    return {Status::store_error, {}, {}};
+  }
+  const std::uint64_t limit = r.kind == Kind::zip   ? modzip::k_max_zip_bytes
+                              : r.kind == Kind::mod ? modzip::k_max_go_mod_bytes
+                                                    : k_max_info_bytes;
+  FetchResult res = result_of(m_upstream.get(key, staged, limit));
+  if (res.status != Status::ok) {
+    if (res.status != Status::not_found)
+      m_log->warn("upstream fetch {} failed: {}", key, res.message);
+    return res;
+  }
+
+  // Validate before anything becomes visible.
+  std::string problem;
+  if (r.kind == Kind::info) {
+    std::string body(staged.size(), '\0');
+    if (::pread(staged.fd(), body.data(), body.size(), 0) != static_cast<ssize_t>(body.size())) {
+      return {Status::store_error, "reading staged file", {}};
+    }
+    const auto info = parse_info(body);
+    if (!info) {
+      problem = "malformed .info JSON";
+    } else if (info->version != r.version) {
+      problem = ".info names version " + info->version.substr(0, 128) + ", not " + r.version;
+    }
+  } else if (r.kind == Kind::zip) {
+    const modzip::ZipCheck check = modzip::check_zip(staged.path().string(), r.module, r.version);
+    if (!check.ok()) problem = "invalid module zip: " + check.problems.front();
+  }
+  if (!problem.empty()) {
+    m_log->error("refusing {} from upstream: {}", key, problem);
+    return {Status::invalid, problem, {}};
+  }
+
+  const std::uint64_t size = staged.size();
+  try {
+    const bool committed = m_store.put(key, std::move(staged));
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
+    m_log->info("{} {} ({} bytes, {} ms)", committed ? "stored" : "already stored", key, size,
+                ms.count());
+  } catch (const store::StoreError& e) {
+    m_log->error("cannot store {}: {}", key, e.what());
+    return {Status::store_error, {}, {}};
+  }
+  return {Status::ok, {}, {}};
+}
+
+// ---- mutable answers: list, @latest, .info queries ----
+
+void Service::fetch_meta(const HttpRequest& req, const module::Request& r, Done done) {
+  const std::string key = module::key_of(r);
+  const bool head = req.method == "HEAD";
+  auto leader = std::make_shared<bool>(false);
+  auto waiter = [this, req, r, done = std::move(done), head, leader](const FetchResult& res) {
+    Response resp;
+    try {
+      resp = answer_meta(req, r, res, *leader ? Outcome::miss : Outcome::coalesced);
+    } catch (const store::StoreError& e) {
+      m_log->error("store error answering {}: {}", req.target, e.what());
+      resp = failure(r, {Status::store_error, {}, {}});
+    }
+    resp.head = head;
+    done(std::move(resp));
+  };
+  m_flights.join(key, std::move(waiter), [&] {
+    *leader = true;
+    const bool queued = m_pool.try_submit([this, r, key] {
+      FetchResult res;
+      try {
+        res = download_meta(r);
+      } catch (const std::exception& e) {
+        m_log->error("fetch {} failed: {}", key, e.what());
+        res = {Status::failed, {}, {}};
+      }
+      m_flights.complete(key, res);
+    });
+    if (!queued) m_flights.complete(key, {Status::busy, {}, {}});
+  });
+}
+
+FetchResult Service::download_meta(const module::Request& r) {
+  const std::string key = module::key_of(r);
+  FetchResult res;
+  std::string body;
+  res = result_of(
+      m_upstream.get(key, body, r.kind == Kind::list ? k_max_list_bytes : k_max_info_bytes));
+  if (res.status != Status::ok) {
+    if (res.status != Status::not_found) m_log->warn("upstream {} failed: {}", key, res.message);
+    return res;
+  }
+  if (r.kind == Kind::list) {
+    std::vector<std::string> stored;
+    for (const auto& v : m_store.versions(r.escaped_module)) {
+      if (auto d = module::unescape_version(v)) stored.push_back(std::move(*d));
+    }
+    body = merge_list(body, stored);
+  } else {
+    const auto info = parse_info(body);
+    std::string problem;
+    if (!info || !module::semver::is_canonical(info->version)) {
+      problem = "malformed answer (no canonical Version)";
+    } else if (auto bad = module::split_path_version(r.module);
+               !bad || module::check_path_major(info->version, bad->major)) {
+      problem = "version " + info->version.substr(0, 128) + " does not match module path";
+    }
+    if (!problem.empty()) {
+      m_log->error("refusing {} from upstream: {}", key, problem);
+      return {Status::invalid, problem, {}};
+    }
+  }
+  remember(key, body);
+  return {Status::ok, {}, std::move(body)};
+}
+
+Response Service::answer_meta(const HttpRequest& req, const module::Request& r,
+                              const FetchResult& res, Outcome outcome) {
+  if (res.status == Status::ok) return meta_response(req, r, res.body, outcome);
+  if (res.status != Status::not_found && res.status != Status::busy &&
+      res.status != Status::forbidden) {
+    if (auto c = cached(module::key_of(r), false)) {
+      return meta_response(req, r, std::move(c->body), Outcome::stale);
+    }
+  }
+  if (res.status != Status::busy && res.status != Status::forbidden) {
+    if (auto fallback = answer_from_store(
+            req, r, res.status == Status::not_found ? Outcome::hit : Outcome::stale)) {
+      return std::move(*fallback);
+    }
+  }
+  return failure(r, res);
+}
+
+std::optional<Response> Service::answer_from_store(const HttpRequest& req, const module::Request& r,
+                                                   Outcome outcome) {
+  if (r.kind == Kind::info) return std::nullopt;  // queries need upstream
+  std::vector<std::string> versions;
+  for (const auto& v : m_store.versions(r.escaped_module)) {
+    if (auto d = module::unescape_version(v)) versions.push_back(std::move(*d));
+  }
+  if (versions.empty()) return std::nullopt;
+  if (r.kind == Kind::list) return meta_response(req, r, merge_list("", versions), outcome);
+  const auto latest = pick_latest(versions);
+  if (!latest) return std::nullopt;
+  const auto escaped = module::escape_version(*latest);
+  if (!escaped) return std::nullopt;
+  auto obj = m_store.get(r.escaped_module + "/@v/" + *escaped + ".info");
+  if (!obj) return std::nullopt;
+  std::string body;
+  if (auto* bytes = std::get_if<std::shared_ptr<const std::string>>(&obj->body)) {
+    body = **bytes;
+  } else {
+    const int fd = std::get<fsio::UniqueFd>(obj->body).get();
+    body.resize(obj->size);
+    if (::pread(fd, body.data(), body.size(), 0) != static_cast<ssize_t>(body.size())) {
+      throw store::StoreError("short read of stored .info");
+    }
+  }
+  return meta_response(req, r, std::move(body), outcome);
+}
+
+Response Service::meta_response(const HttpRequest& /*req*/, const module::Request& r,
+                                std::string body, Outcome outcome) const {
+  Response resp;
+  resp.outcome = outcome;
+  resp.content_type = content_type_of(r.kind);
+  resp.cache_control = m_short_cache;
+  resp.body = std::move(body);
+  return resp;
+}
+
+std::optional<Service::Cached> Service::cached(const std::string& key, bool fresh_only) {
+  std::lock_guard lock(m_cache_mutex);
+  auto it = m_cache.find(key);
+  if (it == m_cache.end()) return std::nullopt;
+  if (fresh_only && m_options.now() - it->second.fetched >= m_options.list_ttl) return std::nullopt;
+  return it->second;
+}
+
+void Service::remember(const std::string& key, std::string body) {
+  const auto now = m_options.now();
+  std::lock_guard lock(m_cache_mutex);
+  if (m_cache.size() >= m_options.max_cached_answers && !m_cache.contains(key)) {
+    std::erase_if(m_cache,
+                  [&](const auto& kv) { return now - kv.second.fetched >= m_options.list_ttl; });
+    if (m_cache.size() >= m_options.max_cached_answers) m_cache.erase(m_cache.begin());
+  }
+  m_cache.insert_or_assign(key, Cached{std::move(body), now});
+}
+
+}  // namespace stoa::proxy

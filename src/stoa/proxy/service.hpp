@@ -1,0 +1,110 @@
+#pragma once
+// The GOPROXY protocol: turns an HttpRequest into a Response using the store, caches of the
+// mutable endpoints (list, @latest, .info queries) and the upstream on a miss.
+//
+// Thread-safe: respond_now() and handle() may be called concurrently from any thread.
+// Blocking upstream work runs on the WorkerPool; the store's get() runs on the calling thread
+// (it is two syscalls for the disk store).
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "stoa/fetch/single_flight.hpp"
+#include "stoa/fetch/upstream.hpp"
+#include "stoa/fetch/worker_pool.hpp"
+#include "stoa/module/request.hpp"
+#include "stoa/proxy/response.hpp"
+#include "stoa/store/store.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace stoa::proxy {
+
+struct ServiceOptions {
+  std::chrono::seconds list_ttl{60};  // freshness of list, @latest and .info query answers
+  std::string instance_id;            // served at /_stoa/instance (self-upstream detection)
+  std::size_t max_cached_answers = 100'000;
+  std::function<std::chrono::steady_clock::time_point()> now = std::chrono::steady_clock::now;
+};
+
+// What an upstream fetch came to; shared by every request waiting on it.
+struct FetchResult {
+  enum class Status : std::uint8_t {
+    ok,
+    not_found,
+    forbidden,
+    failed,
+    timed_out,
+    invalid,
+    busy,
+    store_error
+  };
+  Status status = Status::failed;
+  std::string message;  // one line for the client (forbidden: upstream's own words)
+  std::string body;     // small answers fetched into memory (list, @latest, queries)
+};
+
+// The one table from failure kinds to HTTP status codes.
+int status_for(FetchResult::Status s);
+
+class Service {
+ public:
+  using Done = std::function<void(Response)>;
+
+  Service(ServiceOptions options, store::Store& store, fetch::Upstream& upstream,
+          fetch::WorkerPool& pool, std::shared_ptr<spdlog::logger> log);
+
+  // The response when it can be given without waiting on upstream (stored file, fresh cached
+  // answer, bad request, internal endpoint); nullopt when handle() must be used.
+  std::optional<Response> respond_now(const HttpRequest& req);
+
+  // Answers any request; `done` is called exactly once, possibly before handle() returns,
+  // possibly on a worker thread.
+  void handle(const HttpRequest& req, Done done);
+
+  // Fetches in flight (files and metadata).
+  std::size_t in_flight() const;
+
+ private:
+  struct Cached {
+    std::string body;
+    std::chrono::steady_clock::time_point fetched;
+  };
+
+  std::optional<Response> try_answer(const HttpRequest& req, const module::Request& r);
+  Response serve_stored(const HttpRequest& req, store::Object obj, module::Kind kind,
+                        Outcome outcome) const;
+  void fetch_file(const HttpRequest& req, const module::Request& r, Done done);
+  void fetch_meta(const HttpRequest& req, const module::Request& r, Done done);
+  FetchResult download_file(const module::Request& r);
+  FetchResult download_meta(const module::Request& r);
+  Response answer_meta(const HttpRequest& req, const module::Request& r, const FetchResult& res,
+                       Outcome outcome);
+  std::optional<Response> answer_from_store(const HttpRequest& req, const module::Request& r,
+                                            Outcome outcome);
+  std::optional<Cached> cached(const std::string& key, bool fresh_only);
+  void remember(const std::string& key, std::string body);
+  Response meta_response(const HttpRequest& req, const module::Request& r, std::string body,
+                         Outcome outcome) const;
+
+  ServiceOptions m_options;
+  store::Store& m_store;
+  fetch::Upstream& m_upstream;
+  fetch::WorkerPool& m_pool;
+  std::shared_ptr<spdlog::logger> m_log;
+  std::string m_short_cache;
+
+  fetch::SingleFlight<FetchResult> m_flights;
+  mutable std::mutex m_cache_mutex;
+  std::unordered_map<std::string, Cached> m_cache;  // list, @latest, .info queries
+};
+
+}  // namespace stoa::proxy

@@ -1,0 +1,324 @@
+#include "stoa/proxy/service.hpp"
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+#include "stoa/store/memory.hpp"
+
+namespace stoa::proxy {
+namespace {
+
+using fetch::Status;
+
+// An upstream with scripted answers per suffix, a hit counter, and an optional gate that holds
+// every get() until released. (The real libcurl upstream is tested in fetch/ and end to end.)
+class ScriptedUpstream final : public fetch::Upstream {
+ public:
+  struct Answer {
+    Status status = Status::ok;
+    std::string body;
+    bool timed_out = false;
+  };
+
+  void set(const std::string& suffix, Answer a) {
+    std::lock_guard l(m_mutex);
+    m_answers[suffix] = std::move(a);
+  }
+  int hits(const std::string& suffix) {
+    std::lock_guard l(m_mutex);
+    return m_hits[suffix];
+  }
+  void close_gate() {
+    std::lock_guard l(m_mutex);
+    m_gate_open = false;
+  }
+  void open_gate() {
+    {
+      std::lock_guard l(m_mutex);
+      m_gate_open = true;
+    }
+    m_cv.notify_all();
+  }
+
+  fetch::Outcome get(const std::string& suffix, fsio::TempFile& out, std::uint64_t max) override {
+    std::string body;
+    auto o = get(suffix, body, max);
+    if (o.status == Status::ok) out.write(body);
+    return o;
+  }
+  fetch::Outcome get(const std::string& suffix, std::string& out, std::uint64_t max) override {
+    std::unique_lock l(m_mutex);
+    ++m_hits[suffix];
+    m_cv.wait(l, [&] { return m_gate_open; });
+    auto it = m_answers.find(suffix);
+    if (it == m_answers.end()) return {Status::not_found, 404, false, "no such thing"};
+    const Answer& a = it->second;
+    if (a.status != Status::ok)
+      return {a.status, a.status == Status::not_found ? 404 : 500, a.timed_out, "scripted"};
+    if (a.body.size() > max) return {Status::failed, 200, false, "too large"};
+    out = a.body;
+    return {Status::ok, 200, false, {}};
+  }
+
+ private:
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  bool m_gate_open = true;
+  std::map<std::string, Answer> m_answers;
+  std::map<std::string, int> m_hits;
+};
+
+// Collects responses delivered from any thread.
+class Responses {
+ public:
+  Service::Done sink() {
+    return [this](Response r) {
+      {
+        std::lock_guard l(m_mutex);
+        m_got.push_back(std::move(r));
+      }
+      m_cv.notify_all();
+    };
+  }
+  std::vector<Response>& wait_for(std::size_t n) {
+    std::unique_lock l(m_mutex);
+    m_cv.wait(l, [&] { return m_got.size() >= n; });
+    return m_got;
+  }
+
+ private:
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  std::vector<Response> m_got;
+};
+
+std::string body_of(const Response& r) {
+  if (!r.object) return r.body;
+  if (auto* b = std::get_if<std::shared_ptr<const std::string>>(&r.object->body)) {
+    return (*b)->substr(r.offset, r.length);
+  }
+  std::string s(r.length, '\0');
+  EXPECT_EQ(::pread(std::get<fsio::UniqueFd>(r.object->body).get(), s.data(), s.size(),
+                    static_cast<off_t>(r.offset)),
+            static_cast<ssize_t>(s.size()));
+  return s;
+}
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  ServiceTest()
+      : m_dir(std::filesystem::temp_directory_path() /
+              ("stoa-service-test-" + std::to_string(::getpid()) + "-" +
+               ::testing::UnitTest::GetInstance()->current_test_info()->name())),
+        m_store((std::filesystem::create_directories(m_dir), store::make_memory_store(m_dir))),
+        m_pool(4, 64) {
+    ServiceOptions o;
+    o.list_ttl = std::chrono::seconds(60);
+    o.instance_id = "test-instance";
+    o.now = [this] { return m_now; };
+    m_service = std::make_unique<Service>(
+        o, *m_store, m_upstream, m_pool,
+        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()));
+  }
+  ~ServiceTest() override {
+    m_pool.shutdown();
+    std::filesystem::remove_all(m_dir);
+  }
+
+  Response get(const std::string& target, const std::string& method = "GET",
+               const std::string& range = "", const std::string& inm = "") {
+    HttpRequest req{method, target, inm, range, ""};
+    Responses rs;
+    m_service->handle(req, rs.sink());
+    return std::move(rs.wait_for(1).front());
+  }
+
+  std::filesystem::path m_dir;
+  std::unique_ptr<store::Store> m_store;
+  fetch::WorkerPool m_pool;
+  ScriptedUpstream m_upstream;
+  std::chrono::steady_clock::time_point m_now{std::chrono::hours(1)};
+  std::unique_ptr<Service> m_service;
+};
+
+constexpr const char* k_info = R"({"Version":"v1.0.0","Time":"2020-01-01T00:00:00Z"})";
+
+TEST_F(ServiceTest, MissFetchesStoresThenHits) {
+  m_upstream.set("example.com/!foo/@v/v1.0.0.info", {Status::ok, k_info});
+  Response r = get("/example.com/%21foo/@v/v1.0.0.info");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.outcome, Outcome::miss);
+  EXPECT_EQ(body_of(r), k_info);
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_EQ(r.cache_control, "public, max-age=31536000, immutable");
+  EXPECT_FALSE(r.etag.empty());
+
+  auto now = m_service->respond_now({"GET", "/example.com/%21foo/@v/v1.0.0.info", "", "", ""});
+  ASSERT_TRUE(now);
+  EXPECT_EQ(now->outcome, Outcome::hit);
+  EXPECT_EQ(body_of(*now), k_info);
+  EXPECT_EQ(m_upstream.hits("example.com/!foo/@v/v1.0.0.info"), 1);
+}
+
+TEST_F(ServiceTest, ModMissNeverFetchesZip) {
+  m_upstream.set("example.com/m/@v/v1.0.0.mod", {Status::ok, "module example.com/m\n"});
+  Response r = get("/example.com/m/@v/v1.0.0.mod");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(body_of(r), "module example.com/m\n");
+  EXPECT_EQ(r.content_type, "text/plain; charset=utf-8");
+  EXPECT_EQ(m_upstream.hits("example.com/m/@v/v1.0.0.zip"), 0);
+  EXPECT_EQ(m_upstream.hits("example.com/m/@v/v1.0.0.info"), 0);
+}
+
+TEST_F(ServiceTest, InfoNamingAnotherVersionIsRefusedAndNotStored) {
+  m_upstream.set("example.com/m/@v/v1.0.1.info", {Status::ok, k_info});
+  Response r = get("/example.com/m/@v/v1.0.1.info");
+  EXPECT_EQ(r.status, 502);
+  EXPECT_NE(r.body.find("invalid"), std::string::npos) << r.body;
+  EXPECT_FALSE(m_store->get("example.com/m/@v/v1.0.1.info"));
+}
+
+TEST_F(ServiceTest, StatusTable) {
+  m_upstream.set("example.com/a/@v/v1.0.0.mod", {Status::not_found, ""});
+  m_upstream.set("example.com/b/@v/v1.0.0.mod", {Status::failed, ""});
+  m_upstream.set("example.com/c/@v/v1.0.0.mod", {Status::failed, "", true});
+  Response a = get("/example.com/a/@v/v1.0.0.mod");
+  EXPECT_EQ(a.status, 404);
+  EXPECT_TRUE(a.body.starts_with("not found: example.com/a@v1.0.0")) << a.body;
+  EXPECT_EQ(a.content_type, "text/plain; charset=utf-8");
+  EXPECT_EQ(get("/example.com/b/@v/v1.0.0.mod").status, 502);
+  EXPECT_EQ(get("/example.com/c/@v/v1.0.0.mod").status, 504);
+  EXPECT_EQ(get("/example.com/a/@v/v1.0.0.mod", "POST").status, 405);
+  EXPECT_EQ(get("/example.com/%2e%2e/@v/v1.0.0.mod").status / 100, 4);
+}
+
+TEST_F(ServiceTest, ConcurrentMissesShareOneFetch) {
+  m_upstream.set("example.com/m/@v/v1.0.0.info", {Status::ok, k_info});
+  m_upstream.close_gate();
+  Responses rs;
+  constexpr int n = 50;
+  for (int i = 0; i < n; ++i)
+    m_service->handle({"GET", "/example.com/m/@v/v1.0.0.info", "", "", ""}, rs.sink());
+  EXPECT_EQ(m_service->in_flight(), 1u);
+  m_upstream.open_gate();
+  auto& got = rs.wait_for(n);
+  int misses = 0;
+  for (auto& r : got) {
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(body_of(r), k_info);
+    misses += r.outcome == Outcome::miss;
+  }
+  EXPECT_EQ(misses, 1);
+  EXPECT_EQ(m_upstream.hits("example.com/m/@v/v1.0.0.info"), 1);
+}
+
+TEST_F(ServiceTest, FullQueueAnswersBusy) {
+  fetch::WorkerPool tiny(1, 1);  // one worker, one waiting task
+  ServiceOptions o;
+  o.instance_id = "x";
+  Service s(o, *m_store, m_upstream, tiny,
+            std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()));
+  m_upstream.set("example.com/m/@v/v1.0.0.mod", {Status::ok, "module example.com/m\n"});
+  m_upstream.set("example.com/m/@v/v1.1.0.mod", {Status::ok, "module example.com/m\n"});
+  m_upstream.close_gate();
+  Responses running, waiting, refused;
+  s.handle({"GET", "/example.com/m/@v/v1.0.0.mod", "", "", ""}, running.sink());
+  // Wait (bounded) until the worker holds the first fetch at the gate, so the queue is empty.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (m_upstream.hits("example.com/m/@v/v1.0.0.mod") == 0) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the worker never started the fetch";
+    std::this_thread::yield();
+  }
+  s.handle({"GET", "/example.com/m/@v/v1.1.0.mod", "", "", ""}, waiting.sink());
+  s.handle({"GET", "/example.com/m/@v/v1.2.0.mod", "", "", ""}, refused.sink());
+  Response busy = std::move(refused.wait_for(1).front());
+  EXPECT_EQ(busy.status, 503);
+  ASSERT_FALSE(busy.headers.empty());
+  EXPECT_EQ(busy.headers.front(), (std::pair<std::string, std::string>{"Retry-After", "1"}));
+  m_upstream.open_gate();
+  EXPECT_EQ(running.wait_for(1).front().status, 200);
+  EXPECT_EQ(waiting.wait_for(1).front().status, 200);
+  tiny.shutdown();
+}
+
+TEST_F(ServiceTest, ConditionalAndRange) {
+  m_upstream.set("example.com/m/@v/v1.0.0.mod", {Status::ok, "module example.com/m\n"});
+  const Response full = get("/example.com/m/@v/v1.0.0.mod");
+  const Response part = get("/example.com/m/@v/v1.0.0.mod", "GET", "bytes=7-13");
+  EXPECT_EQ(part.status, 206);
+  EXPECT_EQ(body_of(part), "example");
+  const Response nm = get("/example.com/m/@v/v1.0.0.mod", "GET", "", full.etag);
+  EXPECT_EQ(nm.status, 304);
+  EXPECT_FALSE(nm.object);
+  const Response bad = get("/example.com/m/@v/v1.0.0.mod", "GET", "bytes=999-");
+  EXPECT_EQ(bad.status, 416);
+  const Response head = get("/example.com/m/@v/v1.0.0.mod", "HEAD");
+  EXPECT_TRUE(head.head);
+  EXPECT_EQ(head.content_length(), full.content_length());
+}
+
+TEST_F(ServiceTest, ListMergesStoredVersionsAndSurvivesUpstreamFailure) {
+  m_upstream.set("example.com/m/@v/v1.1.0.info", {Status::ok, R"({"Version":"v1.1.0"})"});
+  ASSERT_EQ(get("/example.com/m/@v/v1.1.0.info").status, 200);
+  m_upstream.set("example.com/m/@v/list", {Status::ok, "v1.0.0\n"});
+  Response r = get("/example.com/m/@v/list");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "v1.0.0\nv1.1.0\n");
+  EXPECT_EQ(r.cache_control, "public, max-age=60");
+
+  // Fresh: answered from memory without upstream.
+  auto now = m_service->respond_now({"GET", "/example.com/m/@v/list", "", "", ""});
+  ASSERT_TRUE(now);
+  EXPECT_EQ(m_upstream.hits("example.com/m/@v/list"), 1);
+
+  // Stale and upstream down: the last good copy.
+  m_now += std::chrono::seconds(61);
+  EXPECT_FALSE(m_service->respond_now({"GET", "/example.com/m/@v/list", "", "", ""}));
+  m_upstream.set("example.com/m/@v/list", {Status::failed, ""});
+  r = get("/example.com/m/@v/list");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.outcome, Outcome::stale);
+  EXPECT_EQ(r.body, "v1.0.0\nv1.1.0\n");
+}
+
+TEST_F(ServiceTest, ListAndLatestFromStoreWhenUpstreamFailsWithoutCache) {
+  m_upstream.set("example.com/m/@v/v1.2.0.info", {Status::ok, R"({"Version":"v1.2.0"})"});
+  ASSERT_EQ(get("/example.com/m/@v/v1.2.0.info").status, 200);
+  m_upstream.set("example.com/m/@v/list", {Status::failed, ""});
+  m_upstream.set("example.com/m/@latest", {Status::failed, ""});
+  Response list = get("/example.com/m/@v/list");
+  EXPECT_EQ(list.status, 200);
+  EXPECT_EQ(list.body, "v1.2.0\n");
+  Response latest = get("/example.com/m/@latest");
+  EXPECT_EQ(latest.status, 200);
+  EXPECT_EQ(latest.body, R"({"Version":"v1.2.0"})");
+  // Nothing stored and upstream down: a 5xx, never a 404.
+  m_upstream.set("example.com/n/@v/list", {Status::failed, ""});
+  EXPECT_EQ(get("/example.com/n/@v/list").status, 502);
+  EXPECT_EQ(get("/example.com/n/@latest").status, 404);  // unscripted: upstream says 404
+}
+
+TEST_F(ServiceTest, LatestAndQueriesAreValidated) {
+  m_upstream.set("example.com/m/v2/@latest", {Status::ok, R"({"Version":"v1.0.0"})"});
+  EXPECT_EQ(get("/example.com/m/v2/@latest").status, 502);
+  m_upstream.set("example.com/m/@v/master.info",
+                 {Status::ok, R"({"Version":"v0.0.0-20200101000000-abcdefabcdef"})"});
+  Response q = get("/example.com/m/@v/master.info");
+  EXPECT_EQ(q.status, 200);
+  EXPECT_EQ(q.cache_control, "public, max-age=60");
+  EXPECT_FALSE(m_store->get("example.com/m/@v/master.info"));
+}
+
+TEST_F(ServiceTest, InternalEndpoints) {
+  EXPECT_EQ(get("/healthz").status, 200);
+  EXPECT_EQ(get("/_stoa/instance").body, "test-instance");
+}
+
+}  // namespace
+}  // namespace stoa::proxy

@@ -1,0 +1,217 @@
+// Package gocmd runs the real go command as a GOPROXY client with an explicit environment:
+// its own GOMODCACHE, GOPATH and HOME per test, checksum database off, GOTOOLCHAIN=local and
+// no private-module settings inherited from the machine.
+package gocmd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Timeout bounds one go command.
+var Timeout = 2 * time.Minute
+
+// Go is a go command client for one test.
+type Go struct {
+	tb       testing.TB
+	Bin      string
+	GOPROXY  string
+	ModCache string
+	Env      []string // the full environment of every command
+}
+
+// Bin finds the go command: $PATH first, then /usr/local/go/bin/go.
+func Bin(tb testing.TB) string {
+	tb.Helper()
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	const fallback = "/usr/local/go/bin/go"
+	if _, err := os.Stat(fallback); err == nil {
+		return fallback
+	}
+	tb.Fatal("the go command is not in PATH nor at " + fallback)
+	return ""
+}
+
+// New returns a client that uses goproxy (a GOPROXY value) with a fresh module cache, GOPATH
+// and HOME under the test's temp dir. gocache is the GOCACHE to use (shared across tests for
+// speed); "" gives the test its own.
+func New(tb testing.TB, goproxy, gocache string) *Go {
+	tb.Helper()
+	root := tb.TempDir()
+	// The module cache is read-only: make it writable again before TempDir removes it.
+	// (Cleanups run last-registered first, so this runs before the removal.)
+	tb.Cleanup(func() { MakeWritable(root) })
+	if gocache == "" {
+		gocache = filepath.Join(root, "gocache")
+	}
+	g := &Go{
+		tb:       tb,
+		Bin:      Bin(tb),
+		GOPROXY:  goproxy,
+		ModCache: filepath.Join(root, "modcache"),
+	}
+	home := filepath.Join(root, "home")
+	for _, d := range []string{home, filepath.Join(root, "gopath"), filepath.Join(root, "tmp")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	g.Env = []string{
+		"PATH=" + filepath.Dir(g.Bin) + string(os.PathListSeparator) + os.Getenv("PATH"),
+		"HOME=" + home,
+		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
+		"XDG_CACHE_HOME=" + filepath.Join(home, ".cache"),
+		"TMPDIR=" + filepath.Join(root, "tmp"),
+		"GOPATH=" + filepath.Join(root, "gopath"),
+		"GOMODCACHE=" + g.ModCache,
+		"GOCACHE=" + gocache,
+		"GOENV=off",
+		"GOPROXY=" + goproxy,
+		"GOSUMDB=off",
+		"GOFLAGS=-mod=mod",
+		"GOTOOLCHAIN=local",
+		"GONOSUMDB=",
+		"GOPRIVATE=",
+		"GONOPROXY=",
+		"GOINSECURE=",
+		"GOAUTH=off",
+		"GOWORK=off",
+		"GO111MODULE=on",
+		"CGO_ENABLED=0",
+	}
+	return g
+}
+
+// With returns a copy of g whose environment has the given "KEY=VALUE" settings replaced
+// (same module cache and temp dirs).
+func (g *Go) With(kv ...string) *Go {
+	c := *g
+	c.Env = append([]string(nil), g.Env...)
+	for _, set := range kv {
+		key, _, _ := strings.Cut(set, "=")
+		replaced := false
+		for i, old := range c.Env {
+			if strings.HasPrefix(old, key+"=") {
+				c.Env[i] = set
+				replaced = true
+			}
+		}
+		if !replaced {
+			c.Env = append(c.Env, set)
+		}
+		if key == "GOPROXY" {
+			c.GOPROXY = strings.TrimPrefix(set, "GOPROXY=")
+		}
+	}
+	return &c
+}
+
+// Run runs `go args...` in dir ("" = a fresh empty directory) and returns stdout, stderr
+// and the error (an *exec.ExitError for a non-zero exit).
+func (g *Go) Run(dir string, args ...string) (string, string, error) {
+	g.tb.Helper()
+	if dir == "" {
+		dir = g.tb.TempDir()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, g.Bin, args...)
+	cmd.Env = g.Env
+	cmd.Dir = dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		err = errors.Join(err, ctx.Err())
+	}
+	return stdout.String(), stderr.String(), err
+}
+
+// MustRun is Run that fails the test on error.
+func (g *Go) MustRun(dir string, args ...string) string {
+	g.tb.Helper()
+	stdout, stderr, err := g.Run(dir, args...)
+	if err != nil {
+		g.tb.Fatalf("go %s (GOPROXY=%s): %v\nstdout:\n%s\nstderr:\n%s",
+			strings.Join(args, " "), g.GOPROXY, err, stdout, stderr)
+	}
+	return stdout
+}
+
+// Download is one object of `go mod download -json` output.
+type Download struct {
+	Path     string
+	Version  string
+	Query    string
+	Error    string
+	Info     string
+	GoMod    string
+	Zip      string
+	Dir      string
+	Sum      string
+	GoModSum string
+}
+
+// DecodeDownloads parses the concatenated JSON objects `go mod download -json` prints.
+func DecodeDownloads(out string) ([]Download, error) {
+	dec := json.NewDecoder(strings.NewReader(out))
+	var ds []Download
+	for {
+		var d Download
+		err := dec.Decode(&d)
+		if errors.Is(err, io.EOF) {
+			return ds, nil
+		}
+		if err != nil {
+			return ds, err
+		}
+		ds = append(ds, d)
+	}
+}
+
+// ModDownload runs `go mod download -json mods...` and returns the parsed objects along with
+// the command's stderr and error (the objects carry per-module errors even when it fails).
+func (g *Go) ModDownload(mods ...string) ([]Download, string, error) {
+	g.tb.Helper()
+	stdout, stderr, err := g.Run("", append([]string{"mod", "download", "-json"}, mods...)...)
+	ds, derr := DecodeDownloads(stdout)
+	if derr != nil {
+		g.tb.Fatalf("go mod download -json %s: bad JSON: %v\n%s", strings.Join(mods, " "), derr, stdout)
+	}
+	return ds, stderr, err
+}
+
+// InitModule creates a fresh directory with `go mod init path` done in it.
+func (g *Go) InitModule(path string) string {
+	g.tb.Helper()
+	dir := g.tb.TempDir()
+	g.MustRun(dir, "mod", "init", path)
+	return dir
+}
+
+// MakeWritable adds owner write permission to every directory and file under root (the go
+// command leaves its module cache read-only).
+func MakeWritable(root string) {
+	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if info, err := d.Info(); err == nil && info.Mode()&0o200 == 0 {
+			_ = os.Chmod(p, info.Mode()|0o200)
+		}
+		return nil
+	})
+}
