@@ -35,6 +35,8 @@ const std::vector<KeySpec>& keys() {
       {"write_timeout", KeyType::duration, "60s",
        "a response write with no progress for this long is dropped"},
       {"max_header_bytes", KeyType::count, "16384", "largest request header accepted"},
+      {"shutdown_grace", KeyType::duration, "30s",
+       "on SIGTERM, how long requests in progress (and their fetches) may take to finish"},
       {"log_format", KeyType::choice, "text", "log line format", {"text", "json"}},
       {"log_level",
        KeyType::choice,

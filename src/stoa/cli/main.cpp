@@ -15,6 +15,7 @@
 #include "stoa/fetch/upstream.hpp"
 #include "stoa/fetch/worker_pool.hpp"
 #include "stoa/http/server.hpp"
+#include "stoa/metrics/metrics.hpp"
 #include "stoa/proxy/service.hpp"
 #include "stoa/store/disk.hpp"
 #include "stoa/store/memory.hpp"
@@ -109,7 +110,11 @@ int serve(RawConfig cfg) {
   proxy::ServiceOptions so;
   so.list_ttl = std::chrono::duration_cast<std::chrono::seconds>(cfg.duration("list_ttl"));
   so.instance_id = random_instance_id();
-  proxy::Service service(so, *store, *upstream, pool, log);
+  metrics::Registry registry;
+  registry.gauge("stoa_build_info", "Always 1; the labels say which stoa this is.", {"version"})
+      .with({STOA_VERSION})
+      .set(1);
+  proxy::Service service(so, *store, *upstream, pool, log, registry);
 
   http::ServerOptions ho;
   ho.listen = cfg.get("listen");
@@ -119,7 +124,9 @@ int serve(RawConfig cfg) {
   ho.write_stall_timeout = cfg.duration("write_timeout");
   ho.max_header_bytes = cfg.count("max_header_bytes");
   ho.log_format = cfg.get("log_format") == "json" ? http::LogFormat::json : http::LogFormat::text;
-  http::Server server(ho, service, log, logs.access);
+  ho.shutdown_grace = cfg.duration("shutdown_grace");
+  ho.on_drain = [&service] { service.set_draining(); };
+  http::Server server(ho, service, log, logs.access, registry);
   const std::string addr = server.bind();
   server.start();
   log->info("stoa {} serving http://{} (store: {} {}, upstream: {})", STOA_VERSION, addr,

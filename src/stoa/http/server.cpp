@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "stoa/http/request_metrics.hpp"
 #include "stoa/http/wire.hpp"
 #include "stoa/proxy/service.hpp"
 
@@ -86,10 +87,51 @@ struct Server::Impl {
   std::vector<std::thread> threads;
   std::atomic<std::uint64_t> next_id{1};
   std::atomic<bool> stopped{false};
+  std::atomic<bool> draining{false};
+  std::atomic<int> active_requests{0};
+  asio::steady_timer grace_timer{ioc};
+  RequestMetrics metrics;
 
   Impl(ServerOptions o, proxy::Service& s, std::shared_ptr<spdlog::logger> l,
-       std::shared_ptr<spdlog::logger> a)
-      : options(std::move(o)), service(s), log(std::move(l)), access(std::move(a)) {}
+       std::shared_ptr<spdlog::logger> a, metrics::Registry& registry)
+      : options(std::move(o)),
+        service(s),
+        log(std::move(l)),
+        access(std::move(a)),
+        metrics(registry) {}
+
+  void stop_now() {
+    asio::post(ioc, [this] {
+      beast::error_code ec;
+      acceptor.close(ec);
+      signals.cancel(ec);
+      grace_timer.cancel();
+      ioc.stop();
+    });
+  }
+
+  // Called when a request finishes: the last one out during a drain stops the server.
+  void request_done() {
+    if (active_requests.fetch_sub(1) == 1 && draining.load()) stop_now();
+  }
+
+  void begin_drain() {
+    if (draining.exchange(true)) return;
+    if (options.on_drain) options.on_drain();
+    asio::post(ioc, [this] {
+      beast::error_code ec;
+      acceptor.close(ec);
+      log->info("draining: {} request(s) in progress, grace {} ms", active_requests.load(),
+                options.shutdown_grace.count());
+      if (active_requests.load() == 0) return stop_now();
+      grace_timer.expires_after(options.shutdown_grace);
+      grace_timer.async_wait([this](const beast::error_code& e) {
+        if (e) return;
+        log->warn("grace period over: cutting off {} request(s)", active_requests.load());
+        stop_now();
+      });
+    });
+  }
 
   asio::awaitable<void> accept_loop() {
     for (;;) {
@@ -158,6 +200,11 @@ struct Server::Impl {
     beast::tcp_stream stream(std::move(sock));
     beast::flat_buffer buffer(8192);
     bool first = true;
+    metrics.connections().add(1);
+    struct ConnectionCount {
+      metrics::Gauge& g;
+      ~ConnectionCount() { g.add(-1); }
+    } connection_count{metrics.connections()};
 
     for (;;) {
       bhttp::request_parser<bhttp::empty_body> parser;
@@ -179,6 +226,12 @@ struct Server::Impl {
                                         asio::redirect_error(asio::use_awaitable, ec));
       const auto started = std::chrono::steady_clock::now();
       const std::string id = std::to_string(next_id.fetch_add(1, std::memory_order_relaxed));
+      if (draining.load() && ec) co_return;
+      active_requests.fetch_add(1);
+      struct ActiveRequest {
+        Impl& impl;
+        ~ActiveRequest() { impl.request_done(); }
+      } active{*this};
 
       proxy::Response resp;
       proxy::HttpRequest req;
@@ -198,7 +251,7 @@ struct Server::Impl {
         req.if_none_match = header_value(msg, bhttp::field::if_none_match);
         req.range = header_value(msg, bhttp::field::range);
         req.if_range = header_value(msg, bhttp::field::if_range);
-        keep_alive = msg.keep_alive();
+        keep_alive = msg.keep_alive() && !draining.load();
         if (msg.chunked() ||
             (msg.has_content_length() && parser.content_length().value_or(0) > 0)) {
           resp = proxy::error_response(400, "bad request: request body not allowed",
@@ -242,6 +295,9 @@ struct Server::Impl {
         keep_alive = false;
       }
 
+      const auto elapsed = std::chrono::steady_clock::now() - started;
+      metrics.record(resp.endpoint, resp.status, resp.outcome,
+                     std::chrono::duration<double>(elapsed).count(), body_bytes);
       if (access) {
         AccessRecord rec;
         rec.request_id = id;
@@ -250,13 +306,12 @@ struct Server::Impl {
         rec.target = req.target.empty() ? std::string_view("-") : std::string_view(req.target);
         rec.status = resp.status;
         rec.bytes = body_bytes;
-        rec.duration = std::chrono::duration_cast<std::chrono::microseconds>(
-            std::chrono::steady_clock::now() - started);
+        rec.duration = std::chrono::duration_cast<std::chrono::microseconds>(elapsed);
         rec.outcome = resp.outcome;
         rec.error = error;
         access->info(format_access(rec, options.log_format, log_timestamp()));
       }
-      if (!keep_alive) break;
+      if (!keep_alive || draining.load()) break;
     }
     beast::error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -264,9 +319,9 @@ struct Server::Impl {
 };
 
 Server::Server(ServerOptions options, proxy::Service& service, std::shared_ptr<spdlog::logger> log,
-               std::shared_ptr<spdlog::logger> access_log)
+               std::shared_ptr<spdlog::logger> access_log, metrics::Registry& registry)
     : m_impl(std::make_unique<Impl>(std::move(options), service, std::move(log),
-                                    std::move(access_log))) {}
+                                    std::move(access_log), registry)) {}
 
 Server::~Server() {
   stop();
@@ -302,11 +357,7 @@ std::string Server::bind() {
 
 void Server::start() {
   auto& impl = *m_impl;
-  impl.signals.async_wait([this](const beast::error_code& ec, int sig) {
-    if (ec) return;
-    m_impl->log->info("signal {}: stopping", sig);
-    stop();
-  });
+  wait_for_signal();
   co_spawn(impl.ioc, impl.accept_loop(), asio::detached);
   std::size_t n = impl.options.threads;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
@@ -319,14 +370,24 @@ void Server::wait() {
   }
 }
 
+void Server::wait_for_signal() {
+  m_impl->signals.async_wait([this](const beast::error_code& ec, int sig) {
+    if (ec) return;
+    if (m_impl->draining.load()) {
+      m_impl->log->warn("signal {} while draining: stopping now", sig);
+      return stop();
+    }
+    m_impl->log->info("signal {}: draining", sig);
+    drain();
+    wait_for_signal();  // a second signal stops at once
+  });
+}
+
+void Server::drain() { m_impl->begin_drain(); }
+
 void Server::stop() {
   if (m_impl->stopped.exchange(true)) return;
-  asio::post(m_impl->ioc, [&impl = *m_impl] {
-    beast::error_code ec;
-    impl.acceptor.close(ec);
-    impl.signals.cancel(ec);
-    impl.ioc.stop();
-  });
+  m_impl->stop_now();
 }
 
 }  // namespace stoa::http

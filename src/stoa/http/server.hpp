@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -14,6 +15,10 @@ class logger;
 
 namespace stoa::proxy {
 class Service;
+}
+
+namespace stoa::metrics {
+class Registry;
 }
 
 namespace stoa::http {
@@ -28,13 +33,18 @@ struct ServerOptions {
   std::chrono::milliseconds write_stall_timeout{60'000};  // no write progress for this long
   std::size_t max_header_bytes = 16 << 10;
   LogFormat log_format = LogFormat::text;
+  // On SIGTERM/SIGINT: `on_drain` runs (readiness turns false), the listener closes, requests in
+  // progress (including those waiting for a fetch) finish, then the threads end; after
+  // `shutdown_grace` whatever is left is cut off.
+  std::chrono::milliseconds shutdown_grace{30'000};
+  std::function<void()> on_drain;
 };
 
 class Server {
  public:
   // `access_log` receives one preformatted line per request (its pattern should be "%v").
   Server(ServerOptions options, proxy::Service& service, std::shared_ptr<spdlog::logger> log,
-         std::shared_ptr<spdlog::logger> access_log);
+         std::shared_ptr<spdlog::logger> access_log, metrics::Registry& registry);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -45,10 +55,13 @@ class Server {
   void start();
   // Blocks until the server has stopped (signal or stop()).
   void wait();
-  // Stops accepting and ends the threads. Thread-safe; idempotent.
+  // Graceful stop, as on SIGTERM (see ServerOptions). Thread-safe; idempotent.
+  void drain();
+  // Stops at once: closes the listener and ends the threads. Thread-safe; idempotent.
   void stop();
 
  private:
+  void wait_for_signal();
   struct Impl;
   std::unique_ptr<Impl> m_impl;
 };

@@ -45,6 +45,9 @@ struct Response {
   std::uint64_t length = 0;
   bool head = false;  // HEAD: send headers (with Content-Length) only
   Outcome outcome = Outcome::hit;
+  // What was asked for, as a metrics label: list, info, mod, zip, latest, query (a non-canonical
+  // .info), internal, other (anything that did not parse as a module request).
+  std::string_view endpoint = "other";
 
   std::uint64_t content_length() const { return object ? length : body.size(); }
 };

@@ -118,14 +118,79 @@ int status_for(FetchResult::Status s) {
   return 502;
 }
 
+std::string_view endpoint_of(const module::Request& r) {
+  if (r.kind == Kind::info && !r.canonical) return "query";
+  switch (r.kind) {
+    case Kind::list:
+      return "list";
+    case Kind::info:
+      return "info";
+    case Kind::mod:
+      return "mod";
+    case Kind::zip:
+      return "zip";
+    case Kind::latest:
+      return "latest";
+  }
+  return "other";
+}
+
+std::string_view result_label(Status s) {
+  switch (s) {
+    case Status::ok:
+      return "ok";
+    case Status::not_found:
+      return "not_found";
+    case Status::forbidden:
+      return "forbidden";
+    case Status::failed:
+      return "failed";
+    case Status::timed_out:
+      return "timed_out";
+    case Status::invalid:
+      return "invalid";
+    case Status::busy:
+      return "busy";
+    case Status::store_error:
+      return "store_error";
+  }
+  return "unknown";
+}
+
 Service::Service(ServiceOptions options, store::Store& store, fetch::Upstream& upstream,
-                 fetch::WorkerPool& pool, std::shared_ptr<spdlog::logger> log)
+                 fetch::WorkerPool& pool, std::shared_ptr<spdlog::logger> log,
+                 metrics::Registry& registry)
     : m_options(std::move(options)),
       m_store(store),
       m_upstream(upstream),
       m_pool(pool),
       m_log(std::move(log)),
-      m_short_cache("public, max-age=" + std::to_string(m_options.list_ttl.count())) {}
+      m_short_cache("public, max-age=" + std::to_string(m_options.list_ttl.count())),
+      m_registry(registry),
+      m_fetches(
+          registry.counter("stoa_upstream_fetches_total",
+                           "Upstream fetches by requested kind and result (invalid: refused by "
+                           "validation, nothing stored).",
+                           {"kind", "result"})),
+      m_fetch_seconds(registry.histogram("stoa_upstream_fetch_duration_seconds",
+                                         "Time to fetch, validate and commit from upstream.",
+                                         {"kind"})),
+      m_fetch_bytes(registry.counter("stoa_upstream_bytes_total", "Bytes received from upstream.",
+                                     {"kind"})) {
+  registry.callback_gauge("stoa_fetches_in_flight", "Upstream fetches running or queued.",
+                          [this] { return static_cast<double>(m_flights.in_flight()); });
+  registry.callback_gauge("stoa_fetch_queue_depth", "Fetches waiting for a worker.",
+                          [this] { return static_cast<double>(m_pool.queued()); });
+}
+
+void Service::record_fetch(const module::Request& r, const FetchResult& res,
+                           std::chrono::steady_clock::time_point started, std::uint64_t bytes) {
+  const std::string k(endpoint_of(r));
+  m_fetches.with({k, std::string(result_label(res.status))}).inc();
+  m_fetch_seconds.with({k}).observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  if (bytes > 0) m_fetch_bytes.with({k}).inc(bytes);
+}
 
 std::size_t Service::in_flight() const { return m_flights.in_flight(); }
 
@@ -142,6 +207,20 @@ std::optional<Response> Service::respond_now(const HttpRequest& req) {
     out = text(200, "ok\n", Outcome::internal);
   } else if (req.target == "/_stoa/instance") {
     out = text(200, m_options.instance_id, Outcome::internal);
+  } else if (req.target == "/readyz") {
+    if (m_draining.load()) {
+      out = text(503, "draining\n", Outcome::internal);
+    } else {
+      try {
+        (void)m_store.get("stoa.readiness/@v/list");  // absent is fine; a backend failure throws
+        out = text(200, "ready\n", Outcome::internal);
+      } catch (const store::StoreError& e) {
+        out = text(503, "store unavailable\n", Outcome::internal);
+      }
+    }
+  } else if (req.target == "/metrics") {
+    out = text(200, m_registry.render(), Outcome::internal);
+    out->content_type = "text/plain; version=0.0.4; charset=utf-8";
   } else if (req.target == "/") {
     out = text(200, "stoa: a Go module proxy. Set GOPROXY to this URL.\n", Outcome::internal);
   } else {
@@ -150,15 +229,20 @@ std::optional<Response> Service::respond_now(const HttpRequest& req) {
       out = error_response(bad->status, bad->message,
                            bad->status == 404 ? Outcome::not_found : Outcome::rejected);
     } else {
+      const auto& r = std::get<module::Request>(parsed);
       try {
-        out = try_answer(req, std::get<module::Request>(parsed));
+        out = try_answer(req, r);
       } catch (const store::StoreError& e) {
         m_log->error("store error for {}: {}", req.target, e.what());
         out = error_response(503, "storage error; retry shortly", Outcome::failed);
       }
+      if (out) out->endpoint = endpoint_of(r);
     }
   }
-  if (out) out->head = head;
+  if (out) {
+    out->head = head;
+    if (out->outcome == Outcome::internal) out->endpoint = "internal";
+  }
   return out;
 }
 
@@ -250,25 +334,29 @@ void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done 
       resp = failure(r, res);
     }
     resp.head = head;
+    resp.endpoint = endpoint_of(r);
     done(std::move(resp));
   };
   m_flights.join(key, std::move(waiter), [&] {
     *leader = true;
     const bool queued = m_pool.try_submit([this, r, key] {
+      const auto started = std::chrono::steady_clock::now();
       FetchResult res;
+      std::uint64_t bytes = 0;
       try {
-        res = download_file(r);
+        res = download_file(r, bytes);
       } catch (const std::exception& e) {
         m_log->error("fetch {} failed: {}", key, e.what());
         res = {Status::store_error, {}, {}};
       }
+      record_fetch(r, res, started, bytes);
       m_flights.complete(key, res);
     });
     if (!queued) m_flights.complete(key, {Status::busy, {}, {}});
   });
 }
 
-FetchResult Service::download_file(const module::Request& r) {
+FetchResult Service::download_file(const module::Request& r, std::uint64_t& bytes) {
   const std::string key = module::key_of(r);
   const auto started = std::chrono::steady_clock::now();
   fsio::TempFile staged;
@@ -282,6 +370,7 @@ FetchResult Service::download_file(const module::Request& r) {
                               : r.kind == Kind::mod ? modzip::k_max_go_mod_bytes
                                                     : k_max_info_bytes;
   FetchResult res = result_of(m_upstream.get(key, staged, limit));
+  bytes = staged.size();
   if (res.status != Status::ok) {
     if (res.status != Status::not_found)
       m_log->warn("upstream fetch {} failed: {}", key, res.message);
@@ -339,11 +428,13 @@ void Service::fetch_meta(const HttpRequest& req, const module::Request& r, Done 
       resp = failure(r, {Status::store_error, {}, {}});
     }
     resp.head = head;
+    resp.endpoint = endpoint_of(r);
     done(std::move(resp));
   };
   m_flights.join(key, std::move(waiter), [&] {
     *leader = true;
     const bool queued = m_pool.try_submit([this, r, key] {
+      const auto started = std::chrono::steady_clock::now();
       FetchResult res;
       try {
         res = download_meta(r);
@@ -351,6 +442,7 @@ void Service::fetch_meta(const HttpRequest& req, const module::Request& r, Done 
         m_log->error("fetch {} failed: {}", key, e.what());
         res = {Status::failed, {}, {}};
       }
+      record_fetch(r, res, started, res.body.size());
       m_flights.complete(key, res);
     });
     if (!queued) m_flights.complete(key, {Status::busy, {}, {}});

@@ -6,6 +6,7 @@
 // Blocking upstream work runs on the WorkerPool; the store's get() runs on the calling thread
 // (it is two syscalls for the disk store).
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -18,6 +19,7 @@
 #include "stoa/fetch/single_flight.hpp"
 #include "stoa/fetch/upstream.hpp"
 #include "stoa/fetch/worker_pool.hpp"
+#include "stoa/metrics/metrics.hpp"
 #include "stoa/module/request.hpp"
 #include "stoa/proxy/response.hpp"
 #include "stoa/store/store.hpp"
@@ -59,8 +61,11 @@ class Service {
  public:
   using Done = std::function<void(Response)>;
 
+  // Registers its metrics (upstream fetches, refusals, in-flight) in `registry` and serves the
+  // registry's text at /metrics.
   Service(ServiceOptions options, store::Store& store, fetch::Upstream& upstream,
-          fetch::WorkerPool& pool, std::shared_ptr<spdlog::logger> log);
+          fetch::WorkerPool& pool, std::shared_ptr<spdlog::logger> log,
+          metrics::Registry& registry);
 
   // The response when it can be given without waiting on upstream (stored file, fresh cached
   // answer, bad request, internal endpoint); nullopt when handle() must be used.
@@ -73,6 +78,9 @@ class Service {
   // Fetches in flight (files and metadata).
   std::size_t in_flight() const;
 
+  // From now on /readyz answers 503 (the server is shutting down). Thread-safe.
+  void set_draining() { m_draining.store(true); }
+
  private:
   struct Cached {
     std::string body;
@@ -84,7 +92,7 @@ class Service {
                         Outcome outcome) const;
   void fetch_file(const HttpRequest& req, const module::Request& r, Done done);
   void fetch_meta(const HttpRequest& req, const module::Request& r, Done done);
-  FetchResult download_file(const module::Request& r);
+  FetchResult download_file(const module::Request& r, std::uint64_t& bytes);
   FetchResult download_meta(const module::Request& r);
   Response answer_meta(const HttpRequest& req, const module::Request& r, const FetchResult& res,
                        Outcome outcome);
@@ -101,6 +109,14 @@ class Service {
   fetch::WorkerPool& m_pool;
   std::shared_ptr<spdlog::logger> m_log;
   std::string m_short_cache;
+
+  std::atomic<bool> m_draining{false};
+  metrics::Registry& m_registry;
+  metrics::Family<metrics::Counter>& m_fetches;          // {kind, result}
+  metrics::Family<metrics::Histogram>& m_fetch_seconds;  // {kind}
+  metrics::Family<metrics::Counter>& m_fetch_bytes;      // {kind}
+  void record_fetch(const module::Request& r, const FetchResult& res,
+                    std::chrono::steady_clock::time_point started, std::uint64_t bytes);
 
   fetch::SingleFlight<FetchResult> m_flights;
   mutable std::mutex m_cache_mutex;

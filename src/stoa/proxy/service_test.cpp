@@ -124,7 +124,8 @@ class ServiceTest : public ::testing::Test {
     o.now = [this] { return m_now; };
     m_service = std::make_unique<Service>(
         o, *m_store, m_upstream, m_pool,
-        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()));
+        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()),
+        m_registry);
   }
   ~ServiceTest() override {
     m_pool.shutdown();
@@ -139,6 +140,7 @@ class ServiceTest : public ::testing::Test {
     return std::move(rs.wait_for(1).front());
   }
 
+  metrics::Registry m_registry;
   std::filesystem::path m_dir;
   std::unique_ptr<store::Store> m_store;
   fetch::WorkerPool m_pool;
@@ -222,8 +224,10 @@ TEST_F(ServiceTest, FullQueueAnswersBusy) {
   fetch::WorkerPool tiny(1, 1);  // one worker, one waiting task
   ServiceOptions o;
   o.instance_id = "x";
+  metrics::Registry registry;
   Service s(o, *m_store, m_upstream, tiny,
-            std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()));
+            std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()),
+            registry);
   m_upstream.set("example.com/m/@v/v1.0.0.mod", {Status::ok, "module example.com/m\n"});
   m_upstream.set("example.com/m/@v/v1.1.0.mod", {Status::ok, "module example.com/m\n"});
   m_upstream.close_gate();
@@ -315,9 +319,37 @@ TEST_F(ServiceTest, LatestAndQueriesAreValidated) {
   EXPECT_FALSE(m_store->get("example.com/m/@v/master.info"));
 }
 
+TEST_F(ServiceTest, MetricsCountFetchesByKindAndResult) {
+  m_upstream.set("example.com/m/@v/v1.0.0.info", {Status::ok, k_info});
+  m_upstream.set("example.com/m/@v/v1.0.1.info", {Status::ok, k_info});  // names another version
+  ASSERT_EQ(get("/example.com/m/@v/v1.0.0.info").status, 200);
+  ASSERT_EQ(get("/example.com/m/@v/v1.0.0.info").status, 200);  // a hit: no fetch
+  ASSERT_EQ(get("/example.com/m/@v/v1.0.1.info").status, 502);
+  ASSERT_EQ(get("/example.com/m/@v/v1.9.0.mod").status, 404);
+  const Response m = get("/metrics");
+  EXPECT_EQ(m.status, 200);
+  EXPECT_EQ(m.endpoint, "internal");
+  EXPECT_NE(m.body.find("stoa_upstream_fetches_total{kind=\"info\",result=\"ok\"} 1\n"),
+            std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("stoa_upstream_fetches_total{kind=\"info\",result=\"invalid\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(m.body.find("stoa_upstream_fetches_total{kind=\"mod\",result=\"not_found\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(m.body.find("stoa_upstream_bytes_total{kind=\"info\"} " +
+                        std::to_string(2 * std::string(k_info).size()) + "\n"),
+            std::string::npos);
+  EXPECT_NE(m.body.find("stoa_fetches_in_flight 0\n"), std::string::npos);
+  EXPECT_EQ(m.body.find("example.com"), std::string::npos) << "module paths are never labels";
+}
+
 TEST_F(ServiceTest, InternalEndpoints) {
   EXPECT_EQ(get("/healthz").status, 200);
   EXPECT_EQ(get("/_stoa/instance").body, "test-instance");
+  EXPECT_EQ(get("/readyz").status, 200);
+  m_service->set_draining();
+  EXPECT_EQ(get("/readyz").status, 503);
+  EXPECT_EQ(get("/healthz").status, 200);
 }
 
 }  // namespace
