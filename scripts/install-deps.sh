@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every Debian package stoa needs to build and test. Idempotent; quiet when all is present.
-# Usage: scripts/install-deps.sh [build|test|all]   (default: all)
+# Usage: scripts/install-deps.sh [build|test|fuzz|all]   (default: all)
 set -euo pipefail
 
 build_pkgs=(
@@ -10,13 +10,18 @@ build_pkgs=(
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
 )
-test_pkgs=( clang-format curl python3 )
+test_pkgs=( clang-format curl python3 systemd )
+# The fuzz preset: Debian's clang, its libFuzzer/sanitizer runtimes, llvm-symbolizer for readable
+# stacks (llvm-14 ships /usr/lib/llvm-14/bin/llvm-symbolizer), python3 for fuzz/make_corpus.py.
+fuzz_pkgs=( clang-14 libclang-rt-14-dev llvm-14 python3 )
 
 want=("${build_pkgs[@]}")
 case "${1:-all}" in
   build) ;;
-  test|all) want+=("${test_pkgs[@]}") ;;
-  *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
+  test) want+=("${test_pkgs[@]}") ;;
+  fuzz) want+=("${fuzz_pkgs[@]}") ;;
+  all) want+=("${test_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|test|fuzz|all]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"stoa.test/internal/modgen"
 	"stoa.test/internal/stoatest"
@@ -56,7 +57,26 @@ func TestAccessLog(t *testing.T) {
 					}
 				}
 			}
-			s.Stop() // every line is written
+			countLines := func(target string) int {
+				count := 0
+				for _, line := range strings.Split(s.Log(), "\n") {
+					if strings.Contains(line, target) {
+						count++
+					}
+				}
+				return count
+			}
+			// A line is written just after its answer: poll until every line is there.
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); sleepPoll() {
+				all := true
+				for target, n := range targets {
+					all = all && countLines(target) >= n
+				}
+				if all {
+					break
+				}
+			}
+			s.Stop()
 			lines := strings.Split(strings.TrimRight(s.Log(), "\n"), "\n")
 			for _, line := range lines {
 				if format == "json" && !json.Valid([]byte(line)) {
@@ -64,13 +84,7 @@ func TestAccessLog(t *testing.T) {
 				}
 			}
 			for target, n := range targets {
-				count := 0
-				for _, line := range lines {
-					if strings.Contains(line, target) {
-						count++
-					}
-				}
-				if count != n {
+				if count := countLines(target); count != n {
 					t.Errorf("%d log lines mention %s, want %d", count, target, n)
 				}
 			}
@@ -120,6 +134,16 @@ func TestListMergeTTLAndLastGoodCopy(t *testing.T) {
 		}
 		if list, ok := dataFile(s.DataDir, v100.ListKey()); !ok || !versionsOf(list)["v1.0.0"] || versionsOf(list)["v1.1.0"] {
 			t.Errorf("stored list file = %q, want the stored version v1.0.0 only", list)
+		}
+	})
+
+	t.Run("no pseudo-versions or garbage", func(t *testing.T) {
+		s := startStoa(t, up, stoatest.Config{})
+		up.SetList(p, "v1.0.0 2024-01-02T03:04:05Z", "not-a-version", "v1.0.1-0.20240101000000-abcdefabcdef", "", "v1.1.0")
+		r := get(t, s.URL+"/"+v100.ListKey())
+		vs := versionsOf(r.Body)
+		if r.Status != 200 || len(vs) != 2 || !vs["v1.0.0"] || !vs["v1.1.0"] {
+			t.Errorf("GET list over an upstream list with a pseudo-version and garbage: %v, want v1.0.0 and v1.1.0", r)
 		}
 	})
 

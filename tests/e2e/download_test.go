@@ -369,7 +369,7 @@ func TestGetPackageProbesPrefixes(t *testing.T) {
 		for _, suffix := range []string{"/@v/list", "/@latest", "/@v/v1.0.0.info"} {
 			r := get(t, s.URL+"/"+p+suffix)
 			checkNotFound(t, p+suffix, r)
-			if r.Elapsed > 2*time.Second {
+			if r.Elapsed > 3*time.Second {
 				t.Errorf("%s%s: 404 took %v", p, suffix, r.Elapsed)
 			}
 		}

@@ -16,19 +16,31 @@ import (
 	"stoa.test/internal/upstream"
 )
 
-// Test 8: 100 concurrent requests for one missing zip make exactly one upstream fetch and get
+// Test 8: 100 concurrent requests for one missing file make exactly one upstream fetch and get
 // 100 identical, correct bodies. The upstream holds its answer until every client has sent its
-// request.
+// request. The zip is the case that matters most; .info and .mod take another code path.
 func TestConcurrentMissesShareOneFetch(t *testing.T) {
 	t.Parallel()
+	for _, ext := range []string{"zip", "info", "mod"} {
+		t.Run(ext, func(t *testing.T) {
+			t.Parallel()
+			b := modgen.MustBuild(t, modgen.Module{Path: "example.com/hot", Version: "v1.0.0",
+				Files: randomFiles(8, 256<<10)})
+			want := map[string][]byte{"zip": b.Zip, "info": b.Info, "mod": b.Mod}[ext]
+			up := newUpstream(t, b)
+			s := startStoa(t, up, stoatest.Config{FetchTimeout: "60s"})
+			concurrentMiss(t, s, up, b.Key(ext), want)
+			checkStored(t, s.DataDir, b, ext)
+		})
+	}
+}
+
+func concurrentMiss(t *testing.T, s *stoatest.Stoa, up *upstream.Server, key string, want []byte) {
+	t.Helper()
 	const clients = 100
-	b := modgen.MustBuild(t, modgen.Module{Path: "example.com/hot", Version: "v1.0.0",
-		Files: randomFiles(8, 256<<10)})
-	up := newUpstream(t, b)
 	arrived := make(chan string, 2*clients)
 	release := make(chan struct{})
-	up.SetFault(b.Key("zip"), upstream.Fault{Arrived: arrived, Block: release})
-	s := startStoa(t, up, stoatest.Config{FetchTimeout: "60s"})
+	up.SetFault(key, upstream.Fault{Arrived: arrived, Block: release})
 
 	transport := &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: clients}
 	defer transport.CloseIdleConnections()
@@ -53,7 +65,7 @@ func TestConcurrentMissesShareOneFetch(t *testing.T) {
 				default:
 				}
 			}}
-			req, err := http.NewRequest(http.MethodGet, s.URL+"/"+b.Key("zip"), nil)
+			req, err := http.NewRequest(http.MethodGet, s.URL+"/"+key, nil)
 			if err != nil {
 				results[i].err = err
 				return
@@ -78,7 +90,7 @@ func TestConcurrentMissesShareOneFetch(t *testing.T) {
 	case <-timeout:
 		close(release)
 		wg.Wait()
-		t.Fatalf("the zip fetch never reached upstream (hits %+v)", up.HitLog())
+		t.Fatalf("the fetch never reached upstream (hits %+v)", up.HitLog())
 	}
 	for n := 0; n < clients; n++ {
 		select {
@@ -91,24 +103,19 @@ func TestConcurrentMissesShareOneFetch(t *testing.T) {
 	close(release)
 	wg.Wait()
 
-	ok := 0
 	for i, r := range results {
 		switch {
 		case r.err != nil:
 			t.Errorf("client %d: %v", i, r.err)
 		case r.status != 200:
 			t.Errorf("client %d: status %d: %q", i, r.status, r.body)
-		case !bytes.Equal(r.body, b.Zip):
-			t.Errorf("client %d: body of %d bytes differs from the zip (%d bytes)", i, len(r.body), len(b.Zip))
-		default:
-			ok++
+		case !bytes.Equal(r.body, want):
+			t.Errorf("client %d: body of %d bytes differs from upstream's (%d bytes)", i, len(r.body), len(want))
 		}
 	}
-	if n := up.Hits(b.Key("zip")); n != 1 {
-		t.Errorf("upstream fetches of the zip: %d, want exactly 1", n)
+	if n := up.Hits(key); n != 1 {
+		t.Errorf("upstream fetches of %s: %d, want exactly 1", key, n)
 	}
-	t.Logf("%d/%d clients got the zip", ok, clients)
-	checkStored(t, s.DataDir, b, "zip")
 }
 
 // Test 9: upstream cuts the zip body short (after 0, 1, half, all but one bytes): stoa answers
@@ -348,4 +355,53 @@ func TestUpstreamBadZip(t *testing.T) {
 			}
 		})
 	}
+}
+
+// stoa killed (SIGKILL) in the middle of a fetch: after a restart on the same data directory
+// no partial file is visible, the orphaned temp file is swept, and the file is fetched again.
+func TestKilledMidFetch(t *testing.T) {
+	t.Parallel()
+	b := modgen.MustBuild(t, modgen.Module{Path: "example.com/crash", Version: "v1.0.0",
+		Files: randomFiles(13, 256<<10)})
+	up := newUpstream(t, b)
+	arrived := make(chan string, 4)
+	up.SetFault(b.Key("zip"), upstream.Fault{Arrived: arrived, Cut: true, CutAfter: len(b.Zip) / 2, Stall: true})
+	first := startStoa(t, up, stoatest.Config{FetchTimeout: "60s"})
+
+	done := make(chan error, 1)
+	go func() {
+		resp, err := httpClient.Get(first.URL + "/" + b.Key("zip"))
+		if err == nil {
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	select {
+	case <-arrived:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the zip fetch never reached upstream")
+	}
+	// Wait until the staged download has bytes in it, so the kill leaves a partial file.
+	deadline := time.Now().Add(10 * time.Second)
+	for len(tempLeftovers(first.DataDir)) == 0 && time.Now().Before(deadline) {
+		sleepPoll()
+	}
+	t.Logf("temp files at the kill: %v", tempLeftovers(first.DataDir))
+	first.Kill()
+	<-done
+
+	if found := storedFilesNamed(first.DataDir, b.Version+".zip"); len(found) != 0 {
+		t.Fatalf("a partial zip is visible after the kill: %v", found)
+	}
+	up.ClearFault(b.Key("zip"))
+	second := startStoa(t, up, stoatest.Config{DataDir: first.DataDir})
+	if left := tempLeftovers(second.DataDir); len(left) != 0 {
+		t.Errorf("temp files left from the killed stoa were not swept at startup: %v", left)
+	}
+	r := get(t, second.URL+"/"+b.Key("zip"))
+	if r.Status != 200 || !bytes.Equal(r.Body, b.Zip) {
+		t.Errorf("GET after the restart: %v", r)
+	}
+	checkStored(t, second.DataDir, b, "zip")
 }

@@ -4,11 +4,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"stoa.test/internal/modgen"
 	"stoa.test/internal/stoatest"
@@ -207,5 +210,40 @@ func TestHostilePaths(t *testing.T) {
 		if strings.HasPrefix(line, "X-Injected") || strings.HasPrefix(line, "id.info") {
 			t.Errorf("an encoded newline split a log line: %q", line)
 		}
+	}
+}
+
+// A client that never finishes its request header is disconnected after the header timeout,
+// and other clients are served meanwhile.
+func TestSlowHeaderDisconnected(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t)
+	s := startStoa(t, up, stoatest.Config{Args: []string{"--header-timeout", "1s"}})
+	var conns []net.Conn
+	for range 20 {
+		c, err := net.Dial("tcp", s.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	if r := get(t, s.URL+"/healthz"); r.Status != 200 || r.Elapsed > 2*time.Second {
+		t.Errorf("GET /healthz beside 20 slow clients: %v in %v", r, r.Elapsed)
+	}
+	start := time.Now()
+	for i, c := range conns {
+		_ = c.SetReadDeadline(time.Now().Add(15 * time.Second))
+		// A 408 answer before the close is fine too: read until the close.
+		_, err := io.ReadAll(c)
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatalf("slow client %d still connected after %v", i, time.Since(start))
+		}
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("slow clients disconnected only after %v", d)
 	}
 }

@@ -1,11 +1,15 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -98,9 +102,6 @@ func TestUpstreamDown(t *testing.T) {
 				t.Fatalf("go mod download of a missing module succeeded while upstream is down")
 			}
 			msg := stderr
-			for _, d := range ds {
-				msg += d.Error
-			}
 			if !strings.Contains(msg, "example.com/missing") ||
 				!(strings.Contains(msg, "502 Bad Gateway") || strings.Contains(msg, "504 Gateway Timeout")) {
 				t.Errorf("go command's error does not mention the gateway failure:\n%s", msg)
@@ -212,5 +213,86 @@ func TestDataDirIsFileProxy(t *testing.T) {
 	out := g.MustRun("", "list", "-m", "-versions", mods[0].Path)
 	if got := strings.Fields(out); !slices.Equal(got, []string{mods[0].Path, "v1.0.0", "v1.1.0"}) {
 		t.Errorf("go list -m -versions with GOPROXY=file://: %q", out)
+	}
+}
+
+// An upstream mounted under a path (as GOPROXY servers behind a reverse proxy are), and one
+// that redirects the zip elsewhere (as CDN-backed proxies do): both work.
+func TestUpstreamPathPrefixAndRedirect(t *testing.T) {
+	t.Parallel()
+	b := modgen.MustBuild(t, modgen.Module{Path: "example.com/Prefixed", Version: "v1.0.0",
+		Files: map[string]string{"p.go": "package prefixed\n"}})
+	up := upstream.NewAt("/api/go/")
+	t.Cleanup(up.Close)
+	up.Add(b)
+	up.SetFault("cdn/blob.zip", upstream.Fault{Body: b.Zip})
+	up.SetFault(b.Key("zip"), upstream.Fault{Redirect: up.URL() + "/cdn/blob.zip"})
+	s := startStoa(t, up, stoatest.Config{})
+	ds, stderr, err := goClient(t, s.URL).ModDownload(b.Path + "@" + b.Version)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("go mod download: %v\n%s", err, stderr)
+	}
+	checkDownload(t, ds[0], b)
+	if up.Hits(b.Key("info")) != 1 || up.Hits("cdn/blob.zip") != 1 {
+		t.Errorf("upstream hits under the prefix: %+v", up.HitLog())
+	}
+}
+
+// SIGTERM drains: a request waiting for an upstream fetch still gets its whole answer (and its
+// access-log line), and stoa then exits 0.
+func TestGracefulShutdownDrains(t *testing.T) {
+	t.Parallel()
+	b := modgen.MustBuild(t, modgen.Module{Path: "example.com/drain", Version: "v1.0.0",
+		Files: randomFiles(21, 64<<10)})
+	up := newUpstream(t, b)
+	arrived := make(chan string, 2)
+	release := make(chan struct{})
+	up.SetFault(b.Key("zip"), upstream.Fault{Arrived: arrived, Block: release})
+	s := startStoa(t, up, stoatest.Config{})
+
+	type result struct {
+		status int
+		body   []byte
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := httpClient.Get(s.URL + "/" + b.Key("zip"))
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		done <- result{resp.StatusCode, body, err}
+	}()
+	select {
+	case <-arrived:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the fetch never reached upstream")
+	}
+	s.Signal(syscall.SIGTERM)
+	// Draining has begun once new connections are refused; then let the fetch finish.
+	for deadline := time.Now().Add(10 * time.Second); ; sleepPoll() {
+		c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Error("stoa still accepts connections 10s after SIGTERM")
+			break
+		}
+	}
+	close(release)
+	r := <-done
+	if r.err != nil || r.status != 200 || !bytes.Equal(r.body, b.Zip) {
+		t.Errorf("in-flight request across SIGTERM: status %d, %d bytes, %v; want the whole zip", r.status, len(r.body), r.err)
+	}
+	if exited, code := s.WaitExit(30 * time.Second); !exited || code != 0 {
+		t.Errorf("after SIGTERM: exited %v, code %d; want exit 0", exited, code)
+	}
+	if !strings.Contains(s.Log(), b.Key("zip")) {
+		t.Errorf("the drained request has no access-log line")
 	}
 }

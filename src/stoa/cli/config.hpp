@@ -66,6 +66,11 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view s);
 // secret values and URL passwords are redacted.
 std::string render_config(const RawConfig& config);
 
+// A complete TOML configuration file documenting every key: its help, environment variable,
+// flag and default, with each assignment commented out. packaging/stoa.toml is this output
+// (a test keeps them equal); `stoa config --reference` prints it.
+std::string render_reference();
+
 // "https://user:secret@host/x" -> "https://user:REDACTED@host/x"; other strings unchanged.
 std::string redact_url_credentials(std::string_view url);
 

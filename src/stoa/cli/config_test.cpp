@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 namespace stoa::cli {
 namespace {
@@ -124,6 +125,34 @@ TEST(Docs, ConfigurationReferenceListsEveryKeyWithItsDefault) {
       EXPECT_EQ(doc.compare(at, cell.size(), cell), 0)
           << "default of " << k.name << " differs in the docs";
     }
+  }
+}
+
+TEST(Reference, PackagedConfigurationIsTheGeneratedOne) {
+  const char* src = std::getenv("STOA_SOURCE_DIR");
+  ASSERT_NE(src, nullptr);
+  std::ifstream in(std::filesystem::path(src) / "packaging" / "stoa.toml");
+  ASSERT_TRUE(in) << "packaging/stoa.toml missing";
+  const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(file, render_reference()) << "packaging/stoa.toml is stale: regenerate it with `stoa "
+                                         "config --reference > packaging/stoa.toml`";
+}
+
+TEST(Reference, UncommentedItParsesToTheDefaults) {
+  std::string text = render_reference();
+  std::string uncommented;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.size() > 1 && line[0] == '#' && line[1] != ' ' &&
+        line.find(" = ") != std::string::npos) {
+      uncommented += line.substr(1) + "\n";
+    }
+  }
+  TempToml f(uncommented);
+  const RawConfig c = load_config(f.path(), {}, {});
+  for (const auto& k : keys()) {
+    EXPECT_EQ(c.get(k.name), k.default_value) << k.name;
+    EXPECT_EQ(c.values.at(std::string(k.name)).source, Source::file) << k.name;
   }
 }
 

@@ -176,6 +176,9 @@ int main(int argc, char** argv) {
   app.add_subcommand("version", "print the version and exit");
   add_keys(serve_cmd);
   add_keys(config_cmd);
+  bool reference = false;
+  config_cmd->add_flag("--reference", reference,
+                       "print a configuration file documenting every key with its default");
 
   try {
     app.parse(argc, argv);
@@ -193,6 +196,10 @@ int main(int argc, char** argv) {
       if (auto it = env.find("STOA_CONFIG"); it != env.end()) config_file = it->second;
     }
     RawConfig cfg = load_config(config_file, env, flags);
+    if (app.got_subcommand("config") && reference) {
+      std::cout << render_reference();
+      return 0;
+    }
     if (app.got_subcommand("config")) {
       resolve_upstream(cfg);
       std::cout << render_config(cfg);

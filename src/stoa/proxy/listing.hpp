@@ -14,8 +14,13 @@ struct InfoFields {
 };
 
 // Parses a .info / @latest body: a JSON object whose "Version" is a string (required) and
-// "Time", when present, a string. Other fields are ignored. nullopt when malformed.
+// "Time", when present and not null, an RFC 3339 date-time the go command can parse. Other
+// fields are ignored. nullopt when malformed.
 std::optional<InfoFields> parse_info(std::string_view json);
+
+// RFC 3339 date-time as Go's time.RFC3339 layout parses it: "2006-01-02T15:04:05Z07:00" with
+// optional fractional seconds, "Z" or a numeric offset, and calendar-valid fields.
+bool is_rfc3339(std::string_view s);
 
 // The list body served to clients: the valid semver, non-pseudo first fields of `upstream`'s
 // lines (a line's optional second field is kept), plus the decoded `stored` versions that are

@@ -16,7 +16,25 @@ TEST(ParseInfo, Table) {
   EXPECT_FALSE(parse_info(R"({"Version":"v1.0.0","Time":5})"));
   EXPECT_FALSE(parse_info(R"(["v1.0.0"])"));
   EXPECT_FALSE(parse_info("not json"));
+  EXPECT_FALSE(parse_info(R"({"Version":"v1.0.0","Time":"yesterday"})"));
+  EXPECT_EQ(parse_info(R"({"Version":"v1.0.0","Time":null})")->time, "");
   EXPECT_FALSE(parse_info(""));
+}
+
+TEST(Rfc3339, Table) {
+  for (const char* good :
+       {"2020-01-01T00:00:00Z", "2019-12-31T23:59:59.123456789Z", "2020-02-29T12:00:00+01:00",
+        "2000-02-29T00:00:00-23:59", "2024-01-23T18:54:04Z"}) {
+    EXPECT_TRUE(is_rfc3339(good)) << good;
+  }
+  for (const char* bad :
+       {"", "yesterday", "2020-01-01", "2020-01-01 00:00:00Z", "2020-13-01T00:00:00Z",
+        "2021-02-29T00:00:00Z", "2020-01-32T00:00:00Z", "2020-01-01T24:00:00Z",
+        "2020-01-01T00:60:00Z", "2020-01-01T00:00:00", "2020-01-01T00:00:00.Z",
+        "2020-01-01T00:00:00Zjunk", "2020-01-01T00:00:00+0100", "2020-01-01t00:00:00z",
+        "2020-01-01T00:00:00.1234567890Z", "2020-01-01T00:00:00+24:00"}) {
+    EXPECT_FALSE(is_rfc3339(bad)) << bad;
+  }
 }
 
 TEST(MergeList, KeepsValidUpstreamLinesAddsStoredSorts) {

@@ -183,7 +183,8 @@ func DecodeDownloads(out string) ([]Download, error) {
 }
 
 // ModDownload runs `go mod download -json mods...` and returns the parsed objects along with
-// the command's stderr and error (the objects carry per-module errors even when it fails).
+// the command's error and a message: its stderr followed by the objects' Error fields (with
+// -json the go command reports per-module errors there, not on stderr).
 func (g *Go) ModDownload(mods ...string) ([]Download, string, error) {
 	g.tb.Helper()
 	stdout, stderr, err := g.Run("", append([]string{"mod", "download", "-json"}, mods...)...)
@@ -191,7 +192,13 @@ func (g *Go) ModDownload(mods ...string) ([]Download, string, error) {
 	if derr != nil {
 		g.tb.Fatalf("go mod download -json %s: bad JSON: %v\n%s", strings.Join(mods, " "), derr, stdout)
 	}
-	return ds, stderr, err
+	msg := stderr
+	for _, d := range ds {
+		if d.Error != "" {
+			msg += d.Path + "@" + d.Version + ": " + d.Error + "\n"
+		}
+	}
+	return ds, msg, err
 }
 
 // InitModule creates a fresh directory with `go mod init path` done in it.

@@ -279,6 +279,24 @@ func (s *Stoa) Kill() {
 	})
 }
 
+// Signal sends sig to stoa (if it is still running).
+func (s *Stoa) Signal(sig os.Signal) {
+	if !s.hasExited() {
+		_ = s.cmd.Process.Signal(sig)
+	}
+}
+
+// WaitExit waits at most timeout for stoa to exit and returns whether it did and its exit
+// code (-1 when killed by a signal).
+func (s *Stoa) WaitExit(timeout time.Duration) (bool, int) {
+	select {
+	case <-s.exited:
+		return true, s.cmd.ProcessState.ExitCode()
+	case <-time.After(timeout):
+		return false, 0
+	}
+}
+
 // Exited reports whether the process has exited, and its wait error if so.
 func (s *Stoa) Exited() (bool, error) {
 	if s.hasExited() {

@@ -121,6 +121,9 @@ func TestStartAndStop(t *testing.T) {
 	fakeBin(t)
 	rec := inGoroutine(t, func(tb testing.TB) {
 		s := Start(tb, Config{Upstream: "http://127.0.0.1:9", Env: []string{"STOATEST_FAKE=ok"}})
+		if exited, _ := s.WaitExit(10 * time.Millisecond); exited {
+			tb.Errorf("WaitExit: exited while running")
+		}
 		resp, err := http.Get(s.URL + "/healthz")
 		if err != nil || resp.StatusCode != 200 {
 			tb.Errorf("healthz: %v", err)
@@ -130,10 +133,11 @@ func TestStartAndStop(t *testing.T) {
 		if !strings.Contains(s.Log(), "GET /healthz 200") {
 			tb.Errorf("log not captured: %q", s.Log())
 		}
-		s.Stop()
-		if exited, err := s.Exited(); !exited || err != nil {
-			tb.Errorf("after Stop: exited %v, %v", exited, err)
+		s.Signal(syscall.SIGTERM)
+		if exited, code := s.WaitExit(10 * time.Second); !exited || code != 0 {
+			tb.Errorf("after SIGTERM: exited %v, code %d", exited, code)
 		}
+		s.Stop()
 	})
 	if len(rec.errors) != 0 {
 		t.Errorf("errors: %v", rec.errors)
@@ -199,6 +203,9 @@ func TestKill(t *testing.T) {
 		s.Kill()
 		if exited, err := s.Exited(); !exited || err == nil {
 			tb.Errorf("after Kill: exited %v, %v", exited, err)
+		}
+		if exited, code := s.WaitExit(time.Second); !exited || code != -1 {
+			tb.Errorf("WaitExit after Kill: %v %d", exited, code)
 		}
 		s.Stop()
 	})
