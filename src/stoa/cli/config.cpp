@@ -12,6 +12,10 @@ const std::vector<KeySpec>& keys() {
   static const std::vector<KeySpec> table = {
       {"listen", KeyType::string, "127.0.0.1:8080",
        "address to serve on, host:port (port 0 picks one)"},
+      {"admin_listen", KeyType::string, "",
+       "address of the admin listener (metrics, health, fetches in flight, effective "
+       "configuration, "
+       "store statistics); empty: off. Bind it to a private address"},
       {"data_dir", KeyType::string, "data",
        "directory of the disk store (itself a GOPROXY file tree)"},
       {"store", KeyType::choice, "disk", "storage backend", {"disk", "memory"}},

@@ -16,6 +16,7 @@
 #include "stoa/fetch/worker_pool.hpp"
 #include "stoa/http/server.hpp"
 #include "stoa/metrics/metrics.hpp"
+#include "stoa/proxy/admin.hpp"
 #include "stoa/proxy/service.hpp"
 #include "stoa/store/disk.hpp"
 #include "stoa/store/memory.hpp"
@@ -126,9 +127,29 @@ int serve(RawConfig cfg) {
   ho.log_format = cfg.get("log_format") == "json" ? http::LogFormat::json : http::LogFormat::text;
   ho.shutdown_grace = cfg.duration("shutdown_grace");
   ho.on_drain = [&service] { service.set_draining(); };
-  http::Server server(ho, service, log, logs.access, registry);
+  http::Server server(ho, service.handler(), log, logs.access, registry);
   const std::string addr = server.bind();
+
+  // The admin listener: its own request metrics go to a registry nobody renders, so the
+  // main listener's numbers stay those of module traffic.
+  std::unique_ptr<proxy::Admin> admin;
+  std::unique_ptr<http::Server> admin_server;
+  metrics::Registry admin_registry;
+  if (const auto& admin_listen = cfg.get("admin_listen"); !admin_listen.empty()) {
+    admin = std::make_unique<proxy::Admin>(
+        proxy::AdminOptions{render_config(cfg),
+                            cfg.get("store") == "disk" ? cfg.get("data_dir") : ""},
+        service);
+    http::ServerOptions ao = ho;
+    ao.listen = admin_listen;
+    ao.threads = 1;
+    ao.on_drain = nullptr;
+    admin_server =
+        std::make_unique<http::Server>(ao, admin->handler(), log, logs.access, admin_registry);
+    log->info("admin listener on http://{}", admin_server->bind());
+  }
   server.start();
+  if (admin_server) admin_server->start();
   log->info("stoa {} serving http://{} (store: {} {}, upstream: {})", STOA_VERSION, addr,
             cfg.get("store"), cfg.get("store") == "disk" ? cfg.get("data_dir") : "",
             redact_url_credentials(cfg.get("upstream")));
@@ -146,6 +167,10 @@ int serve(RawConfig cfg) {
     }
   }
   server.wait();
+  if (admin_server) {
+    admin_server->stop();
+    admin_server->wait();
+  }
   pool.shutdown();
   log->info("stopped");
   return 0;

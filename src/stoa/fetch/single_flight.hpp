@@ -49,6 +49,15 @@ class SingleFlight {
     for (auto& w : waiters) w(result);
   }
 
+  // The keys of the flights running now (a snapshot).
+  std::vector<std::string> keys() const {
+    std::lock_guard lock(m_mutex);
+    std::vector<std::string> out;
+    out.reserve(m_flights.size());
+    for (const auto& kv : m_flights) out.push_back(kv.first);
+    return out;
+  }
+
   std::size_t in_flight() const {
     std::lock_guard lock(m_mutex);
     return m_flights.size();

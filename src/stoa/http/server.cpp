@@ -16,7 +16,7 @@
 
 #include "stoa/http/request_metrics.hpp"
 #include "stoa/http/wire.hpp"
-#include "stoa/proxy/service.hpp"
+#include "stoa/proxy/response.hpp"
 
 namespace stoa::http {
 namespace {
@@ -27,9 +27,9 @@ namespace bhttp = beast::http;
 using asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;
 
-// Bridges proxy::Service::handle (callback on any thread) to a coroutine on its own executor.
+// Bridges Handler::handle (callback on any thread) to a coroutine on its own executor.
 template <typename Token>
-auto async_handle(proxy::Service& service, proxy::HttpRequest req, Token&& token) {
+auto async_handle(const proxy::Handler& service, proxy::HttpRequest req, Token&& token) {
   return asio::async_initiate<Token, void(proxy::Response)>(
       [&service](auto handler, proxy::HttpRequest request) {
         auto ex = asio::get_associated_executor(handler);
@@ -78,7 +78,7 @@ std::string header_value(const bhttp::request_parser<bhttp::empty_body>::value_t
 
 struct Server::Impl {
   ServerOptions options;
-  proxy::Service& service;
+  proxy::Handler service;
   std::shared_ptr<spdlog::logger> log;
   std::shared_ptr<spdlog::logger> access;
   asio::io_context ioc;
@@ -92,7 +92,7 @@ struct Server::Impl {
   asio::steady_timer grace_timer{ioc};
   RequestMetrics metrics;
 
-  Impl(ServerOptions o, proxy::Service& s, std::shared_ptr<spdlog::logger> l,
+  Impl(ServerOptions o, proxy::Handler s, std::shared_ptr<spdlog::logger> l,
        std::shared_ptr<spdlog::logger> a, metrics::Registry& registry)
       : options(std::move(o)),
         service(s),
@@ -318,9 +318,9 @@ struct Server::Impl {
   }
 };
 
-Server::Server(ServerOptions options, proxy::Service& service, std::shared_ptr<spdlog::logger> log,
+Server::Server(ServerOptions options, proxy::Handler service, std::shared_ptr<spdlog::logger> log,
                std::shared_ptr<spdlog::logger> access_log, metrics::Registry& registry)
-    : m_impl(std::make_unique<Impl>(std::move(options), service, std::move(log),
+    : m_impl(std::make_unique<Impl>(std::move(options), std::move(service), std::move(log),
                                     std::move(access_log), registry)) {}
 
 Server::~Server() {

@@ -14,7 +14,7 @@ class logger;
 }
 
 namespace stoa::proxy {
-class Service;
+struct Handler;
 }
 
 namespace stoa::metrics {
@@ -43,7 +43,9 @@ struct ServerOptions {
 class Server {
  public:
   // `access_log` receives one preformatted line per request (its pattern should be "%v").
-  Server(ServerOptions options, proxy::Service& service, std::shared_ptr<spdlog::logger> log,
+  // `handler` must outlive the server. `registry` receives the request metrics (pass a registry
+  // that is not rendered anywhere to keep a listener out of the numbers).
+  Server(ServerOptions options, proxy::Handler handler, std::shared_ptr<spdlog::logger> log,
          std::shared_ptr<spdlog::logger> access_log, metrics::Registry& registry);
   ~Server();
   Server(const Server&) = delete;

@@ -2,6 +2,7 @@
 // The protocol's request and response, in std types only (no Beast/Asio): http/ translates.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,6 +51,14 @@ struct Response {
   std::string_view endpoint = "other";
 
   std::uint64_t content_length() const { return object ? length : body.size(); }
+};
+
+// What a listener serves: `respond_now` answers what needs no waiting (nullopt otherwise);
+// `handle` answers anything, calling `done` exactly once, possibly on another thread.
+// A value type (two functions), so a listener can serve the proxy or the admin endpoints alike.
+struct Handler {
+  std::function<std::optional<Response>(const HttpRequest&)> respond_now;
+  std::function<void(const HttpRequest&, std::function<void(Response)>)> handle;
 };
 
 // A text/plain error in the form the go command shows to its user (one line).

@@ -194,6 +194,15 @@ void Service::record_fetch(const module::Request& r, const FetchResult& res,
 
 std::size_t Service::in_flight() const { return m_flights.in_flight(); }
 
+std::vector<std::string> Service::in_flight_keys() const { return m_flights.keys(); }
+
+Handler Service::handler() {
+  return {[this](const HttpRequest& r) { return respond_now(r); },
+          [this](const HttpRequest& r, std::function<void(Response)> done) {
+            handle(r, std::move(done));
+          }};
+}
+
 std::optional<Response> Service::respond_now(const HttpRequest& req) {
   const bool head = req.method == "HEAD";
   if (!head && req.method != "GET") {
@@ -402,6 +411,10 @@ FetchResult Service::download_file(const module::Request& r, std::uint64_t& byte
   const std::uint64_t size = staged.size();
   try {
     const bool committed = m_store.put(key, std::move(staged));
+    if (committed) {
+      m_committed_objects.fetch_add(1);
+      m_committed_bytes.fetch_add(size);
+    }
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - started);
     m_log->info("{} {} ({} bytes, {} ms)", committed ? "stored" : "already stored", key, size,

@@ -75,8 +75,19 @@ class Service {
   // possibly on a worker thread.
   void handle(const HttpRequest& req, Done done);
 
+  // This service as a listener's Handler (the service must outlive it).
+  Handler handler();
+
   // Fetches in flight (files and metadata).
   std::size_t in_flight() const;
+  // Their keys (e.g. "example.com/m/@v/v1.0.0.zip"), for the admin listener.
+  std::vector<std::string> in_flight_keys() const;
+
+  struct StoreCounters {
+    std::uint64_t objects = 0;  // committed by this process since it started
+    std::uint64_t bytes = 0;
+  };
+  StoreCounters committed() const { return {m_committed_objects.load(), m_committed_bytes.load()}; }
 
   // From now on /readyz answers 503 (the server is shutting down). Thread-safe.
   void set_draining() { m_draining.store(true); }
@@ -111,6 +122,8 @@ class Service {
   std::string m_short_cache;
 
   std::atomic<bool> m_draining{false};
+  std::atomic<std::uint64_t> m_committed_objects{0};
+  std::atomic<std::uint64_t> m_committed_bytes{0};
   metrics::Registry& m_registry;
   metrics::Family<metrics::Counter>& m_fetches;          // {kind, result}
   metrics::Family<metrics::Histogram>& m_fetch_seconds;  // {kind}
