@@ -41,6 +41,16 @@ const std::vector<KeySpec>& keys() {
       {"max_header_bytes", KeyType::count, "16384", "largest request header accepted"},
       {"shutdown_grace", KeyType::duration, "30s",
        "on SIGTERM, how long requests in progress (and their fetches) may take to finish"},
+      {"validator_url", KeyType::string, "",
+       "HTTP endpoint asked (POST, JSON) before a new module zip is stored: 200 allows, 403 "
+       "denies; "
+       "empty: no validator"},
+      {"validator_timeout", KeyType::duration, "10s", "how long the validator may take to answer"},
+      {"validator_failure",
+       KeyType::choice,
+       "deny",
+       "when the validator cannot answer: deny (answer 503, store nothing) or allow (store anyway)",
+       {"deny", "allow"}},
       {"log_format", KeyType::choice, "text", "log line format", {"text", "json"}},
       {"log_level",
        KeyType::choice,

@@ -13,6 +13,7 @@
 #include "stoa/cli/config.hpp"
 #include "stoa/cli/logging.hpp"
 #include "stoa/fetch/upstream.hpp"
+#include "stoa/fetch/validator.hpp"
 #include "stoa/fetch/worker_pool.hpp"
 #include "stoa/http/server.hpp"
 #include "stoa/metrics/metrics.hpp"
@@ -108,7 +109,13 @@ int serve(RawConfig cfg) {
   fetch::WorkerPool pool(std::max<std::uint64_t>(1, cfg.count("fetch_workers")),
                          cfg.count("fetch_queue"));
 
+  std::unique_ptr<fetch::Validator> validator;
+  if (const auto& url = cfg.get("validator_url"); !url.empty()) {
+    validator = fetch::make_http_validator(url, cfg.duration("validator_timeout"));
+  }
   proxy::ServiceOptions so;
+  so.validator = validator.get();
+  so.validator_allows_on_error = cfg.get("validator_failure") == "allow";
   so.list_ttl = std::chrono::duration_cast<std::chrono::seconds>(cfg.duration("list_ttl"));
   so.instance_id = random_instance_id();
   metrics::Registry registry;

@@ -71,7 +71,10 @@ Response failure(const module::Request& r, const FetchResult& res) {
       msg = "not found: " + describe(r) + (res.message.empty() ? "" : ": " + res.message);
       return error_response(status, std::move(msg), Outcome::not_found);
     case Status::forbidden:
-      msg = "forbidden by upstream: " + describe(r);
+      msg = "forbidden: " + describe(r);
+      break;
+    case Status::unavailable:
+      msg = "cannot check " + describe(r) + " against policy now; retry shortly";
       break;
     case Status::timed_out:
       msg = "upstream timed out fetching " + describe(r);
@@ -92,7 +95,9 @@ Response failure(const module::Request& r, const FetchResult& res) {
   }
   if (!res.message.empty()) msg += ": " + res.message;
   Response resp = error_response(status, std::move(msg), Outcome::failed);
-  if (res.status == Status::busy) resp.headers.emplace_back("Retry-After", "1");
+  if (res.status == Status::busy || res.status == Status::unavailable) {
+    resp.headers.emplace_back("Retry-After", "1");
+  }
   return resp;
 }
 
@@ -109,6 +114,7 @@ int status_for(FetchResult::Status s) {
     case Status::timed_out:
       return 504;
     case Status::busy:
+    case Status::unavailable:
     case Status::store_error:
       return 503;
     case Status::failed:
@@ -117,6 +123,8 @@ int status_for(FetchResult::Status s) {
   }
   return 502;
 }
+
+namespace {
 
 std::string_view endpoint_of(const module::Request& r) {
   if (r.kind == Kind::info && !r.canonical) return "query";
@@ -151,11 +159,15 @@ std::string_view result_label(Status s) {
       return "invalid";
     case Status::busy:
       return "busy";
+    case Status::unavailable:
+      return "unavailable";
     case Status::store_error:
       return "store_error";
   }
   return "unknown";
 }
+
+}  // namespace
 
 Service::Service(ServiceOptions options, store::Store& store, fetch::Upstream& upstream,
                  fetch::WorkerPool& pool, std::shared_ptr<spdlog::logger> log,
@@ -401,7 +413,25 @@ FetchResult Service::download_file(const module::Request& r, std::uint64_t& byte
     }
   } else if (r.kind == Kind::zip) {
     const modzip::ZipCheck check = modzip::check_zip(staged.path().string(), r.module, r.version);
-    if (!check.ok()) problem = "invalid module zip: " + check.problems.front();
+    if (!check.ok()) {
+      problem = "invalid module zip: " + check.problems.front();
+    } else if (m_options.validator != nullptr) {
+      const auto v =
+          m_options.validator->check({r.module, r.version, "zip", staged.size(), check.h1});
+      using Decision = fetch::ValidationVerdict::Decision;
+      if (v.decision == Decision::deny) {
+        m_log->warn("validator denied {}: {}", key, v.reason);
+        return {Status::forbidden, "denied by policy: " + v.reason, {}};
+      }
+      if (v.decision == Decision::error) {
+        if (!m_options.validator_allows_on_error) {
+          m_log->error("validator failed for {}: {}; refusing for now", key, v.reason);
+          return {Status::unavailable, {}, {}};
+        }
+        m_log->warn("validator failed for {}: {}; storing anyway (validator_failure = allow)", key,
+                    v.reason);
+      }
+    }
   }
   if (!problem.empty()) {
     m_log->error("refusing {} from upstream: {}", key, problem);
@@ -500,7 +530,7 @@ Response Service::answer_meta(const HttpRequest& req, const module::Request& r,
                               const FetchResult& res, Outcome outcome) {
   if (res.status == Status::ok) return meta_response(req, r, res.body, outcome);
   if (res.status != Status::not_found && res.status != Status::busy &&
-      res.status != Status::forbidden) {
+      res.status != Status::forbidden && res.status != Status::unavailable) {
     if (auto c = cached(module::key_of(r), false)) {
       return meta_response(req, r, std::move(c->body), Outcome::stale);
     }

@@ -18,6 +18,7 @@
 
 #include "stoa/fetch/single_flight.hpp"
 #include "stoa/fetch/upstream.hpp"
+#include "stoa/fetch/validator.hpp"
 #include "stoa/fetch/worker_pool.hpp"
 #include "stoa/metrics/metrics.hpp"
 #include "stoa/module/request.hpp"
@@ -34,6 +35,10 @@ struct ServiceOptions {
   std::chrono::seconds list_ttl{60};  // freshness of list, @latest and .info query answers
   std::string instance_id;            // served at /_stoa/instance (self-upstream detection)
   std::size_t max_cached_answers = 100'000;
+  // Asked before a new zip is stored (nullptr: none). When it cannot answer, the zip is refused
+  // (503) unless validator_allows_on_error.
+  fetch::Validator* validator = nullptr;
+  bool validator_allows_on_error = false;
   std::function<std::chrono::steady_clock::time_point()> now = std::chrono::steady_clock::now;
 };
 
@@ -47,6 +52,7 @@ struct FetchResult {
     timed_out,
     invalid,
     busy,
+    unavailable,
     store_error
   };
   Status status = Status::failed;

@@ -56,17 +56,37 @@ bool is_identifiers(std::string_view s, bool strict) {
   }
 }
 
+// "sumdb/<name>/tile/8/<L>/<N...>" or "sumdb/<name>/tile/8/data/<N...>": a full checksum
+// database tile (partial tiles, "<N>.p/<W>", change and are never stored).
+bool is_tile_key(std::string_view key) {
+  constexpr std::string_view prefix = "sumdb/";
+  if (!key.starts_with(prefix)) return false;
+  key.remove_prefix(prefix.size());
+  const auto slash = key.find('/');
+  if (slash == 0 || slash == std::string_view::npos) return false;
+  key.remove_prefix(slash + 1);
+  constexpr std::string_view tile = "tile/8/";
+  if (!key.starts_with(tile)) return false;
+  key.remove_prefix(tile.size());
+  if (key.empty()) return false;
+  for (const char c : key) {
+    if (!(is_alnum(c) || c == '/')) return false;  // no ".p" partial tiles
+  }
+  return true;
+}
+
 }  // namespace
 
 bool is_valid(std::string_view key) {
   if (!is_safe_path(key)) return false;
+  if (is_tile_key(key)) return true;
   if (ends_with(key, k_latest)) return key.size() > k_latest.size();
   const std::size_t at = key.rfind(k_versions_dir);
   if (at == std::string_view::npos || at == 0) return false;
   const std::string_view file = key.substr(at + k_versions_dir.size());
   if (file.find('/') != std::string_view::npos) return false;
   if (file == "list") return true;
-  for (const std::string_view ext : {".info", ".mod", ".zip"}) {
+  for (const std::string_view ext : {".info", ".mod", ".zip", ".ziphash", ".modhash"}) {
     if (ends_with(file, ext)) return file.size() > ext.size();
   }
   return false;

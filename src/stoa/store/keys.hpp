@@ -13,9 +13,10 @@ namespace stoa::store::keys {
 // A key a store may hold: relative; segments non-empty, none starting with '.' (so no "."/"..",
 // and no collision with a backend's dot-directories such as ".stoa-tmp"); only the characters
 // of case-encoded module paths and versions (A-Z a-z 0-9 - . _ ~ + ! @ /); ending in
-// "/@v/<v>.info", "/@v/<v>.mod", "/@v/<v>.zip", "/@v/list" or "/@latest" after a non-empty
-// module path. The caller has validated the module path and version; this check only keeps a
-// backend inside its root.
+// "/@v/<v>.info", "/@v/<v>.mod", "/@v/<v>.zip", "/@v/<v>.ziphash", "/@v/<v>.modhash" (the h1:
+// hashes recorded beside a version), "/@v/list" or "/@latest" after a non-empty module path; or
+// a full checksum database tile "sumdb/<name>/tile/8/..." (never a partial ".p/" tile). The caller
+// has validated the module path and version; this check only keeps a backend inside its root.
 bool is_valid(std::string_view key);
 
 // A module prefix for versions(): non-empty, same segment and character rules as keys.

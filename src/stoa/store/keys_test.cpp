@@ -48,6 +48,17 @@ TEST(Keys, IsValid) {
       {"example.com/a%2e/@v/list", false},
       {"example.com/a:b/@v/list", false},
       {"example.com/\xff/@v/list", false},
+      {"example.com/a/@v/v1.0.0.ziphash", true},
+      {"example.com/a/@v/v1.0.0.modhash", true},
+      {"example.com/a/@v/.ziphash", false},
+      {"sumdb/db.example/tile/8/0/x001/234", true},
+      {"sumdb/db.example/tile/8/data/000", true},
+      {"sumdb/db.example/tile/8/0/000.p/5", false},
+      {"sumdb/db.example/lookup/x@v1.0.0", false},
+      {"sumdb/db.example/tile/8/", false},
+      {"sumdb//tile/8/0/000", false},
+      {"sumdb/db.example/tile/8/../x", false},
+      {"sumdb/db.example/latest", false},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(is_valid(c.key), c.valid) << ::testing::PrintToString(c.key);

@@ -243,6 +243,18 @@ bool TestServer::serve_request(int fd, std::string& buffer) {
                                  std::string(trim(line.substr(colon + 1))));
   }
 
+  // A request body (Content-Length only) is read and recorded.
+  if (const std::string length = request.header("Content-Length"); !length.empty()) {
+    const auto want = static_cast<std::size_t>(std::stoull(length));
+    while (buffer.size() < want) {
+      const ssize_t n = ::recv(fd, chunk.data(), chunk.size(), 0);
+      if (n <= 0) return false;
+      buffer.append(chunk.data(), static_cast<std::size_t>(n));
+    }
+    request.body = buffer.substr(0, want);
+    buffer.erase(0, want);
+  }
+
   Reply reply;
   reply.status = 404;
   {

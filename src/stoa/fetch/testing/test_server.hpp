@@ -39,6 +39,7 @@ Reply redirect(int status, std::string location);
 
 struct Recorded {
   std::string target;
+  std::string body;  // the request body, when it came with a Content-Length
   std::vector<std::pair<std::string, std::string>> headers;
   // The first value of header `name` (case-insensitive), "" when absent.
   std::string header(std::string_view name) const;
