@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "stoa/module/path.hpp"
+#include "stoa/module/patterns.hpp"
 #include "stoa/module/request.hpp"
 #include "stoa/module/semver.hpp"
 
@@ -1127,6 +1128,365 @@ TEST_F(Differential, ParseRequestOnGoCommandPaths) {
   }
   EXPECT_EQ(mismatches, 0u);
   EXPECT_EQ(seen, (std::set<std::string>{"0", "400", "404"}));
+}
+
+// ---- Glob matching (patterns.hpp) against path.Match and module.MatchPrefixPatterns --------
+
+// One piece of a random pattern or name; one time in `odds`, a fragment of a multi-byte rune or
+// a byte that starts none. Go decodes each such byte as a one-byte U+FFFD, and a star skips bytes,
+// so a fragment in a pattern can match half of a whole rune in the name.
+std::string glob_piece(Rng& rng, const std::vector<std::string>& pieces, std::size_t odds) {
+  static const std::vector<std::string> k_broken = {"\xc3", "\xa9", "\xe4", "\xb8\x96", "\xff"};
+  return rng.below(odds) == 0 ? rng.pick(k_broken) : rng.pick(pieces);
+}
+
+// Every syntax character, letters of both cases, two multi-byte runes ("é", "世"), and a few
+// whole classes so that well-formed classes are common enough to be matched against.
+const std::vector<std::string> k_pattern_pieces = {"a",
+                                                   "a",
+                                                   "b",
+                                                   "b",
+                                                   "A",
+                                                   "/",
+                                                   "/",
+                                                   "*",
+                                                   "*",
+                                                   "?",
+                                                   "[",
+                                                   "]",
+                                                   "^",
+                                                   "-",
+                                                   "\\",
+                                                   ",",
+                                                   ".",
+                                                   "\xc3\xa9",
+                                                   "\xe4\xb8\x96",
+                                                   "[ab]",
+                                                   "[^a]",
+                                                   "[a-b]",
+                                                   "[\\-]",
+                                                   "[^/]",
+                                                   "[A-a]",
+                                                   "[\xc3\xa9-\xe4\xb8\x96]",
+                                                   "[\\]]",
+                                                   "\\*",
+                                                   "\\[",
+                                                   "\\\\"};
+const std::vector<std::string> k_name_pieces = {"a", "a", "b", "b",  "A",        "B",
+                                                "/", ".", "-", "*",  "?",        "[",
+                                                "]", "^", ",", "\\", "\xc3\xa9", "\xe4\xb8\x96"};
+
+std::string random_glob(Rng& rng) {
+  std::string s;
+  for (std::size_t n = rng.below(9); n > 0; --n) s += glob_piece(rng, k_pattern_pieces, 10);
+  return s;
+}
+
+std::string random_name(Rng& rng) {
+  std::string s;
+  for (std::size_t n = rng.below(7); n > 0; --n) s += glob_piece(rng, k_name_pieces, 40);
+  return s;
+}
+
+// A name the pattern is likely to match: stars and '?' filled in, escapes and classes replaced
+// by a plausible character; then, a third of the time, one piece changed.
+std::string instantiate(Rng& rng, std::string_view pattern) {
+  std::string s;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    switch (pattern[i]) {
+      // Fragments are common here: a lead byte before a pattern's continuation byte makes a
+      // whole rune in the name, which a star must split and '?' must not.
+      case '*':
+        for (std::size_t n = rng.below(4); n > 0; --n) s += glob_piece(rng, k_name_pieces, 5);
+        break;
+      case '?':
+        s += glob_piece(rng, k_name_pieces, 5);
+        break;
+      case '\\':
+        if (i + 1 < pattern.size()) s += pattern[++i];
+        break;
+      case '[': {
+        std::size_t close = pattern.find(']', i + 2);
+        if (close == std::string_view::npos) {
+          s += '[';
+          break;
+        }
+        std::size_t first = i + 1 < pattern.size() && pattern[i + 1] == '^' ? i + 2 : i + 1;
+        s +=
+            rng.below(2) == 0 ? std::string(1, pattern[first]) : glob_piece(rng, k_name_pieces, 40);
+        i = close;
+        break;
+      }
+      default:
+        s += pattern[i];
+    }
+  }
+  if (rng.below(3) == 0 && !s.empty()) {
+    std::size_t at = rng.below(s.size());
+    switch (rng.below(3)) {
+      case 0:
+        s.insert(at, glob_piece(rng, k_name_pieces, 40));
+        break;
+      case 1:
+        s.erase(at, 1);
+        break;
+      default:
+        s.replace(at, 1, glob_piece(rng, k_name_pieces, 40));
+    }
+  }
+  return s;
+}
+
+// A pattern cut from `name`: one or two byte ranges, often inside a rune, replaced by '*' or '?'.
+std::string cut_pattern(Rng& rng, std::string name) {
+  for (std::size_t n = 1 + rng.below(2); n > 0; --n) {
+    std::size_t at = rng.below(name.size() + 1);
+    std::size_t len = rng.below(std::min<std::size_t>(name.size() - at, 4) + 1);
+    name.replace(at, len, rng.below(3) == 0 ? "?" : "*");
+  }
+  return name;
+}
+
+TEST_F(Differential, MatchGlob) {
+  Rng rng(0x910b);
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (int i = 0; i < 12000; ++i) {
+    std::string pattern = random_glob(rng);
+    pairs.emplace_back(pattern, rng.below(4) == 0 ? random_name(rng) : instantiate(rng, pattern));
+  }
+  for (int i = 0; i < 4000; ++i) {
+    std::string name = random_name(rng);
+    pairs.emplace_back(cut_pattern(rng, name), rng.below(4) == 0 ? random_name(rng) : name);
+  }
+  std::size_t counts[3] = {};  // true, false, err
+  auto out = compare_pairs("match", pairs, [&](const std::string& p, const std::string& n) {
+    auto m = match_glob(p, n);
+    ++counts[!m ? 2 : (*m ? 0 : 1)];
+    return !m ? "err"s : (*m ? "true"s : "false"s);
+  });
+  EXPECT_EQ(out.mismatches, 0u);
+  EXPECT_EQ(out.distinct, (std::set<std::string>{"true", "false", "err"}));
+  // Each outcome is common, so every rule is exercised on both sides.
+  for (std::size_t c : counts) {
+    EXPECT_GT(c, pairs.size() / 20) << counts[0] << " " << counts[1] << " " << counts[2];
+  }
+}
+
+std::string lower_ascii(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+// s with the case of about half its ASCII letters flipped.
+std::string flip_some_case(Rng& rng, std::string s) {
+  for (char& c : s) {
+    if (std::isalpha(static_cast<unsigned char>(c)) != 0 && rng.below(2) == 0) {
+      c = static_cast<char>(c ^ 0x20);
+    }
+  }
+  return s;
+}
+
+struct PrefixOutcome {
+  std::size_t mismatches = 0;
+  std::size_t matched = 0;      // by x/mod
+  std::size_t only_folded = 0;  // matched by the folded form alone
+};
+
+// match_prefix_patterns against x/mod, and match_prefix_patterns_folded against x/mod on the
+// pair as given or lower-cased.
+PrefixOutcome compare_match_prefix(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  std::vector<Query> queries;
+  for (const auto& [g, t] : pairs) queries.push_back({"matchprefix", g, t});
+  for (const auto& [g, t] : pairs)
+    queries.push_back({"matchprefix", lower_ascii(g), lower_ascii(t)});
+  auto answers = run_oracle(queries);
+  PrefixOutcome out;
+  if (answers.size() != 2 * pairs.size()) {
+    ++out.mismatches;
+    return out;
+  }
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    const auto& [g, t] = pairs[i];
+    bool want = answers[i] == "true";
+    bool want_folded = want || answers[pairs.size() + i] == "true";
+    bool got = match_prefix_patterns(g, t);
+    bool got_folded = match_prefix_patterns_folded(g, t);
+    out.matched += want ? 1 : 0;
+    out.only_folded += want_folded && !want ? 1 : 0;
+    if ((got != want || got_folded != want_folded) && ++out.mismatches <= 40) {
+      ADD_FAILURE() << "matchprefix(" << shown(g) << ", " << shown(t) << "): stoa " << got
+                    << " (folded " << got_folded << "), x/mod " << answers[i] << " (lower-cased "
+                    << answers[pairs.size() + i] << ")";
+    }
+  }
+  return out;
+}
+
+TEST_F(Differential, MatchPrefixPatternsRandom) {
+  Rng rng(0x910b'0002);
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (int i = 0; i < 8000; ++i) {
+    std::vector<std::string> globs;
+    for (std::size_t n = 1 + rng.below(3); n > 0; --n) globs.push_back(random_glob(rng));
+    std::string joined = globs[0];
+    for (std::size_t k = 1; k < globs.size(); ++k) joined += "," + globs[k];
+    std::string target = instantiate(rng, rng.pick(globs));
+    if (rng.below(2) == 0) target += "/" + random_name(rng);
+    if (rng.below(3) == 0) target = flip_some_case(rng, target);
+    pairs.emplace_back(joined, target);
+  }
+  auto out = compare_match_prefix(pairs);
+  EXPECT_EQ(out.mismatches, 0u);
+  EXPECT_GT(out.matched, pairs.size() / 5);
+  EXPECT_LT(out.matched, pairs.size() * 4 / 5);
+  EXPECT_GT(out.only_folded, 50u);
+}
+
+// GOPRIVATE-style lists built from real-looking module paths, against those paths, their
+// packages, case variants and near misses.
+TEST_F(Differential, MatchPrefixPatternsGoprivate) {
+  const std::vector<std::string> modules = {
+      "github.com/acme/widget",
+      "github.com/acme/widget/v2",
+      "github.com/Acme/Widget",
+      "github.com/acme-inc/billing",
+      "gitlab.corp.example.com/platform/api",
+      "git.corp.example.com/team/svc/v3",
+      "corp.example.com/x",
+      "rsc.io/private",
+      "rsc.io/private/sub/pkg",
+      "rsc.io/quote",
+      "golang.org/x/mod",
+      "golang.org/x/net/http2",
+      "go.internal.acme.io/tools/lint",
+      "gopkg.in/yaml.v3",
+      "example.com/m",
+      "example.com/a/x",
+      "example.com/a/b/x",
+      "bitbucket.org/acme/billing",
+      "dev.azure.com/acme/project/_git/repo",
+      "k8s.io/client-go",
+      "go.uber.org/zap",
+      "example.com/caf\xc3\xa9",
+  };
+  auto split = [](const std::string& p) {
+    std::vector<std::string> elems;
+    for (std::size_t start = 0;;) {
+      std::size_t slash = p.find('/', start);
+      elems.push_back(p.substr(start, slash - start));
+      if (slash == std::string::npos) return elems;
+      start = slash + 1;
+    }
+  };
+  auto join = [](const std::vector<std::string>& elems) {
+    std::string s;
+    for (const auto& e : elems) s += (s.empty() ? "" : "/") + e;
+    return s;
+  };
+
+  Rng rng(0x910b'0003);
+  auto make_glob = [&](const std::string& module) {
+    auto elems = split(module);
+    elems.resize(1 + rng.below(elems.size()));
+    std::string& e = elems[rng.below(elems.size())];
+    switch (rng.below(11)) {
+      case 0:
+        break;
+      case 1:
+        e = "*";
+        break;
+      case 2:
+        if (auto dot = elems[0].find('.'); dot != std::string::npos) {
+          elems[0] = "*" + elems[0].substr(dot);
+        }
+        break;
+      case 3:
+        e[rng.below(e.size())] = '?';
+        break;
+      case 4:
+        e += "*";
+        break;
+      case 5:
+        e = (rng.below(2) == 0 ? "[a-m]" : "[^g]") + e.substr(1);
+        break;
+      case 6:
+        e = flip_some_case(rng, e);
+        break;
+      case 7:
+        if (auto dot = e.find('.'); dot != std::string::npos) e.replace(dot, 1, "\\.");
+        break;
+      case 8:
+        e += rng.below(2) == 0 ? "[" : "\\";
+        break;
+      case 9:
+        e = "[A-Z]*";
+        break;
+      default:
+        e = e.substr(0, rng.below(e.size() + 1)) + "*";
+    }
+    std::string glob = join(elems);
+    if (rng.below(5) == 0) glob += "/";
+    return glob;
+  };
+  auto make_target = [&](const std::string& module) {
+    std::string t = module;
+    switch (rng.below(6)) {
+      case 0:
+        break;
+      case 1:
+        t += "/internal/x";
+        break;
+      case 2:
+        t = flip_some_case(rng, t);
+        break;
+      case 3: {
+        auto elems = split(t);
+        elems.resize(1 + rng.below(elems.size()));
+        t = join(elems);
+        break;
+      }
+      case 4:
+        t[rng.below(t.size())] = 'q';
+        break;
+      default:
+        t = flip_some_case(rng, t) + "/Sub";
+    }
+    return t;
+  };
+
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (int i = 0; i < 6000; ++i) {
+    const std::string& base = rng.pick(modules);
+    std::string globs;
+    for (std::size_t n = 1 + rng.below(3); n > 0; --n) {
+      if (!globs.empty() || rng.below(8) == 0) globs += rng.below(8) == 0 ? ",," : ",";
+      globs += make_glob(n == 1 ? base : rng.pick(modules));
+    }
+    if (rng.below(8) == 0) globs += ",";
+    pairs.emplace_back(globs, make_target(rng.below(4) == 0 ? rng.pick(modules) : base));
+  }
+  pairs.emplace_back("*.corp.example.com,rsc.io/private", "git.corp.example.com/team/svc");
+  pairs.emplace_back("*.corp.example.com,rsc.io/private", "rsc.io/Private/x");
+  auto out = compare_match_prefix(pairs);
+  EXPECT_EQ(out.mismatches, 0u);
+  EXPECT_GT(out.matched, pairs.size() / 4);
+  EXPECT_LT(out.matched, pairs.size() * 3 / 4);
+  EXPECT_GT(out.only_folded, pairs.size() / 50);
+}
+
+// The glob oracle answers what Go documents, so a wrong C++ answer cannot go unnoticed.
+TEST_F(Differential, OracleGlobAnswers) {
+  auto answers =
+      run_oracle({{"match", "[a-", "a"},
+                  {"match", "x[", "y"},
+                  {"match", "*[^x]*c", "a/c"},
+                  {"match", "?", "\xc3\xa9"},
+                  {"matchprefix", "*.corp.example.com,rsc.io/private", "rsc.io/private/x"},
+                  {"matchprefix", "rsc.io/private", "rsc.io/Private"}});
+  EXPECT_EQ(answers, (std::vector<std::string>{"err", "err", "false", "true", "true", "false"}));
 }
 
 // The oracle must be able to catch a difference: feed it a deliberately wrong expectation.

@@ -16,6 +16,9 @@
 //	proxypath <module> <version>                    the request path the go command sends for
 //	                                                <module>@<version> without the ".info"
 //	                                                suffix, or "err: <message>"
+//	match <pattern> <name>                          path.Match: "true", "false", or "err" for
+//	                                                a malformed pattern
+//	matchprefix <globs> <target>                    module.MatchPrefixPatterns: "true" or "false"
 //
 // "err..." cannot be mistaken for a result: no valid path or version contains ':'.
 // A malformed input line is a fatal error (exit status 2).
@@ -26,6 +29,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 
@@ -66,7 +70,8 @@ func answer(line string) (string, error) {
 		args = append(args, a)
 	}
 	want := 1
-	if op == "checkpathmajor" || op == "compare" || op == "proxypath" {
+	switch op {
+	case "checkpathmajor", "compare", "proxypath", "match", "matchprefix":
 		want = 2
 	}
 	if len(args) != want {
@@ -113,6 +118,14 @@ func answer(line string) (string, error) {
 		return strconv.Itoa(semver.Compare(a, args[1])), nil
 	case "proxypath":
 		return proxyPath(a, args[1]), nil
+	case "match":
+		matched, err := path.Match(a, args[1])
+		if err != nil {
+			return "err", nil
+		}
+		return strconv.FormatBool(matched), nil
+	case "matchprefix":
+		return strconv.FormatBool(module.MatchPrefixPatterns(a, args[1])), nil
 	}
 	return "", fmt.Errorf("unknown op %q", op)
 }
