@@ -22,6 +22,15 @@ const std::vector<KeySpec>& keys() {
       {"upstream", KeyType::string, "",
        "upstream proxies in GOPROXY syntax (',' falls through on 404/410, '|' on any error); "
        "default: what `go env GOPROXY` prints, without direct and off"},
+      {"sumdb", KeyType::string, "",
+       "checksum database every downloaded .mod and .zip is verified against before it is stored, "
+       "in GOSUMDB syntax (\"off\", a name the go command knows, \"<key>\" or \"<key> <url>\"); "
+       "default: what `go env GOSUMDB` prints; without a URL it is reached through the upstream "
+       "proxies"},
+      {"no_sumdb", KeyType::string, "",
+       "module path patterns (GONOSUMDB syntax) not verified, and whose lookups through /sumdb/ "
+       "are "
+       "refused; default: what `go env GONOSUMDB` prints"},
       {"list_ttl", KeyType::duration, "60s",
        "how long list, @latest and version queries are cached"},
       {"fetch_timeout", KeyType::duration, "10m", "upper bound for one upstream transfer"},

@@ -7,9 +7,12 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <random>
+#include <sstream>
 
+#include "stoa/cli/checksum_db.hpp"
 #include "stoa/cli/config.hpp"
 #include "stoa/cli/logging.hpp"
 #include "stoa/fetch/upstream.hpp"
@@ -18,9 +21,12 @@
 #include "stoa/http/server.hpp"
 #include "stoa/metrics/metrics.hpp"
 #include "stoa/proxy/admin.hpp"
+#include "stoa/proxy/checksums.hpp"
 #include "stoa/proxy/service.hpp"
 #include "stoa/store/disk.hpp"
 #include "stoa/store/memory.hpp"
+#include "stoa/sumdb/client.hpp"
+#include "stoa/sumdb/state.hpp"
 
 extern char** environ;
 
@@ -41,28 +47,60 @@ Env read_environment() {
   return env;
 }
 
-// What `go env GOPROXY` prints on this host (startup only; never on a request path).
-std::string go_env_goproxy() {
-  std::unique_ptr<FILE, decltype(&::pclose)> p(::popen("go env GOPROXY 2>/dev/null", "r"),
-                                               &::pclose);
-  if (!p) return {};
-  std::string out;
-  std::array<char, 512> buf{};
-  while (std::fgets(buf.data(), buf.size(), p.get()) != nullptr) out += buf.data();
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+// What `go env NAME` prints on this host (startup only; never on a request path). One go
+// command run answers every name; "" for all when the go command is not there.
+std::map<std::string, std::string> go_env(const std::vector<std::string>& names) {
+  std::string cmd = "go env";
+  for (const auto& n : names) cmd += " " + n;
+  cmd += " 2>/dev/null";
+  std::unique_ptr<FILE, decltype(&::pclose)> p(::popen(cmd.c_str(), "r"), &::pclose);
+  std::map<std::string, std::string> out;
+  for (const auto& n : names) out[n] = "";
+  if (!p) return out;
+  std::string text;
+  std::array<char, 4096> buf{};
+  while (std::fgets(buf.data(), buf.size(), p.get()) != nullptr) text += buf.data();
+  std::size_t i = 0;
+  for (const auto& n : names) {
+    const auto nl = text.find('\n', i);
+    if (i >= text.size()) break;
+    out[n] = text.substr(i, nl == std::string::npos ? std::string::npos : nl - i);
+    i = nl == std::string::npos ? text.size() : nl + 1;
+  }
   return out;
+}
+
+// Fills in every default that comes from the go command (upstream, sumdb, no_sumdb) with one
+// `go env` run, and remembers GOROOT for the checksum database keys.
+std::string fill_go_defaults(RawConfig& cfg) {
+  auto& upstream = cfg.values.at("upstream");
+  auto& sumdb = cfg.values.at("sumdb");
+  auto& no_sumdb = cfg.values.at("no_sumdb");
+  const bool need =
+      upstream.text.empty() || sumdb.text.empty() || no_sumdb.source == Source::default_value;
+  if (!need) return {};
+  const auto env = go_env({"GOPROXY", "GOSUMDB", "GONOSUMDB", "GOROOT"});
+  if (upstream.text.empty()) upstream.text = env.at("GOPROXY");
+  if (sumdb.text.empty()) sumdb.text = env.at("GOSUMDB");
+  if (no_sumdb.source == Source::default_value) no_sumdb.text = env.at("GONOSUMDB");
+  return env.at("GOROOT");
+}
+
+KnownKeys go_known_keys(const std::string& goroot) {
+  if (goroot.empty()) return {};
+  std::ifstream in(std::filesystem::path(goroot) / "src/cmd/go/internal/modfetch/key.go");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return known_keys_from_go_source(ss.str());
 }
 
 // Fills in the upstream default and checks that the list names at least one proxy.
 fetch::ProxyList resolve_upstream(RawConfig& cfg) {
   auto& v = cfg.values.at("upstream");
   if (v.text.empty()) {
-    v.text = go_env_goproxy();
-    if (v.text.empty()) {
-      throw ConfigError(
-          "upstream: not set, and `go env GOPROXY` gave nothing (is the go command "
-          "installed?); set --upstream or STOA_UPSTREAM");
-    }
+    throw ConfigError(
+        "upstream: not set, and `go env GOPROXY` gave nothing (is the go command "
+        "installed?); set --upstream or STOA_UPSTREAM");
   }
   std::string error;
   auto list = fetch::parse_proxy_list(v.text, &error);
@@ -80,7 +118,11 @@ std::string random_instance_id() {
 }
 
 int serve(RawConfig cfg) {
+  const std::string goroot = fill_go_defaults(cfg);
   const fetch::ProxyList upstreams = resolve_upstream(cfg);
+  const ChecksumDbSetting sumdb_setting =
+      parse_checksum_db(cfg.get("sumdb"), go_known_keys(goroot));
+  if (!sumdb_setting.error.empty()) throw ConfigError("sumdb: " + sumdb_setting.error);
   const Loggers logs =
       make_loggers(cfg.get("log_format"), cfg.get("log_level"), cfg.boolean("access_log"));
   const auto& log = logs.app;
@@ -113,7 +155,48 @@ int serve(RawConfig cfg) {
   if (const auto& url = cfg.get("validator_url"); !url.empty()) {
     validator = fetch::make_http_validator(url, cfg.duration("validator_timeout"));
   }
+  // The checksum database: reached through the upstream proxies' /sumdb/<name>/ unless it has a
+  // URL of its own; tiles it authenticates are kept in the store, its latest tree head on disk.
+  std::unique_ptr<fetch::Upstream> sumdb_upstream;
+  std::unique_ptr<sumdb::Fetcher> sumdb_fetcher;
+  std::unique_ptr<sumdb::TileCache> sumdb_tiles;
+  std::unique_ptr<sumdb::TreeState> sumdb_state;
+  std::unique_ptr<sumdb::Client> sumdb_client;
+  proxy::DatabaseSource sumdb_source;
+  if (const auto& db = sumdb_setting.db) {
+    if (db->url.empty()) {
+      sumdb_source = {upstream.get(), "sumdb/" + db->name + "/"};
+    } else {
+      fetch::UpstreamOptions dbo = uo;
+      std::string error;
+      auto list = fetch::parse_proxy_list(db->url, &error);
+      if (!list) throw ConfigError("sumdb: " + error);
+      dbo.proxies = *list;
+      sumdb_upstream = fetch::make_http_upstream(dbo);
+      sumdb_source = {sumdb_upstream.get(), ""};
+    }
+    sumdb_fetcher = proxy::make_upstream_fetcher(sumdb_source);
+    sumdb_tiles = proxy::make_store_tile_cache(*store, db->name);
+    if (cfg.get("store") == "disk") {
+      const auto dir = std::filesystem::path(cfg.get("data_dir")) / ".stoa-state" / "sumdb";
+      std::filesystem::create_directories(dir);
+      sumdb_state = sumdb::make_file_tree_state(dir / (db->name + ".latest"));
+    } else {
+      sumdb_state = sumdb::make_memory_tree_state();
+    }
+    sumdb_client = std::make_unique<sumdb::Client>(sumdb::ClientOptions{db->name, db->key},
+                                                   *sumdb_fetcher, *sumdb_tiles, *sumdb_state);
+    log->info("verifying against checksum database {} (via {}); not for: {}", db->name,
+              db->url.empty() ? "the upstream proxies" : redact_url_credentials(db->url),
+              cfg.get("no_sumdb").empty() ? "-" : cfg.get("no_sumdb"));
+  } else {
+    log->warn("sumdb = off: downloads are not checked against a checksum database");
+  }
+
   proxy::ServiceOptions so;
+  so.checksum_db = sumdb_client.get();
+  so.no_sumdb = cfg.get("no_sumdb");
+  if (sumdb_setting.db) so.sumdb_sources.emplace(sumdb_setting.db->name, sumdb_source);
   so.validator = validator.get();
   so.validator_allows_on_error = cfg.get("validator_failure") == "allow";
   so.list_ttl = std::chrono::duration_cast<std::chrono::seconds>(cfg.duration("list_ttl"));
@@ -233,6 +316,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (app.got_subcommand("config")) {
+      fill_go_defaults(cfg);
       resolve_upstream(cfg);
       std::cout << render_config(cfg);
       return 0;

@@ -6,10 +6,13 @@
 #include <utility>
 
 #include "stoa/module/path.hpp"
+#include "stoa/module/patterns.hpp"
 #include "stoa/module/semver.hpp"
 #include "stoa/modzip/modzip.hpp"
+#include "stoa/proxy/checksums.hpp"
 #include "stoa/proxy/conditional.hpp"
 #include "stoa/proxy/listing.hpp"
+#include "stoa/sumdb/tile.hpp"
 
 namespace stoa::proxy {
 namespace {
@@ -187,8 +190,13 @@ Service::Service(ServiceOptions options, store::Store& store, fetch::Upstream& u
       m_fetch_seconds(registry.histogram("stoa_upstream_fetch_duration_seconds",
                                          "Time to fetch, validate and commit from upstream.",
                                          {"kind"})),
-      m_fetch_bytes(registry.counter("stoa_upstream_bytes_total", "Bytes received from upstream.",
-                                     {"kind"})) {
+      m_fetch_bytes(
+          registry.counter("stoa_upstream_bytes_total", "Bytes received from upstream.", {"kind"})),
+      m_checksum_checks(registry.counter(
+          "stoa_checksum_checks_total",
+          "Downloads checked against the checksum database before storing: match, mismatch "
+          "(refused), not_found (refused), error (refused for now), skipped (no_sumdb or off).",
+          {"result"})) {
   registry.callback_gauge("stoa_fetches_in_flight", "Upstream fetches running or queued.",
                           [this] { return static_cast<double>(m_flights.in_flight()); });
   registry.callback_gauge("stoa_fetch_queue_depth", "Fetches waiting for a worker.",
@@ -205,6 +213,218 @@ void Service::record_fetch(const module::Request& r, const FetchResult& res,
 }
 
 std::size_t Service::in_flight() const { return m_flights.in_flight(); }
+
+namespace {
+
+// A request under /sumdb/<name>/, checked: `path` is the database path to fetch (canonical
+// form), `store_key` is set for full tiles (the verifying client keeps authenticated ones there).
+struct SumdbRequest {
+  std::string name;
+  std::string path;
+  std::string store_key;
+  bool supported = false;  // ".../supported"
+  bool tile = false;
+};
+
+std::optional<std::string> percent_decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    if (i + 2 >= s.size()) return std::nullopt;
+    auto hex = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    const int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+// nullopt: parsed into `out`; else the error to answer.
+std::optional<Response> parse_sumdb(std::string_view target, const ServiceOptions& o,
+                                    SumdbRequest& out) {
+  target.remove_prefix(std::string_view("/sumdb/").size());
+  const auto slash = target.find('/');
+  const std::string_view name = target.substr(0, slash);
+  if (slash == std::string_view::npos || !o.sumdb_sources.contains(name)) {
+    return error_response(404, "not found: no such checksum database here", Outcome::not_found);
+  }
+  out.name = std::string(name);
+  const std::string_view rest = target.substr(slash + 1);
+  if (rest == "supported") {
+    out.supported = true;
+    return std::nullopt;
+  }
+  if (rest == "latest") {
+    out.path = "latest";
+    return std::nullopt;
+  }
+  if (rest.starts_with("lookup/")) {
+    const auto decoded = percent_decode(rest.substr(7));
+    const auto at = decoded ? decoded->rfind('@') : std::string::npos;
+    if (at == std::string::npos)
+      return error_response(400, "bad request: malformed lookup", Outcome::rejected);
+    const auto path = module::unescape_path(decoded->substr(0, at));
+    const auto version = module::unescape_version(decoded->substr(at + 1));
+    if (!path || !version || !module::semver::is_valid(*version)) {
+      return error_response(400, "bad request: malformed lookup", Outcome::rejected);
+    }
+    if (module::match_prefix_patterns_folded(o.no_sumdb, *path)) {
+      return error_response(403,
+                            "forbidden: private module paths are not sent to a checksum database",
+                            Outcome::rejected);
+    }
+    out.path = "lookup/" + *module::escape_path(*path) + "@" + *module::escape_version(*version);
+    return std::nullopt;
+  }
+  if (rest.starts_with("tile/")) {
+    const auto tile = sumdb::parse_tile_path(rest);
+    if (!tile || sumdb::tile_path(*tile) != rest) {
+      return error_response(400, "bad request: malformed tile path", Outcome::rejected);
+    }
+    out.path = std::string(rest);
+    out.tile = true;
+    if (sumdb::is_full(*tile)) out.store_key = "sumdb/" + out.name + "/" + out.path;
+    return std::nullopt;
+  }
+  return error_response(404, "not found", Outcome::not_found);
+}
+
+Response sumdb_answer(const SumdbRequest& s, std::string body, Outcome outcome,
+                      const std::string& short_cache) {
+  Response r;
+  r.outcome = outcome;
+  r.content_type = s.tile ? "application/octet-stream" : "text/plain; charset=utf-8";
+  r.cache_control = s.store_key.empty() ? short_cache : std::string(k_immutable);
+  r.body = std::move(body);
+  return r;
+}
+
+}  // namespace
+
+std::optional<Response> Service::sumdb_now(const HttpRequest& req) {
+  SumdbRequest s;
+  if (auto bad = parse_sumdb(req.target, m_options, s)) return bad;
+  if (s.supported) return text(200, "", Outcome::internal);
+  if (!s.store_key.empty()) {
+    if (auto obj = m_store.get(s.store_key)) {
+      Response r = serve_stored(req, std::move(*obj), Kind::zip, Outcome::hit);
+      r.content_type = "application/octet-stream";
+      return r;
+    }
+  }
+  if (auto c = cached("sumdb/" + s.name + "/" + s.path, true)) {
+    return sumdb_answer(s, std::move(c->body), Outcome::hit, m_short_cache);
+  }
+  return std::nullopt;
+}
+
+void Service::sumdb_fetch(const HttpRequest& req, Done done) {
+  SumdbRequest s;
+  if (auto bad = parse_sumdb(req.target, m_options, s)) return done(std::move(*bad));
+  const std::string key = "sumdb/" + s.name + "/" + s.path;
+  const bool head = req.method == "HEAD";
+  auto waiter = [this, s, key, head, done = std::move(done)](const FetchResult& res) {
+    Response resp;
+    if (res.status == Status::ok) {
+      resp = sumdb_answer(s, res.body, Outcome::miss, m_short_cache);
+    } else if (res.status == Status::not_found) {
+      resp = error_response(404, "not found: " + (res.message.empty() ? s.path : res.message),
+                            Outcome::not_found);
+    } else if (auto c = cached(key, false); c && res.status != Status::busy) {
+      resp = sumdb_answer(s, std::move(c->body), Outcome::stale, m_short_cache);
+    } else {
+      resp = error_response(status_for(res.status), "checksum database unreachable: " + res.message,
+                            Outcome::failed);
+    }
+    resp.head = head;
+    resp.endpoint = "sumdb";
+    done(std::move(resp));
+  };
+  m_flights.join(key, std::move(waiter), [&] {
+    const bool queued = m_pool.try_submit([this, s, key] {
+      FetchResult res;
+      try {
+        const DatabaseSource& src = m_options.sumdb_sources.find(s.name)->second;
+        std::string body;
+        res = result_of(src.upstream->get(src.prefix + s.path, body, sumdb::k_max_fetch_bytes));
+        if (res.status == Status::ok) {
+          // Kept in memory only: what reaches the store are the tiles the verifying client has
+          // authenticated against a signed tree head (first bytes win forever, so never
+          // unauthenticated ones).
+          remember(key, body);
+          res.body = std::move(body);
+        }
+      } catch (const std::exception& e) {
+        m_log->error("checksum database fetch {} failed: {}", key, e.what());
+        res = {Status::failed, {}, {}};
+      }
+      m_flights.complete(key, res);
+    });
+    if (!queued) m_flights.complete(key, {Status::busy, {}, {}});
+  });
+}
+
+std::optional<FetchResult> Service::verify_checksum(const module::Request& r,
+                                                    const std::string& h1) {
+  if (m_options.checksum_db == nullptr ||
+      module::match_prefix_patterns(m_options.no_sumdb, r.module)) {
+    m_checksum_checks.with({"skipped"}).inc();
+    return std::nullopt;
+  }
+  const auto artifact = r.kind == Kind::zip ? sumdb::Artifact::zip : sumdb::Artifact::mod;
+  sumdb::Verdict v;
+  try {
+    v = m_options.checksum_db->verify(r.module, r.version, artifact, h1);
+  } catch (const sumdb::SecurityError& e) {
+    m_log->critical("checksum database {} misbehaved: {}\n{}", m_options.checksum_db->name(),
+                    e.what(), e.evidence());
+    m_checksum_checks.with({"error"}).inc();
+    return FetchResult{Status::unavailable, "the checksum database cannot be trusted now", {}};
+  } catch (const std::exception& e) {
+    m_log->warn("checksum database lookup for {}@{} failed: {}", r.module, r.version, e.what());
+    m_checksum_checks.with({"error"}).inc();
+    return FetchResult{Status::unavailable, "checksum database unreachable", {}};
+  }
+  using V = sumdb::Verdict::Status;
+  switch (v.status) {
+    case V::match:
+      m_checksum_checks.with({"match"}).inc();
+      return std::nullopt;
+    case V::mismatch:
+      m_checksum_checks.with({"mismatch"}).inc();
+      m_log->error(
+          "SECURITY: checksum mismatch for {}@{} ({}): upstream served {}, checksum database {} "
+          "has {}; "
+          "refused, nothing stored",
+          r.module, r.version, r.kind == Kind::zip ? "zip" : "go.mod", h1,
+          m_options.checksum_db->name(), v.expected);
+      return FetchResult{
+          Status::invalid,
+          "checksum mismatch: upstream served " + h1 + ", the checksum database has " + v.expected,
+          {}};
+    case V::not_found:
+      m_checksum_checks.with({"not_found"}).inc();
+      m_log->warn(
+          "{}@{} is not in checksum database {}; refused (add it to no_sumdb if it is private)",
+          r.module, r.version, m_options.checksum_db->name());
+      return FetchResult{
+          Status::invalid, "not in the checksum database " + m_options.checksum_db->name(), {}};
+    case V::error:
+      break;
+  }
+  m_checksum_checks.with({"error"}).inc();
+  m_log->warn("checksum database check of {}@{} failed: {}", r.module, r.version, v.message);
+  return FetchResult{Status::unavailable, "checksum database: " + v.message, {}};
+}
 
 std::vector<std::string> Service::in_flight_keys() const { return m_flights.keys(); }
 
@@ -244,6 +464,15 @@ std::optional<Response> Service::respond_now(const HttpRequest& req) {
     out->content_type = "text/plain; version=0.0.4; charset=utf-8";
   } else if (req.target == "/") {
     out = text(200, "stoa: a Go module proxy. Set GOPROXY to this URL.\n", Outcome::internal);
+  } else if (req.target.starts_with("/sumdb/")) {
+    try {
+      out = sumdb_now(req);
+    } catch (const store::StoreError& e) {
+      m_log->error("store error for {}: {}", req.target, e.what());
+      out = error_response(503, "storage error; retry shortly", Outcome::failed);
+    }
+    if (!out) return std::nullopt;
+    out->endpoint = "sumdb";
   } else {
     auto parsed = module::parse_request(req.target);
     if (auto* bad = std::get_if<module::BadRequest>(&parsed)) {
@@ -269,6 +498,7 @@ std::optional<Response> Service::respond_now(const HttpRequest& req) {
 
 void Service::handle(const HttpRequest& req, Done done) {
   if (auto r = respond_now(req)) return done(std::move(*r));
+  if (req.target.starts_with("/sumdb/")) return sumdb_fetch(req, std::move(done));
   // respond_now only declines for well-formed module requests that need upstream work.
   auto r = std::get<module::Request>(module::parse_request(req.target));
   if (r.canonical && r.kind != Kind::latest && r.kind != Kind::list) {
@@ -400,6 +630,7 @@ FetchResult Service::download_file(const module::Request& r, std::uint64_t& byte
 
   // Validate before anything becomes visible.
   std::string problem;
+  std::string zip_h1;
   if (r.kind == Kind::info) {
     std::string body(staged.size(), '\0');
     if (::pread(staged.fd(), body.data(), body.size(), 0) != static_cast<ssize_t>(body.size())) {
@@ -413,6 +644,7 @@ FetchResult Service::download_file(const module::Request& r, std::uint64_t& byte
     }
   } else if (r.kind == Kind::zip) {
     const modzip::ZipCheck check = modzip::check_zip(staged.path().string(), r.module, r.version);
+    zip_h1 = check.h1;
     if (!check.ok()) {
       problem = "invalid module zip: " + check.problems.front();
     } else if (m_options.validator != nullptr) {
@@ -438,6 +670,17 @@ FetchResult Service::download_file(const module::Request& r, std::uint64_t& byte
     return {Status::invalid, problem, {}};
   }
 
+  // The go.sum hash of what will be stored, checked against the checksum database.
+  std::string h1;
+  if (r.kind == Kind::zip) {
+    h1 = zip_h1;
+  } else if (r.kind == Kind::mod) {
+    h1 = modzip::hash_go_mod_file(staged.path().string());
+  }
+  if (!h1.empty()) {
+    if (auto refused = verify_checksum(r, h1)) return std::move(*refused);
+  }
+
   const std::uint64_t size = staged.size();
   try {
     const bool committed = m_store.put(key, std::move(staged));
@@ -449,6 +692,12 @@ FetchResult Service::download_file(const module::Request& r, std::uint64_t& byte
         std::chrono::steady_clock::now() - started);
     m_log->info("{} {} ({} bytes, {} ms)", committed ? "stored" : "already stored", key, size,
                 ms.count());
+    if (committed && !h1.empty()) {
+      put_bytes(m_store,
+                r.escaped_module + "/@v/" + r.escaped_version +
+                    (r.kind == Kind::zip ? ".ziphash" : ".modhash"),
+                h1 + "\n");
+    }
   } catch (const store::StoreError& e) {
     m_log->error("cannot store {}: {}", key, e.what());
     return {Status::store_error, {}, {}};
@@ -557,19 +806,9 @@ std::optional<Response> Service::answer_from_store(const HttpRequest& req, const
   if (!latest) return std::nullopt;
   const auto escaped = module::escape_version(*latest);
   if (!escaped) return std::nullopt;
-  auto obj = m_store.get(r.escaped_module + "/@v/" + *escaped + ".info");
-  if (!obj) return std::nullopt;
-  std::string body;
-  if (auto* bytes = std::get_if<std::shared_ptr<const std::string>>(&obj->body)) {
-    body = **bytes;
-  } else {
-    const int fd = std::get<fsio::UniqueFd>(obj->body).get();
-    body.resize(obj->size);
-    if (::pread(fd, body.data(), body.size(), 0) != static_cast<ssize_t>(body.size())) {
-      throw store::StoreError("short read of stored .info");
-    }
-  }
-  return meta_response(req, r, std::move(body), outcome);
+  auto body = read_object(m_store, r.escaped_module + "/@v/" + *escaped + ".info");
+  if (!body) return std::nullopt;
+  return meta_response(req, r, std::move(*body), outcome);
 }
 
 Response Service::meta_response(const HttpRequest& /*req*/, const module::Request& r,

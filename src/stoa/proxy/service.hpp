@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -22,8 +23,10 @@
 #include "stoa/fetch/worker_pool.hpp"
 #include "stoa/metrics/metrics.hpp"
 #include "stoa/module/request.hpp"
+#include "stoa/proxy/checksums.hpp"
 #include "stoa/proxy/response.hpp"
 #include "stoa/store/store.hpp"
+#include "stoa/sumdb/client.hpp"
 
 namespace spdlog {
 class logger;
@@ -39,6 +42,12 @@ struct ServiceOptions {
   // (503) unless validator_allows_on_error.
   fetch::Validator* validator = nullptr;
   bool validator_allows_on_error = false;
+  // Every .mod and .zip from upstream is checked against this checksum database before it is
+  // stored (nullptr: not checked), except modules matching `no_sumdb` (GONOSUMDB syntax).
+  sumdb::Client* checksum_db = nullptr;
+  std::string no_sumdb;
+  // Checksum databases proxied at /sumdb/<name>/ (lookups of `no_sumdb` modules get 403).
+  std::map<std::string, DatabaseSource, std::less<>> sumdb_sources;
   std::function<std::chrono::steady_clock::time_point()> now = std::chrono::steady_clock::now;
 };
 
@@ -116,6 +125,11 @@ class Service {
   std::optional<Response> answer_from_store(const HttpRequest& req, const module::Request& r,
                                             Outcome outcome);
   std::optional<Cached> cached(const std::string& key, bool fresh_only);
+  // nullopt when `h1` may be stored; else why not.
+  std::optional<FetchResult> verify_checksum(const module::Request& r, const std::string& h1);
+  // /sumdb/<name>/...: answered now when possible (supported, stored tiles, cached answers).
+  std::optional<Response> sumdb_now(const HttpRequest& req);
+  void sumdb_fetch(const HttpRequest& req, Done done);
   void remember(const std::string& key, std::string body);
   Response meta_response(const HttpRequest& req, const module::Request& r, std::string body,
                          Outcome outcome) const;
@@ -134,6 +148,7 @@ class Service {
   metrics::Family<metrics::Counter>& m_fetches;          // {kind, result}
   metrics::Family<metrics::Histogram>& m_fetch_seconds;  // {kind}
   metrics::Family<metrics::Counter>& m_fetch_bytes;      // {kind}
+  metrics::Family<metrics::Counter>& m_checksum_checks;  // {result}
   void record_fetch(const module::Request& r, const FetchResult& res,
                     std::chrono::steady_clock::time_point started, std::uint64_t bytes);
 

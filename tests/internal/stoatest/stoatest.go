@@ -95,6 +95,9 @@ type Config struct {
 	ListTTL      string // --list-ttl
 	FetchTimeout string // --fetch-timeout
 	LogFormat    string // --log-format
+	// Sumdb is --sumdb; "" means "off": the simulated upstreams serve modules no checksum
+	// database knows. Tests of verification name their local database here.
+	Sumdb string
 	// Via is how the settings above reach stoa: "flags" (the default), "env" (STOA_* variables)
 	// or "toml" (a TOML file passed with --config).
 	Via  string
@@ -147,10 +150,15 @@ func launch(tb testing.TB, bin, addr string, c Config) *Stoa {
 	tb.Helper()
 	args := []string{"serve"}
 	env := Env(c.Env...)
+	sumdb := c.Sumdb
+	if sumdb == "" {
+		sumdb = "off"
+	}
 	var toml strings.Builder
 	for _, f := range []struct{ key, value string }{
 		{"listen", addr}, {"data_dir", c.DataDir}, {"upstream", c.Upstream}, {"store", c.Store},
 		{"list_ttl", c.ListTTL}, {"fetch_timeout", c.FetchTimeout}, {"log_format", c.LogFormat},
+		{"sumdb", sumdb},
 	} {
 		if f.value == "" {
 			continue

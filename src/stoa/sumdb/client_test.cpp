@@ -1,0 +1,526 @@
+// The Client against checksum databases built by golang.org/x/mod's sumdb server
+// (tests/oracle/sumdbgen): good lookups at every published tree size, and every way the
+// database can lie.
+
+#include "stoa/sumdb/client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <random>
+#include <thread>
+
+#include "stoa/fsio/testing/scratch_dir.hpp"
+#include "stoa/sumdb/state.hpp"
+#include "stoa/sumdb/testing/oracle.hpp"
+#include "stoa/sumdb/text.hpp"
+
+namespace stoa::sumdb {
+namespace {
+
+using testing::Database;
+using testing::DirFetcher;
+using testing::RecordInfo;
+
+const Database& db(const std::string& name) {
+  static std::map<std::string, std::unique_ptr<Database>> dbs;
+  static std::mutex mu;
+  const std::lock_guard lock(mu);
+  auto& d = dbs[name];
+  if (!d) d = std::make_unique<Database>(name);
+  return *d;
+}
+
+const RecordInfo& record(const Database& d, std::int64_t id) {
+  for (const auto& r : d.records) {
+    if (r.id == id) return r;
+  }
+  throw std::runtime_error("no lookup for record " + std::to_string(id));
+}
+
+// A TileCache that counts, over a memory cache.
+class CountingCache final : public TileCache {
+ public:
+  std::optional<std::string> get(const std::string& path) override {
+    ++gets;
+    return m_inner->get(path);
+  }
+  void put(const std::string& path, std::string_view data) override {
+    ++puts;
+    m_inner->put(path, data);
+  }
+  std::atomic<int> gets{0};
+  std::atomic<int> puts{0};
+
+ private:
+  std::unique_ptr<TileCache> m_inner = make_memory_tile_cache();
+};
+
+struct Harness {
+  explicit Harness(const Database& d, std::optional<std::string> initial_state = {},
+                 std::size_t record_cache = 4096)
+      : fetcher(d), state(make_memory_tree_state(std::move(initial_state))) {
+    ClientOptions o;
+    o.name = "sumdb.test";
+    o.verifier_key = db("main").vkey;
+    o.record_cache_entries = record_cache;
+    client = std::make_unique<Client>(o, fetcher, cache, *state);
+  }
+  DirFetcher fetcher;
+  CountingCache cache;
+  std::unique_ptr<TreeState> state;
+  std::unique_ptr<Client> client;
+};
+
+void expect_found(Client& c, const RecordInfo& r) {
+  const Lookup l = c.lookup(r.path, r.version);
+  ASSERT_EQ(l.status, Lookup::Status::found) << r.path << "@" << r.version << ": " << l.message;
+  EXPECT_EQ(l.zip_h1, r.zip_h1);
+  EXPECT_EQ(l.mod_h1, r.mod_h1);
+  EXPECT_EQ(l.record, r.id);
+  EXPECT_TRUE(l.message.empty());
+}
+
+Lookup::Status status_of(Client& c, const RecordInfo& r) { return c.lookup(r.path, r.version).status; }
+
+bool contains(const std::string& s, std::string_view part) {
+  return s.find(part) != std::string::npos;
+}
+
+TEST(SumdbClient, LooksUpEveryRecordAndCachesWhatIsVerified) {
+  const Database& main = db("main");
+  Harness s(main, {}, 0);
+  for (const auto& r : main.records) expect_found(*s.client, r);
+  EXPECT_EQ(s.client->latest().n, main.final_size());
+  EXPECT_EQ(s.state->load(), main.note(main.final_size()));
+  // 12 full level-0 tiles... at most a few fetches per tile: tiles are kept once authenticated.
+  EXPECT_LE(s.fetcher.count("tile/"), 16);
+  EXPECT_EQ(s.cache.puts.load(), 11);  // the full tiles 0/000..0/010
+
+  // Everything needed is now local: lookups fetch no tile at all.
+  s.fetcher.reset_counts();
+  for (std::size_t i = 0; i < main.records.size(); i += 7) expect_found(*s.client, main.records[i]);
+  EXPECT_EQ(s.fetcher.count("tile/"), 0);
+  EXPECT_GT(s.fetcher.count("lookup/"), 0);
+}
+
+TEST(SumdbClient, RecordCacheAnswersRepeatedLookups) {
+  const Database& main = db("main");
+  Harness s(main);
+  const auto& r = record(main, 1234);
+  expect_found(*s.client, r);
+  s.fetcher.reset_counts();
+  expect_found(*s.client, r);
+  EXPECT_EQ(s.fetcher.count(), 0);
+}
+
+TEST(SumdbClient, FollowsTheTreeAsItGrows) {
+  const Database& main = db("main");
+  Harness s(main, {}, 0);
+  std::mt19937 rng(1);
+  for (const std::int64_t stage : main.stages) {
+    s.fetcher.set_stage(stage);
+    expect_found(*s.client, record(main, stage - 1));  // the newest record: partial tiles
+    for (int i = 0; i < 3; ++i) expect_found(*s.client, record(main, rng() % stage));
+    ASSERT_EQ(s.client->latest().n, stage);
+    ASSERT_EQ(s.state->load(), main.note(stage)) << "the newer head is persisted";
+  }
+}
+
+TEST(SumdbClient, AcceptsOlderConsistentHeadsWithoutGoingBack) {
+  const Database& main = db("main");
+  Harness s(main);
+  expect_found(*s.client, record(main, 2999));
+  for (const std::int64_t stage : {1, 257, 513, 2048, 2999}) {
+    s.fetcher.set_stage(stage);
+    expect_found(*s.client, record(main, stage / 2));
+    EXPECT_EQ(s.client->latest().n, 3000);
+    EXPECT_EQ(s.state->load(), main.note(3000));
+  }
+  // The same after a restart, with no tile cached yet: tiles of the latest tree are fetched.
+  Harness fresh(main, main.note(3000), 0);
+  fresh.fetcher.set_stage(513);
+  expect_found(*fresh.client, record(main, 100));
+  EXPECT_EQ(fresh.client->latest().n, 3000);
+}
+
+TEST(SumdbClient, LooksUpInALargeTree) {
+  const Database& big = db("big");
+  Harness s(big);
+  for (const auto& r : big.records) expect_found(*s.client, r);
+  EXPECT_EQ(s.client->latest().n, big.final_size());
+}
+
+TEST(SumdbClient, NotFoundAndInvalidRequests) {
+  const Database& main = db("main");
+  Harness s(main);
+  const Lookup nf = s.client->lookup("example.com/nope", "v1.0.0");
+  EXPECT_EQ(nf.status, Lookup::Status::not_found);
+  EXPECT_TRUE(contains(nf.message, "not found")) << nf.message;
+  s.fetcher.set_stage(10);
+  EXPECT_EQ(status_of(*s.client, record(main, 10)), Lookup::Status::not_found);
+  EXPECT_EQ(s.client->lookup("example.com/../x", "v1.0.0").status, Lookup::Status::error);
+  EXPECT_EQ(s.client->lookup("example.com/x", "v1.0.0\n").status, Lookup::Status::error);
+  EXPECT_EQ(s.fetcher.count("lookup/"), 2);
+  EXPECT_EQ(lookup_path("github.com/User1/Repo", "v1.0.0-RC1"),
+            "lookup/github.com/!user1/!repo@v1.0.0-!r!c1");
+}
+
+TEST(SumdbClient, RejectsTamperedRecords) {
+  const Database& main = db("main");
+  const auto& r = record(main, 777);
+  const std::string& original = r.body;
+  const auto swap = [&](std::string body, const std::string& from, const std::string& to) {
+    body.replace(body.find(from), from.size(), to);
+    return body;
+  };
+  struct Case {
+    std::string name;
+    std::string body;
+    std::string_view message;
+  };
+  const auto& other = record(main, 778);
+  const std::string& other_body = other.body;
+  const Case cases[] = {
+      {"changed hash", swap(original, r.zip_h1.substr(0, 10), "h1:AAAAAAA"),
+       "cannot authenticate record data"},
+      {"another record's id", swap(original, "777\n", "776\n"), "cannot authenticate record data"},
+      {"id beyond the tree", swap(original, "777\n", "3000\n"), "cannot validate record 3000"},
+      {"negative id", swap(original, "777\n", "-1\n"), "cannot validate record -1"},
+      {"another module's record", other_body, "has no h1: hash"},
+      {"no blank line", original.substr(0, original.find("\n\n")), "malformed lookup response"},
+      {"record runs into the note", swap(original, "\n\n", "\n"), "reading tree note"},
+      {"empty", "", "malformed lookup response"},
+      {"no note", original.substr(0, original.find("go.sum database tree")),
+       "reading tree note: malformed note"},
+      {"too large", original + std::string(k_max_fetch_bytes, 'x'), "too large"},
+  };
+  for (const auto& c : cases) {
+    Harness s(main);
+    s.fetcher.override_path(r.lookup(), c.body);
+    const Lookup l = s.client->lookup(r.path, r.version);
+    EXPECT_EQ(l.status, Lookup::Status::error) << c.name;
+    EXPECT_TRUE(contains(l.message, c.message)) << c.name << ": " << l.message;
+    EXPECT_TRUE(contains(l.message, r.path + "@" + r.version)) << l.message;
+    // A failed lookup is not cached: the honest answer is accepted next.
+    s.fetcher.override_path(r.lookup(), original);
+    expect_found(*s.client, r);
+  }
+}
+
+TEST(SumdbClient, RejectsTamperedTilesAndKeepsNoneOfThem) {
+  const Database& main = db("main");
+  const auto& r = record(main, 300);  // in tile 0/001, authenticated by 1/000.p/11
+  for (const std::string path : {"tile/8/0/001", "tile/8/1/000.p/11", "tile/8/0/011.p/184"}) {
+    const std::string good = testing::read_file(main.dir / path);
+    std::string flipped = good;
+    flipped[100] ^= 0x40;
+    for (const auto& [what, body, message] :
+         {std::tuple<std::string, std::optional<std::string>, std::string>{
+              "flipped", flipped, "downloaded inconsistent tile"},
+          {"short", good.substr(32), "bytes, want"},
+          {"long", good + good.substr(0, 32), "bytes, want"},
+          {"missing", std::nullopt, "not found"}}) {
+      Harness s(main);
+      s.fetcher.override_path(path, body);
+      const Lookup l = s.client->lookup(r.path, r.version);
+      EXPECT_EQ(l.status, Lookup::Status::error) << path << " " << what;
+      EXPECT_TRUE(contains(l.message, message)) << path << " " << what << ": " << l.message;
+      EXPECT_EQ(s.cache.puts.load(), 0) << "nothing kept from a failed authentication";
+      s.fetcher.override_path(path, good);
+      expect_found(*s.client, r);
+    }
+  }
+}
+
+TEST(SumdbClient, FallsBackToTheFullTileWhenAPartialOneIsGone) {
+  const Database& main = db("main");
+  Harness s(main, {}, 0);
+  s.fetcher.set_stage(300);
+  // At size 300: 0/001.p/44 is partial; the server only has the full 0/001 now.
+  s.fetcher.override_path("tile/8/0/001.p/44", std::nullopt);
+  expect_found(*s.client, record(main, 299));
+  EXPECT_EQ(s.fetcher.count("tile/8/0/001"), 2);  // the partial tile, then the full one
+  s.fetcher.override_path("tile/8/0/001", std::nullopt);
+  Harness t(main, {}, 0);
+  t.fetcher.set_stage(300);
+  t.fetcher.override_path("tile/8/0/001.p/44", std::nullopt);
+  t.fetcher.override_path("tile/8/0/001", std::nullopt);
+  const Lookup l = t.client->lookup(record(main, 299).path, record(main, 299).version);
+  EXPECT_EQ(l.status, Lookup::Status::error);
+  EXPECT_TRUE(contains(l.message, "tile tile/8/0/001.p/44 not found")) << l.message;
+}
+
+// Re-encodes the signature in a note's signature line with its first 4 bytes (the key hash) or
+// a signature byte changed.
+std::string mangle_signature(const std::string& note, bool key_hash) {
+  const auto line = note.rfind("\xE2\x80\x94 ");
+  const auto b64_at = note.find(' ', line + 4) + 1;
+  const auto end = note.find('\n', b64_at);
+  auto raw = detail::decode_base64(note.substr(b64_at, end - b64_at));
+  if (!raw) throw std::runtime_error("bad note");
+  (*raw)[key_hash ? 0 : 10] ^= 0x01;
+  return note.substr(0, b64_at) + detail::encode_base64(*raw) + note.substr(end);
+}
+
+TEST(SumdbClient, RejectsHeadsNotSignedByTheKey) {
+  const Database& main = db("main");
+  const auto& r = record(main, 100);
+  const std::string record_part = r.formatted_record();
+  const std::string note = main.note(3000);
+  struct Case {
+    std::string name;
+    std::string note;
+    std::string_view message;
+  };
+  const Case cases[] = {
+      {"bad signature", mangle_signature(note, false), "invalid signature for key sumdb.test+"},
+      {"wrong key hash", mangle_signature(note, true), "no verifiable signatures"},
+      {"signed by another key of the same name", db("otherkey").note(1000),
+       "no verifiable signatures"},
+      {"signed by another database", db("othername").note(1000), "no verifiable signatures"},
+      {"changed tree size", [&] {
+         std::string n = note;
+         n.replace(n.find("\n3000\n"), 6, "\n3001\n");
+         return n;
+       }(), "invalid signature"},
+      {"unsigned", note.substr(0, note.find("\n\n") + 1), "malformed note"},
+  };
+  for (const auto& c : cases) {
+    Harness s(main);
+    expect_found(*s.client, record(main, 5));
+    s.fetcher.override_path(r.lookup(), record_part + c.note);
+    const Lookup l = s.client->lookup(r.path, r.version);
+    EXPECT_EQ(l.status, Lookup::Status::error) << c.name;
+    EXPECT_TRUE(contains(l.message, c.message)) << c.name << ": " << l.message;
+    EXPECT_EQ(s.client->latest().n, 3000) << c.name;
+    EXPECT_EQ(s.state->load(), note) << c.name;
+  }
+  // A whole database signed by another key.
+  Harness s(db("otherkey"));
+  const auto& o = record(db("otherkey"), 100);
+  EXPECT_EQ(status_of(*s.client, o), Lookup::Status::error);
+  EXPECT_EQ(s.client->latest().n, 0);
+  EXPECT_EQ(s.state->load(), std::nullopt);
+}
+
+// Brings a client to main@3000 with every tile it may need local.
+void know_main(Harness& s) {
+  const Database& main = db("main");
+  for (std::int64_t id = 0; id < 3000; id += 256) expect_found(*s.client, record(main, id));
+  expect_found(*s.client, record(main, 2999));
+  ASSERT_EQ(s.client->latest().n, 3000);
+}
+
+// Expects the lookup to throw SecurityError mentioning `what`; returns its evidence.
+std::string expect_security_error(Client& c, const RecordInfo& r, std::string_view what) {
+  try {
+    const Lookup l = c.lookup(r.path, r.version);
+    ADD_FAILURE() << "no SecurityError; lookup says " << static_cast<int>(l.status) << " "
+                  << l.message;
+  } catch (const SecurityError& e) {
+    const std::string msg = e.what();
+    EXPECT_TRUE(contains(msg, "sumdb.test: SECURITY ERROR")) << msg;
+    EXPECT_TRUE(contains(msg, what)) << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << "what() is one line";
+    EXPECT_TRUE(contains(e.evidence(), "old database:\n\tgo.sum database tree\n\t")) << e.evidence();
+    EXPECT_TRUE(contains(e.evidence(), "new database:\n\tgo.sum database tree\n\t")) << e.evidence();
+    return e.evidence();
+  }
+  return {};
+}
+
+TEST(SumdbClient, DetectsAForkedLog) {
+  const Database& main = db("main");
+  const Database& fork = db("fork");
+  Harness s(main);
+  know_main(s);
+  const std::string head = main.note(3000);
+
+  // A larger tree that does not extend ours.
+  s.fetcher.set_database(fork, 3500);
+  const std::string evidence =
+      expect_security_error(*s.client, record(fork, 10), "tree#3000 and tree#3500 are inconsistent");
+  EXPECT_TRUE(contains(evidence, "proof of misbehavior:\n\t")) << evidence;
+  EXPECT_TRUE(contains(evidence, "\n\t3000\n")) << evidence;
+  EXPECT_TRUE(contains(evidence, "\n\t3500\n")) << evidence;
+  // A tree of the same size with another hash.
+  s.fetcher.set_database(fork, 3000);
+  expect_security_error(*s.client, record(fork, 10), "same size with different hashes");
+  // A smaller tree that is not a prefix of ours (a rollback that rewrote history), proven with
+  // the tiles of our tree kept locally.
+  s.fetcher.set_database(fork, 1000);
+  expect_security_error(*s.client, record(fork, 10), "tree#1000 and tree#3000 are inconsistent");
+  s.fetcher.set_database(db("rollback"), 600);
+  expect_security_error(*s.client, record(db("rollback"), 10),
+                        "tree#600 and tree#3000 are inconsistent");
+
+  // Nothing changed: the head, the stored head, and the cache still serve the real log.
+  EXPECT_EQ(s.client->latest().n, 3000);
+  EXPECT_EQ(s.state->load(), head);
+  s.fetcher.set_database(main, 3000);
+  for (std::int64_t id = 0; id < 3000; id += 97) expect_found(*s.client, record(main, id));
+}
+
+TEST(SumdbClient, DetectsAForkAfterARestart) {
+  const Database& main = db("main");
+  const Database& fork = db("fork");
+  Harness s(fork, main.note(3000));
+  s.fetcher.set_stage(3500);
+  expect_security_error(*s.client, record(fork, 10), "tree#3000 and tree#3500 are inconsistent");
+  EXPECT_EQ(s.state->load(), main.note(3000));
+  // The fork also diverges below our head, before its own records 500+.
+  Harness t(fork, main.note(1000));
+  t.fetcher.set_stage(3000);
+  expect_security_error(*t.client, record(fork, 10), "tree#1000 and tree#3000 are inconsistent");
+}
+
+TEST(SumdbClient, AnUnprovableRollbackIsAnErrorAndChangesNothing) {
+  // After a restart nothing is local: the rolled-back server cannot serve the tiles of our
+  // tree, so there is no proof either way. The lookup fails; the head stays.
+  const Database& main = db("main");
+  const Database& rollback = db("rollback");
+  Harness s(rollback, main.note(3000));
+  const Lookup l = s.client->lookup(record(rollback, 10).path, record(rollback, 10).version);
+  EXPECT_EQ(l.status, Lookup::Status::error);
+  EXPECT_TRUE(contains(l.message, "checking tree#600 against tree#3000")) << l.message;
+  EXPECT_EQ(s.client->latest().n, 3000);
+  EXPECT_EQ(s.state->load(), main.note(3000));
+  // Records the fork shares with the log are not vouched for by a rolled-back head either.
+  EXPECT_EQ(status_of(*s.client, record(rollback, 5)), Lookup::Status::error);
+}
+
+TEST(SumdbClient, RecoversFromADamagedTileCache) {
+  const Database& main = db("main");
+  Harness s(main);
+  std::string bad = testing::read_file(main.dir / "tile/8/0/000");
+  bad[0] ^= 1;
+  s.cache.put("tile/8/0/000", bad);
+  s.cache.puts = 0;
+  expect_found(*s.client, record(main, 5));
+  EXPECT_EQ(s.cache.get("tile/8/0/000"), testing::read_file(main.dir / "tile/8/0/000"));
+}
+
+TEST(SumdbClient, TransportFailuresPropagate) {
+  const Database& main = db("main");
+  Harness s(main);
+  const auto& r = record(main, 42);
+  s.fetcher.fail_path(r.lookup());
+  EXPECT_THROW(s.client->lookup(r.path, r.version), std::runtime_error);
+  const auto& r2 = record(main, 43);
+  s.fetcher.fail_path("tile/8/0/000");
+  EXPECT_THROW(s.client->lookup(r2.path, r2.version), std::runtime_error);
+}
+
+TEST(SumdbClient, PersistsTheHeadInAFile) {
+  const Database& main = db("main");
+  const fsio::testing::ScratchDir dir;
+  const auto file = dir / "sumdb.test-latest";
+  {
+    DirFetcher fetcher(main);
+    fetcher.set_stage(1000);
+    auto cache = make_memory_tile_cache();
+    auto state = make_file_tree_state(file);
+    Client c(ClientOptions{"sumdb.test", main.vkey, 16}, fetcher, *cache, *state);
+    expect_found(c, record(main, 999));
+  }
+  EXPECT_EQ(testing::read_file(file), main.note(1000));
+  DirFetcher fetcher(main);
+  auto cache = make_memory_tile_cache();
+  auto state = make_file_tree_state(file);
+  Client c(ClientOptions{"sumdb.test", main.vkey, 16}, fetcher, *cache, *state);
+  EXPECT_EQ(c.latest().n, 1000);
+  EXPECT_EQ(fetcher.count(), 0);
+  expect_found(c, record(main, 2000));
+  EXPECT_EQ(testing::read_file(file), main.note(3000));
+}
+
+TEST(SumdbClient, ConstructionChecksKeyAndStoredHead) {
+  const Database& main = db("main");
+  DirFetcher fetcher(main);
+  auto cache = make_memory_tile_cache();
+  auto none = make_memory_tree_state();
+  EXPECT_THROW(Client(ClientOptions{"sumdb.test", "garbage", 1}, fetcher, *cache, *none),
+               std::invalid_argument);
+  EXPECT_THROW(Client(ClientOptions{"sum.golang.org", main.vkey, 1}, fetcher, *cache, *none),
+               std::invalid_argument);
+  Client unnamed(ClientOptions{"", main.vkey, 1}, fetcher, *cache, *none);
+  EXPECT_EQ(unnamed.name(), "sumdb.test");
+  for (const std::string& bad :
+       {std::string("garbage"), db("otherkey").note(1000), mangle_signature(main.note(3000), false)}) {
+    auto state = make_memory_tree_state(bad);
+    EXPECT_THROW(Client(ClientOptions{"sumdb.test", main.vkey, 1}, fetcher, *cache, *state),
+                 std::runtime_error);
+  }
+  auto empty = make_memory_tree_state("");
+  Client c(ClientOptions{"sumdb.test", main.vkey, 1}, fetcher, *cache, *empty);
+  EXPECT_EQ(c.latest().n, 0);
+  EXPECT_EQ(c.latest().hash, empty_tree_hash());
+}
+
+TEST(SumdbClient, VerifiesDownloadedHashes) {
+  const Database& main = db("main");
+  Harness s(main);
+  const auto& r = record(main, 321);
+  EXPECT_EQ(s.client->verify(r.path, r.version, Artifact::zip, r.zip_h1).status,
+            Verdict::Status::match);
+  EXPECT_EQ(s.client->verify(r.path, r.version, Artifact::mod, r.mod_h1).status,
+            Verdict::Status::match);
+  const Verdict bad = s.client->verify(r.path, r.version, Artifact::zip, r.mod_h1);
+  EXPECT_EQ(bad.status, Verdict::Status::mismatch);
+  EXPECT_EQ(bad.expected, r.zip_h1);
+  EXPECT_TRUE(contains(bad.message, "checksum mismatch")) << bad.message;
+  EXPECT_TRUE(contains(bad.message, r.mod_h1)) << bad.message;
+  EXPECT_EQ(s.client->verify(r.path, r.version, Artifact::mod, r.zip_h1).status,
+            Verdict::Status::mismatch);
+  EXPECT_EQ(s.client->verify("example.com/nope", "v1.0.0", Artifact::zip, r.zip_h1).status,
+            Verdict::Status::not_found);
+  EXPECT_EQ(s.client->verify(r.path, r.version, Artifact::zip, "h1:short").status,
+            Verdict::Status::error);
+  s.fetcher.override_path("tile/8/0/002", std::nullopt);
+  const auto& r2 = record(main, 600);
+  EXPECT_EQ(s.client->verify(r2.path, r2.version, Artifact::zip, r2.zip_h1).status,
+            Verdict::Status::error);
+}
+
+TEST(SumdbClient, ConcurrentLookupsWhileTheTreeGrows) {
+  const Database& main = db("main");
+  Harness s(main, {}, 0);
+  std::vector<std::int64_t> stages;
+  for (const auto st : main.stages) {
+    if (st >= 300) stages.push_back(st);
+  }
+  s.fetcher.set_stage(stages.front());
+  std::atomic<int> done{0};
+  std::atomic<int> failures{0};
+  std::atomic<std::size_t> next_stage{1};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 6; ++w) {
+    workers.emplace_back([&, w] {
+      std::mt19937 rng(static_cast<unsigned>(w));
+      for (int i = 0; i < 60; ++i) {
+        const auto& r = record(main, rng() % 300);
+        try {
+          const Lookup l = s.client->lookup(r.path, r.version);
+          if (l.status != Lookup::Status::found || l.zip_h1 != r.zip_h1) ++failures;
+        } catch (...) {
+          ++failures;
+        }
+        // Every 25 lookups overall, the database publishes a new head.
+        if (++done % 25 == 0) {
+          const std::size_t k = next_stage++;
+          if (k < stages.size()) s.fetcher.set_stage(stages[k]);
+        }
+      }
+    });
+  }
+  for (auto& t : workers) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  s.fetcher.set_stage(main.final_size());
+  expect_found(*s.client, record(main, 2999));
+  EXPECT_EQ(s.client->latest().n, main.final_size());
+  EXPECT_EQ(s.state->load(), main.note(main.final_size()));
+}
+
+}  // namespace
+}  // namespace stoa::sumdb
