@@ -1,0 +1,561 @@
+#include "stoa/trace/otlp.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <charconv>
+#include <condition_variable>
+#include <limits>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+namespace stoa::trace {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// JSON
+
+// The length of the valid UTF-8 sequence starting at s[i] (a non-ASCII lead byte), 0 when it is
+// not one (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF).
+std::size_t utf8_length(std::string_view s, std::size_t i) {
+  const auto byte = [&](std::size_t k) -> unsigned {
+    return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u;
+  };
+  const auto cont = [&](std::size_t k, unsigned lo = 0x80, unsigned hi = 0xbf) {
+    const unsigned b = byte(k);
+    return b >= lo && b <= hi;
+  };
+  const unsigned c = byte(0);
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c == 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0;
+  if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef) return cont(1) && cont(2) ? 3 : 0;
+  if (c == 0xed) return cont(1, 0x80, 0x9f) && cont(2) ? 3 : 0;
+  if (c == 0xf0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
+  if (c >= 0xf1 && c <= 0xf3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
+  if (c == 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0;
+  return 0;
+}
+
+void append_decimal(std::string& out, std::int64_t v) {
+  std::array<char, 24> buf{};
+  const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+  out.append(buf.data(), r.ptr);
+}
+
+// "<v>" as a JSON string: the protobuf JSON mapping writes 64-bit integers as strings.
+void append_int64_string(std::string& out, std::int64_t v) {
+  out += '"';
+  append_decimal(out, v);
+  out += '"';
+}
+
+void append_key(std::string& out, std::string_view key) {
+  append_json_string(out, key);
+  out += ':';
+}
+
+template <std::size_t N>
+void append_hex_string(std::string& out, const std::array<std::uint8_t, N>& bytes) {
+  constexpr std::string_view k_digits = "0123456789abcdef";
+  std::array<char, 2 * N + 2> text{};
+  text.front() = '"';
+  for (std::size_t i = 0; i < N; ++i) {
+    text[1 + 2 * i] = k_digits[bytes[i] >> 4];
+    text[2 + 2 * i] = k_digits[bytes[i] & 0x0f];
+  }
+  text.back() = '"';
+  out.append(text.data(), text.size());
+}
+
+void append_string_attribute(std::string& out, std::string_view key, std::string_view value) {
+  out += "{\"key\":";
+  append_json_string(out, key);
+  out += ",\"value\":{\"stringValue\":";
+  append_json_string(out, value);
+  out += "}}";
+}
+
+void append_attribute(std::string& out, const Attribute& a) {
+  out += "{\"key\":";
+  append_json_string(out, a.key);
+  out += ",\"value\":{";
+  if (const auto* s = std::get_if<std::string>(&a.value)) {
+    append_key(out, "stringValue");
+    append_json_string(out, *s);
+  } else if (const auto* i = std::get_if<std::int64_t>(&a.value)) {
+    append_key(out, "intValue");
+    append_int64_string(out, *i);
+  } else {
+    append_key(out, "boolValue");
+    out += std::get<bool>(a.value) ? "true" : "false";
+  }
+  out += "}}";
+}
+
+int otlp_kind(Kind k) {
+  switch (k) {
+    case Kind::internal:
+      return 1;  // SPAN_KIND_INTERNAL
+    case Kind::server:
+      return 2;  // SPAN_KIND_SERVER
+    case Kind::client:
+      return 3;  // SPAN_KIND_CLIENT
+  }
+  return 0;  // SPAN_KIND_UNSPECIFIED
+}
+
+void append_span(std::string& out, const SpanData& s) {
+  out += "{\"traceId\":";
+  append_hex_string(out, s.context.trace_id.bytes);
+  out += ",\"spanId\":";
+  append_hex_string(out, s.context.span_id.bytes);
+  if (s.parent_span_id.valid()) {
+    out += ",\"parentSpanId\":";
+    append_hex_string(out, s.parent_span_id.bytes);
+  }
+  out += ",\"name\":";
+  append_json_string(out, s.name);
+  out += ",\"kind\":";
+  append_decimal(out, otlp_kind(s.kind));
+  out += ",\"startTimeUnixNano\":";
+  append_int64_string(out, s.start_unix_nanos);
+  out += ",\"endTimeUnixNano\":";
+  append_int64_string(out, s.end_unix_nanos);
+  out += ",\"attributes\":[";
+  for (std::size_t i = 0; i < s.attributes.size(); ++i) {
+    if (i > 0) out += ',';
+    append_attribute(out, s.attributes[i]);
+  }
+  out += ']';
+  if (s.attributes.dropped() > 0) {
+    out += ",\"droppedAttributesCount\":";
+    append_decimal(out, s.attributes.dropped());
+  }
+  if (s.status != StatusCode::unset) {
+    out += ",\"status\":{\"code\":";
+    out += s.status == StatusCode::ok ? '1' : '2';  // STATUS_CODE_OK, STATUS_CODE_ERROR
+    if (!s.status_message.empty()) {
+      out += ",\"message\":";
+      append_json_string(out, s.status_message);
+    }
+    out += '}';
+  }
+  out += '}';
+}
+
+// ---------------------------------------------------------------------------------------------
+// libcurl handles
+
+// curl_global_init must run once per process before other libcurl calls; a function-local static
+// runs it exactly once, whichever component first needs libcurl (libcurl counts the calls, so
+// another component's own init is harmless). curl_global_cleanup is never called.
+void ensure_curl_initialized() {
+  static const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (rc != CURLE_OK) {
+    throw std::runtime_error(std::string("curl_global_init: ") + curl_easy_strerror(rc));
+  }
+}
+
+struct EasyDeleter {
+  void operator()(CURL* h) const { curl_easy_cleanup(h); }
+};
+using Easy = std::unique_ptr<CURL, EasyDeleter>;
+
+struct SlistDeleter {
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
+
+template <class T>
+void set(CURL* h, CURLoption option, T value) {
+  static_assert(std::is_same_v<T, long> || std::is_same_v<T, curl_off_t> || std::is_pointer_v<T>,
+                "libcurl options take a long, a curl_off_t or a pointer here");
+  if (const CURLcode rc = curl_easy_setopt(h, option, value); rc != CURLE_OK) {
+    throw std::runtime_error(std::string("curl_easy_setopt: ") + curl_easy_strerror(rc));
+  }
+}
+
+void append_header(Slist& list, const std::string& line) {
+  curl_slist* head = curl_slist_append(list.get(), line.c_str());
+  if (head == nullptr) throw std::runtime_error("curl_slist_append failed");
+  static_cast<void>(list.release());
+  list.reset(head);
+}
+
+std::size_t discard_body(char*, std::size_t size, std::size_t count, void*) { return size * count; }
+
+std::int64_t steady_nanos(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The exporter
+
+using Batch = std::vector<std::unique_ptr<SpanData>>;
+using Clock = std::chrono::steady_clock;
+
+class OtlpHttpExporter final : public Exporter {
+ public:
+  explicit OtlpHttpExporter(TraceOptions options)
+      : m_options(std::move(options)), m_ring(m_options.queue_size) {
+    ensure_curl_initialized();
+    m_easy.reset(curl_easy_init());
+    if (!m_easy) throw std::runtime_error("curl_easy_init failed");
+    append_header(m_headers, "Content-Type: application/json");
+    append_header(m_headers, "Expect:");  // no 100-continue round trip for large batches
+    for (const auto& [name, value] : m_options.headers) {
+      // "Name:" with nothing after it would make libcurl remove the header; "Name;" sends it empty.
+      append_header(m_headers, value.empty() ? name + ";" : name + ": " + value);
+    }
+    CURL* h = m_easy.get();
+    set(h, CURLOPT_URL, m_options.endpoint.c_str());
+    set(h, CURLOPT_POST, 1L);
+    set(h, CURLOPT_HTTPHEADER, m_headers.get());
+    set(h, CURLOPT_USERAGENT, m_user_agent.c_str());
+    set(h, CURLOPT_NOSIGNAL, 1L);
+    set(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    set(h, CURLOPT_WRITEFUNCTION, &discard_body);
+    set(h, CURLOPT_ERRORBUFFER, m_error.data());
+    set(h, CURLOPT_XFERINFOFUNCTION, &OtlpHttpExporter::on_progress);
+    set(h, CURLOPT_XFERINFODATA, static_cast<void*>(this));
+    set(h, CURLOPT_NOPROGRESS, 0L);
+    m_batch.reserve(m_options.max_batch);
+    m_thread = std::thread([this] { run(); });
+  }
+
+  ~OtlpHttpExporter() override { shutdown(Clock::now() + m_options.export_timeout); }
+
+  OtlpHttpExporter(const OtlpHttpExporter&) = delete;
+  OtlpHttpExporter& operator=(const OtlpHttpExporter&) = delete;
+
+  void submit(std::unique_ptr<SpanData> span) noexcept override {
+    if (!span) return;
+    bool wake = false;
+    {
+      std::lock_guard lock(m_mutex);
+      if (!m_stopping && m_count < m_ring.size()) {
+        std::size_t slot = m_head + m_count;
+        if (slot >= m_ring.size()) slot -= m_ring.size();
+        m_ring[slot] = std::move(span);
+        ++m_count;
+        wake = m_count == m_options.max_batch;
+      }
+    }
+    if (span) {
+      m_dropped.fetch_add(1, std::memory_order_relaxed);
+      return;  // the span is freed here, outside the lock
+    }
+    if (wake) m_wake.notify_one();
+  }
+
+  ExporterStats stats() const override {
+    ExporterStats s;
+    s.spans_exported = m_exported.load(std::memory_order_relaxed);
+    s.spans_dropped = m_dropped.load(std::memory_order_relaxed);
+    s.spans_failed = m_failed_spans.load(std::memory_order_relaxed);
+    s.export_failures = m_failures.load(std::memory_order_relaxed);
+    std::lock_guard lock(m_mutex);
+    s.queued = m_count;
+    return s;
+  }
+
+  void shutdown(Clock::time_point deadline) override {
+    {
+      std::lock_guard lock(m_mutex);
+      if (!m_stopping) {
+        m_stopping = true;
+        m_deadline = deadline;
+        m_abort_at.store(steady_nanos(deadline), std::memory_order_relaxed);
+      }
+    }
+    m_wake.notify_all();
+    std::lock_guard join(m_join_mutex);
+    if (m_thread.joinable()) m_thread.join();
+  }
+
+ private:
+  // libcurl calls this often during a transfer and about once a second while it waits; non-zero
+  // aborts the transfer. Ends a POST in flight at the shutdown deadline.
+  static int on_progress(void* self, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    const auto* e = static_cast<const OtlpHttpExporter*>(self);
+    return steady_nanos(Clock::now()) >= e->m_abort_at.load(std::memory_order_relaxed) ? 1 : 0;
+  }
+
+  // Moves up to max_batch queued spans into m_batch. Called with m_mutex held.
+  void take_batch() {
+    const std::size_t n = std::min(m_count, m_options.max_batch);
+    for (std::size_t i = 0; i < n; ++i) {
+      m_batch.push_back(std::move(m_ring[m_head]));
+      if (++m_head == m_ring.size()) m_head = 0;
+    }
+    m_count -= n;
+  }
+
+  void run() {
+    const auto delay = m_options.schedule_delay;
+    auto next_tick = Clock::now() + delay;
+    auto not_before = Clock::time_point::min();  // after a failed export: no export before this
+    std::unique_lock lock(m_mutex);
+    while (true) {
+      const bool backing_off = Clock::now() < not_before;
+      m_wake.wait_until(lock, backing_off ? not_before : next_tick, [&] {
+        return m_stopping || (!backing_off && m_count >= m_options.max_batch);
+      });
+      if (m_stopping) break;
+      const auto now = Clock::now();
+      if (now < not_before) continue;
+      if (now >= next_tick) {
+        next_tick = now + delay;
+      } else if (m_count < m_options.max_batch) {
+        continue;  // a backoff ended before the tick: wait for the tick or a full batch
+      }
+      take_batch();
+      if (m_batch.empty()) continue;
+      lock.unlock();
+      const bool ok = export_batch(m_options.export_timeout);
+      lock.lock();
+      if (!ok) not_before = Clock::now() + delay;
+    }
+
+    // Shutting down: send what is queued until the deadline, drop the rest.
+    while (m_count > 0) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(m_deadline - Clock::now());
+      if (left <= std::chrono::milliseconds(0)) break;
+      take_batch();
+      lock.unlock();
+      export_batch(std::min(left, m_options.export_timeout));
+      lock.lock();
+    }
+    m_dropped.fetch_add(m_count, std::memory_order_relaxed);
+    Batch rest;
+    while (m_count > 0) {
+      rest.push_back(std::move(m_ring[m_head]));
+      if (++m_head == m_ring.size()) m_head = 0;
+      --m_count;
+    }
+    lock.unlock();  // `rest` is freed outside the lock
+  }
+
+  // POSTs m_batch and empties it; true when the receiver accepted it.
+  bool export_batch(std::chrono::milliseconds timeout) {
+    const std::size_t n = m_batch.size();
+    std::string error;
+    bool ok = false;
+    try {
+      m_body.clear();
+      append_export_request(m_body, m_options, m_batch);
+      m_batch.clear();
+      ok = post(timeout, error);
+    } catch (const std::exception& e) {  // std::bad_alloc, or from libcurl option setting
+      m_batch.clear();
+      error = e.what();
+    }
+    if (ok) {
+      m_exported.fetch_add(n, std::memory_order_relaxed);
+    } else {
+      m_failed_spans.fetch_add(n, std::memory_order_relaxed);
+      m_failures.fetch_add(1, std::memory_order_relaxed);
+    }
+    report(ok, error, n);
+    return ok;
+  }
+
+  // POSTs m_body; false with `error` set when it was not accepted.
+  bool post(std::chrono::milliseconds timeout, std::string& error) {
+    CURL* h = m_easy.get();
+    set(h, CURLOPT_POSTFIELDS, static_cast<const char*>(m_body.data()));
+    set(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(m_body.size()));
+    const long ms = static_cast<long>(std::max<std::int64_t>(1, timeout.count()));
+    set(h, CURLOPT_CONNECTTIMEOUT_MS, ms);
+    set(h, CURLOPT_TIMEOUT_MS, ms);
+    m_error[0] = '\0';
+    const CURLcode rc = curl_easy_perform(h);
+    if (rc != CURLE_OK) {
+      error = m_error[0] != '\0' ? m_error.data() : curl_easy_strerror(rc);
+      if (rc == CURLE_ABORTED_BY_CALLBACK) error = "aborted at the shutdown deadline";
+      return false;
+    }
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (status < 200 || status > 299) {
+      error = "HTTP status ";
+      error += std::to_string(status);
+      return false;
+    }
+    return true;
+  }
+
+  // Tells on_error when exports start failing, every minute while they fail, and when they work
+  // again. Exporter thread only.
+  void report(bool ok, const std::string& error, std::size_t spans) {
+    if (!m_options.on_error) return;
+    const auto now = Clock::now();
+    std::string message;
+    if (ok) {
+      if (!m_failing) return;
+      m_failing = false;
+      message = "trace export works again";
+    } else {
+      ++m_unreported_failures;
+      if (m_failing && now - m_last_report < std::chrono::minutes(1)) return;
+      message = "trace export failed (";
+      message += error;
+      message += "); ";
+      message += std::to_string(spans);
+      message += " spans lost";
+      if (m_unreported_failures > 1) {
+        message += ", ";
+        message += std::to_string(m_unreported_failures);
+        message += " failed exports since the last report";
+      }
+      m_failing = true;
+      m_last_report = now;
+      m_unreported_failures = 0;
+    }
+    try {
+      m_options.on_error(message);
+    } catch (...) {
+      // A reporting failure must not end the exporter thread.
+    }
+  }
+
+  const TraceOptions m_options;
+  const std::string m_user_agent = "stoa/" + m_options.service_version;
+  Easy m_easy;
+  Slist m_headers;
+  std::array<char, CURL_ERROR_SIZE> m_error{};
+  std::string m_body;  // exporter thread only; reused
+  Batch m_batch;       // exporter thread only
+
+  mutable std::mutex m_mutex;
+  std::condition_variable m_wake;
+  std::vector<std::unique_ptr<SpanData>> m_ring;  // queue_size slots
+  std::size_t m_head = 0;
+  std::size_t m_count = 0;
+  bool m_stopping = false;
+  Clock::time_point m_deadline{};
+  std::atomic<std::int64_t> m_abort_at{std::numeric_limits<std::int64_t>::max()};
+
+  std::atomic<std::uint64_t> m_exported{0};
+  std::atomic<std::uint64_t> m_dropped{0};
+  std::atomic<std::uint64_t> m_failed_spans{0};
+  std::atomic<std::uint64_t> m_failures{0};
+
+  bool m_failing = false;  // exporter thread only, for report()
+  std::uint64_t m_unreported_failures = 0;
+  Clock::time_point m_last_report{};
+
+  std::mutex m_join_mutex;
+  std::thread m_thread;  // last: started once everything above is ready
+};
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  std::size_t i = 0;
+  while (i < s.size()) {
+    // The common case: a run of printable ASCII needing no escape, appended at once.
+    std::size_t run = i;
+    while (run < s.size()) {
+      const auto r = static_cast<unsigned char>(s[run]);
+      if (r < 0x20 || r >= 0x80 || r == '"' || r == '\\') break;
+      ++run;
+    }
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      continue;
+    }
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      const std::size_t n = utf8_length(s, i);
+      if (n == 0) {
+        out += "\xef\xbf\xbd";  // U+FFFD REPLACEMENT CHARACTER
+        ++i;
+      } else {
+        out.append(s.substr(i, n));
+        i += n;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      default:
+        if (c < 0x20) {
+          constexpr std::string_view k_digits = "0123456789abcdef";
+          out += "\\u00";
+          out += k_digits[c >> 4];
+          out += k_digits[c & 0x0f];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+    ++i;
+  }
+  out += '"';
+}
+
+void append_export_request(std::string& out, const TraceOptions& resource,
+                           std::span<const std::unique_ptr<SpanData>> spans) {
+  out += "{\"resourceSpans\":[{\"resource\":{\"attributes\":[";
+  append_string_attribute(out, "service.name", resource.service_name);
+  out += ',';
+  append_string_attribute(out, "service.version", resource.service_version);
+  for (const auto& [key, value] : resource.resource_attributes) {
+    out += ',';
+    append_string_attribute(out, key, value);
+  }
+  out += "]},\"scopeSpans\":[{\"scope\":{\"name\":\"stoa\",\"version\":";
+  append_json_string(out, resource.service_version);
+  out += "},\"spans\":[";
+  bool first = true;
+  for (const auto& span : spans) {
+    if (!span) continue;
+    if (!first) out += ',';
+    first = false;
+    append_span(out, *span);
+  }
+  out += "]}]}]}";
+}
+
+std::unique_ptr<Exporter> make_otlp_http_exporter(TraceOptions options) {
+  validate(options);
+  if (options.endpoint.empty()) throw std::invalid_argument("trace endpoint: none configured");
+  return std::make_unique<OtlpHttpExporter>(std::move(options));
+}
+
+Tracer make_tracer(TraceOptions options) {
+  validate(options);
+  if (!options.enabled()) return Tracer();
+  const Sampler sampler = options.sampler;
+  return Tracer(make_otlp_http_exporter(std::move(options)), sampler);
+}
+
+}  // namespace stoa::trace
