@@ -260,8 +260,8 @@ struct Client::Impl {
   Result<bool> check_trees(const Tree& older, std::string_view older_note, const Tree& newer,
                            std::string_view newer_note) {
     std::optional<Authenticated> a;
-    auto h = authenticated(tiles, newer, a,
-                           [&](TileHashReader& r) { return tree_hash(older.n, r); });
+    auto h =
+        authenticated(tiles, newer, a, [&](TileHashReader& r) { return tree_hash(older.n, r); });
     if (!h) {
       return Failure{"checking tree#" + std::to_string(older.n) + " against tree#" +
                      std::to_string(newer.n) + ": " + h.error()};
@@ -339,7 +339,9 @@ struct Client::Impl {
     auto hashes = authenticated(tiles, latest.tree, a, [&](TileHashReader& r) {
       return r.read_hashes(std::span<const std::int64_t>(&index, 1));
     });
-    if (!hashes) return Failure{"authenticating record " + std::to_string(id) + ": " + hashes.error()};
+    if (!hashes) {
+      return Failure{"authenticating record " + std::to_string(id) + ": " + hashes.error()};
+    }
     a->tiles.commit(latest.tree.n);
     if ((*hashes)[0] != record_hash(text)) {
       return Failure{"cannot authenticate record data in server response"};

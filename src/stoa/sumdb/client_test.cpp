@@ -48,17 +48,28 @@ class CountingCache final : public TileCache {
   void put(const std::string& path, std::string_view data) override {
     ++puts;
     m_inner->put(path, data);
+    const std::lock_guard lock(m_mu);
+    m_put[path] = std::string(data);
+  }
+  // Every tile ever put must be the database's own: the cache is trusted forever.
+  void expect_only_tiles_of(const Database& d) {
+    const std::lock_guard lock(m_mu);
+    for (const auto& [path, data] : m_put) {
+      EXPECT_EQ(data, testing::read_file(d.dir / path)) << path << " is not the log's tile";
+    }
   }
   std::atomic<int> gets{0};
   std::atomic<int> puts{0};
 
  private:
+  std::mutex m_mu;
+  std::map<std::string, std::string> m_put;
   std::unique_ptr<TileCache> m_inner = make_memory_tile_cache();
 };
 
 struct Harness {
   explicit Harness(const Database& d, std::optional<std::string> initial_state = {},
-                 std::size_t record_cache = 4096)
+                   std::size_t record_cache = 4096)
       : fetcher(d), state(make_memory_tree_state(std::move(initial_state))) {
     ClientOptions o;
     o.name = "sumdb.test";
@@ -81,7 +92,9 @@ void expect_found(Client& c, const RecordInfo& r) {
   EXPECT_TRUE(l.message.empty());
 }
 
-Lookup::Status status_of(Client& c, const RecordInfo& r) { return c.lookup(r.path, r.version).status; }
+Lookup::Status status_of(Client& c, const RecordInfo& r) {
+  return c.lookup(r.path, r.version).status;
+}
 
 bool contains(const std::string& s, std::string_view part) {
   return s.find(part) != std::string::npos;
@@ -279,11 +292,13 @@ TEST(SumdbClient, RejectsHeadsNotSignedByTheKey) {
       {"signed by another key of the same name", db("otherkey").note(1000),
        "no verifiable signatures"},
       {"signed by another database", db("othername").note(1000), "no verifiable signatures"},
-      {"changed tree size", [&] {
+      {"changed tree size",
+       [&] {
          std::string n = note;
          n.replace(n.find("\n3000\n"), 6, "\n3001\n");
          return n;
-       }(), "invalid signature"},
+       }(),
+       "invalid signature"},
       {"unsigned", note.substr(0, note.find("\n\n") + 1), "malformed note"},
   };
   for (const auto& c : cases) {
@@ -323,8 +338,10 @@ std::string expect_security_error(Client& c, const RecordInfo& r, std::string_vi
     EXPECT_TRUE(contains(msg, "sumdb.test: SECURITY ERROR")) << msg;
     EXPECT_TRUE(contains(msg, what)) << msg;
     EXPECT_EQ(msg.find('\n'), std::string::npos) << "what() is one line";
-    EXPECT_TRUE(contains(e.evidence(), "old database:\n\tgo.sum database tree\n\t")) << e.evidence();
-    EXPECT_TRUE(contains(e.evidence(), "new database:\n\tgo.sum database tree\n\t")) << e.evidence();
+    EXPECT_TRUE(contains(e.evidence(), "old database:\n\tgo.sum database tree\n\t"))
+        << e.evidence();
+    EXPECT_TRUE(contains(e.evidence(), "new database:\n\tgo.sum database tree\n\t"))
+        << e.evidence();
     return e.evidence();
   }
   return {};
@@ -339,8 +356,8 @@ TEST(SumdbClient, DetectsAForkedLog) {
 
   // A larger tree that does not extend ours.
   s.fetcher.set_database(fork, 3500);
-  const std::string evidence =
-      expect_security_error(*s.client, record(fork, 10), "tree#3000 and tree#3500 are inconsistent");
+  const std::string evidence = expect_security_error(*s.client, record(fork, 10),
+                                                     "tree#3000 and tree#3500 are inconsistent");
   EXPECT_TRUE(contains(evidence, "proof of misbehavior:\n\t")) << evidence;
   EXPECT_TRUE(contains(evidence, "\n\t3000\n")) << evidence;
   EXPECT_TRUE(contains(evidence, "\n\t3500\n")) << evidence;
@@ -358,6 +375,7 @@ TEST(SumdbClient, DetectsAForkedLog) {
   // Nothing changed: the head, the stored head, and the cache still serve the real log.
   EXPECT_EQ(s.client->latest().n, 3000);
   EXPECT_EQ(s.state->load(), head);
+  s.cache.expect_only_tiles_of(main);
   s.fetcher.set_database(main, 3000);
   for (std::int64_t id = 0; id < 3000; id += 97) expect_found(*s.client, record(main, id));
 }
@@ -369,6 +387,7 @@ TEST(SumdbClient, DetectsAForkAfterARestart) {
   s.fetcher.set_stage(3500);
   expect_security_error(*s.client, record(fork, 10), "tree#3000 and tree#3500 are inconsistent");
   EXPECT_EQ(s.state->load(), main.note(3000));
+  s.cache.expect_only_tiles_of(main);
   // The fork also diverges below our head, before its own records 500+.
   Harness t(fork, main.note(1000));
   t.fetcher.set_stage(3000);
@@ -446,8 +465,8 @@ TEST(SumdbClient, ConstructionChecksKeyAndStoredHead) {
                std::invalid_argument);
   Client unnamed(ClientOptions{"", main.vkey, 1}, fetcher, *cache, *none);
   EXPECT_EQ(unnamed.name(), "sumdb.test");
-  for (const std::string& bad :
-       {std::string("garbage"), db("otherkey").note(1000), mangle_signature(main.note(3000), false)}) {
+  for (const std::string& bad : {std::string("garbage"), db("otherkey").note(1000),
+                                 mangle_signature(main.note(3000), false)}) {
     auto state = make_memory_tree_state(bad);
     EXPECT_THROW(Client(ClientOptions{"sumdb.test", main.vkey, 1}, fetcher, *cache, *state),
                  std::runtime_error);

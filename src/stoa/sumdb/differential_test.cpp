@@ -11,9 +11,9 @@
 
 #include "stoa/sumdb/client.hpp"
 #include "stoa/sumdb/note.hpp"
-#include "stoa/sumdb/testing/signer.hpp"
 #include "stoa/sumdb/testing/memory_log.hpp"
 #include "stoa/sumdb/testing/oracle.hpp"
+#include "stoa/sumdb/testing/signer.hpp"
 #include "stoa/sumdb/text.hpp"
 #include "stoa/sumdb/tile.hpp"
 #include "stoa/sumdb/tlog.hpp"
@@ -80,9 +80,23 @@ std::string answer(const std::string& kind, const std::string& in, const Verifie
 // Mutations of a valid input: byte changes, insertions of interesting bytes, deletions,
 // truncations, duplications.
 std::string mutate(std::string s, std::mt19937& rng) {
-  static const std::string interesting[] = {"\n", "\n\n", "\r", "+", "=", "/", "x", "0", ".p/",
-                                            " ", "\xE2\x80\x94 ", "\xC3", "\xFF", std::string(1, '\0'),
-                                            "data", "-", "9"};
+  static const std::string interesting[] = {"\n",
+                                            "\n\n",
+                                            "\r",
+                                            "+",
+                                            "=",
+                                            "/",
+                                            "x",
+                                            "0",
+                                            ".p/",
+                                            " ",
+                                            "\xE2\x80\x94 ",
+                                            "\xC3",
+                                            "\xFF",
+                                            std::string(1, '\0'),
+                                            "data",
+                                            "-",
+                                            "9"};
   const int edits = 1 + static_cast<int>(rng() % 3);
   for (int e = 0; e < edits; ++e) {
     const std::size_t at = rng() % (s.size() + 1);
@@ -139,16 +153,17 @@ TEST(SumdbDifferential, ParsersAgreeWithXMod) {
         text + "\n" + "\xE2\x80\x94 sumdb.test AAAAAAAA\n", std::string("\n\n")}) {
     seeds["note"].push_back(s);
   }
-  for (const std::string s : {"go.sum database tree\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",
-                               "go.sum database tree\n1\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\r\n",
-                               "go.sum database tree\n1\n47DEQpj8HBSa+/TImW+5\r\nJCeuQeRkm5NMpJWZG3hSuFU=\n"}) {
+  for (const std::string s :
+       {"go.sum database tree\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",
+        "go.sum database tree\n1\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\r\n",
+        "go.sum database tree\n1\n47DEQpj8HBSa+/TImW+5\r\nJCeuQeRkm5NMpJWZG3hSuFU=\n"}) {
     seeds["tree"].push_back(s);
   }
-  for (const std::string s : {"tile/8/0/x001/x234/067.p/13", "tile/8/data/x999/999",
-                               "tile/30/63/000.p/1073741823", "tile/8/0/x009/x223/x372/x036/x854/x775/807",
-                               "tile/8/0/x009/x223/x372/x036/x854/x775/808", "tile/8/0/x000/001",
-                               "tile/8/0/x01/001", "tile/8/0/000.p/256", "tile/8/0/000.p/0",
-                               "tile/8/64/000", "tile/8/1000/000", "tile/1/0/000.p/1"}) {
+  for (const std::string s :
+       {"tile/8/0/x001/x234/067.p/13", "tile/8/data/x999/999", "tile/30/63/000.p/1073741823",
+        "tile/8/0/x009/x223/x372/x036/x854/x775/807", "tile/8/0/x009/x223/x372/x036/x854/x775/808",
+        "tile/8/0/x000/001", "tile/8/0/x01/001", "tile/8/0/000.p/256", "tile/8/0/000.p/0",
+        "tile/8/64/000", "tile/8/1000/000", "tile/1/0/000.p/1"}) {
     seeds["tile"].push_back(s);
   }
 
@@ -156,7 +171,8 @@ TEST(SumdbDifferential, ParsersAgreeWithXMod) {
   std::vector<std::pair<std::string, std::string>> inputs;
   for (const auto& [kind, list] : seeds) {
     for (const auto& s : list) inputs.emplace_back(kind, s);
-    for (int i = 0; i < 2500; ++i) inputs.emplace_back(kind, mutate(list[rng() % list.size()], rng));
+    for (int i = 0; i < 2500; ++i)
+      inputs.emplace_back(kind, mutate(list[rng() % list.size()], rng));
   }
   // Notes are also trees' and records' raw material.
   for (int i = 0; i < 300; ++i) inputs.emplace_back("tree", mutate(seeds["note"][rng() % 3], rng));
@@ -209,7 +225,8 @@ class DirTiles final : public TileReader {
     for (const Tile& t : tiles) {
       const auto it = m_tiles.find({t.l, t.n});
       const std::size_t size = static_cast<std::size_t>(t.w) * k_hash_size;
-      if (it == m_tiles.end() || it->second.size() < size) return Failure{"no tile " + tile_path(t)};
+      if (it == m_tiles.end() || it->second.size() < size)
+        return Failure{"no tile " + tile_path(t)};
       out.push_back(it->second.substr(0, size));
     }
     return out;

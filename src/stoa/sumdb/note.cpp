@@ -201,8 +201,8 @@ OpenedNote open_note(std::string_view msg, const Verifier& known) {
     result.message = "note has no verifiable signatures";
     if (!result.note.unverified_sigs.empty()) {
       const auto& s = result.note.unverified_sigs.front();
-      result.message += " (signed by unknown key " + module::excerpt(s.name) + "+" +
-                        hex8(s.key_hash) + ")";
+      result.message +=
+          " (signed by unknown key " + module::excerpt(s.name) + "+" + hex8(s.key_hash) + ")";
     }
     return result;
   }

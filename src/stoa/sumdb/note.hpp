@@ -63,9 +63,9 @@ struct Signature {
 };
 
 struct Note {
-  std::string text;                       // including its final '\n'
-  std::vector<Signature> sigs;            // verified by the known key
-  std::vector<Signature> unverified_sigs; // by keys we do not know (not checked)
+  std::string text;                        // including its final '\n'
+  std::vector<Signature> sigs;             // verified by the known key
+  std::vector<Signature> unverified_sigs;  // by keys we do not know (not checked)
 };
 
 enum class NoteStatus : std::uint8_t {

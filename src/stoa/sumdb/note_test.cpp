@@ -20,7 +20,8 @@ constexpr std::string_view k_peter_text =
     "then you don't know what your problem is.\n";
 constexpr std::string_view k_peter_sig =
     "\xE2\x80\x94 PeterNeumann "
-    "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
+    "x08go/ZJkuBS9UG/"
+    "SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
 
 std::string peter_note() { return std::string(k_peter_text) + "\n" + std::string(k_peter_sig); }
 
@@ -66,7 +67,10 @@ TEST(VerifierKey, RejectsMalformedKeys) {
       {"example.com/db+" + hash + "+" + key64.substr(1), "malformed verifier id"},
       {"+" + hash + "+" + key64, "malformed verifier id"},
       {"example com+" + hash + "+" + key64, "malformed verifier id"},
-      {"example\xC2\xA0" "com+" + hash + "+" + key64, "malformed verifier id"},  // U+00A0
+      {"example\xC2\xA0"
+       "com+" +
+           hash + "+" + key64,
+       "malformed verifier id"},  // U+00A0
       {"ex\xFF+" + hash + "+" + key64, "malformed verifier id"},
       {"example.com/other+" + hash + "+" + key64, "invalid verifier hash"},
       {"example.com/db+" + Signer::hex8(s.hash() ^ 1) + "+" + key64, "invalid verifier hash"},
@@ -81,8 +85,8 @@ TEST(VerifierKey, RejectsMalformedKeys) {
   for (const std::string& keydata :
        {std::string("\x02") + std::string(32, 'k'), std::string("\x01") + std::string(31, 'k'),
         std::string("\x01") + std::string(33, 'k')}) {
-    const std::string vkey = "n+" + Signer::hex8(key_hash("n", keydata)) + "+" +
-                             detail::encode_base64(keydata);
+    const std::string vkey =
+        "n+" + Signer::hex8(key_hash("n", keydata)) + "+" + detail::encode_base64(keydata);
     std::string why;
     EXPECT_FALSE(parse_verifier_key(vkey, &why)) << vkey;
     EXPECT_EQ(why, keydata[0] == '\x02' ? "unknown verifier algorithm" : "malformed verifier id");
@@ -95,7 +99,9 @@ TEST(KeyName, Validity) {
   EXPECT_FALSE(is_valid_key_name(""));
   EXPECT_FALSE(is_valid_key_name("a+b"));
   EXPECT_FALSE(is_valid_key_name("a b"));
-  EXPECT_FALSE(is_valid_key_name("a\xE3\x80\x80" "b"));  // U+3000
+  EXPECT_FALSE(
+      is_valid_key_name("a\xE3\x80\x80"
+                        "b"));  // U+3000
   EXPECT_FALSE(is_valid_key_name("a\xC3"));
 }
 
@@ -128,8 +134,8 @@ TEST(OpenNote, Table) {
       {"ok", text + "\n" + sig, NoteStatus::ok, 1, 0},
       {"duplicate known signature", text + "\n" + sig + sig, NoteStatus::ok, 1, 0},
       {"plus an unknown key", text + "\n" + other.signature_line(text) + sig, NoteStatus::ok, 1, 1},
-      {"repeated unknown line", text + "\n" + sig + other.signature_line(text, 7) +
-                                    other.signature_line(text, 7),
+      {"repeated unknown line",
+       text + "\n" + sig + other.signature_line(text, 7) + other.signature_line(text, 7),
        NoteStatus::ok, 1, 1},
       {"unknown key only", text + "\n" + other.signature_line(text), NoteStatus::unverified, 0, 1},
       {"same name, other key", text + "\n" + impostor.signature_line(text), NoteStatus::unverified,
@@ -143,7 +149,8 @@ TEST(OpenNote, Table) {
       {"no blank line", text + sig, NoteStatus::malformed},
       {"no signatures", text + "\n", NoteStatus::malformed},
       {"text without final newline",
-       text.substr(0, text.size() - 1) + "\n" + impostor.signature_line(text), NoteStatus::malformed},
+       text.substr(0, text.size() - 1) + "\n" + impostor.signature_line(text),
+       NoteStatus::malformed},
       {"signature without newline", text + "\n" + sig.substr(0, sig.size() - 1),
        NoteStatus::malformed},
       {"hyphen instead of em dash", text + "\n- " + sig.substr(4), NoteStatus::malformed},

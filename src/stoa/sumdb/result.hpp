@@ -16,7 +16,7 @@ struct Failure {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : m_v(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
+  Result(T value) : m_v(std::in_place_index<0>, std::move(value)) {}            // NOLINT: implicit
   Result(Failure failure) : m_v(std::in_place_index<1>, std::move(failure)) {}  // NOLINT
 
   bool ok() const { return m_v.index() == 0; }

@@ -57,8 +57,7 @@ TEST(FileTreeState, StoresAtomicallyAndLoads) {
 
 TEST(FileTreeState, ReportsFailures) {
   const fsio::testing::ScratchDir dir;
-  EXPECT_THROW(make_file_tree_state(dir / "missing-dir" / "latest")->store("x"),
-               std::system_error);
+  EXPECT_THROW(make_file_tree_state(dir / "missing-dir" / "latest")->store("x"), std::system_error);
   {
     std::ofstream big(dir / "big");
     big << std::string(k_max_note_bytes + 1, 'a');

@@ -103,8 +103,7 @@ Rune decode_rune(std::string_view s, std::size_t pos) {
   if (avail < 2 || at(1) < lo || at(1) > hi) return bad;
   if (b0 < 0xF0) {
     if (avail < 3 || !is_continuation(at(2))) return bad;
-    return {static_cast<char32_t>(((b0 & 0x0F) << 12) | ((at(1) & 0x3F) << 6) | (at(2) & 0x3F)),
-            3};
+    return {static_cast<char32_t>(((b0 & 0x0F) << 12) | ((at(1) & 0x3F) << 6) | (at(2) & 0x3F)), 3};
   }
   if (avail < 4 || !is_continuation(at(2)) || !is_continuation(at(3))) return bad;
   return {static_cast<char32_t>(((b0 & 0x07) << 18) | ((at(1) & 0x3F) << 12) |

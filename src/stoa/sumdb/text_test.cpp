@@ -27,11 +27,11 @@ TEST(Base64, DecodesLikeGoStdEncoding) {
       {"YWJjZA=", std::nullopt},   // half padded
       {"YWJjZ===", std::nullopt},  // padding at position 1
       {"====", std::nullopt},
-      {"YW=j", std::nullopt},      // '=' then data
+      {"YW=j", std::nullopt},          // '=' then data
       {"YWJjZA==YWJj", std::nullopt},  // data after padding
-      {"YWJj ", std::nullopt},     // space
+      {"YWJj ", std::nullopt},         // space
       {"YWJj\t", std::nullopt},
-      {"YWJ-", std::nullopt},      // URL alphabet
+      {"YWJ-", std::nullopt},  // URL alphabet
       {"YWJ_", std::nullopt},
       {"YW\x80j", std::nullopt},
   };
@@ -63,11 +63,11 @@ TEST(Utf8, DecodeRuneLikeGo) {
       {"\xC3\xA9", 0xE9, 2},
       {"\xE2\x80\x94", 0x2014, 3},
       {"\xF0\x9F\x98\x80", 0x1F600, 4},
-      {"\xEF\xBF\xBD", 0xFFFD, 3},  // a real U+FFFD is valid
+      {"\xEF\xBF\xBD", 0xFFFD, 3},    // a real U+FFFD is valid
       {"\xC0\x80", k_rune_error, 1},  // overlong
       {"\xC1\xBF", k_rune_error, 1},
       {"\xE0\x80\x80", k_rune_error, 1},
-      {"\xED\xA0\x80", k_rune_error, 1},  // surrogate
+      {"\xED\xA0\x80", k_rune_error, 1},      // surrogate
       {"\xF4\x90\x80\x80", k_rune_error, 1},  // > U+10FFFF
       {"\xF5\x80\x80\x80", k_rune_error, 1},
       {"\xE2\x80", k_rune_error, 1},  // truncated
@@ -84,13 +84,14 @@ TEST(Utf8, DecodeRuneLikeGo) {
 }
 
 TEST(Unicode, IsSpace) {
-  for (const char32_t r : {U' ', U'\t', U'\n', U'\v', U'\f', U'\r', char32_t{0x85}, char32_t{0xA0},
-                           char32_t{0x1680}, char32_t{0x2000}, char32_t{0x200A}, char32_t{0x2028},
-                           char32_t{0x2029}, char32_t{0x202F}, char32_t{0x205F}, char32_t{0x3000}}) {
+  for (const char32_t r :
+       {U' ', U'\t', U'\n', U'\v', U'\f', U'\r', char32_t{0x85}, char32_t{0xA0}, char32_t{0x1680},
+        char32_t{0x2000}, char32_t{0x200A}, char32_t{0x2028}, char32_t{0x2029}, char32_t{0x202F},
+        char32_t{0x205F}, char32_t{0x3000}}) {
     EXPECT_TRUE(is_space(r)) << static_cast<unsigned>(r);
   }
-  for (const char32_t r : {U'a', U'+', char32_t{0x200B}, char32_t{0x180E}, char32_t{0xFEFF},
-                           char32_t{0x1F}}) {
+  for (const char32_t r :
+       {U'a', U'+', char32_t{0x200B}, char32_t{0x180E}, char32_t{0xFEFF}, char32_t{0x1F}}) {
     EXPECT_FALSE(is_space(r)) << static_cast<unsigned>(r);
   }
 }

@@ -118,14 +118,13 @@ std::optional<Tile> parse_tile_path(std::string_view path) {
       if (g.empty() || g[0] != 'x') return std::nullopt;
       g.remove_prefix(1);
     }
-    if (g.size() != 3 || !std::all_of(g.begin(), g.end(), [](char c) {
-          return c >= '0' && c <= '9';
-        })) {
+    if (g.size() != 3 ||
+        !std::all_of(g.begin(), g.end(), [](char c) { return c >= '0' && c <= '9'; })) {
       return std::nullopt;
     }
     const std::int64_t d = (g[0] - '0') * 100 + (g[1] - '0') * 10 + (g[2] - '0');
     // The first group carries no leading zero group ("x000/..." is not canonical).
-
+    if (i == 3 && !last && d == 0) return std::nullopt;
     if (n > (std::numeric_limits<std::int64_t>::max() - d) / k_path_base) return std::nullopt;
     n = n * k_path_base + d;
   }
@@ -264,7 +263,8 @@ Result<std::vector<Hash>> TileHashReader::read_hashes(std::span<const std::int64
     const auto p = tile_parent(tiles[i], 1, size);
     const auto it = p ? order.find(*p) : order.end();
     if (it == order.end()) return Failure{"bad math in TileHashReader: lost parent"};
-    const auto ph = hash_from_tile(*p, data[it->second], stored_hash_index(p->l * p->h, tiles[i].n));
+    const auto ph =
+        hash_from_tile(*p, data[it->second], stored_hash_index(p->l * p->h, tiles[i].n));
     if (!ph) return ph.failure();
     if (*ph != tile_hash(data[i])) return Failure{"downloaded inconsistent tile"};
   }
@@ -299,14 +299,14 @@ Result<std::vector<std::string_view>> check_data_tile(std::string_view data_tile
                                                       std::string_view hash_tile) {
   auto records = parse_data_tile(data_tile);
   if (!records) return Failure{"malformed data tile"};
-  if (hash_tile.size() % k_hash_size != 0 ||
-      records->size() != hash_tile.size() / k_hash_size) {
+  if (hash_tile.size() % k_hash_size != 0 || records->size() != hash_tile.size() / k_hash_size) {
     return Failure{"data tile has " + std::to_string(records->size()) + " records, hash tile " +
                    std::to_string(hash_tile.size() / k_hash_size) + " hashes"};
   }
   for (std::size_t i = 0; i < records->size(); ++i) {
     const Hash h = record_hash((*records)[i]);
-    if (!std::equal(h.begin(), h.end(), hash_tile.begin() + static_cast<std::ptrdiff_t>(i * k_hash_size),
+    if (!std::equal(h.begin(), h.end(),
+                    hash_tile.begin() + static_cast<std::ptrdiff_t>(i * k_hash_size),
                     [](std::uint8_t a, char b) { return a == static_cast<std::uint8_t>(b); })) {
       return Failure{"data tile record " + std::to_string(i) + " does not match its hash"};
     }

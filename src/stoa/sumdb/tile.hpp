@@ -29,9 +29,9 @@ inline constexpr int k_tile_height = 8;
 inline constexpr int k_full_tile_width = 1 << k_tile_height;
 
 struct Tile {
-  int h = k_tile_height;  // 1 <= h <= 30
-  int l = 0;              // -1 <= l <= 63; -1 is a data tile
-  std::int64_t n = 0;     // 0 <= n
+  int h = k_tile_height;      // 1 <= h <= 30
+  int l = 0;                  // -1 <= l <= 63; -1 is a data tile
+  std::int64_t n = 0;         // 0 <= n
   int w = k_full_tile_width;  // 1 <= w <= 2^h
   friend auto operator<=>(const Tile&, const Tile&) = default;
 };

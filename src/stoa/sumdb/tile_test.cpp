@@ -50,12 +50,12 @@ TEST(TilePath, RejectsNonCanonicalPaths) {
       "tiles/8/0/000",
       "/tile/8/0/000",
       "tile/8/0/000/",
-      "tile/8/0/00",       // not three digits
+      "tile/8/0/00",  // not three digits
       "tile/8/0/0000",
       "tile/8/0/1",
       "tile/8/0/x000/000",  // leading zero group
       "tile/8/0/x000/001",
-      "tile/8/0/001/000",   // missing x
+      "tile/8/0/001/000",    // missing x
       "tile/8/0/x001/x000",  // x on the last group
       "tile/8/0/x001",
       "tile/8/0/xx01/000",
@@ -63,7 +63,7 @@ TEST(TilePath, RejectsNonCanonicalPaths) {
       "tile/8/0/x-01/000",
       "tile/8/0/+01",
       "tile/8/0/-01",
-      "tile/8/0/000.p/0",   // W = 0
+      "tile/8/0/000.p/0",    // W = 0
       "tile/8/0/000.p/256",  // W = 2^H is written without .p
       "tile/8/0/000.p/300",
       "tile/8/0/000.p/07",  // leading zero
@@ -277,7 +277,7 @@ TEST(DataTile, ParsesAndChecksRecords) {
   std::string changed = data;
   changed[2] = 'X';
   EXPECT_FALSE(check_data_tile(changed, hashes));
-  EXPECT_FALSE(check_data_tile(data, hashes.substr(32)));      // count mismatch
+  EXPECT_FALSE(check_data_tile(data, hashes.substr(32)));  // count mismatch
   EXPECT_FALSE(check_data_tile(data.substr(0, data.size() - 1), hashes));
   EXPECT_FALSE(check_data_tile(data, hashes + "x"));
   EXPECT_TRUE(parse_data_tile(""));

@@ -29,8 +29,8 @@ std::pair<std::int64_t, int> maxpow2(std::int64_t n) {
 bool valid_size(std::int64_t n) { return n >= 0 && n <= k_max_tree_size; }
 
 Failure short_read(std::size_t want, std::size_t got) {
-  return Failure{"tlog: read_hashes(" + std::to_string(want) + " indexes) = " +
-                 std::to_string(got) + " hashes"};
+  return Failure{"tlog: read_hashes(" + std::to_string(want) +
+                 " indexes) = " + std::to_string(got) + " hashes"};
 }
 
 // Storage indexes of the complete subtrees whose hashes make up the hash of records [lo, hi).
@@ -221,8 +221,7 @@ LevelIndex split_stored_hash_index(std::int64_t index) {
   std::int64_t index_n = stored_hash_index(0, n);
   for (;;) {
     // Record n adds 1 + trailing_zeros(n+1) hashes.
-    const std::int64_t x =
-        index_n + 1 + std::countr_zero(static_cast<std::uint64_t>(n + 1));
+    const std::int64_t x = index_n + 1 + std::countr_zero(static_cast<std::uint64_t>(n + 1));
     if (x > index) break;
     ++n;
     index_n = x;
@@ -334,8 +333,8 @@ bool is_valid_record_text(std::string_view text) {
   char32_t last = 0;
   for (std::size_t i = 0; i < text.size();) {
     const auto r = detail::decode_rune(text, i);
-    if ((r.value < 0x20 && r.value != U'\n') ||
-        (r.value == detail::k_rune_error && r.size == 1) || (last == U'\n' && r.value == U'\n')) {
+    if ((r.value < 0x20 && r.value != U'\n') || (r.value == detail::k_rune_error && r.size == 1) ||
+        (last == U'\n' && r.value == U'\n')) {
       return false;
     }
     i += r.size;

@@ -29,9 +29,9 @@ inline constexpr std::int64_t k_max_tree_size = std::int64_t{1} << 48;
 std::string to_base64(const Hash& h);                  // tlog.Hash.String
 std::optional<Hash> parse_hash(std::string_view b64);  // tlog.ParseHash
 
-Hash record_hash(std::string_view data);               // SHA-256(0x00 || data)
-Hash node_hash(const Hash& left, const Hash& right);   // SHA-256(0x01 || left || right)
-Hash empty_tree_hash();                                // SHA-256 of nothing
+Hash record_hash(std::string_view data);              // SHA-256(0x00 || data)
+Hash node_hash(const Hash& left, const Hash& right);  // SHA-256(0x01 || left || right)
+Hash empty_tree_hash();                               // SHA-256 of nothing
 
 // tlog.StoredHashIndex: the position of hash (level, n) in the dense storage order.
 // Requires 0 <= level <= 63 and 0 <= n with the result below 2^62 (true within k_max_tree_size).

@@ -192,7 +192,7 @@ TEST(Record, ParseTable) {
       {"5\n\xC3\xA9\n\n", 5, "\xC3\xA9\n", ""},
       {"5\n\n\n", 5, "\n", ""},  // a lone newline is valid record text (x/mod agrees)
       {"5\n\n", std::nullopt, "", ""},
-      {"5\nx\n", std::nullopt, "", ""},   // no blank line
+      {"5\nx\n", std::nullopt, "", ""},  // no blank line
       {"5", std::nullopt, "", ""},
       {"\nx\n\n", std::nullopt, "", ""},
       {"5 \nx\n\n", std::nullopt, "", ""},

@@ -114,13 +114,15 @@ struct Database {
       by_lookup[records.back().lookup()] = records.size() - 1;
     }
   }
-  std::string note(std::int64_t size) const { return read_file(dir / "note" / std::to_string(size)); }
+  std::string note(std::int64_t size) const {
+    return read_file(dir / "note" / std::to_string(size));
+  }
   std::int64_t final_size() const { return stages.back(); }
 
   fs::path dir;
   std::string vkey;
   std::vector<std::int64_t> stages;
-  std::vector<RecordInfo> records;  // those the database answers lookups for
+  std::vector<RecordInfo> records;               // those the database answers lookups for
   std::map<std::string, std::size_t> by_lookup;  // lookup path -> records index
 };
 

@@ -32,7 +32,9 @@ class Signer {
 
   const std::string& name() const { return m_name; }
   std::uint32_t hash() const { return m_hash; }
-  std::string vkey() const { return m_name + "+" + hex8(m_hash) + "+" + detail::encode_base64(m_keydata); }
+  std::string vkey() const {
+    return m_name + "+" + hex8(m_hash) + "+" + detail::encode_base64(m_keydata);
+  }
 
   std::string sign_raw(std::string_view msg) const {
     std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
@@ -49,7 +51,8 @@ class Signer {
   // "— <name> <base64(hash + signature)>\n" for `text`, with `hash` claimed.
   std::string signature_line(std::string_view text, std::uint32_t claimed) const {
     std::string raw;
-    for (int shift = 24; shift >= 0; shift -= 8) raw += static_cast<char>((claimed >> shift) & 0xFF);
+    for (int shift = 24; shift >= 0; shift -= 8)
+      raw += static_cast<char>((claimed >> shift) & 0xFF);
     raw += sign_raw(text);
     return "\xE2\x80\x94 " + m_name + " " + detail::encode_base64(raw) + "\n";
   }
@@ -62,7 +65,8 @@ class Signer {
 
   static std::string hex8(std::uint32_t v) {
     std::string s(8, '0');
-    for (int i = 7; i >= 0; --i, v >>= 4) s[static_cast<std::size_t>(i)] = "0123456789abcdef"[v & 15];
+    for (int i = 7; i >= 0; --i, v >>= 4)
+      s[static_cast<std::size_t>(i)] = "0123456789abcdef"[v & 15];
     return s;
   }
 
