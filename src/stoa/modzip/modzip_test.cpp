@@ -674,3 +674,24 @@ TEST(CheckZip, LargeEntryIsStreamed) {
 
 }  // namespace
 }  // namespace stoa::modzip
+
+namespace stoa::modzip {
+namespace {
+
+// Regression from fuzz/zip_check: a ZIP64 locator pointing far past the end made libzip's open
+// fail with a seek error, which was reported as a local I/O failure instead of a bad zip.
+TEST(CheckZipRegression, Zip64LocatorPastTheEndIsBadContent) {
+  const unsigned char bytes[] = {0x50, 0x4b, 0x06, 0x07, 0xa7, 0xa7, 0xa7, 0xa7, 0xa7, 0xa7, 0xa7,
+                                 0x50, 0x4b, 0x06, 0x07, 0xa7, 0xa7, 0xa7, 0x6f, 0x64, 0x50, 0x4b,
+                                 0x05, 0x06, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x5b, 0x00, 0x00,
+                                 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+  TempDir dir;
+  const std::string path = dir.file("x.zip");
+  write_bytes(path, std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+  ZipCheck check;
+  ASSERT_NO_THROW(check = check_zip(path, "example.com/mod", "v1.0.0"));
+  EXPECT_FALSE(check.ok());
+}
+
+}  // namespace
+}  // namespace stoa::modzip

@@ -79,11 +79,15 @@ std::string merge_list(std::string_view upstream, const std::vector<std::string>
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     const auto sp = line.find_first_of(" \t");
     const std::string_view version = line.substr(0, sp);
+    // The optional second field is a time; anything else there (blanks only, control bytes, a
+    // malformed time) is dropped rather than passed on (found by fuzz/info_json).
     std::string_view rest;
     if (sp != std::string_view::npos) {
       rest = line.substr(sp);
-      const auto end = rest.find_first_of(" \t", rest.find_first_not_of(" \t"));
-      rest = rest.substr(0, end);  // the time field only
+      const auto begin = rest.find_first_not_of(" \t");
+      rest = begin == std::string_view::npos ? std::string_view{} : rest.substr(begin);
+      rest = rest.substr(0, rest.find_first_of(" \t"));
+      if (!is_rfc3339(rest)) rest = {};
     }
     add(version, rest);
   }
@@ -97,7 +101,7 @@ std::string merge_list(std::string_view upstream, const std::vector<std::string>
     out += l.version;
     if (!l.rest.empty()) {
       out += ' ';
-      out += l.rest.substr(l.rest.find_first_not_of(" \t"));
+      out += l.rest;
     }
     out += '\n';
   }

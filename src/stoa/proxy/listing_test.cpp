@@ -46,6 +46,16 @@ TEST(MergeList, KeepsValidUpstreamLinesAddsStoredSorts) {
   EXPECT_EQ(got, "v1.2.0 2020-01-01T00:00:00Z\nv1.3.0\nv1.10.0\nv2.0.0+incompatible\n");
 }
 
+TEST(MergeList, SecondFieldIsATimeOrNothing) {
+  // Regressions from fuzz/info_json: a blank or control-byte second field used to throw.
+  EXPECT_EQ(merge_list("v1.0.0 \n", {}), "v1.0.0\n");
+  EXPECT_EQ(merge_list("v1.0.0\t\r\t\n", {}), "v1.0.0\n");
+  EXPECT_EQ(merge_list("v1.0.0 yesterday\n", {}), "v1.0.0\n");
+  EXPECT_EQ(merge_list("v1.0.0 \t 2020-01-01T00:00:00Z extra\n", {}),
+            "v1.0.0 2020-01-01T00:00:00Z\n");
+  EXPECT_EQ(merge_list(merge_list("v1.0.0\t\r\t", {}), {}), "v1.0.0\n");
+}
+
 TEST(MergeList, Empty) {
   EXPECT_EQ(merge_list("", {}), "");
   EXPECT_EQ(merge_list("", {"v0.1.0"}), "v0.1.0\n");
