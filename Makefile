@@ -7,7 +7,7 @@ export GOFLAGS := -mod=mod
 STOA_ADDR ?= 127.0.0.1:8080
 STOA_DATA ?= $(CURDIR)/data
 
-.PHONY: all deps deps-test build build-asan run test unit e2e format clean
+.PHONY: all deps deps-test deps-fuzz build build-asan build-fuzz run test unit e2e fuzz fuzz-smoke fuzz-ci format clean
 
 all: build
 
@@ -17,6 +17,9 @@ deps:
 deps-test:
 	@scripts/install-deps.sh test
 
+deps-fuzz:
+	@scripts/install-deps.sh fuzz
+
 build: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release
@@ -24,6 +27,10 @@ build: deps
 build-asan: deps-test
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan
+
+build-fuzz: deps-fuzz
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz
 
 ## run: install, build and start stoa on 127.0.0.1:8080 with its data under ./data
 run: build
@@ -33,12 +40,28 @@ run: build
 test: build-asan
 	ctest --preset asan
 	$(MAKE) --no-print-directory e2e
+	$(MAKE) --no-print-directory fuzz-ci
 
 unit: build-asan
 	ctest --preset asan
 
 e2e:
 	cd tests && STOA_BIN=$(CURDIR)/build/asan/stoa go test -count=1 -timeout 20m ./...
+
+## fuzz: build the libFuzzer targets (clang) and run each for FUZZ_SECONDS; crashes land in build/fuzz-work/<target>/crashes
+FUZZ_SECONDS ?= 60
+fuzz: build-fuzz
+	fuzz/run.sh $(FUZZ_SECONDS)
+
+## fuzz-smoke: the same, 10 s per target from the seed corpora; fails on any crash
+fuzz-smoke: build-fuzz
+	fuzz/run.sh 10
+
+## fuzz-ci: every target for a fixed 30,000 runs from a fixed seed and a fresh scratch corpus, so
+## the same commit always gives the same verdict (part of make test)
+fuzz-ci: build-fuzz
+	rm -rf build/fuzz-ci
+	FUZZ_WORK=build/fuzz-ci FUZZ_ARGS="-seed=1 -runs=30000" fuzz/run.sh 120
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every Debian package stoa needs to build and test. Idempotent; quiet when all is present.
-# Usage: scripts/install-deps.sh [build|test|fuzz|all]   (default: all)
+# Usage: scripts/install-deps.sh [build|test|fuzz|bench|all]   (default: all)
 set -euo pipefail
 
 build_pkgs=(
@@ -14,14 +14,17 @@ test_pkgs=( clang-format curl python3 systemd )
 # The fuzz preset: Debian's clang, its libFuzzer/sanitizer runtimes, llvm-symbolizer for readable
 # stacks (llvm-14 ships /usr/lib/llvm-14/bin/llvm-symbolizer), python3 for fuzz/make_corpus.py.
 fuzz_pkgs=( clang-14 libclang-rt-14-dev llvm-14 python3 )
+# bench/run: load generators, nginx as the reference server, profilers, the chart (bench/chart.py).
+bench_pkgs=( wrk nginx hyperfine linux-perf strace util-linux python3 python3-matplotlib )
 
 want=("${build_pkgs[@]}")
 case "${1:-all}" in
   build) ;;
   test) want+=("${test_pkgs[@]}") ;;
   fuzz) want+=("${fuzz_pkgs[@]}") ;;
-  all) want+=("${test_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
-  *) echo "usage: $0 [build|test|fuzz|all]" >&2; exit 2 ;;
+  bench) want+=("${bench_pkgs[@]}") ;;
+  all) want+=("${test_pkgs[@]}" "${fuzz_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|test|fuzz|bench|all]" >&2; exit 2 ;;
 esac
 
 missing=()

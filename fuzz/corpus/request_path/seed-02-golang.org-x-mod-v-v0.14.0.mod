@@ -1,0 +1,1 @@
+/golang.org/x/mod/@v/v0.14.0.mod

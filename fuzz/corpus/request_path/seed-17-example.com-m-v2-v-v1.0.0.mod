@@ -1,0 +1,1 @@
+/example.com/m/v2/@v/v1.0.0.mod

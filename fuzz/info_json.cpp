@@ -1,0 +1,110 @@
+// The bodies stoa takes from upstreams for the mutable endpoints: parse_info on a .info/@latest
+// JSON body, merge_list on a list body, pick_latest over its lines. The whole input is the body;
+// its lines are also the "stored" versions and pick_latest's candidates.
+
+#include <algorithm>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "check.hpp"
+#include "stoa/module/semver.hpp"
+#include "stoa/proxy/listing.hpp"
+
+namespace {
+
+using stoa::fuzz::require;
+namespace semver = stoa::module::semver;
+namespace proxy = stoa::proxy;
+
+std::vector<std::string> lines_of(std::string_view s) {
+  std::vector<std::string> out;
+  while (!s.empty()) {
+    const auto nl = s.find('\n');
+    out.emplace_back(s.substr(0, nl));
+    s = nl == std::string_view::npos ? std::string_view{} : s.substr(nl + 1);
+  }
+  return out;
+}
+
+void check_info(std::string_view body) {
+  const auto info = proxy::parse_info(body);
+  if (!info) return;
+  // What was parsed survives a JSON round trip (escapes, NULs and all).
+  boost::json::object o;
+  o["Version"] = info->version;
+  if (!info->time.empty()) o["Time"] = info->time;
+  const auto again = proxy::parse_info(boost::json::serialize(o));
+  require(again.has_value() && again->version == info->version && again->time == info->time,
+          "parse_info does not round-trip", body);
+}
+
+// merge_list's output: one "<version>[ <time>]" per line, versions canonical and not pseudo,
+// strictly increasing, each present in the input; merging the output again keeps the versions.
+std::vector<std::string> check_list_body(std::string_view out, std::string_view input) {
+  std::vector<std::string> versions;
+  require(out.empty() || out.back() == '\n', "list body does not end with a newline", out);
+  for (const auto& line : lines_of(out)) {
+    const auto sp = line.find(' ');
+    const std::string version = line.substr(0, sp);
+    require(semver::is_canonical(version) && !semver::is_pseudo(version),
+            "list line is not a canonical release or pre-release", line);
+    require(sp == std::string::npos || sp + 1 < line.size(), "list line has an empty time", line);
+    require(input.find(version) != std::string_view::npos, "list version is not from the input",
+            line);
+    if (!versions.empty()) {
+      const int c = semver::compare(versions.back(), version);
+      require(c < 0 || (c == 0 && versions.back() < version), "list is not sorted and unique", out);
+    }
+    versions.push_back(version);
+  }
+  return versions;
+}
+
+void check_latest(const std::vector<std::string>& candidates) {
+  const auto latest = proxy::pick_latest(candidates);
+  // 0: release, 1: pre-release, 2: pseudo-version; latest comes from the lowest class present.
+  const auto rank = [](const std::string& v) {
+    return semver::is_pseudo(v) ? 2 : semver::prerelease(v).empty() ? 0 : 1;
+  };
+  int best_rank = 3;
+  for (const auto& v : candidates) {
+    if (semver::is_valid(v)) best_rank = std::min(best_rank, rank(v));
+  }
+  if (best_rank == 3) {
+    require(!latest, "pick_latest chose among no valid versions", latest.value_or(""));
+    return;
+  }
+  require(latest.has_value(), "pick_latest chose nothing among valid versions");
+  require(semver::is_valid(*latest) && rank(*latest) == best_rank,
+          "pick_latest chose from the wrong class", *latest);
+  bool present = false;
+  for (const auto& v : candidates) {
+    present = present || v == *latest;
+    if (semver::is_valid(v) && rank(v) == best_rank) {
+      require(semver::compare(v, *latest) <= 0, "pick_latest did not choose the highest", v);
+    }
+  }
+  require(present, "pick_latest chose a version not given", *latest);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const auto body = stoa::fuzz::as_text(data, size);
+  check_info(body);
+
+  const auto lines = lines_of(body);
+  const std::string merged = proxy::merge_list(body, lines);
+  const auto versions = check_list_body(merged, body);
+  const auto versions_again = check_list_body(proxy::merge_list(merged, {}), merged);
+  require(versions_again == versions, "merging the merged list changes its versions", merged);
+  const std::string upstream_only = proxy::merge_list({}, lines);
+  check_list_body(upstream_only, body);
+
+  check_latest(lines);
+  return 0;
+}
