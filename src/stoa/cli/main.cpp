@@ -15,6 +15,7 @@
 #include "stoa/cli/checksum_db.hpp"
 #include "stoa/cli/config.hpp"
 #include "stoa/cli/logging.hpp"
+#include "stoa/cli/verify.hpp"
 #include "stoa/fetch/upstream.hpp"
 #include "stoa/fetch/validator.hpp"
 #include "stoa/fetch/worker_pool.hpp"
@@ -117,44 +118,13 @@ std::string random_instance_id() {
   return fmt::format("{:08x}{:08x}{:08x}{:08x}", rd(), rd(), rd(), rd());
 }
 
-int serve(RawConfig cfg) {
-  const std::string goroot = fill_go_defaults(cfg);
-  const fetch::ProxyList upstreams = resolve_upstream(cfg);
-  const ChecksumDbSetting sumdb_setting =
-      parse_checksum_db(cfg.get("sumdb"), go_known_keys(goroot));
-  if (!sumdb_setting.error.empty()) throw ConfigError("sumdb: " + sumdb_setting.error);
-  const Loggers logs =
-      make_loggers(cfg.get("log_format"), cfg.get("log_level"), cfg.boolean("access_log"));
-  const auto& log = logs.app;
-  if (upstreams.direct || upstreams.off) {
-    log->warn("upstream {}: 'direct' and 'off' and the entries after them are ignored",
-              redact_url_credentials(cfg.get("upstream")));
-  }
-
+// The parts every command that touches the store and upstream needs, built from the configuration.
+struct Core {
+  fetch::ProxyList upstreams;
+  std::optional<ChecksumDb> db;
   std::unique_ptr<store::Store> store;
-  if (cfg.get("store") == "memory") {
-    const auto staging = std::filesystem::temp_directory_path() / ("stoa-" + random_instance_id());
-    std::filesystem::create_directories(staging);
-    store = store::make_memory_store(staging);
-  } else {
-    store = store::make_disk_store(cfg.get("data_dir"));
-  }
-
-  fetch::UpstreamOptions uo;
-  uo.proxies = upstreams;
-  uo.connect_timeout = cfg.duration("connect_timeout");
-  uo.total_timeout = cfg.duration("fetch_timeout");
-  uo.stall_timeout = cfg.duration("stall_timeout");
-  uo.user_agent = "stoa/" STOA_VERSION;
-  auto upstream = fetch::make_http_upstream(uo);
-
-  fetch::WorkerPool pool(std::max<std::uint64_t>(1, cfg.count("fetch_workers")),
-                         cfg.count("fetch_queue"));
-
-  std::unique_ptr<fetch::Validator> validator;
-  if (const auto& url = cfg.get("validator_url"); !url.empty()) {
-    validator = fetch::make_http_validator(url, cfg.duration("validator_timeout"));
-  }
+  fetch::UpstreamOptions upstream_options;
+  std::unique_ptr<fetch::Upstream> upstream;
   // The checksum database: reached through the upstream proxies' /sumdb/<name>/ unless it has a
   // URL of its own; tiles it authenticates are kept in the store, its latest tree head on disk.
   std::unique_ptr<fetch::Upstream> sumdb_upstream;
@@ -163,29 +133,80 @@ int serve(RawConfig cfg) {
   std::unique_ptr<sumdb::TreeState> sumdb_state;
   std::unique_ptr<sumdb::Client> sumdb_client;
   proxy::DatabaseSource sumdb_source;
-  if (const auto& db = sumdb_setting.db) {
+};
+
+Core make_core(RawConfig& cfg) {
+  Core c;
+  const std::string goroot = fill_go_defaults(cfg);
+  c.upstreams = resolve_upstream(cfg);
+  const ChecksumDbSetting setting = parse_checksum_db(cfg.get("sumdb"), go_known_keys(goroot));
+  if (!setting.error.empty()) throw ConfigError("sumdb: " + setting.error);
+  c.db = setting.db;
+
+  if (cfg.get("store") == "memory") {
+    const auto staging = std::filesystem::temp_directory_path() / ("stoa-" + random_instance_id());
+    std::filesystem::create_directories(staging);
+    c.store = store::make_memory_store(staging);
+  } else {
+    c.store = store::make_disk_store(cfg.get("data_dir"));
+  }
+
+  auto& uo = c.upstream_options;
+  uo.proxies = c.upstreams;
+  uo.connect_timeout = cfg.duration("connect_timeout");
+  uo.total_timeout = cfg.duration("fetch_timeout");
+  uo.stall_timeout = cfg.duration("stall_timeout");
+  uo.user_agent = "stoa/" STOA_VERSION;
+  c.upstream = fetch::make_http_upstream(uo);
+
+  if (const auto& db = c.db) {
     if (db->url.empty()) {
-      sumdb_source = {upstream.get(), "sumdb/" + db->name + "/"};
+      c.sumdb_source = {c.upstream.get(), "sumdb/" + db->name + "/"};
     } else {
       fetch::UpstreamOptions dbo = uo;
       std::string error;
       auto list = fetch::parse_proxy_list(db->url, &error);
       if (!list) throw ConfigError("sumdb: " + error);
       dbo.proxies = *list;
-      sumdb_upstream = fetch::make_http_upstream(dbo);
-      sumdb_source = {sumdb_upstream.get(), ""};
+      c.sumdb_upstream = fetch::make_http_upstream(dbo);
+      c.sumdb_source = {c.sumdb_upstream.get(), ""};
     }
-    sumdb_fetcher = proxy::make_upstream_fetcher(sumdb_source);
-    sumdb_tiles = proxy::make_store_tile_cache(*store, db->name);
+    c.sumdb_fetcher = proxy::make_upstream_fetcher(c.sumdb_source);
+    c.sumdb_tiles = proxy::make_store_tile_cache(*c.store, db->name);
     if (cfg.get("store") == "disk") {
       const auto dir = std::filesystem::path(cfg.get("data_dir")) / ".stoa-state" / "sumdb";
       std::filesystem::create_directories(dir);
-      sumdb_state = sumdb::make_file_tree_state(dir / (db->name + ".latest"));
+      c.sumdb_state = sumdb::make_file_tree_state(dir / (db->name + ".latest"));
     } else {
-      sumdb_state = sumdb::make_memory_tree_state();
+      c.sumdb_state = sumdb::make_memory_tree_state();
     }
-    sumdb_client = std::make_unique<sumdb::Client>(sumdb::ClientOptions{db->name, db->key},
-                                                   *sumdb_fetcher, *sumdb_tiles, *sumdb_state);
+    c.sumdb_client = std::make_unique<sumdb::Client>(
+        sumdb::ClientOptions{db->name, db->key}, *c.sumdb_fetcher, *c.sumdb_tiles, *c.sumdb_state);
+  }
+  return c;
+}
+
+int serve(RawConfig cfg) {
+  Core core = make_core(cfg);
+  const Loggers logs =
+      make_loggers(cfg.get("log_format"), cfg.get("log_level"), cfg.boolean("access_log"));
+  const auto& log = logs.app;
+  const auto& upstreams = core.upstreams;
+  if (upstreams.direct || upstreams.off) {
+    log->warn("upstream {}: 'direct' and 'off' and the entries after them are ignored",
+              redact_url_credentials(cfg.get("upstream")));
+  }
+  auto& store = core.store;
+  auto& upstream = core.upstream;
+
+  fetch::WorkerPool pool(std::max<std::uint64_t>(1, cfg.count("fetch_workers")),
+                         cfg.count("fetch_queue"));
+
+  std::unique_ptr<fetch::Validator> validator;
+  if (const auto& url = cfg.get("validator_url"); !url.empty()) {
+    validator = fetch::make_http_validator(url, cfg.duration("validator_timeout"));
+  }
+  if (const auto& db = core.db) {
     log->info("verifying against checksum database {} (via {}); not for: {}", db->name,
               db->url.empty() ? "the upstream proxies" : redact_url_credentials(db->url),
               cfg.get("no_sumdb").empty() ? "-" : cfg.get("no_sumdb"));
@@ -194,9 +215,9 @@ int serve(RawConfig cfg) {
   }
 
   proxy::ServiceOptions so;
-  so.checksum_db = sumdb_client.get();
+  so.checksum_db = core.sumdb_client.get();
   so.no_sumdb = cfg.get("no_sumdb");
-  if (sumdb_setting.db) so.sumdb_sources.emplace(sumdb_setting.db->name, sumdb_source);
+  if (core.db) so.sumdb_sources.emplace(core.db->name, core.sumdb_source);
   so.validator = validator.get();
   so.validator_allows_on_error = cfg.get("validator_failure") == "allow";
   so.list_ttl = std::chrono::duration_cast<std::chrono::seconds>(cfg.duration("list_ttl"));
@@ -266,6 +287,18 @@ int serve(RawConfig cfg) {
   return 0;
 }
 
+int verify(RawConfig cfg, bool quarantine) {
+  if (cfg.get("store") != "disk") throw ConfigError("verify: works on the disk store only");
+  Core core = make_core(cfg);
+  VerifyOptions vo;
+  vo.data_dir = cfg.get("data_dir");
+  vo.checksum_db = core.sumdb_client.get();
+  vo.no_sumdb = cfg.get("no_sumdb");
+  vo.quarantine = quarantine;
+  const VerifyReport r = verify_store(vo, std::cout);
+  return r.bad > 0 ? 1 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -288,9 +321,18 @@ int main(int argc, char** argv) {
   };
   auto* serve_cmd = app.add_subcommand("serve", "serve the GOPROXY protocol");
   auto* config_cmd = app.add_subcommand("config", "print the effective configuration and exit");
+  auto* verify_cmd = app.add_subcommand(
+      "verify",
+      "re-hash every stored .zip and .mod against its recorded hash and the checksum database; "
+      "exit 1 if anything is wrong");
+  bool quarantine = false;
+  verify_cmd->add_flag(
+      "--quarantine", quarantine,
+      "move the files of bad versions to <data_dir>/.stoa-quarantine/ (never deletes)");
   app.add_subcommand("version", "print the version and exit");
   add_keys(serve_cmd);
   add_keys(config_cmd);
+  add_keys(verify_cmd);
   bool reference = false;
   config_cmd->add_flag("--reference", reference,
                        "print a configuration file documenting every key with its default");
@@ -321,6 +363,7 @@ int main(int argc, char** argv) {
       std::cout << render_config(cfg);
       return 0;
     }
+    if (app.got_subcommand("verify")) return verify(std::move(cfg), quarantine);
     return serve(std::move(cfg));
   } catch (const ConfigError& e) {
     std::cerr << "stoa: configuration: " << e.what() << "\n";

@@ -1,0 +1,169 @@
+#include "stoa/cli/verify.hpp"
+
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "stoa/module/path.hpp"
+#include "stoa/module/patterns.hpp"
+#include "stoa/modzip/modzip.hpp"
+#include "stoa/sumdb/client.hpp"
+
+namespace stoa::cli {
+namespace fs = std::filesystem;
+namespace {
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+std::string utc_stamp() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  return std::string(buf, std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm));
+}
+
+// A stored file of a version: "<escaped module>/@v/<escaped version>.<ext>".
+struct StoredFile {
+  fs::path path;
+  std::string escaped_module;
+  std::string escaped_version;
+  std::string ext;  // "zip" or "mod"
+};
+
+// Takes `escaped_version` out of "<dir>/list" (atomically replaced).
+void drop_from_list(const fs::path& vdir, const std::string& version) {
+  const fs::path list = vdir / "list";
+  if (!fs::exists(list)) return;
+  std::ifstream in(list);
+  std::string kept;
+  for (std::string line; std::getline(in, line);) {
+    if (line.substr(0, line.find(' ')) != version) kept += line + "\n";
+  }
+  const fs::path tmp = vdir / ".list.verify-tmp";
+  std::ofstream(tmp, std::ios::trunc) << kept;
+  fs::rename(tmp, list);
+}
+
+}  // namespace
+
+VerifyReport verify_store(const VerifyOptions& o, std::ostream& out) {
+  VerifyReport report;
+  std::vector<StoredFile> files;
+  for (auto it = fs::recursive_directory_iterator(o.data_dir);
+       it != fs::recursive_directory_iterator(); ++it) {
+    const auto name = it->path().filename().string();
+    if (it.depth() == 0 && (name.starts_with('.') || name == "sumdb")) {
+      if (it->is_directory()) it.disable_recursion_pending();
+      continue;
+    }
+    if (!it->is_regular_file()) continue;
+    const auto ext = it->path().extension().string();
+    if (ext != ".zip" && ext != ".mod") continue;
+    const fs::path rel = fs::relative(it->path(), o.data_dir);
+    const std::string key = rel.generic_string();
+    const auto at = key.rfind("/@v/");
+    if (at == std::string::npos) continue;
+    files.push_back({it->path(), key.substr(0, at), rel.stem().string(), ext.substr(1)});
+  }
+
+  std::map<std::pair<std::string, std::string>, std::string>
+      bad_versions;  // (module, version) -> why
+  for (const auto& f : files) {
+    ++report.files;
+    const auto module_path = module::unescape_path(f.escaped_module);
+    const auto version = module::unescape_version(f.escaped_version);
+    const std::string label = (module_path ? *module_path : f.escaped_module) + "@" +
+                              (version ? *version : f.escaped_version) + " " + f.ext;
+    auto bad = [&](const std::string& why) {
+      ++report.bad;
+      out << "BAD " << label << ": " << why << "\n";
+      bad_versions.emplace(std::make_pair(f.escaped_module, f.escaped_version), why);
+    };
+    if (!module_path || !version) {
+      bad("not a module path and version stoa would store");
+      continue;
+    }
+    std::string h1;
+    if (f.ext == "zip") {
+      const modzip::ZipCheck check = modzip::check_zip(f.path.string(), *module_path, *version);
+      if (!check.ok()) {
+        bad("breaks the module zip rules: " + check.problems.front());
+        continue;
+      }
+      h1 = check.h1;
+    } else {
+      h1 = modzip::hash_go_mod_file(f.path.string());
+    }
+    const fs::path recorded_file =
+        f.path.parent_path() / (f.escaped_version + (f.ext == "zip" ? ".ziphash" : ".modhash"));
+    if (fs::exists(recorded_file)) {
+      const std::string recorded = read_text(recorded_file);
+      if (recorded != h1) {
+        bad("bytes changed since they were stored: recorded " + recorded + ", now " + h1);
+        continue;
+      }
+    }
+    if (o.checksum_db != nullptr && !module::match_prefix_patterns(o.no_sumdb, *module_path)) {
+      sumdb::Verdict v;
+      try {
+        v = o.checksum_db->verify(*module_path, *version,
+                                  f.ext == "zip" ? sumdb::Artifact::zip : sumdb::Artifact::mod, h1);
+      } catch (const std::exception& e) {
+        v.status = sumdb::Verdict::Status::error;
+        v.message = e.what();
+      }
+      switch (v.status) {
+        case sumdb::Verdict::Status::match:
+          break;
+        case sumdb::Verdict::Status::mismatch:
+          bad("checksum database " + o.checksum_db->name() + " has " + v.expected +
+              ", stored bytes hash to " + h1);
+          continue;
+        case sumdb::Verdict::Status::not_found:
+          bad("not in checksum database " + o.checksum_db->name());
+          continue;
+        case sumdb::Verdict::Status::error:
+          ++report.unverified;
+          out << "UNVERIFIED " << label << ": " << v.message << "\n";
+          break;
+      }
+    }
+  }
+
+  if (o.quarantine && !bad_versions.empty()) {
+    const fs::path qroot = o.data_dir / ".stoa-quarantine" / utc_stamp();
+    for (const auto& [mv, why] : bad_versions) {
+      const auto& [escaped_module, escaped_version] = mv;
+      const fs::path vdir = o.data_dir / escaped_module / "@v";
+      const fs::path dest = qroot / escaped_module / "@v";
+      fs::create_directories(dest);
+      for (const char* ext : {".info", ".mod", ".zip", ".ziphash", ".modhash"}) {
+        const fs::path p = vdir / (escaped_version + ext);
+        if (fs::exists(p)) fs::rename(p, dest / p.filename());
+      }
+      drop_from_list(vdir, escaped_version);
+      ++report.quarantined;
+      out << "QUARANTINED " << escaped_module << "@" << escaped_version << " -> " << dest.string()
+          << "\n";
+    }
+  }
+  out << report.files << " files checked, " << report.bad << " bad, " << report.unverified
+      << " unverified";
+  if (o.quarantine) out << ", " << report.quarantined << " versions quarantined";
+  out << "\n";
+  return report;
+}
+
+}  // namespace stoa::cli
