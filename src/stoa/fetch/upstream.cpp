@@ -608,20 +608,31 @@ class HttpUpstream final : public Upstream {
     if (!ok) throw std::runtime_error("curl_share_setopt failed");
   }
 
-  Outcome get(const std::string& suffix, fsio::TempFile& out, std::uint64_t max_bytes) override {
+  using Upstream::get;
+
+  Outcome get(const std::string& suffix, fsio::TempFile& out, std::uint64_t max_bytes,
+              const Headers& request_headers) override {
     Sink sink(out);
-    return walk(suffix, sink, max_bytes);
+    return walk(suffix, sink, max_bytes, request_headers);
   }
 
-  Outcome get(const std::string& suffix, std::string& out, std::uint64_t max_bytes) override {
+  Outcome get(const std::string& suffix, std::string& out, std::uint64_t max_bytes,
+              const Headers& request_headers) override {
     Sink sink(out);
-    return walk(suffix, sink, max_bytes);
+    return walk(suffix, sink, max_bytes, request_headers);
   }
 
  private:
   // cmd/go/internal/modfetch.TryProxies: a failure outranks a not-found, the later of equals
   // wins, and a failure stops the walk unless the entry is followed by '|'.
-  Outcome walk(const std::string& suffix, Sink& sink, std::uint64_t max_bytes) {
+  static void append_header(Slist& list, const char* header) {
+    curl_slist* next = curl_slist_append(list.get(), header);
+    if (next == nullptr) throw std::bad_alloc();
+    if (!list) list.reset(next);
+  }
+
+  Outcome walk(const std::string& suffix, Sink& sink, std::uint64_t max_bytes,
+               const Headers& request_headers) {
     const auto& entries = m_options.proxies.entries;
     if (entries.empty()) {
       Outcome none;
@@ -631,9 +642,23 @@ class HttpUpstream final : public Upstream {
       return none;
     }
     const std::string escaped = path_escape(suffix);
-    AttemptConfig config{m_options.connect_timeout, m_options.total_timeout,
-                         m_options.stall_timeout,   &m_options.user_agent,
-                         m_headers.get(),           m_share.get()};
+    // This call's own headers (e.g. traceparent) go after the configured ones, in a list of
+    // their own; without any, the shared list is used as is.
+    Slist call_headers;
+    if (!request_headers.empty()) {
+      for (const curl_slist* h = m_headers.get(); h != nullptr; h = h->next) {
+        append_header(call_headers, h->data);
+      }
+      for (const auto& h : request_headers) {
+        if (h.find_first_of("\r\n") == std::string::npos) append_header(call_headers, h.c_str());
+      }
+    }
+    AttemptConfig config{m_options.connect_timeout,
+                         m_options.total_timeout,
+                         m_options.stall_timeout,
+                         &m_options.user_agent,
+                         call_headers ? call_headers.get() : m_headers.get(),
+                         m_share.get()};
     std::optional<Outcome> reported;
     for (const auto& entry : entries) {
       sink.clear();

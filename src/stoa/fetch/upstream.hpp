@@ -92,10 +92,23 @@ class Upstream {
   // nothing could be hidden) with exhausted set.
   // Throws std::system_error when writing `out` fails (ENOSPC...): a local failure, not an
   // upstream outcome, and the walk stops.
-  virtual Outcome get(const std::string& suffix, fsio::TempFile& out, std::uint64_t max_bytes) = 0;
+  // `request_headers` ("Name: value", e.g. a traceparent) are sent with this call only, after
+  // UpstreamOptions::extra_headers; lines with CR or LF are dropped.
+  using Headers = std::vector<std::string>;
+  virtual Outcome get(const std::string& suffix, fsio::TempFile& out, std::uint64_t max_bytes,
+                      const Headers& request_headers) = 0;
 
   // Same, into memory (for list, @latest, .info: small bodies).
-  virtual Outcome get(const std::string& suffix, std::string& out, std::uint64_t max_bytes) = 0;
+  virtual Outcome get(const std::string& suffix, std::string& out, std::uint64_t max_bytes,
+                      const Headers& request_headers) = 0;
+
+  // Without per-call headers.
+  Outcome get(const std::string& suffix, fsio::TempFile& out, std::uint64_t max_bytes) {
+    return get(suffix, out, max_bytes, Headers{});
+  }
+  Outcome get(const std::string& suffix, std::string& out, std::uint64_t max_bytes) {
+    return get(suffix, out, max_bytes, Headers{});
+  }
 };
 
 // Throws std::invalid_argument when an extra header is not "Name: value" on one line, or an

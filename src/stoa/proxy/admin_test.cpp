@@ -14,8 +14,13 @@ namespace {
 
 class NoUpstream final : public fetch::Upstream {
  public:
-  fetch::Outcome get(const std::string&, fsio::TempFile&, std::uint64_t) override { return {}; }
-  fetch::Outcome get(const std::string&, std::string&, std::uint64_t) override { return {}; }
+  using fetch::Upstream::get;
+  fetch::Outcome get(const std::string&, fsio::TempFile&, std::uint64_t, const Headers&) override {
+    return {};
+  }
+  fetch::Outcome get(const std::string&, std::string&, std::uint64_t, const Headers&) override {
+    return {};
+  }
 };
 
 TEST(Admin, Endpoints) {

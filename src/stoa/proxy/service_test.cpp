@@ -46,13 +46,18 @@ class ScriptedUpstream final : public fetch::Upstream {
     m_cv.notify_all();
   }
 
-  fetch::Outcome get(const std::string& suffix, fsio::TempFile& out, std::uint64_t max) override {
+  using fetch::Upstream::get;
+  fetch::Outcome get(const std::string& suffix, fsio::TempFile& out, std::uint64_t max,
+                     const Headers& headers) override {
+    last_headers = headers;
     std::string body;
-    auto o = get(suffix, body, max);
+    auto o = get(suffix, body, max, headers);
     if (o.status == Status::ok) out.write(body);
     return o;
   }
-  fetch::Outcome get(const std::string& suffix, std::string& out, std::uint64_t max) override {
+  fetch::Outcome get(const std::string& suffix, std::string& out, std::uint64_t max,
+                     const Headers& headers) override {
+    last_headers = headers;
     std::unique_lock l(m_mutex);
     ++m_hits[suffix];
     m_cv.wait(l, [&] { return m_gate_open; });
@@ -65,6 +70,9 @@ class ScriptedUpstream final : public fetch::Upstream {
     out = a.body;
     return {Status::ok, 200, false, {}};
   }
+
+ public:
+  Headers last_headers;  // of the latest call
 
  private:
   std::mutex m_mutex;
