@@ -60,6 +60,9 @@ const std::vector<KeySpec>& keys() {
        "deny",
        "when the validator cannot answer: deny (answer 503, store nothing) or allow (store anyway)",
        {"deny", "allow"}},
+      {"otlp_endpoint", KeyType::string, "",
+       "OTLP/HTTP collector base URL for traces (spans go to <url>/v1/traces); empty: the standard "
+       "OTEL_EXPORTER_OTLP_* environment variables decide, and without them tracing is off"},
       {"log_format", KeyType::choice, "text", "log line format", {"text", "json"}},
       {"log_level",
        KeyType::choice,

@@ -28,6 +28,8 @@
 #include "stoa/store/memory.hpp"
 #include "stoa/sumdb/client.hpp"
 #include "stoa/sumdb/state.hpp"
+#include "stoa/trace/options.hpp"
+#include "stoa/trace/otlp.hpp"
 
 extern char** environ;
 
@@ -214,7 +216,20 @@ int serve(RawConfig cfg) {
     log->warn("sumdb = off: downloads are not checked against a checksum database");
   }
 
+  // Tracing: the OTEL_* environment, with otlp_endpoint taking precedence. Export is
+  // asynchronous; a slow or dead collector only costs dropped spans (counted below).
+  trace::TraceOptions to = trace::from_environment(trace::process_environment());
+  if (const auto& ep = cfg.get("otlp_endpoint"); !ep.empty()) {
+    to.endpoint = ep;
+    while (!to.endpoint.empty() && to.endpoint.back() == '/') to.endpoint.pop_back();
+    to.endpoint += "/v1/traces";
+  }
+  to.on_error = [log](std::string_view message) { log->warn("trace export: {}", message); };
+  trace::Tracer tracer = trace::make_tracer(to);
+  if (tracer.enabled()) log->info("exporting traces to {}", redact_url_credentials(to.endpoint));
+
   proxy::ServiceOptions so;
+  so.tracer = &tracer;
   so.checksum_db = core.sumdb_client.get();
   so.no_sumdb = cfg.get("no_sumdb");
   if (core.db) so.sumdb_sources.emplace(core.db->name, core.sumdb_source);
@@ -226,6 +241,14 @@ int serve(RawConfig cfg) {
   registry.gauge("stoa_build_info", "Always 1; the labels say which stoa this is.", {"version"})
       .with({STOA_VERSION})
       .set(1);
+  registry.callback_gauge("stoa_trace_spans_exported", "Spans sent to the trace collector.",
+                          [&tracer] { return static_cast<double>(tracer.stats().spans_exported); });
+  registry.callback_gauge(
+      "stoa_trace_spans_dropped",
+      "Spans dropped (queue full or collector failing): tracing never slows serving.", [&tracer] {
+        const auto st = tracer.stats();
+        return static_cast<double>(st.spans_dropped + st.spans_failed);
+      });
   proxy::Service service(so, *store, *upstream, pool, log, registry);
 
   http::ServerOptions ho;
@@ -238,6 +261,7 @@ int serve(RawConfig cfg) {
   ho.log_format = cfg.get("log_format") == "json" ? http::LogFormat::json : http::LogFormat::text;
   ho.shutdown_grace = cfg.duration("shutdown_grace");
   ho.on_drain = [&service] { service.set_draining(); };
+  ho.tracer = &tracer;
   http::Server server(ho, service.handler(), log, logs.access, registry);
   const std::string addr = server.bind();
 
@@ -283,6 +307,7 @@ int serve(RawConfig cfg) {
     admin_server->wait();
   }
   pool.shutdown();
+  tracer.shutdown(std::chrono::steady_clock::now() + std::chrono::seconds(2));
   log->info("stopped");
   return 0;
 }

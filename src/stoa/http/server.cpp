@@ -17,6 +17,7 @@
 #include "stoa/http/request_metrics.hpp"
 #include "stoa/http/wire.hpp"
 #include "stoa/proxy/response.hpp"
+#include "stoa/trace/tracer.hpp"
 
 namespace stoa::http {
 namespace {
@@ -91,14 +92,17 @@ struct Server::Impl {
   std::atomic<int> active_requests{0};
   asio::steady_timer grace_timer{ioc};
   RequestMetrics metrics;
+  trace::Tracer no_tracer;
+  const trace::Tracer* tracer;
 
   Impl(ServerOptions o, proxy::Handler s, std::shared_ptr<spdlog::logger> l,
        std::shared_ptr<spdlog::logger> a, metrics::Registry& registry)
       : options(std::move(o)),
-        service(s),
+        service(std::move(s)),
         log(std::move(l)),
         access(std::move(a)),
-        metrics(registry) {}
+        metrics(registry),
+        tracer(options.tracer != nullptr ? options.tracer : &no_tracer) {}
 
   void stop_now() {
     asio::post(ioc, [this] {
@@ -235,6 +239,8 @@ struct Server::Impl {
 
       proxy::Response resp;
       proxy::HttpRequest req;
+      req.request_id = id;
+      trace::Span span;
       bool keep_alive = false;
       if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
           ec == beast::error::timeout || ec == asio::error::connection_reset) {
@@ -251,6 +257,15 @@ struct Server::Impl {
         req.if_none_match = header_value(msg, bhttp::field::if_none_match);
         req.range = header_value(msg, bhttp::field::range);
         req.if_range = header_value(msg, bhttp::field::if_range);
+        // The client's trace context, when it sent exactly one traceparent.
+        std::optional<trace::SpanContext> parent;
+        if (msg.count("traceparent") == 1)
+          parent = trace::parse_traceparent(msg.find("traceparent")->value());
+        span = tracer->start_span("HTTP request", parent ? &*parent : nullptr, trace::Kind::server);
+        req.trace = span.context();
+        if (msg.count("tracestate") == 1) {
+          req.tracestate = std::string(trace::sanitize_tracestate(msg.find("tracestate")->value()));
+        }
         keep_alive = msg.keep_alive() && !draining.load();
         if (msg.chunked() ||
             (msg.has_content_length() && parser.content_length().value_or(0) > 0)) {
@@ -296,6 +311,18 @@ struct Server::Impl {
       }
 
       const auto elapsed = std::chrono::steady_clock::now() - started;
+      if (span.recording()) {
+        span.update_name(std::string(req.method) + " " + std::string(resp.endpoint));
+        span.set_attribute("http.request.method", req.method);
+        span.set_attribute("url.path", req.target);
+        span.set_attribute("http.response.status_code", static_cast<std::int64_t>(resp.status));
+        span.set_attribute("stoa.outcome", proxy::to_string(resp.outcome));
+        span.set_attribute("stoa.request_id", id);
+        if (resp.status >= 500) span.set_status(trace::StatusCode::error, error);
+      }
+      span.end();
+      const std::string trace_id =
+          req.trace.trace_id.valid() ? req.trace.trace_id.hex() : std::string();
       metrics.record(resp.endpoint, resp.status, resp.outcome,
                      std::chrono::duration<double>(elapsed).count(), body_bytes);
       if (access) {
@@ -309,6 +336,7 @@ struct Server::Impl {
         rec.duration = std::chrono::duration_cast<std::chrono::microseconds>(elapsed);
         rec.outcome = resp.outcome;
         rec.error = error;
+        rec.trace_id = trace_id;
         access->info(format_access(rec, options.log_format, log_timestamp()));
       }
       if (!keep_alive || draining.load()) break;

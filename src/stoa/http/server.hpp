@@ -21,6 +21,10 @@ namespace stoa::metrics {
 class Registry;
 }
 
+namespace stoa::trace {
+class Tracer;
+}
+
 namespace stoa::http {
 
 enum class LogFormat { text, json };
@@ -38,6 +42,9 @@ struct ServerOptions {
   // `shutdown_grace` whatever is left is cut off.
   std::chrono::milliseconds shutdown_grace{30'000};
   std::function<void()> on_drain;
+  // A server span per request, child of the client's traceparent (nullptr: no tracing; the
+  // client's trace context is still passed on to upstream fetches).
+  const trace::Tracer* tracer = nullptr;
 };
 
 class Server {

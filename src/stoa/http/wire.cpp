@@ -107,6 +107,11 @@ std::string format_access(const AccessRecord& rec, LogFormat format, std::string
     fmt::format_to(std::back_inserter(out),
                    R"(","status":{},"bytes":{},"duration_us":{},"outcome":"{}")", rec.status,
                    rec.bytes, rec.duration.count(), proxy::to_string(rec.outcome));
+    if (!rec.trace_id.empty()) {
+      out += R"(,"trace_id":")";
+      append_escaped(out, rec.trace_id, 32);
+      out += '"';
+    }
     if (!rec.error.empty()) {
       out += R"(,"error":")";
       append_escaped(out, rec.error, 200);
@@ -122,6 +127,10 @@ std::string format_access(const AccessRecord& rec, LogFormat format, std::string
   append_escaped(out, rec.target, 512);
   fmt::format_to(std::back_inserter(out), "\" status={} bytes={} duration_us={} outcome={}",
                  rec.status, rec.bytes, rec.duration.count(), proxy::to_string(rec.outcome));
+  if (!rec.trace_id.empty()) {
+    out += " trace_id=";
+    append_escaped(out, rec.trace_id, 32);
+  }
   if (!rec.error.empty()) {
     out += " error=\"";
     append_escaped(out, rec.error, 200);

@@ -27,7 +27,8 @@ struct AccessRecord {
   std::uint64_t bytes = 0;
   std::chrono::microseconds duration{0};
   proxy::Outcome outcome = proxy::Outcome::hit;
-  std::string_view error;  // why the connection ended early, if it did
+  std::string_view error;     // why the connection ended early, if it did
+  std::string_view trace_id;  // 32 hex digits, or empty
 };
 
 // One line (no newline): logfmt for text, one JSON object for json. The target is truncated to

@@ -12,6 +12,13 @@
 namespace stoa::proxy {
 namespace {
 
+HttpRequest make_request(std::string method, std::string target) {
+  HttpRequest r;
+  r.method = std::move(method);
+  r.target = std::move(target);
+  return r;
+}
+
 class NoUpstream final : public fetch::Upstream {
  public:
   using fetch::Upstream::get;
@@ -39,7 +46,7 @@ TEST(Admin, Endpoints) {
         std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()),
         registry);
     Admin admin({"listen = \"x\"\n", dir.string()}, service);
-    auto get = [&](const std::string& t) { return *admin.respond_now({"GET", t, "", "", ""}); };
+    auto get = [&](const std::string& t) { return *admin.respond_now(make_request("GET", t)); };
     EXPECT_EQ(get("/admin/config").body, "listen = \"x\"\n");
     EXPECT_EQ(get("/admin/fetches").body, "");
     const Response s = get("/admin/store");
@@ -49,7 +56,7 @@ TEST(Admin, Endpoints) {
     EXPECT_EQ(get("/healthz").status, 200);
     EXPECT_EQ(get("/metrics").status, 200);
     EXPECT_EQ(get("/example.com/m/@v/list").status, 404);  // the admin listener serves no modules
-    EXPECT_EQ(admin.respond_now({"DELETE", "/admin/config", "", "", ""})->status, 405);
+    EXPECT_EQ(admin.respond_now(make_request("DELETE", "/admin/config"))->status, 405);
     pool.shutdown();
   }
   std::filesystem::remove_all(dir);

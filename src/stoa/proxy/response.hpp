@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "stoa/store/store.hpp"
+#include "stoa/trace/context.hpp"
 
 namespace stoa::proxy {
 
@@ -19,6 +20,9 @@ struct HttpRequest {
   std::string if_none_match;
   std::string range;
   std::string if_range;
+  std::string request_id;    // for log lines about this request
+  trace::SpanContext trace;  // the request's server span (or the caller's context); may be invalid
+  std::string tracestate;    // passed on to upstreams with the trace context
 };
 
 // Which way a request was answered; for the access log and metrics.

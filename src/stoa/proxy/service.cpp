@@ -197,6 +197,7 @@ Service::Service(ServiceOptions options, store::Store& store, fetch::Upstream& u
           "Downloads checked against the checksum database before storing: match, mismatch "
           "(refused), not_found (refused), error (refused for now), skipped (no_sumdb or off).",
           {"result"})) {
+  m_tracer = m_options.tracer != nullptr ? m_options.tracer : &m_no_tracer;
   registry.callback_gauge("stoa_fetches_in_flight", "Upstream fetches running or queued.",
                           [this] { return static_cast<double>(m_flights.in_flight()); });
   registry.callback_gauge("stoa_fetch_queue_depth", "Fetches waiting for a worker.",
@@ -373,8 +374,27 @@ void Service::sumdb_fetch(const HttpRequest& req, Done done) {
   });
 }
 
-std::optional<FetchResult> Service::verify_checksum(const module::Request& r,
-                                                    const std::string& h1) {
+Service::FetchContext Service::context_of(const HttpRequest& req) {
+  FetchContext c{req.trace, req.tracestate,
+                 "request_id=" + (req.request_id.empty() ? "-" : req.request_id)};
+  if (req.trace.trace_id.valid()) c.tag += " trace_id=" + req.trace.trace_id.hex();
+  return c;
+}
+
+fetch::Upstream::Headers Service::upstream_headers(const trace::Span& span,
+                                                   const FetchContext& ctx) const {
+  fetch::Upstream::Headers h;
+  if (span.context().valid()) {
+    h.push_back("traceparent: " + trace::format_traceparent(span.context()));
+    if (!ctx.tracestate.empty()) h.push_back("tracestate: " + ctx.tracestate);
+  }
+  return h;
+}
+
+std::optional<FetchResult> Service::verify_checksum(const module::Request& r, const std::string& h1,
+                                                    const trace::SpanContext& parent,
+                                                    const std::string& tag) {
+  trace::Span span = m_tracer->start_span("sumdb.verify", &parent);
   if (m_options.checksum_db == nullptr ||
       module::match_prefix_patterns(m_options.no_sumdb, r.module)) {
     m_checksum_checks.with({"skipped"}).inc();
@@ -384,6 +404,7 @@ std::optional<FetchResult> Service::verify_checksum(const module::Request& r,
   sumdb::Verdict v;
   try {
     v = m_options.checksum_db->verify(r.module, r.version, artifact, h1);
+    span.set_attribute("stoa.checksum.result", static_cast<std::int64_t>(v.status));
   } catch (const sumdb::SecurityError& e) {
     m_log->critical("checksum database {} misbehaved: {}\n{}", m_options.checksum_db->name(),
                     e.what(), e.evidence());
@@ -404,9 +425,9 @@ std::optional<FetchResult> Service::verify_checksum(const module::Request& r,
       m_log->error(
           "SECURITY: checksum mismatch for {}@{} ({}): upstream served {}, checksum database {} "
           "has {}; "
-          "refused, nothing stored",
+          "refused, nothing stored [{}]",
           r.module, r.version, r.kind == Kind::zip ? "zip" : "go.mod", h1,
-          m_options.checksum_db->name(), v.expected);
+          m_options.checksum_db->name(), v.expected, tag);
       return FetchResult{
           Status::invalid,
           "checksum mismatch: upstream served " + h1 + ", the checksum database has " + v.expected,
@@ -511,6 +532,7 @@ void Service::handle(const HttpRequest& req, Done done) {
 std::optional<Response> Service::try_answer(const HttpRequest& req, const module::Request& r) {
   const std::string key = module::key_of(r);
   if (r.canonical) {
+    trace::Span span = m_tracer->start_span("store.get", &req.trace);
     if (auto obj = m_store.get(key))
       return serve_stored(req, std::move(*obj), r.kind, Outcome::hit);
     return std::nullopt;
@@ -590,12 +612,12 @@ void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done 
   };
   m_flights.join(key, std::move(waiter), [&] {
     *leader = true;
-    const bool queued = m_pool.try_submit([this, r, key] {
+    const bool queued = m_pool.try_submit([this, r, key, ctx = context_of(req)] {
       const auto started = std::chrono::steady_clock::now();
       FetchResult res;
       std::uint64_t bytes = 0;
       try {
-        res = download_file(r, bytes);
+        res = download_file(r, ctx, bytes);
       } catch (const std::exception& e) {
         m_log->error("fetch {} failed: {}", key, e.what());
         res = {Status::store_error, {}, {}};
@@ -607,8 +629,11 @@ void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done 
   });
 }
 
-FetchResult Service::download_file(const module::Request& r, std::uint64_t& bytes) {
+FetchResult Service::download_file(const module::Request& r, const FetchContext& ctx,
+                                   std::uint64_t& bytes) {
   const std::string key = module::key_of(r);
+  trace::Span span = m_tracer->start_span("upstream.fetch", &ctx.trace, trace::Kind::client);
+  span.set_attribute("stoa.key", key);
   const auto started = std::chrono::steady_clock::now();
   fsio::TempFile staged;
   try {
@@ -620,11 +645,15 @@ FetchResult Service::download_file(const module::Request& r, std::uint64_t& byte
   const std::uint64_t limit = r.kind == Kind::zip   ? modzip::k_max_zip_bytes
                               : r.kind == Kind::mod ? modzip::k_max_go_mod_bytes
                                                     : k_max_info_bytes;
-  FetchResult res = result_of(m_upstream.get(key, staged, limit));
+  FetchResult res = result_of(m_upstream.get(key, staged, limit, upstream_headers(span, ctx)));
   bytes = staged.size();
+  span.set_attribute("stoa.bytes", static_cast<std::int64_t>(bytes));
+  if (res.status != Status::ok && res.status != Status::not_found) {
+    span.set_status(trace::StatusCode::error, res.message);
+  }
   if (res.status != Status::ok) {
     if (res.status != Status::not_found)
-      m_log->warn("upstream fetch {} failed: {}", key, res.message);
+      m_log->warn("upstream fetch {} failed: {} [{}]", key, res.message, ctx.tag);
     return res;
   }
 
@@ -666,7 +695,8 @@ FetchResult Service::download_file(const module::Request& r, std::uint64_t& byte
     }
   }
   if (!problem.empty()) {
-    m_log->error("refusing {} from upstream: {}", key, problem);
+    m_log->error("refusing {} from upstream: {} [{}]", key, problem, ctx.tag);
+    span.set_status(trace::StatusCode::error, problem);
     return {Status::invalid, problem, {}};
   }
 
@@ -678,7 +708,7 @@ FetchResult Service::download_file(const module::Request& r, std::uint64_t& byte
     h1 = modzip::hash_go_mod_file(staged.path().string());
   }
   if (!h1.empty()) {
-    if (auto refused = verify_checksum(r, h1)) return std::move(*refused);
+    if (auto refused = verify_checksum(r, h1, span.context(), ctx.tag)) return std::move(*refused);
   }
 
   const std::uint64_t size = staged.size();
@@ -690,8 +720,8 @@ FetchResult Service::download_file(const module::Request& r, std::uint64_t& byte
     }
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - started);
-    m_log->info("{} {} ({} bytes, {} ms)", committed ? "stored" : "already stored", key, size,
-                ms.count());
+    m_log->info("{} {} ({} bytes, {} ms) [{}]", committed ? "stored" : "already stored", key, size,
+                ms.count(), ctx.tag);
     if (committed && !h1.empty()) {
       put_bytes(m_store,
                 r.escaped_module + "/@v/" + r.escaped_version +
@@ -725,11 +755,11 @@ void Service::fetch_meta(const HttpRequest& req, const module::Request& r, Done 
   };
   m_flights.join(key, std::move(waiter), [&] {
     *leader = true;
-    const bool queued = m_pool.try_submit([this, r, key] {
+    const bool queued = m_pool.try_submit([this, r, key, ctx = context_of(req)] {
       const auto started = std::chrono::steady_clock::now();
       FetchResult res;
       try {
-        res = download_meta(r);
+        res = download_meta(r, ctx);
       } catch (const std::exception& e) {
         m_log->error("fetch {} failed: {}", key, e.what());
         res = {Status::failed, {}, {}};
@@ -741,14 +771,21 @@ void Service::fetch_meta(const HttpRequest& req, const module::Request& r, Done 
   });
 }
 
-FetchResult Service::download_meta(const module::Request& r) {
+FetchResult Service::download_meta(const module::Request& r, const FetchContext& ctx) {
   const std::string key = module::key_of(r);
+  trace::Span span = m_tracer->start_span("upstream.fetch", &ctx.trace, trace::Kind::client);
+  span.set_attribute("stoa.key", key);
   FetchResult res;
   std::string body;
-  res = result_of(
-      m_upstream.get(key, body, r.kind == Kind::list ? k_max_list_bytes : k_max_info_bytes));
+  res = result_of(m_upstream.get(key, body,
+                                 r.kind == Kind::list ? k_max_list_bytes : k_max_info_bytes,
+                                 upstream_headers(span, ctx)));
+  if (res.status != Status::ok && res.status != Status::not_found) {
+    span.set_status(trace::StatusCode::error, res.message);
+  }
   if (res.status != Status::ok) {
-    if (res.status != Status::not_found) m_log->warn("upstream {} failed: {}", key, res.message);
+    if (res.status != Status::not_found)
+      m_log->warn("upstream {} failed: {} [{}]", key, res.message, ctx.tag);
     return res;
   }
   if (r.kind == Kind::list) {
@@ -767,7 +804,7 @@ FetchResult Service::download_meta(const module::Request& r) {
       problem = "version " + info->version.substr(0, 128) + " does not match module path";
     }
     if (!problem.empty()) {
-      m_log->error("refusing {} from upstream: {}", key, problem);
+      m_log->error("refusing {} from upstream: {} [{}]", key, problem, ctx.tag);
       return {Status::invalid, problem, {}};
     }
   }

@@ -27,6 +27,7 @@
 #include "stoa/proxy/response.hpp"
 #include "stoa/store/store.hpp"
 #include "stoa/sumdb/client.hpp"
+#include "stoa/trace/tracer.hpp"
 
 namespace spdlog {
 class logger;
@@ -48,6 +49,9 @@ struct ServiceOptions {
   std::string no_sumdb;
   // Checksum databases proxied at /sumdb/<name>/ (lookups of `no_sumdb` modules get 403).
   std::map<std::string, DatabaseSource, std::less<>> sumdb_sources;
+  // Spans for store reads, upstream fetches and checksum checks (nullptr: no tracing). The trace
+  // context of the request that starts a fetch goes to the upstream as traceparent.
+  const trace::Tracer* tracer = nullptr;
   std::function<std::chrono::steady_clock::time_point()> now = std::chrono::steady_clock::now;
 };
 
@@ -118,15 +122,27 @@ class Service {
                         Outcome outcome) const;
   void fetch_file(const HttpRequest& req, const module::Request& r, Done done);
   void fetch_meta(const HttpRequest& req, const module::Request& r, Done done);
-  FetchResult download_file(const module::Request& r, std::uint64_t& bytes);
-  FetchResult download_meta(const module::Request& r);
+  // What a fetch job carries of the request that started it: its trace context and a tag for
+  // log lines ("request_id=... trace_id=...").
+  struct FetchContext {
+    trace::SpanContext trace;
+    std::string tracestate;
+    std::string tag;
+  };
+  static FetchContext context_of(const HttpRequest& req);
+  fetch::Upstream::Headers upstream_headers(const trace::Span& span, const FetchContext& ctx) const;
+  FetchResult download_file(const module::Request& r, const FetchContext& ctx,
+                            std::uint64_t& bytes);
+  FetchResult download_meta(const module::Request& r, const FetchContext& ctx);
   Response answer_meta(const HttpRequest& req, const module::Request& r, const FetchResult& res,
                        Outcome outcome);
   std::optional<Response> answer_from_store(const HttpRequest& req, const module::Request& r,
                                             Outcome outcome);
   std::optional<Cached> cached(const std::string& key, bool fresh_only);
   // nullopt when `h1` may be stored; else why not.
-  std::optional<FetchResult> verify_checksum(const module::Request& r, const std::string& h1);
+  std::optional<FetchResult> verify_checksum(const module::Request& r, const std::string& h1,
+                                             const trace::SpanContext& parent,
+                                             const std::string& tag);
   // /sumdb/<name>/...: answered now when possible (supported, stored tiles, cached answers).
   std::optional<Response> sumdb_now(const HttpRequest& req);
   void sumdb_fetch(const HttpRequest& req, Done done);
@@ -141,6 +157,8 @@ class Service {
   std::shared_ptr<spdlog::logger> m_log;
   std::string m_short_cache;
 
+  trace::Tracer m_no_tracer;      // disabled; used when options.tracer is null
+  const trace::Tracer* m_tracer;  // never null
   std::atomic<bool> m_draining{false};
   std::atomic<std::uint64_t> m_committed_objects{0};
   std::atomic<std::uint64_t> m_committed_bytes{0};

@@ -14,6 +14,13 @@
 namespace stoa::proxy {
 namespace {
 
+HttpRequest make_request(std::string method, std::string target) {
+  HttpRequest r;
+  r.method = std::move(method);
+  r.target = std::move(target);
+  return r;
+}
+
 using fetch::Status;
 
 // An upstream with scripted answers per suffix, a hit counter, and an optional gate that holds
@@ -142,7 +149,9 @@ class ServiceTest : public ::testing::Test {
 
   Response get(const std::string& target, const std::string& method = "GET",
                const std::string& range = "", const std::string& inm = "") {
-    HttpRequest req{method, target, inm, range, ""};
+    HttpRequest req = make_request(method, target);
+    req.if_none_match = inm;
+    req.range = range;
     Responses rs;
     m_service->handle(req, rs.sink());
     return std::move(rs.wait_for(1).front());
@@ -169,7 +178,7 @@ TEST_F(ServiceTest, MissFetchesStoresThenHits) {
   EXPECT_EQ(r.cache_control, "public, max-age=31536000, immutable");
   EXPECT_FALSE(r.etag.empty());
 
-  auto now = m_service->respond_now({"GET", "/example.com/%21foo/@v/v1.0.0.info", "", "", ""});
+  auto now = m_service->respond_now(make_request("GET", "/example.com/%21foo/@v/v1.0.0.info"));
   ASSERT_TRUE(now);
   EXPECT_EQ(now->outcome, Outcome::hit);
   EXPECT_EQ(body_of(*now), k_info);
@@ -214,7 +223,7 @@ TEST_F(ServiceTest, ConcurrentMissesShareOneFetch) {
   Responses rs;
   constexpr int n = 50;
   for (int i = 0; i < n; ++i)
-    m_service->handle({"GET", "/example.com/m/@v/v1.0.0.info", "", "", ""}, rs.sink());
+    m_service->handle(make_request("GET", "/example.com/m/@v/v1.0.0.info"), rs.sink());
   EXPECT_EQ(m_service->in_flight(), 1u);
   m_upstream.open_gate();
   auto& got = rs.wait_for(n);
@@ -240,15 +249,15 @@ TEST_F(ServiceTest, FullQueueAnswersBusy) {
   m_upstream.set("example.com/m/@v/v1.1.0.mod", {Status::ok, "module example.com/m\n"});
   m_upstream.close_gate();
   Responses running, waiting, refused;
-  s.handle({"GET", "/example.com/m/@v/v1.0.0.mod", "", "", ""}, running.sink());
+  s.handle(make_request("GET", "/example.com/m/@v/v1.0.0.mod"), running.sink());
   // Wait (bounded) until the worker holds the first fetch at the gate, so the queue is empty.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (m_upstream.hits("example.com/m/@v/v1.0.0.mod") == 0) {
     ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the worker never started the fetch";
     std::this_thread::yield();
   }
-  s.handle({"GET", "/example.com/m/@v/v1.1.0.mod", "", "", ""}, waiting.sink());
-  s.handle({"GET", "/example.com/m/@v/v1.2.0.mod", "", "", ""}, refused.sink());
+  s.handle(make_request("GET", "/example.com/m/@v/v1.1.0.mod"), waiting.sink());
+  s.handle(make_request("GET", "/example.com/m/@v/v1.2.0.mod"), refused.sink());
   Response busy = std::move(refused.wait_for(1).front());
   EXPECT_EQ(busy.status, 503);
   ASSERT_FALSE(busy.headers.empty());
@@ -285,13 +294,13 @@ TEST_F(ServiceTest, ListMergesStoredVersionsAndSurvivesUpstreamFailure) {
   EXPECT_EQ(r.cache_control, "public, max-age=60");
 
   // Fresh: answered from memory without upstream.
-  auto now = m_service->respond_now({"GET", "/example.com/m/@v/list", "", "", ""});
+  auto now = m_service->respond_now(make_request("GET", "/example.com/m/@v/list"));
   ASSERT_TRUE(now);
   EXPECT_EQ(m_upstream.hits("example.com/m/@v/list"), 1);
 
   // Stale and upstream down: the last good copy.
   m_now += std::chrono::seconds(61);
-  EXPECT_FALSE(m_service->respond_now({"GET", "/example.com/m/@v/list", "", "", ""}));
+  EXPECT_FALSE(m_service->respond_now(make_request("GET", "/example.com/m/@v/list")));
   m_upstream.set("example.com/m/@v/list", {Status::failed, ""});
   r = get("/example.com/m/@v/list");
   EXPECT_EQ(r.status, 200);

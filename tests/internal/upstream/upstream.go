@@ -66,6 +66,8 @@ type Hit struct {
 	Status int    // the status sent; 0 when the connection was dropped before a status was sent
 	Cut    bool   // the body was cut short
 	Time   time.Time
+	// Traceparent is the request's W3C traceparent header, if any.
+	Traceparent string
 }
 
 // Server is a running simulator. All methods are safe for concurrent use.
@@ -326,7 +328,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, found := s.lookupLocked(key)
 	found = found && inPrefix
 	idx := len(s.hits)
-	s.hits = append(s.hits, Hit{Method: r.Method, Key: key, Time: time.Now()})
+	s.hits = append(s.hits, Hit{Method: r.Method, Key: key, Time: time.Now(), Traceparent: r.Header.Get("traceparent")})
 	s.mu.Unlock()
 
 	record := func(status int, cut bool) {
