@@ -238,12 +238,12 @@ func TestUpstreamPathPrefixAndRedirect(t *testing.T) {
 	}
 }
 
-// SIGTERM drains: a request waiting for an upstream fetch still gets its whole answer (and its
-// access-log line), and stoa then exits 0.
+// SIGTERM drains: a request waiting for a 64 MiB upstream fetch still gets its whole answer (and
+// its access-log line), the fetch is committed, and stoa then exits 0.
 func TestGracefulShutdownDrains(t *testing.T) {
 	t.Parallel()
 	b := modgen.MustBuild(t, modgen.Module{Path: "example.com/drain", Version: "v1.0.0",
-		Files: randomFiles(21, 64<<10)})
+		Files: randomFiles(21, 64<<20)})
 	up := newUpstream(t, b)
 	arrived := make(chan string, 2)
 	release := make(chan struct{})
@@ -294,5 +294,8 @@ func TestGracefulShutdownDrains(t *testing.T) {
 	}
 	if !strings.Contains(s.Log(), b.Key("zip")) {
 		t.Errorf("the drained request has no access-log line")
+	}
+	if stored, ok := dataFile(s.DataDir, b.Key("zip")); !ok || !bytes.Equal(stored, b.Zip) {
+		t.Errorf("the fetch in flight at SIGTERM was not committed whole")
 	}
 }
