@@ -230,6 +230,7 @@ int serve(RawConfig cfg) {
 
   proxy::ServiceOptions so;
   so.tracer = &tracer;
+  so.store_backend = cfg.get("store");
   so.checksum_db = core.sumdb_client.get();
   so.no_sumdb = cfg.get("no_sumdb");
   if (core.db) so.sumdb_sources.emplace(core.db->name, core.sumdb_source);

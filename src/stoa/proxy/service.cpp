@@ -196,7 +196,14 @@ Service::Service(ServiceOptions options, store::Store& store, fetch::Upstream& u
           "stoa_checksum_checks_total",
           "Downloads checked against the checksum database before storing: match, mismatch "
           "(refused), not_found (refused), error (refused for now), skipped (no_sumdb or off).",
-          {"result"})) {
+          {"result"})),
+      m_store_seconds(
+          registry.histogram("stoa_store_operation_duration_seconds",
+                             "Store operations by backend and operation (get: open of a "
+                             "stored file; put: fsync, rename and directory fsync).",
+                             {"backend", "op"})),
+      m_store_get_seconds(m_store_seconds.with({m_options.store_backend, "get"})),
+      m_store_put_seconds(m_store_seconds.with({m_options.store_backend, "put"})) {
   m_tracer = m_options.tracer != nullptr ? m_options.tracer : &m_no_tracer;
   registry.callback_gauge("stoa_fetches_in_flight", "Upstream fetches running or queued.",
                           [this] { return static_cast<double>(m_flights.in_flight()); });
@@ -533,7 +540,11 @@ std::optional<Response> Service::try_answer(const HttpRequest& req, const module
   const std::string key = module::key_of(r);
   if (r.canonical) {
     trace::Span span = m_tracer->start_span("store.get", &req.trace);
-    if (auto obj = m_store.get(key))
+    const auto t0 = std::chrono::steady_clock::now();
+    auto found = m_store.get(key);
+    m_store_get_seconds.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (auto obj = std::move(found))
       return serve_stored(req, std::move(*obj), r.kind, Outcome::hit);
     return std::nullopt;
   }
@@ -713,7 +724,10 @@ FetchResult Service::download_file(const module::Request& r, const FetchContext&
 
   const std::uint64_t size = staged.size();
   try {
+    const auto t0 = std::chrono::steady_clock::now();
     const bool committed = m_store.put(key, std::move(staged));
+    m_store_put_seconds.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     if (committed) {
       m_committed_objects.fetch_add(1);
       m_committed_bytes.fetch_add(size);

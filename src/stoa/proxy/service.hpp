@@ -52,6 +52,7 @@ struct ServiceOptions {
   // Spans for store reads, upstream fetches and checksum checks (nullptr: no tracing). The trace
   // context of the request that starts a fetch goes to the upstream as traceparent.
   const trace::Tracer* tracer = nullptr;
+  std::string store_backend = "disk";  // label of the store latency metric
   std::function<std::chrono::steady_clock::time_point()> now = std::chrono::steady_clock::now;
 };
 
@@ -166,7 +167,10 @@ class Service {
   metrics::Family<metrics::Counter>& m_fetches;          // {kind, result}
   metrics::Family<metrics::Histogram>& m_fetch_seconds;  // {kind}
   metrics::Family<metrics::Counter>& m_fetch_bytes;      // {kind}
-  metrics::Family<metrics::Counter>& m_checksum_checks;  // {result}
+  metrics::Family<metrics::Counter>& m_checksum_checks;
+  metrics::Family<metrics::Histogram>& m_store_seconds;  // {backend, op}
+  metrics::Histogram& m_store_get_seconds;
+  metrics::Histogram& m_store_put_seconds;  // {result}
   void record_fetch(const module::Request& r, const FetchResult& res,
                     std::chrono::steady_clock::time_point started, std::uint64_t bytes);
 

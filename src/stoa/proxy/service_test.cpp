@@ -357,6 +357,13 @@ TEST_F(ServiceTest, MetricsCountFetchesByKindAndResult) {
                         std::to_string(2 * std::string(k_info).size()) + "\n"),
             std::string::npos);
   EXPECT_NE(m.body.find("stoa_fetches_in_flight 0\n"), std::string::npos);
+  // One put (the first .info), one get per canonical request (4).
+  EXPECT_NE(
+      m.body.find("stoa_store_operation_duration_seconds_count{backend=\"disk\",op=\"put\"} 1\n"),
+      std::string::npos);
+  EXPECT_NE(
+      m.body.find("stoa_store_operation_duration_seconds_count{backend=\"disk\",op=\"get\"} 4\n"),
+      std::string::npos);
   EXPECT_EQ(m.body.find("example.com"), std::string::npos) << "module paths are never labels";
 }
 
