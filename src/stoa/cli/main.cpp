@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <array>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -189,6 +190,9 @@ Core make_core(RawConfig& cfg) {
 }
 
 int serve(RawConfig cfg) {
+  // A client that hangs up during sendfile(2) must cost an EPIPE, not the process (send()
+  // has MSG_NOSIGNAL, sendfile has no such flag). Before any thread starts.
+  std::signal(SIGPIPE, SIG_IGN);
   Core core = make_core(cfg);
   const Loggers logs =
       make_loggers(cfg.get("log_format"), cfg.get("log_level"), cfg.boolean("access_log"));
