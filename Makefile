@@ -7,7 +7,7 @@ export GOFLAGS := -mod=mod
 STOA_ADDR ?= 127.0.0.1:8080
 STOA_DATA ?= $(CURDIR)/data
 
-.PHONY: all deps deps-test deps-fuzz build build-asan build-fuzz run test unit e2e fuzz fuzz-smoke fuzz-ci format clean
+.PHONY: all deps deps-test deps-fuzz build build-asan build-fuzz run test unit e2e fuzz fuzz-smoke fuzz-ci deps-bench bench bench-smoke bench-ci format clean
 
 all: build
 
@@ -19,6 +19,9 @@ deps-test:
 
 deps-fuzz:
 	@scripts/install-deps.sh fuzz
+
+deps-bench:
+	@scripts/install-deps.sh bench
 
 build: deps
 	@cmake --preset release >/dev/null
@@ -41,6 +44,7 @@ test: build-asan
 	ctest --preset asan
 	$(MAKE) --no-print-directory e2e
 	$(MAKE) --no-print-directory fuzz-ci
+	$(MAKE) --no-print-directory bench-ci
 
 unit: build-asan
 	ctest --preset asan
@@ -62,6 +66,18 @@ fuzz-smoke: build-fuzz
 fuzz-ci: build-fuzz
 	rm -rf build/fuzz-ci
 	FUZZ_WORK=build/fuzz-ci FUZZ_ARGS="-seed=1 -runs=30000" fuzz/run.sh 120
+
+## bench: the benchmark suite, stoa against nginx and an upstream simulator (about 11 min; docs/BENCHMARKS.md)
+bench: build deps-bench
+	bench/run --stoa build/release/stoa
+
+## bench-smoke: a short run of every benchmark scenario; fails only if the harness breaks or bytes are wrong
+bench-smoke: build deps-bench
+	bench/run --smoke --stoa build/release/stoa
+
+## bench-ci: the same smoke run against the sanitizer build (part of make test)
+bench-ci: build-asan deps-bench
+	bench/run --smoke --stoa build/asan/stoa
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
