@@ -357,26 +357,35 @@ void Service::sumdb_fetch(const HttpRequest& req, Done done) {
     resp.endpoint = "sumdb";
     done(std::move(resp));
   };
-  m_flights.join(key, std::move(waiter), [&] {
-    const bool queued = m_pool.try_submit([this, s, key] {
-      FetchResult res;
-      try {
-        const DatabaseSource& src = m_options.sumdb_sources.find(s.name)->second;
-        std::string body;
-        res = result_of(src.upstream->get(src.prefix + s.path, body, sumdb::k_max_fetch_bytes));
-        if (res.status == Status::ok) {
-          // Kept in memory only: what reaches the store are the tiles the verifying client has
-          // authenticated against a signed tree head (first bytes win forever, so never
-          // unauthenticated ones).
-          remember(key, body);
-          res.body = std::move(body);
-        }
-      } catch (const std::exception& e) {
-        m_log->error("checksum database fetch {} failed: {}", key, e.what());
-        res = {Status::failed, {}, {}};
+  run_flight(key, std::move(waiter), nullptr, [this, s, key] {
+    FetchResult res;
+    try {
+      const DatabaseSource& src = m_options.sumdb_sources.find(s.name)->second;
+      std::string body;
+      res = result_of(src.upstream->get(src.prefix + s.path, body, sumdb::k_max_fetch_bytes));
+      if (res.status == Status::ok) {
+        // Kept in memory only: what reaches the store are the tiles the verifying client has
+        // authenticated against a signed tree head (first bytes win forever, so never
+        // unauthenticated ones).
+        remember(key, body);
+        res.body = std::move(body);
       }
-      m_flights.complete(key, res);
-    });
+    } catch (const std::exception& e) {
+      m_log->error("checksum database fetch {} failed: {}", key, e.what());
+      res = {Status::failed, {}, {}};
+    }
+    return res;
+  });
+}
+
+void Service::run_flight(const std::string& key, fetch::SingleFlight<FetchResult>::Callback waiter,
+                         const std::shared_ptr<bool>& leader, std::function<FetchResult()> work) {
+  // The start function runs only for the first waiter, before the work is queued: so *leader is
+  // set before any completion reads it.
+  m_flights.join(key, std::move(waiter), [&] {
+    if (leader) *leader = true;
+    const bool queued =
+        m_pool.try_submit([this, key, work = std::move(work)] { m_flights.complete(key, work()); });
     if (!queued) m_flights.complete(key, {Status::busy, {}, {}});
   });
 }
@@ -621,22 +630,18 @@ void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done 
     resp.endpoint = endpoint_of(r);
     done(std::move(resp));
   };
-  m_flights.join(key, std::move(waiter), [&] {
-    *leader = true;
-    const bool queued = m_pool.try_submit([this, r, key, ctx = context_of(req)] {
-      const auto started = std::chrono::steady_clock::now();
-      FetchResult res;
-      std::uint64_t bytes = 0;
-      try {
-        res = download_file(r, ctx, bytes);
-      } catch (const std::exception& e) {
-        m_log->error("fetch {} failed: {}", key, e.what());
-        res = {Status::store_error, {}, {}};
-      }
-      record_fetch(r, res, started, bytes);
-      m_flights.complete(key, res);
-    });
-    if (!queued) m_flights.complete(key, {Status::busy, {}, {}});
+  run_flight(key, std::move(waiter), leader, [this, r, key, ctx = context_of(req)] {
+    const auto started = std::chrono::steady_clock::now();
+    FetchResult res;
+    std::uint64_t bytes = 0;
+    try {
+      res = download_file(r, ctx, bytes);
+    } catch (const std::exception& e) {
+      m_log->error("fetch {} failed: {}", key, e.what());
+      res = {Status::store_error, {}, {}};
+    }
+    record_fetch(r, res, started, bytes);
+    return res;
   });
 }
 
@@ -767,21 +772,17 @@ void Service::fetch_meta(const HttpRequest& req, const module::Request& r, Done 
     resp.endpoint = endpoint_of(r);
     done(std::move(resp));
   };
-  m_flights.join(key, std::move(waiter), [&] {
-    *leader = true;
-    const bool queued = m_pool.try_submit([this, r, key, ctx = context_of(req)] {
-      const auto started = std::chrono::steady_clock::now();
-      FetchResult res;
-      try {
-        res = download_meta(r, ctx);
-      } catch (const std::exception& e) {
-        m_log->error("fetch {} failed: {}", key, e.what());
-        res = {Status::failed, {}, {}};
-      }
-      record_fetch(r, res, started, res.body.size());
-      m_flights.complete(key, res);
-    });
-    if (!queued) m_flights.complete(key, {Status::busy, {}, {}});
+  run_flight(key, std::move(waiter), leader, [this, r, key, ctx = context_of(req)] {
+    const auto started = std::chrono::steady_clock::now();
+    FetchResult res;
+    try {
+      res = download_meta(r, ctx);
+    } catch (const std::exception& e) {
+      m_log->error("fetch {} failed: {}", key, e.what());
+      res = {Status::failed, {}, {}};
+    }
+    record_fetch(r, res, started, res.body.size());
+    return res;
   });
 }
 

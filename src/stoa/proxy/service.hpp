@@ -131,6 +131,10 @@ class Service {
     std::string tag;
   };
   static FetchContext context_of(const HttpRequest& req);
+  // Joins the flight for `key` with `waiter`; the first joiner queues `work` on the pool (its
+  // result completes the flight), or completes it as busy when the queue is full.
+  void run_flight(const std::string& key, fetch::SingleFlight<FetchResult>::Callback waiter,
+                  const std::shared_ptr<bool>& leader, std::function<FetchResult()> work);
   fetch::Upstream::Headers upstream_headers(const trace::Span& span, const FetchContext& ctx) const;
   FetchResult download_file(const module::Request& r, const FetchContext& ctx,
                             std::uint64_t& bytes);
