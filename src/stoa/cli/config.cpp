@@ -33,6 +33,11 @@ const std::vector<KeySpec>& keys() {
        "refused; default: what `go env GONOSUMDB` prints"},
       {"list_ttl", KeyType::duration, "60s",
        "how long list, @latest and version queries are cached"},
+      {"memory_cache_bytes", KeyType::count, "67108864",
+       "bytes of small stored files (.info, .mod, tiny zips) kept in memory with their response "
+       "headers, so a hit costs no file system call; 0: off"},
+      {"memory_cache_max_object", KeyType::count, "16384",
+       "largest stored file kept in the memory cache, in bytes"},
       {"fetch_timeout", KeyType::duration, "10m", "upper bound for one upstream transfer"},
       {"connect_timeout", KeyType::duration, "10s", "upstream connection timeout"},
       {"stall_timeout", KeyType::duration, "60s",

@@ -242,6 +242,8 @@ int serve(RawConfig cfg) {
   so.validator_allows_on_error = cfg.get("validator_failure") == "allow";
   so.list_ttl = std::chrono::duration_cast<std::chrono::seconds>(cfg.duration("list_ttl"));
   so.instance_id = random_instance_id();
+  so.memory_cache_bytes = cfg.count("memory_cache_bytes");
+  so.memory_cache_max_object = cfg.count("memory_cache_max_object");
   metrics::Registry registry;
   registry.gauge("stoa_build_info", "Always 1; the labels say which stoa this is.", {"version"})
       .with({STOA_VERSION})

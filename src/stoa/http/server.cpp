@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
@@ -139,14 +140,17 @@ struct Server::Impl {
 
   asio::awaitable<void> accept_loop() {
     for (;;) {
-      auto strand = asio::make_strand(ioc);
-      auto [ec, sock] = co_await acceptor.async_accept(strand, asio::as_tuple(asio::use_awaitable));
+      // One thread: every handler already runs in order, a strand would only add dispatch cost.
+      // Several: the strand keeps a connection's concurrent waits (write || timer) serialized.
+      asio::any_io_executor ex = options.threads == 1 ? asio::any_io_executor(ioc.get_executor())
+                                                      : asio::make_strand(ioc);
+      auto [ec, sock] = co_await acceptor.async_accept(ex, asio::as_tuple(asio::use_awaitable));
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
         log->warn("accept: {}", ec.message());
         continue;
       }
-      co_spawn(strand, session(tcp::socket(std::move(sock))), asio::detached);
+      co_spawn(ex, session(tcp::socket(std::move(sock))), asio::detached);
     }
   }
 
@@ -157,6 +161,38 @@ struct Server::Impl {
     auto r = co_await (sock.async_wait(tcp::socket::wait_write, asio::use_awaitable) ||
                        timer.async_wait(asio::use_awaitable));
     co_return r.index() == 0;
+  }
+
+  // Sends `a` then `b` with sendmsg(2) straight from the coroutine: a small answer almost always
+  // fits the socket buffer, so it costs one system call and no asynchronous operation; only a
+  // full buffer waits for writability (bounded by the write stall timeout). Throws on error.
+  asio::awaitable<void> send_two(tcp::socket& sock, std::string_view a, std::string_view b) {
+    const int s = sock.native_handle();
+    std::size_t done = 0;
+    const std::size_t total = a.size() + b.size();
+    while (done < total) {
+      iovec iov[2];
+      int count = 0;
+      if (done < a.size()) {
+        iov[count++] = {const_cast<char*>(a.data() + done), a.size() - done};
+        if (!b.empty()) iov[count++] = {const_cast<char*>(b.data()), b.size()};
+      } else {
+        const std::size_t off = done - a.size();
+        iov[count++] = {const_cast<char*>(b.data() + off), b.size() - off};
+      }
+      msghdr msg{};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = static_cast<std::size_t>(count);
+      const ssize_t n = ::sendmsg(s, &msg, MSG_NOSIGNAL);
+      if (n >= 0) {
+        done += static_cast<std::size_t>(n);
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (!co_await wait_writable(sock, options.write_stall_timeout))
+          throw std::runtime_error("write stalled");
+      } else if (errno != EINTR) {
+        throw std::system_error(errno, std::generic_category(), "send");
+      }
+    }
   }
 
   // Sends `head` then `length` bytes of `fd` from `offset` with sendfile(2). Returns bytes of the
@@ -292,17 +328,14 @@ struct Server::Impl {
                 co_await send_file(stream.socket(), head, fd->get(), resp.offset, resp.length);
           } else {
             const auto& bytes = std::get<std::shared_ptr<const std::string>>(resp.object->body);
-            stream.expires_after(options.write_stall_timeout);
-            std::array<asio::const_buffer, 2> bufs{
-                asio::buffer(head), asio::buffer(bytes->data() + resp.offset, resp.length)};
-            co_await asio::async_write(stream, bufs, asio::use_awaitable);
+            co_await send_two(stream.socket(), head,
+                              std::string_view(bytes->data() + resp.offset, resp.length));
             body_bytes = resp.length;
           }
         } else {
-          stream.expires_after(options.write_stall_timeout);
-          std::array<asio::const_buffer, 2> bufs{
-              asio::buffer(head), asio::buffer(resp.body.data(), send_body ? resp.body.size() : 0)};
-          co_await asio::async_write(stream, bufs, asio::use_awaitable);
+          stream.expires_never();
+          co_await send_two(stream.socket(), head,
+                            send_body ? std::string_view(resp.body) : std::string_view());
           body_bytes = send_body ? resp.body.size() : 0;
         }
       } catch (const std::exception& e) {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+
 namespace stoa::http {
 namespace {
 
@@ -71,23 +73,46 @@ std::string_view reason_phrase(int status) {
   }
 }
 
+namespace {
+
+void append_header(std::string& h, std::string_view name, std::string_view value) {
+  h.append(name);
+  h.append(": ");
+  h.append(value);
+  h.append("\r\n");
+}
+
+void append_number(std::string& h, std::uint64_t n) {
+  char buf[24];
+  const auto res = std::to_chars(buf, buf + sizeof buf, n);
+  h.append(buf, res.ptr);
+}
+
+}  // namespace
+
+// Plain appends, no format-string parsing: this runs once per response on the hot path.
 std::string serialize_head(const proxy::Response& r, std::string_view date, bool keep_alive,
                            std::string_view request_id) {
   std::string h;
   h.reserve(384);
-  fmt::format_to(std::back_inserter(h), "HTTP/1.1 {} {}\r\nDate: {}\r\nServer: stoa\r\n", r.status,
-                 reason_phrase(r.status), date);
-  if (!r.content_type.empty())
-    fmt::format_to(std::back_inserter(h), "Content-Type: {}\r\n", r.content_type);
-  if (r.status != 304)
-    fmt::format_to(std::back_inserter(h), "Content-Length: {}\r\n", r.content_length());
-  if (!r.cache_control.empty())
-    fmt::format_to(std::back_inserter(h), "Cache-Control: {}\r\n", r.cache_control);
-  if (!r.etag.empty()) fmt::format_to(std::back_inserter(h), "ETag: {}\r\n", r.etag);
-  for (const auto& [name, value] : r.headers)
-    fmt::format_to(std::back_inserter(h), "{}: {}\r\n", name, value);
-  if (!request_id.empty())
-    fmt::format_to(std::back_inserter(h), "X-Request-Id: {}\r\n", request_id);
+  h.append("HTTP/1.1 ");
+  append_number(h, static_cast<std::uint64_t>(r.status));
+  h.push_back(' ');
+  h.append(reason_phrase(r.status));
+  h.append("\r\n");
+  append_header(h, "Date", date);
+  h.append("Server: stoa\r\n");
+  if (!r.content_type.empty()) append_header(h, "Content-Type", r.content_type);
+  if (r.status != 304) {
+    h.append("Content-Length: ");
+    append_number(h, r.content_length());
+    h.append("\r\n");
+  }
+  if (!r.cache_control.empty()) append_header(h, "Cache-Control", r.cache_control);
+  if (!r.etag.empty()) append_header(h, "ETag", r.etag);
+  for (const auto& [name, value] : r.headers) append_header(h, name, value);
+  if (r.head_lines) h.append(*r.head_lines);
+  if (!request_id.empty()) append_header(h, "X-Request-Id", request_id);
   if (!keep_alive) h += "Connection: close\r\n";
   h += "\r\n";
   return h;

@@ -84,11 +84,36 @@ RangeDecision decide_range(std::string_view range_header, std::string_view if_ra
 }
 
 std::string http_date(std::time_t t) {
+  // IMF-fixdate (RFC 9110 5.6.7) by hand: strftime is locale-aware and costs more than the rest
+  // of a stored-file answer.
+  static constexpr std::string_view k_days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr std::string_view k_months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[64];
-  const auto n = std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return std::string(buf, n);
+  std::string out;
+  out.reserve(29);
+  auto two = [&out](int v) {
+    out.push_back(static_cast<char>('0' + v / 10));
+    out.push_back(static_cast<char>('0' + v % 10));
+  };
+  out.append(k_days[static_cast<std::size_t>(tm.tm_wday) % 7]);
+  out.append(", ");
+  two(tm.tm_mday);
+  out.push_back(' ');
+  out.append(k_months[static_cast<std::size_t>(tm.tm_mon) % 12]);
+  out.push_back(' ');
+  const int year = tm.tm_year + 1900;
+  two(year / 100 % 100);
+  two(year % 100);
+  out.push_back(' ');
+  two(tm.tm_hour);
+  out.push_back(':');
+  two(tm.tm_min);
+  out.push_back(':');
+  two(tm.tm_sec);
+  out.append(" GMT");
+  return out;
 }
 
 }  // namespace stoa::proxy

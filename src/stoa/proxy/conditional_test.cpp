@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <ctime>
+
 namespace stoa::proxy {
 namespace {
 
@@ -71,6 +74,19 @@ TEST(DecideRange, EmptyObject) {
 TEST(HttpDate, Epoch) {
   EXPECT_EQ(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
   EXPECT_EQ(http_date(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
+}
+
+// The hand-written formatter agrees with strftime's "%a, %d %b %Y %H:%M:%S GMT" in the C locale
+// over two centuries of timestamps (a prime step visits every weekday, month and time of day).
+TEST(HttpDate, AgreesWithStrftime) {
+  for (std::int64_t t = 0; t < 7'258'118'400; t += 86'399 * 3 + 7) {
+    const auto tt = static_cast<std::time_t>(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[64];
+    const auto n = std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    ASSERT_EQ(http_date(tt), std::string(buf, n)) << t;
+  }
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,6 +50,9 @@ struct Response {
   std::uint64_t offset = 0;                                  // byte range of `object` to send
   std::uint64_t length = 0;
   bool head = false;  // HEAD: send headers (with Content-Length) only
+  // Header lines already serialized ("Name: value\r\n"...), sent after `headers`; set for
+  // answers from the in-memory cache of small files (proxy/hot_cache.hpp).
+  std::shared_ptr<const std::string> head_lines;
   Outcome outcome = Outcome::hit;
   // What was asked for, as a metrics label: list, info, mod, zip, latest, query (a non-canonical
   // .info), internal, other (anything that did not parse as a module request).

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <system_error>
 #include <utility>
 
@@ -203,12 +206,19 @@ Service::Service(ServiceOptions options, store::Store& store, fetch::Upstream& u
                              "stored file; put: fsync, rename and directory fsync).",
                              {"backend", "op"})),
       m_store_get_seconds(m_store_seconds.with({m_options.store_backend, "get"})),
-      m_store_put_seconds(m_store_seconds.with({m_options.store_backend, "put"})) {
+      m_store_put_seconds(m_store_seconds.with({m_options.store_backend, "put"})),
+      m_hot(m_options.memory_cache_bytes, m_options.memory_cache_max_object) {
   m_tracer = m_options.tracer != nullptr ? m_options.tracer : &m_no_tracer;
   registry.callback_gauge("stoa_fetches_in_flight", "Upstream fetches running or queued.",
                           [this] { return static_cast<double>(m_flights.in_flight()); });
   registry.callback_gauge("stoa_fetch_queue_depth", "Fetches waiting for a worker.",
                           [this] { return static_cast<double>(m_pool.queued()); });
+  registry.callback_gauge("stoa_memory_cache_bytes",
+                          "Bytes held by the in-memory cache of small stored files.",
+                          [this] { return static_cast<double>(m_hot.stats().bytes); });
+  registry.callback_gauge("stoa_memory_cache_entries",
+                          "Files held by the in-memory cache of small stored files.",
+                          [this] { return static_cast<double>(m_hot.stats().entries); });
 }
 
 void Service::record_fetch(const module::Request& r, const FetchResult& res,
@@ -480,6 +490,14 @@ std::optional<Response> Service::respond_now(const HttpRequest& req) {
     r.headers.emplace_back("Allow", "GET, HEAD");
     return r;
   }
+  // Small stored files from memory: no parsing, no store access. Ranges take the full path.
+  if (req.range.empty()) {
+    if (auto e = m_hot.find(req.target)) {
+      Response r = hot_response(req, std::move(e));
+      r.head = head;
+      return r;
+    }
+  }
   std::optional<Response> out;
   if (req.target == "/healthz") {
     out = text(200, "ok\n", Outcome::internal);
@@ -553,12 +571,64 @@ std::optional<Response> Service::try_answer(const HttpRequest& req, const module
     auto found = m_store.get(key);
     m_store_get_seconds.observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    if (auto obj = std::move(found))
-      return serve_stored(req, std::move(*obj), r.kind, Outcome::hit);
-    return std::nullopt;
+    if (!found) return std::nullopt;
+    if (found->size <= m_hot.max_object_bytes() && m_hot.enabled() && req.range.empty()) {
+      if (auto e = make_hot(r, *found)) {
+        m_hot.insert(req.target, e);
+        return hot_response(req, std::move(e));
+      }
+    }
+    return serve_stored(req, std::move(*found), r.kind, Outcome::hit);
   }
   if (auto c = cached(key, true)) return meta_response(req, r, std::move(c->body), Outcome::hit);
   return std::nullopt;
+}
+
+std::shared_ptr<const HotEntry> Service::make_hot(const module::Request& r,
+                                                  store::Object& obj) const {
+  if (r.kind != Kind::info && r.kind != Kind::mod && r.kind != Kind::zip) return nullptr;
+  auto e = std::make_shared<HotEntry>();
+  if (auto* bytes = std::get_if<std::shared_ptr<const std::string>>(&obj.body)) {
+    e->body = *bytes;
+  } else {
+    const int fd = std::get<fsio::UniqueFd>(obj.body).get();
+    std::string body(obj.size, '\0');
+    std::size_t done = 0;
+    while (done < body.size()) {
+      const ssize_t n = ::pread(fd, body.data() + done, body.size() - done,
+                                static_cast<off_t>(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return nullptr;  // unreadable or shorter than its size: serve it the slow way
+      done += static_cast<std::size_t>(n);
+    }
+    e->body = std::make_shared<const std::string>(std::move(body));
+  }
+  e->etag = obj.etag;
+  e->mtime_unix = obj.mtime_unix;
+  e->endpoint = endpoint_of(r);
+  std::string& h = e->head_lines;
+  h.append("Content-Type: ").append(content_type_of(r.kind)).append("\r\n");
+  h.append("Cache-Control: ").append(k_immutable).append("\r\n");
+  h.append("ETag: ").append(obj.etag).append("\r\n");
+  h.append("Last-Modified: ").append(http_date(obj.mtime_unix)).append("\r\n");
+  h.append("Accept-Ranges: bytes\r\n");
+  return e;
+}
+
+Response Service::hot_response(const HttpRequest& req, std::shared_ptr<const HotEntry> e) {
+  Response r;
+  r.outcome = Outcome::hit;
+  r.endpoint = e->endpoint;
+  r.head_lines = std::shared_ptr<const std::string>(e, &e->head_lines);
+  if (!req.if_none_match.empty() && if_none_match_matches(req.if_none_match, e->etag)) {
+    r.status = 304;
+    return r;
+  }
+  const std::uint64_t size = e->body->size();
+  r.object = store::Object{size, e->mtime_unix, {}, e->body};
+  r.offset = 0;
+  r.length = size;
+  return r;
 }
 
 Response Service::serve_stored(const HttpRequest& req, store::Object obj, Kind kind,

@@ -24,6 +24,7 @@
 #include "stoa/metrics/metrics.hpp"
 #include "stoa/module/request.hpp"
 #include "stoa/proxy/checksums.hpp"
+#include "stoa/proxy/hot_cache.hpp"
 #include "stoa/proxy/response.hpp"
 #include "stoa/store/store.hpp"
 #include "stoa/sumdb/client.hpp"
@@ -39,6 +40,10 @@ struct ServiceOptions {
   std::chrono::seconds list_ttl{60};  // freshness of list, @latest and .info query answers
   std::string instance_id;            // served at /_stoa/instance (self-upstream detection)
   std::size_t max_cached_answers = 100'000;
+  // Small stored files answered from memory (hot_cache.hpp): total bytes (0: off) and the
+  // largest file kept.
+  std::size_t memory_cache_bytes = 64 << 20;
+  std::size_t memory_cache_max_object = 16 << 10;
   // Asked before a new zip is stored (nullptr: none). When it cannot answer, the zip is refused
   // (503) unless validator_allows_on_error.
   fetch::Validator* validator = nullptr;
@@ -119,6 +124,9 @@ class Service {
   };
 
   std::optional<Response> try_answer(const HttpRequest& req, const module::Request& r);
+  // A small stored file into the memory cache; nullptr when it is too big or unreadable.
+  std::shared_ptr<const HotEntry> make_hot(const module::Request& r, store::Object& obj) const;
+  static Response hot_response(const HttpRequest& req, std::shared_ptr<const HotEntry> e);
   Response serve_stored(const HttpRequest& req, store::Object obj, module::Kind kind,
                         Outcome outcome) const;
   void fetch_file(const HttpRequest& req, const module::Request& r, Done done);
@@ -179,6 +187,7 @@ class Service {
                     std::chrono::steady_clock::time_point started, std::uint64_t bytes);
 
   fetch::SingleFlight<FetchResult> m_flights;
+  HotCache m_hot;
   mutable std::mutex m_cache_mutex;
   std::unordered_map<std::string, Cached> m_cache;  // list, @latest, .info queries
 };

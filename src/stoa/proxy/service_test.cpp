@@ -284,6 +284,71 @@ TEST_F(ServiceTest, ConditionalAndRange) {
   EXPECT_EQ(head.content_length(), full.content_length());
 }
 
+// Every header a response carries, however it was built (fields, extra headers or the memory
+// cache's prebuilt lines).
+std::map<std::string, std::string> header_map(const Response& r) {
+  std::map<std::string, std::string> h;
+  if (!r.content_type.empty()) h["Content-Type"] = r.content_type;
+  if (!r.cache_control.empty()) h["Cache-Control"] = r.cache_control;
+  if (!r.etag.empty()) h["ETag"] = r.etag;
+  for (const auto& [k, v] : r.headers) h[k] = v;
+  if (r.head_lines) {
+    std::string_view rest = *r.head_lines;
+    while (!rest.empty()) {
+      const auto eol = rest.find("\r\n");
+      const auto line = rest.substr(0, eol);
+      const auto colon = line.find(": ");
+      EXPECT_EQ(h.count(std::string(line.substr(0, colon))), 0u) << line;
+      h[std::string(line.substr(0, colon))] = std::string(line.substr(colon + 2));
+      rest.remove_prefix(eol + 2);
+    }
+  }
+  return h;
+}
+
+TEST_F(ServiceTest, MemoryCacheAnswersLikeTheStore) {
+  m_upstream.set("example.com/m/@v/v1.0.0.mod", {Status::ok, "module example.com/m\n"});
+  ServiceOptions off;
+  off.memory_cache_bytes = 0;
+  metrics::Registry registry;
+  Service uncached(off, *m_store, m_upstream, m_pool,
+                   std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()),
+                   registry);
+  ASSERT_EQ(get("/example.com/m/@v/v1.0.0.mod").status, 200);  // fetched and stored
+  for (const char* method : {"GET", "HEAD"}) {
+    const auto req = make_request(method, "/example.com/m/@v/v1.0.0.mod");
+    auto slow = uncached.respond_now(req);
+    auto first = m_service->respond_now(req);   // from the store, now cached
+    auto second = m_service->respond_now(req);  // from memory
+    ASSERT_TRUE(slow && first && second);
+    EXPECT_FALSE(slow->head_lines);
+    EXPECT_TRUE(second->head_lines);
+    for (const Response* r : {&*first, &*second}) {
+      EXPECT_EQ(r->status, slow->status);
+      EXPECT_EQ(r->head, slow->head);
+      EXPECT_EQ(r->outcome, Outcome::hit);
+      EXPECT_EQ(r->endpoint, slow->endpoint);
+      EXPECT_EQ(r->content_length(), slow->content_length());
+      EXPECT_EQ(body_of(*r), body_of(*slow));
+      EXPECT_EQ(header_map(*r), header_map(*slow));
+    }
+  }
+  // Conditional requests from memory: 304 with the same headers; ranges take the store path.
+  auto req = make_request("GET", "/example.com/m/@v/v1.0.0.mod");
+  req.if_none_match = header_map(*uncached.respond_now(req))["ETag"];
+  auto nm = m_service->respond_now(req);
+  ASSERT_TRUE(nm);
+  EXPECT_EQ(nm->status, 304);
+  EXPECT_FALSE(nm->object);
+  EXPECT_EQ(header_map(*nm)["ETag"], req.if_none_match);
+  req.if_none_match.clear();
+  req.range = "bytes=7-13";
+  auto part = m_service->respond_now(req);
+  ASSERT_TRUE(part);
+  EXPECT_EQ(part->status, 206);
+  EXPECT_EQ(body_of(*part), "example");
+}
+
 TEST_F(ServiceTest, ListMergesStoredVersionsAndSurvivesUpstreamFailure) {
   m_upstream.set("example.com/m/@v/v1.1.0.info", {Status::ok, R"({"Version":"v1.1.0"})"});
   ASSERT_EQ(get("/example.com/m/@v/v1.1.0.info").status, 200);
