@@ -13,6 +13,9 @@
 #include <cerrno>
 #include <ctime>
 #include <thread>
+#include <unordered_set>
+#include <mutex>
+#include <algorithm>
 #include <vector>
 
 #include "stoa/http/request_metrics.hpp"
@@ -76,6 +79,25 @@ std::string header_value(const bhttp::request_parser<bhttp::empty_body>::value_t
   return it == req.end() ? std::string() : std::string(it->value());
 }
 
+// A connection's deadline, checked by the server's watchdog tick instead of a timer per
+// operation: arming it is one atomic store, so reading a request and writing its answer cost no
+// timer-queue work. When it passes, the watchdog shuts the socket down (safe from any thread: the
+// kernel wakes whatever operation is pending with EOF or EPIPE) and sets `fired`.
+struct Watch {
+  explicit Watch(int socket_fd) : fd(socket_fd) {}
+  const int fd;
+  std::atomic<std::int64_t> deadline_ns{0};  // steady clock; 0: none
+  std::atomic<bool> fired{false};
+
+  void arm(std::chrono::milliseconds timeout) {
+    const auto at = std::chrono::steady_clock::now() + timeout;
+    deadline_ns.store(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(at.time_since_epoch()).count(),
+        std::memory_order_relaxed);
+  }
+  void disarm() { deadline_ns.store(0, std::memory_order_relaxed); }
+};
+
 }  // namespace
 
 struct Server::Impl {
@@ -92,6 +114,9 @@ struct Server::Impl {
   std::atomic<bool> draining{false};
   std::atomic<int> active_requests{0};
   asio::steady_timer grace_timer{ioc};
+  asio::steady_timer watchdog_timer{ioc};
+  std::mutex watches_mutex;
+  std::unordered_set<Watch*> watches;  // one per open connection
   RequestMetrics metrics;
   trace::Tracer no_tracer;
   const trace::Tracer* tracer;
@@ -111,6 +136,7 @@ struct Server::Impl {
       acceptor.close(ec);
       signals.cancel(ec);
       grace_timer.cancel();
+      watchdog_timer.cancel();
       ioc.stop();
     });
   }
@@ -138,6 +164,49 @@ struct Server::Impl {
     });
   }
 
+  // How often deadlines are checked: a tenth of the shortest timeout, between 10 ms and 250 ms,
+  // so a timeout fires at most that much late.
+  std::chrono::milliseconds watchdog_period() const {
+    const auto shortest =
+        std::min({options.header_timeout, options.idle_timeout, options.write_stall_timeout});
+    return std::clamp(shortest / 10, std::chrono::milliseconds(10),
+                      std::chrono::milliseconds(250));
+  }
+
+  void watchdog_tick() {
+    watchdog_timer.expires_after(watchdog_period());
+    watchdog_timer.async_wait([this](const beast::error_code& ec) {
+      if (ec) return;
+      const std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count();
+      {
+        std::lock_guard lock(watches_mutex);
+        for (Watch* w : watches) {
+          const std::int64_t d = w->deadline_ns.load(std::memory_order_relaxed);
+          if (d != 0 && d <= now && !w->fired.exchange(true)) ::shutdown(w->fd, SHUT_RDWR);
+        }
+      }
+      watchdog_tick();
+    });
+  }
+
+  // Registers a connection with the watchdog for its lifetime.
+  struct WatchGuard {
+    Impl& impl;
+    Watch& watch;
+    WatchGuard(Impl& i, Watch& w) : impl(i), watch(w) {
+      std::lock_guard lock(impl.watches_mutex);
+      impl.watches.insert(&watch);
+    }
+    ~WatchGuard() {
+      std::lock_guard lock(impl.watches_mutex);
+      impl.watches.erase(&watch);
+    }
+    WatchGuard(const WatchGuard&) = delete;
+    WatchGuard& operator=(const WatchGuard&) = delete;
+  };
+
   asio::awaitable<void> accept_loop() {
     for (;;) {
       // One thread: every handler already runs in order, a strand would only add dispatch cost.
@@ -154,20 +223,21 @@ struct Server::Impl {
     }
   }
 
-  // Waits until the socket can take more bytes, or `deadline` passes without progress.
-  static asio::awaitable<bool> wait_writable(tcp::socket& sock, std::chrono::milliseconds stall) {
-    asio::steady_timer timer(sock.get_executor());
-    timer.expires_after(stall);
-    auto r = co_await (sock.async_wait(tcp::socket::wait_write, asio::use_awaitable) ||
-                       timer.async_wait(asio::use_awaitable));
-    co_return r.index() == 0;
+  // Waits until the socket can take more bytes; the watch (armed with the write stall timeout
+  // at each progress) cuts a reader that stopped reading. Throws when it did.
+  static asio::awaitable<void> wait_writable(tcp::socket& sock, Watch& watch) {
+    beast::error_code ec;
+    co_await sock.async_wait(tcp::socket::wait_write, asio::redirect_error(asio::use_awaitable, ec));
+    if (watch.fired.load()) throw std::runtime_error("write stalled");
   }
 
   // Sends `a` then `b` with sendmsg(2) straight from the coroutine: a small answer almost always
   // fits the socket buffer, so it costs one system call and no asynchronous operation; only a
   // full buffer waits for writability (bounded by the write stall timeout). Throws on error.
-  asio::awaitable<void> send_two(tcp::socket& sock, std::string_view a, std::string_view b) {
+  asio::awaitable<void> send_two(tcp::socket& sock, Watch& watch, std::string_view a,
+                                 std::string_view b) {
     const int s = sock.native_handle();
+    watch.arm(options.write_stall_timeout);
     std::size_t done = 0;
     const std::size_t total = a.size() + b.size();
     while (done < total) {
@@ -186,30 +256,35 @@ struct Server::Impl {
       const ssize_t n = ::sendmsg(s, &msg, MSG_NOSIGNAL);
       if (n >= 0) {
         done += static_cast<std::size_t>(n);
+        watch.arm(options.write_stall_timeout);
       } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        if (!co_await wait_writable(sock, options.write_stall_timeout))
-          throw std::runtime_error("write stalled");
+        co_await wait_writable(sock, watch);
       } else if (errno != EINTR) {
+        if (watch.fired.load()) throw std::runtime_error("write stalled");
         throw std::system_error(errno, std::generic_category(), "send");
       }
     }
+    watch.disarm();
   }
 
   // Sends `head` then `length` bytes of `fd` from `offset` with sendfile(2). Returns bytes of the
   // body sent; throws on error or stall.
-  asio::awaitable<std::uint64_t> send_file(tcp::socket& sock, const std::string& head, int fd,
-                                           std::uint64_t offset, std::uint64_t length) {
+  asio::awaitable<std::uint64_t> send_file(tcp::socket& sock, Watch& watch,
+                                           const std::string& head, int fd, std::uint64_t offset,
+                                           std::uint64_t length) {
     const int s = sock.native_handle();
+    watch.arm(options.write_stall_timeout);
     std::size_t sent = 0;
     while (sent < head.size()) {
       const ssize_t n = ::send(s, head.data() + sent, head.size() - sent,
                                MSG_NOSIGNAL | (length > 0 ? MSG_MORE : 0));
       if (n >= 0) {
         sent += static_cast<std::size_t>(n);
+        watch.arm(options.write_stall_timeout);
       } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        if (!co_await wait_writable(sock, options.write_stall_timeout))
-          throw std::runtime_error("write stalled");
+        co_await wait_writable(sock, watch);
       } else if (errno != EINTR) {
+        if (watch.fired.load()) throw std::runtime_error("write stalled");
         throw std::system_error(errno, std::generic_category(), "send");
       }
     }
@@ -219,16 +294,66 @@ struct Server::Impl {
       const ssize_t n = ::sendfile(s, fd, &off, std::min<std::uint64_t>(left, 1u << 30));
       if (n > 0) {
         left -= static_cast<std::uint64_t>(n);
+        watch.arm(options.write_stall_timeout);
       } else if (n == 0) {
         throw std::runtime_error("stored file shorter than its size");
       } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        if (!co_await wait_writable(sock, options.write_stall_timeout))
-          throw std::runtime_error("write stalled");
+        co_await wait_writable(sock, watch);
       } else if (errno != EINTR) {
+        if (watch.fired.load()) throw std::runtime_error("write stalled");
         throw std::system_error(errno, std::generic_category(), "sendfile");
       }
     }
+    watch.disarm();
     co_return length;
+  }
+
+  // Reads into `buffer` until `parser` has a whole request header. The caller arms the watch.
+  // Returns success, header_limit, a parse error, or an error meaning the connection is gone
+  // (EOF, reset, or the watch fired).
+  static asio::awaitable<beast::error_code> read_header(
+      tcp::socket& sock, beast::flat_buffer& buffer,
+      bhttp::request_parser<bhttp::empty_body>& parser) {
+    beast::error_code ec;
+    for (;;) {
+      if (buffer.size() > 0) {
+        const std::size_t used = parser.put(buffer.data(), ec);
+        buffer.consume(used);
+        if (!ec && parser.is_header_done()) co_return ec;
+        if (ec && ec != bhttp::error::need_more) co_return ec;
+        ec = {};
+      }
+      const std::size_t room = buffer.max_size() - buffer.size();
+      if (room == 0) co_return bhttp::error::header_limit;
+      const std::size_t n = co_await read_some(sock, buffer, std::min<std::size_t>(room, 8192), ec);
+      if (ec) co_return ec;
+      buffer.commit(n);
+    }
+  }
+
+  // One read of at most `max` bytes into buffer.prepare(): a plain non-blocking recv (a pipelined
+  // or busy client's bytes are usually there already, and then no asynchronous operation is
+  // started); when nothing is there, wait for readability through the reactor and try again.
+  static asio::awaitable<std::size_t> read_some(tcp::socket& sock, beast::flat_buffer& buffer,
+                                                std::size_t max, beast::error_code& ec) {
+    auto space = buffer.prepare(max);
+    for (;;) {
+      const ssize_t n = ::recv(sock.native_handle(), space.data(), space.size(), 0);
+      if (n > 0) co_return static_cast<std::size_t>(n);
+      if (n == 0) {
+        ec = asio::error::eof;
+        co_return 0;
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        ec.assign(errno, asio::error::get_system_category());
+        co_return 0;
+      }
+      // Nothing yet: wait for readability (no second speculative read), then recv again.
+      co_await sock.async_wait(tcp::socket::wait_read,
+                               asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return 0;
+    }
   }
 
   asio::awaitable<void> session(tcp::socket sock) {
@@ -237,8 +362,10 @@ struct Server::Impl {
     sock.native_non_blocking(true, ignored);
     std::string remote = "?";
     if (auto ep = sock.remote_endpoint(ignored); !ignored) remote = ep.address().to_string();
-    beast::tcp_stream stream(std::move(sock));
-    beast::flat_buffer buffer(8192);
+    Watch watch(sock.native_handle());
+    WatchGuard watch_guard(*this, watch);
+    // Room for the largest accepted header plus a read's worth of what follows it (pipelining).
+    beast::flat_buffer buffer(options.max_header_bytes + 8192);
     bool first = true;
     metrics.connections().add(1);
     struct ConnectionCount {
@@ -254,16 +381,16 @@ struct Server::Impl {
       // Between requests, wait for the first byte with the idle timeout; then the whole header
       // must arrive within the header timeout (so a dribbling client is cut off).
       if (!first && buffer.size() == 0) {
-        stream.expires_after(options.idle_timeout);
-        auto n = co_await stream.async_read_some(buffer.prepare(4096),
-                                                 asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) co_return;
+        watch.arm(options.idle_timeout);
+        auto n = co_await read_some(sock, buffer, 8192, ec);
+        if (ec || watch.fired.load()) co_return;
         buffer.commit(n);
       }
       first = false;
-      stream.expires_after(options.header_timeout);
-      co_await bhttp::async_read_header(stream, buffer, parser,
-                                        asio::redirect_error(asio::use_awaitable, ec));
+      watch.arm(options.header_timeout);
+      ec = co_await read_header(sock, buffer, parser);
+      watch.disarm();
+      if (watch.fired.load()) co_return;  // went quiet mid-header: nothing to answer
       const auto started = std::chrono::steady_clock::now();
       const std::string id = std::to_string(next_id.fetch_add(1, std::memory_order_relaxed));
       if (draining.load() && ec) co_return;
@@ -279,7 +406,7 @@ struct Server::Impl {
       trace::Span span;
       bool keep_alive = false;
       if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
-          ec == beast::error::timeout || ec == asio::error::connection_reset) {
+          ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
         co_return;  // closed or went quiet before sending a request: nothing to answer
       } else if (ec == bhttp::error::header_limit) {
         resp = proxy::error_response(431, "request header too large", proxy::Outcome::rejected);
@@ -311,7 +438,6 @@ struct Server::Impl {
         } else if (auto now = service.respond_now(req)) {
           resp = std::move(*now);
         } else {
-          stream.expires_never();
           resp = co_await async_handle(service, req, asio::use_awaitable);
         }
       }
@@ -322,19 +448,16 @@ struct Server::Impl {
       try {
         const bool send_body = !resp.head && resp.status != 304;
         if (resp.object && send_body) {
-          stream.expires_never();
           if (auto* fd = std::get_if<fsio::UniqueFd>(&resp.object->body)) {
-            body_bytes =
-                co_await send_file(stream.socket(), head, fd->get(), resp.offset, resp.length);
+            body_bytes = co_await send_file(sock, watch, head, fd->get(), resp.offset, resp.length);
           } else {
             const auto& bytes = std::get<std::shared_ptr<const std::string>>(resp.object->body);
-            co_await send_two(stream.socket(), head,
+            co_await send_two(sock, watch, head,
                               std::string_view(bytes->data() + resp.offset, resp.length));
             body_bytes = resp.length;
           }
         } else {
-          stream.expires_never();
-          co_await send_two(stream.socket(), head,
+          co_await send_two(sock, watch, head,
                             send_body ? std::string_view(resp.body) : std::string_view());
           body_bytes = send_body ? resp.body.size() : 0;
         }
@@ -375,7 +498,7 @@ struct Server::Impl {
       if (!keep_alive || draining.load()) break;
     }
     beast::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    sock.shutdown(tcp::socket::shutdown_send, ec);
   }
 };
 
@@ -419,6 +542,7 @@ std::string Server::bind() {
 void Server::start() {
   auto& impl = *m_impl;
   wait_for_signal();
+  impl.watchdog_tick();
   co_spawn(impl.ioc, impl.accept_loop(), asio::detached);
   std::size_t n = impl.options.threads;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
