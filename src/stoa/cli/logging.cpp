@@ -41,17 +41,46 @@ class JsonFormatter final : public spdlog::formatter {
   }
 };
 
+// "<time> <level> <message>" with control bytes of the message as \xNN, so text quoted from
+// an upstream (or a checksum database's evidence) can neither split nor forge a log line.
+class TextFormatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    const auto t = std::chrono::system_clock::to_time_t(msg.time);
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch()) % 1000;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char ts[32];
+    const auto n = std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+    fmt::format_to(std::back_inserter(dest), "{}.{:03}Z {} ", std::string_view(ts, n), ms.count(),
+                   spdlog::level::to_string_view(msg.level));
+    for (const char c : std::string_view(msg.payload.data(), msg.payload.size())) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u < 0x20 || u == 0x7f || c == '\\') {
+        fmt::format_to(std::back_inserter(dest), "\\x{:02x}", u);
+      } else {
+        dest.push_back(c);
+      }
+    }
+    dest.push_back('\n');
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<TextFormatter>();
+  }
+};
+
 }  // namespace
+
+std::unique_ptr<spdlog::formatter> make_formatter(std::string_view format) {
+  if (format == "json") return std::make_unique<JsonFormatter>();
+  return std::make_unique<TextFormatter>();
+}
 
 Loggers make_loggers(std::string_view format, std::string_view level, bool access_log) {
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   auto app = std::make_shared<spdlog::logger>("stoa", sink);
-  if (format == "json") {
-    app->set_formatter(std::make_unique<JsonFormatter>());
-  } else {
-    app->set_formatter(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %l %v",
-                                                                   spdlog::pattern_time_type::utc));
-  }
+  app->set_formatter(make_formatter(format));
   app->set_level(spdlog::level::from_str(std::string(level)));
   app->flush_on(spdlog::level::trace);
 

@@ -6,6 +6,7 @@
 
 namespace spdlog {
 class logger;
+class formatter;
 }
 
 namespace stoa::cli {
@@ -14,6 +15,10 @@ struct Loggers {
   std::shared_ptr<spdlog::logger> app;
   std::shared_ptr<spdlog::logger> access;  // receives preformatted lines
 };
+
+// The application log's line format, "text" or "json". Either way one record is one line:
+// control bytes in a message (which may quote upstream text) are escaped, never written raw.
+std::unique_ptr<spdlog::formatter> make_formatter(std::string_view format);
 
 // `format` is "text" or "json"; `level` one of debug, info, warn, error.
 Loggers make_loggers(std::string_view format, std::string_view level, bool access_log);
