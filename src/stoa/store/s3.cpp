@@ -256,6 +256,10 @@ class S3Store final : public Store {
     std::error_code ec;
     fs::create_directories(m_o.spool_dir, ec);
     if (ec) fail("create spool directory " + m_o.spool_dir.native() + ": " + ec.message());
+    // Leftovers of a crash: staged files of interrupted puts (spooled reads have no name).
+    for (const auto& entry : fs::directory_iterator(m_o.spool_dir, ec)) {
+      if (entry.path().filename().native().starts_with("put-")) fs::remove(entry.path(), ec);
+    }
     if (m_o.virtual_host) {
       const std::size_t scheme_end = m_o.endpoint.find("://") + 3;
       m_base = m_o.endpoint.substr(0, scheme_end) + m_o.bucket + "." +
