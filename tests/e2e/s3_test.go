@@ -80,4 +80,26 @@ func TestS3StoreServesAndSurvivesRestart(t *testing.T) {
 	if r.Status != 206 || string(r.Body) != string(mods[1].Zip[10:20]) {
 		t.Errorf("range of a stored zip: %s", r)
 	}
+	second.Stop()
+
+	// s3_presign_ttl: a stored zip is a 302 to a presigned URL of the bucket, which the go
+	// command follows; .info and .mod still come from stoa.
+	third := startStoa(t, up, stoatest.Config{Store: "s3", Upstream: "http://" + stoatest.FreeAddr(t),
+		Args: append(slices.Clone(s3Args), "--s3-presign-ttl", "5m"), Env: gw.Env()})
+	download(third)
+	z := get(t, third.URL+"/"+mods[1].Key("zip"))
+	loc := z.Header.Get("Location")
+	if z.Status != 302 || !strings.HasPrefix(loc, gw.Endpoint+"/goproxy/cache/") ||
+		!strings.Contains(loc, "X-Amz-Signature=") {
+		t.Fatalf("stored zip with s3_presign_ttl: %s, Location %q", z, loc)
+	}
+	if zb := get(t, loc); zb.Status != 200 || string(zb.Body) != string(mods[1].Zip) {
+		t.Errorf("the presigned URL answers %d with %d bytes", zb.Status, len(zb.Body))
+	}
+	if m := get(t, third.URL+"/"+mods[1].Key("mod")); m.Status != 200 {
+		t.Errorf(".mod with s3_presign_ttl: %s", m)
+	}
+	if n := get(t, third.URL+"/example.com/!s3/mod/@v/v9.9.9.zip"); n.Status == 302 {
+		t.Errorf("a zip that is not stored was redirected: %s", n)
+	}
 }

@@ -53,6 +53,10 @@ const std::vector<KeySpec>& keys() {
        "write-once commits by If-None-Match: * (on), or HEAD then PUT for servers without it "
        "(off: racing replicas may both write; see docs/operations.md); auto: probe at start",
        {"auto", "on", "off"}},
+      {"s3_presign_ttl", KeyType::duration, "0",
+       "with store = \"s3\": answer a stored .zip with a 302 to a presigned URL valid this long, "
+       "so its bytes flow from the object store (clients must reach s3_endpoint); 0: serve the "
+       "bytes"},
       {"s3_part_size", KeyType::count, "16777216",
        "bytes per part of a multipart upload (at least 5 MiB); bigger files are uploaded in parts"},
       {"upstream", KeyType::string, "",

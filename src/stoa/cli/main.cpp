@@ -181,6 +181,7 @@ struct Core {
   fetch::ProxyList upstreams;
   std::optional<ChecksumDb> db;
   std::unique_ptr<store::Store> store;
+  std::unique_ptr<store::Redirector> zip_redirector;  // s3_presign_ttl > 0 only
   fetch::UpstreamOptions upstream_options;
   std::unique_ptr<fetch::Upstream> upstream;
   // The checksum database: reached through the upstream proxies' /sumdb/<name>/ unless it has a
@@ -202,7 +203,13 @@ Core make_core(RawConfig& cfg) {
   c.db = setting.db;
 
   if (cfg.get("store") == "s3") {
-    c.store = store::make_s3_store(s3_options(cfg));
+    const store::S3Options o = s3_options(cfg);
+    c.store = store::make_s3_store(o);
+    if (const auto ttl = cfg.duration("s3_presign_ttl"); ttl.count() > 0) {
+      c.zip_redirector = store::make_s3_redirector(
+          o, std::max(std::chrono::seconds(1),
+                      std::chrono::duration_cast<std::chrono::seconds>(ttl)));
+    }
   } else if (cfg.get("store") == "memory") {
     const auto staging = std::filesystem::temp_directory_path() / ("stoa-" + random_instance_id());
     std::filesystem::create_directories(staging);
@@ -292,6 +299,7 @@ int serve(RawConfig cfg) {
   proxy::ServiceOptions so;
   so.tracer = &tracer;
   so.store_backend = cfg.get("store");
+  so.zip_redirector = core.zip_redirector.get();
   so.checksum_db = core.sumdb_client.get();
   so.no_sumdb = cfg.get("no_sumdb");
   if (core.db) so.sumdb_sources.emplace(core.db->name, core.sumdb_source);

@@ -5,12 +5,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
 #include <pugixml.hpp>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -235,6 +239,33 @@ std::string describe(const Response& r) {
 
 bool retryable_status(long status) { return status >= 500 || status == 429; }
 
+std::string hex(const unsigned char* p, std::size_t n) {
+  static constexpr char k_hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(n * 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    out += k_hex[p[i] >> 4];
+    out += k_hex[p[i] & 0xf];
+  }
+  return out;
+}
+
+std::string sha256_hex(std::string_view data) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
+  return hex(md, sizeof md);
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len) == nullptr) {
+    fail("HMAC-SHA256 failed");
+  }
+  return std::string(reinterpret_cast<const char*>(md), len);
+}
+
 class S3Store final : public Store {
  public:
   explicit S3Store(S3Options o) : m_o(std::move(o)) {
@@ -297,6 +328,50 @@ class S3Store final : public Store {
 
   bool conditional_put() const { return m_cond_put; }
 
+  // A SigV4 presigned GET of `key` (query-string authentication), valid for `ttl` from now.
+  std::string presign_get(const std::string& key, std::chrono::seconds ttl) const {
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char stamp[17];
+    std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    const std::string amz_date(stamp);
+    const std::string date = amz_date.substr(0, 8);
+    const std::string scope = date + "/" + m_o.region + "/s3/aws4_request";
+    std::map<std::string, std::string> params = {
+        {"X-Amz-Algorithm", "AWS4-HMAC-SHA256"},
+        {"X-Amz-Credential", m_o.access_key + "/" + scope},
+        {"X-Amz-Date", amz_date},
+        {"X-Amz-Expires", std::to_string(std::clamp<std::int64_t>(ttl.count(), 1, 604800))},
+        {"X-Amz-SignedHeaders", "host"},
+    };
+    if (!m_o.session_token.empty()) params["X-Amz-Security-Token"] = m_o.session_token;
+    const std::string query = query_of(params);
+    // m_base is scheme://host[:port][/base path]
+    const std::size_t host_start = m_base.find("://") + 3;
+    const std::size_t path_start = m_base.find('/', host_start);
+    const std::string host = m_base.substr(host_start, path_start - host_start);
+    const std::string base_path = path_start == std::string::npos ? "" : m_base.substr(path_start);
+    const std::string path = base_path + object_path(key);
+    const std::string canonical = "GET\n" + path + "\n" + query + "\nhost:" + host +
+                                  "\n\nhost\nUNSIGNED-PAYLOAD";
+    const std::string to_sign =
+        "AWS4-HMAC-SHA256\n" + amz_date + "\n" + scope + "\n" + sha256_hex(canonical);
+    std::string k = hmac_sha256("AWS4" + m_o.secret_key, date);
+    k = hmac_sha256(k, m_o.region);
+    k = hmac_sha256(k, "s3");
+    k = hmac_sha256(k, "aws4_request");
+    const std::string sig = hmac_sha256(k, to_sign);
+    return m_base + object_path(key) + "?" + query + "&X-Amz-Signature=" +
+           hex(reinterpret_cast<const unsigned char*>(sig.data()), sig.size());
+  }
+
+  // true when `key` is stored (HEAD). Throws StoreError on failure and on an invalid key.
+  bool exists(const std::string& key) {
+    if (!keys::is_valid(key)) fail("locate: invalid key " + keys::printable(key));
+    return head_exists(key);
+  }
+
   std::optional<Object> get(const std::string& key) override {
     if (!keys::is_valid(key)) fail("get: invalid key " + keys::printable(key));
     Request q;
@@ -332,7 +407,7 @@ class S3Store final : public Store {
     const auto size = static_cast<std::uint64_t>(st.st_size);
     const bool multipart = size > m_o.part_size;
     const bool conditional = multipart ? m_cond_multipart : m_cond_put;
-    if (!conditional && exists(key)) return false;
+    if (!conditional && head_exists(key)) return false;
     const bool committed = multipart ? put_multipart(key, staged.fd(), size, conditional)
                                      : put_single(key, staged.fd(), size, conditional);
     if (!committed) return false;
@@ -528,7 +603,7 @@ class S3Store final : public Store {
 
   // ---- writes ----
 
-  bool exists(const std::string& key) {
+  bool head_exists(const std::string& key) {
     Request q;
     q.method = "HEAD";
     q.path = object_path(key);
@@ -610,6 +685,9 @@ class S3Store final : public Store {
           abort_upload(key, upload_id);
           return false;
         }
+        // A retried completion whose first attempt did complete (the answer was lost): the
+        // upload is gone and the key holds bytes, ours or a racing writer's.
+        if (e.code == "NoSuchUpload" && head_exists(key)) return false;
         fail(done.what + ": " + describe(dr));
       }
       return true;
@@ -813,6 +891,29 @@ std::unique_ptr<Store> make_s3_store(const S3Options& options) {
   auto store = std::make_unique<S3Store>(options);
   store->open();
   return store;
+}
+
+namespace {
+
+class S3Redirector final : public Redirector {
+ public:
+  S3Redirector(const S3Options& o, std::chrono::seconds ttl) : m_store(o), m_ttl(ttl) {}
+  std::optional<std::string> locate(const std::string& key) override {
+    if (!m_store.exists(key)) return std::nullopt;
+    return m_store.presign_get(key, m_ttl);
+  }
+
+ private:
+  S3Store m_store;  // not opened: only HEADs and signing
+  std::chrono::seconds m_ttl;
+};
+
+}  // namespace
+
+std::unique_ptr<Redirector> make_s3_redirector(const S3Options& options,
+                                               std::chrono::seconds ttl) {
+  if (ttl.count() <= 0) throw StoreError("s3 store: presigned URL lifetime must be positive");
+  return std::make_unique<S3Redirector>(options, ttl);
 }
 
 bool s3_uses_conditional_writes(const Store& store) {

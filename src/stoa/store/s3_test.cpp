@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <latch>
+#include <optional>
+#include <utility>
 #include <string>
 #include <thread>
 #include <variant>
@@ -94,6 +96,27 @@ TEST_F(S3StoreTest, ConditionalMultipartCommitOfExistingKeyReturnsFalse) {
   EXPECT_EQ(read_all(*store->get(key)), first);
 }
 
+TEST_F(S3StoreTest, PresignedUrlServesAStoredObjectWithoutCredentials) {
+  const S3Options o = options();
+  const auto store = make_s3_store(o);
+  const std::string key = "example.com/!pre~sign/@v/v2.0.0+incompatible.zip";
+  ASSERT_TRUE(put_bytes(*store, key, "zip bytes"));
+  const auto redirector = make_s3_redirector(o, std::chrono::seconds(60));
+  EXPECT_FALSE(redirector->locate("example.com/!pre~sign/@v/v9.0.0.zip").has_value());
+  const std::optional<std::string> url = redirector->locate(key);
+  ASSERT_TRUE(url.has_value());
+  EXPECT_TRUE(url->starts_with(o.endpoint + "/" + o.bucket + "/")) << *url;
+  EXPECT_NE(url->find("X-Amz-Expires=60&"), std::string::npos) << *url;
+  EXPECT_EQ(url->find(o.secret_key), std::string::npos);
+  EXPECT_EQ(testing::plain_get(*url), std::make_pair(200L, std::string("zip bytes")));
+  std::string tampered = *url;
+  tampered.back() = tampered.back() == '0' ? '1' : '0';
+  EXPECT_EQ(testing::plain_get(tampered).first, 403);
+  EXPECT_EQ(testing::plain_get(o.endpoint + "/" + o.bucket + "/" + key).first, 403)
+      << "the bucket must not be public for this test to mean anything";
+  EXPECT_THROW((void)redirector->locate("../x/@v/v1.0.0.zip"), StoreError);
+}
+
 class S3FaultTest : public S3StoreTest {
  protected:
   void SetUp() override {
@@ -128,6 +151,17 @@ TEST_F(S3FaultTest, ConnectionResetsAreStoreErrorsNeverAbsence) {
   EXPECT_THROW(m_store->get(m_key), StoreError);
   EXPECT_THROW(m_store->get(m_missing), StoreError);
   EXPECT_THROW(m_store->versions("example.com/f"), StoreError);
+}
+
+TEST_F(S3FaultTest, RedirectorFailuresAreStoreErrorsNeverAbsence) {
+  S3Options o = options();
+  o.endpoint = m_proxy->endpoint();
+  o.max_attempts = 2;
+  const auto redirector = make_s3_redirector(o, std::chrono::seconds(60));
+  m_proxy->set(FaultProxy::Mode::error_500);
+  EXPECT_THROW((void)redirector->locate(m_missing), StoreError);
+  m_proxy->set(FaultProxy::Mode::pass);
+  EXPECT_FALSE(redirector->locate(m_missing).has_value());
 }
 
 TEST_F(S3FaultTest, A404ThatIsNotNoSuchKeyIsAnError) {

@@ -76,6 +76,11 @@ int connect_loopback(std::uint16_t port) {
 
 std::size_t discard(char*, std::size_t size, std::size_t n, void*) { return size * n; }
 
+std::size_t collect(char* data, std::size_t size, std::size_t n, void* user) {
+  static_cast<std::string*>(user)->append(data, size * n);
+  return size * n;
+}
+
 }  // namespace
 
 S3Server& S3Server::shared() {
@@ -185,6 +190,20 @@ S3Options S3Server::options(const std::string& bucket, const fs::path& spool) co
   o.part_size = std::uint64_t{8} << 20;
   o.first_backoff = std::chrono::milliseconds(5);
   return o;
+}
+
+std::pair<long, std::string> plain_get(const std::string& url) {
+  CURL* h = curl_easy_init();
+  if (h == nullptr) throw std::runtime_error("curl_easy_init");
+  std::string body;
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+  const CURLcode rc = curl_easy_perform(h);
+  long status = 0;
+  if (rc == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(h);
+  return {status, body};
 }
 
 // ---- FaultProxy ----

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "stoa/fsio/testing/scratch_dir.hpp"
@@ -47,6 +48,9 @@ class S3Server {
   int m_pid = -1;
   std::atomic<int> m_buckets{0};
 };
+
+// A plain GET (no credentials): status (0 when unreachable) and body.
+std::pair<long, std::string> plain_get(const std::string& url);
 
 // A TCP proxy on 127.0.0.1 relaying to a target port, with switchable faults. Changing the
 // mode cuts every open connection, so a client's pooled connections see the new mode.
