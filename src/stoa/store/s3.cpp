@@ -13,7 +13,9 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <exception>
 #include <ctime>
 #include <functional>
 #include <map>
@@ -23,7 +25,9 @@
 #include <string_view>
 #include <system_error>
 #include <thread>
+#include <unordered_map>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "stoa/store/keys.hpp"
@@ -372,8 +376,52 @@ class S3Store final : public Store {
     return head_exists(key);
   }
 
+  // Concurrent gets of one stored key share one GET (and one spool file): a zip that 100
+  // clients ask for at once is transferred and spooled once, not 100 times. Only found objects
+  // are shared: a caller that joined a flight which found nothing asks again itself, so that a
+  // get started after a put returned always sees it. "list" and "@latest" are never shared.
   std::optional<Object> get(const std::string& key) override {
     if (!keys::is_valid(key)) fail("get: invalid key " + keys::printable(key));
+    if (key.ends_with("/@v/list") || key.ends_with("/@latest")) return get_once(key);
+    std::shared_ptr<ReadFlight> flight;
+    bool leader = false;
+    {
+      const std::lock_guard lock(m_reads_mutex);
+      auto [it, inserted] = m_reads.try_emplace(key);
+      if (inserted) {
+        it->second = std::make_shared<ReadFlight>();
+        leader = true;
+      }
+      flight = it->second;
+    }
+    if (leader) {
+      try {
+        flight->object = get_once(key);
+      } catch (const StoreError&) {
+        flight->error = std::current_exception();
+      }
+      {
+        const std::lock_guard lock(m_reads_mutex);
+        m_reads.erase(key);
+      }
+      {
+        const std::lock_guard lock(flight->mutex);
+        flight->done = true;
+      }
+      flight->cv.notify_all();
+    } else {
+      std::unique_lock lock(flight->mutex);
+      flight->cv.wait(lock, [&] { return flight->done; });
+    }
+    if (flight->error) {
+      if (!leader) return get_once(key);  // the leader's failure is its own; try once more
+      std::rethrow_exception(flight->error);
+    }
+    if (!flight->object) return leader ? std::nullopt : get_once(key);
+    return copy_of(*flight->object);
+  }
+
+  std::optional<Object> get_once(const std::string& key) {
     Request q;
     q.method = "GET";
     q.path = object_path(key);
@@ -579,6 +627,22 @@ class S3Store final : public Store {
       obj.body = std::make_shared<const std::string>(std::move(r.body));
     }
     return obj;
+  }
+
+  // Another Object over the same bytes: a dup of the spool file, or the shared string.
+  static Object copy_of(const Object& o) {
+    Object c;
+    c.size = o.size;
+    c.mtime_unix = o.mtime_unix;
+    c.etag = o.etag;
+    if (const auto* fd = std::get_if<UniqueFd>(&o.body)) {
+      UniqueFd dup(::fcntl(fd->get(), F_DUPFD_CLOEXEC, 0));
+      if (!dup) fail("dup spool file: " + std::generic_category().message(errno));
+      c.body = std::move(dup);
+    } else {
+      c.body = std::get<std::shared_ptr<const std::string>>(o.body);
+    }
+    return c;
   }
 
   // The server's ETag (an MD5, or "<md5>-<parts>") made distinct per key, since two keys may
@@ -878,6 +942,15 @@ class S3Store final : public Store {
   std::string m_sigv4;
   bool m_cond_put = true;
   bool m_cond_multipart = true;
+  struct ReadFlight {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool done = false;  // under `mutex`; `object` and `error` are written before it is set
+    std::optional<Object> object;
+    std::exception_ptr error;
+  };
+  std::mutex m_reads_mutex;
+  std::unordered_map<std::string, std::shared_ptr<ReadFlight>> m_reads;
   std::mutex m_pool_mutex;
   std::vector<CurlPtr> m_pool;
   std::array<std::mutex, 64> m_list_locks;

@@ -7,7 +7,11 @@
 // - get() is one exact-key GET (never a LIST). A body up to `inline_max` bytes is returned as
 //   bytes; a bigger one is streamed into an unlinked file in `spool_dir` (O_TMPFILE) and returned
 //   as that file's descriptor, so memory stays flat for a 500 MiB zip (the disk holds the copy
-//   while the caller has it open). 404 NoSuchKey is absence; every other failure throws.
+//   while the caller has it open). Why not stream from the GET: callers send bodies with
+//   pread/sendfile at any offset (ranges), which needs a regular file of fixed size; a pipe or a
+//   growing file would need the HTTP layer to wait for bytes. Simultaneous gets of one key share
+//   one GET and one spool file (each caller gets its own descriptor); nothing is cached after.
+//   404 NoSuchKey is absence; every other failure throws.
 // - put() commits with a conditional create (If-None-Match: *): one PUT up to `part_size`,
 //   otherwise a streamed multipart upload (parts of `part_size`, read with pread, aborted on
 //   failure, the condition on CompleteMultipartUpload). 412 means the key existed: false.

@@ -309,6 +309,7 @@ void FaultProxy::relay(int client) {
         break;
       }
       const int to = fds[1 - i].fd;
+      if (i == 1) m_bytes_down.fetch_add(static_cast<std::uint64_t>(n));
       for (ssize_t done = 0; done < n;) {
         const ssize_t w = ::send(to, buf + done, static_cast<std::size_t>(n - done), MSG_NOSIGNAL);
         if (w <= 0) {

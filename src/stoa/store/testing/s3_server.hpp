@@ -73,6 +73,8 @@ class FaultProxy {
   // The next `count` connections get `mode`, later ones pass (count < 0: all of them).
   void set(Mode mode, int count = -1);
   int faults_served() const { return m_faults.load(); }
+  // Bytes relayed from the server to clients so far.
+  std::uint64_t bytes_down() const { return m_bytes_down.load(); }
 
  private:
   void accept_loop();
@@ -88,6 +90,7 @@ class FaultProxy {
   Mode m_mode = Mode::pass;
   int m_count = -1;
   std::atomic<int> m_faults{0};
+  std::atomic<std::uint64_t> m_bytes_down{0};
   std::vector<int> m_open;  // relayed sockets, shut down on a mode change
   std::vector<std::thread> m_threads;
   std::thread m_acceptor;
