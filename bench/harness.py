@@ -279,7 +279,7 @@ class Run:
 
 class Stoa:
     def __init__(self, run, data_dir, upstream, threads=1, list_ttl="60s", access_log=False,
-                 extra=(), name="stoa"):
+                 extra=(), name="stoa", env=None):
         self.run = run
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -289,7 +289,8 @@ class Stoa:
              "--upstream", upstream, "--threads", threads, "--list-ttl", list_ttl,
              "--access-log", "true" if access_log else "false", "--log-format", "json",
              "--log-level", "info" if access_log else "warn", *run.stoa_defaults, *extra],
-            run.server_cpu, name, stdout=subprocess.DEVNULL, sigpipe_ignored=run.ignore_sigpipe)
+            run.server_cpu, name, stdout=subprocess.DEVNULL, sigpipe_ignored=run.ignore_sigpipe,
+            env=dict(run.env, **(env or {})))
         wait_http(self.url + "/healthz", proc=self.proc)
         self.startup_s = time.monotonic() - self.t0
         self.pid = self.proc.pid
@@ -389,6 +390,44 @@ class Nginx:
 
     def stop(self):
         self.run.stop(self.proc, sig=signal.SIGQUIT)
+
+
+class Versitygw:
+    """An S3-compatible server (versitygw, posix backend) with one empty bucket, "bench"."""
+
+    ACCESS = "stoa-bench-access"
+    SECRET = "stoa-bench-secret-0123456789"
+
+    def __init__(self, run, cpu, name="versitygw"):
+        self.run = run
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.root = run.tmp / name
+        (self.root / "bench").mkdir(parents=True, exist_ok=True)  # a bucket is a directory
+        binary = shutil.which("versitygw") or "/usr/local/bin/versitygw"
+        self.proc = run.start([binary, "--access", self.ACCESS, "--secret", self.SECRET,
+                               "--port", f"127.0.0.1:{self.port}", "--keep-alive", "--quiet",
+                               "posix", self.root], cpu, name)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise HarnessError(f"versitygw exited with {self.proc.returncode}")
+            if http_get(self.url + "/", timeout=2)[0] != 0:
+                return
+            time.sleep(0.01)
+        raise HarnessError("versitygw did not start")
+
+    def stoa_args(self):
+        return ["--store", "s3", "--s3-endpoint", self.url, "--s3-bucket", "bench"]
+
+    def stoa_env(self):
+        return {"AWS_ACCESS_KEY_ID": self.ACCESS, "AWS_SECRET_ACCESS_KEY": self.SECRET}
+
+    def pids(self):
+        return [self.proc.pid]
+
+    def stop(self):
+        self.run.stop(self.proc)
 
 
 class Upsim:

@@ -6,7 +6,7 @@ set -euo pipefail
 build_pkgs=(
   cmake ninja-build g++ pkg-config git ca-certificates
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
-  libcurl4-openssl-dev libssl-dev libzip-dev zlib1g-dev
+  libcurl4-openssl-dev libssl-dev libzip-dev zlib1g-dev libpugixml-dev
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
 )
@@ -42,4 +42,25 @@ fi
 if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
   echo "install-deps: the go command is required (Go 1.21 or newer) and was not found" >&2
   exit 1
+fi
+
+# The S3-compatible server the store tests, the e2e tests and the S3 benchmark run on loopback:
+# versitygw, built from the Go module proxy into /usr/local/bin. Skipped when that exact version
+# is already there (`go version -m` names the module version a binary was built from).
+versitygw_version=v1.8.0
+want_versitygw=false
+case "${1:-all}" in test|bench|all) want_versitygw=true ;; esac
+if $want_versitygw; then
+  go_bin=$(command -v go || echo /usr/local/go/bin/go)
+  have=$("$go_bin" version -m /usr/local/bin/versitygw 2>/dev/null |
+    awk '$1 == "mod" && $2 == "github.com/versity/versitygw" { print $3 }' || true)
+  if [ "$have" != "$versitygw_version" ]; then
+    echo "install-deps: building versitygw $versitygw_version into /usr/local/bin"
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    tmp_bin=$(mktemp -d)
+    GOTOOLCHAIN=local GOFLAGS=-mod=mod GOBIN="$tmp_bin" \
+      "$go_bin" install "github.com/versity/versitygw/cmd/versitygw@$versitygw_version"
+    $sudo install -m 0755 "$tmp_bin/versitygw" /usr/local/bin/versitygw
+    rm -rf "$tmp_bin"
+  fi
 fi

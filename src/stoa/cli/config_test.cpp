@@ -110,6 +110,20 @@ TEST(Render, ShowsEveryKeyWithSourceAndNoSecrets) {
   EXPECT_NE(out.find("fetch_workers = 16  # default"), std::string::npos) << out;
 }
 
+TEST(Render, RedactsSecretKeys) {
+  const RawConfig c = load_config("",
+                                  {{"STOA_S3_SECRET_KEY", "s3cr3t-value"},
+                                   {"STOA_S3_ACCESS_KEY", "AKIDEXAMPLE"},
+                                   {"STOA_S3_SESSION_TOKEN", "t0ken-value"}},
+                                  {});
+  const std::string out = render_config(c);
+  for (const char* secret : {"s3cr3t-value", "AKIDEXAMPLE", "t0ken-value"}) {
+    EXPECT_EQ(out.find(secret), std::string::npos) << out;
+  }
+  EXPECT_NE(out.find("s3_secret_key = \"REDACTED\"  # env"), std::string::npos) << out;
+  EXPECT_NE(out.find("s3_session_token = \"REDACTED\"  # env"), std::string::npos) << out;
+}
+
 TEST(Docs, ConfigurationReferenceListsEveryKeyWithItsDefault) {
   const char* src = std::getenv("STOA_SOURCE_DIR");
   ASSERT_NE(src, nullptr) << "STOA_SOURCE_DIR is set by ctest";

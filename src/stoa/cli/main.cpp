@@ -6,12 +6,14 @@
 #include <CLI/CLI.hpp>
 #include <array>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "stoa/cli/checksum_db.hpp"
 #include "stoa/cli/config.hpp"
@@ -27,6 +29,7 @@
 #include "stoa/proxy/service.hpp"
 #include "stoa/store/disk.hpp"
 #include "stoa/store/memory.hpp"
+#include "stoa/store/s3.hpp"
 #include "stoa/sumdb/client.hpp"
 #include "stoa/sumdb/state.hpp"
 #include "stoa/trace/options.hpp"
@@ -121,11 +124,64 @@ std::string random_instance_id() {
   return fmt::format("{:08x}{:08x}{:08x}{:08x}", rd(), rd(), rd(), rd());
 }
 
+// The S3 store's options: config keys first, then the standard AWS_* environment variables.
+store::S3Options s3_options(const RawConfig& cfg) {
+  auto from = [&](std::string_view key, std::initializer_list<const char*> vars) {
+    if (const std::string& v = cfg.get(key); !v.empty()) return v;
+    for (const char* var : vars) {
+      if (const char* v = std::getenv(var); v != nullptr && *v != '\0') return std::string(v);
+    }
+    return std::string();
+  };
+  store::S3Options o;
+  o.bucket = cfg.get("s3_bucket");
+  if (o.bucket.empty()) throw ConfigError("store = \"s3\" needs s3_bucket");
+  o.prefix = cfg.get("s3_prefix");
+  o.region = from("s3_region", {"AWS_REGION", "AWS_DEFAULT_REGION"});
+  if (o.region.empty()) o.region = "us-east-1";
+  o.endpoint = cfg.get("s3_endpoint");
+  const std::string& addressing = cfg.get("s3_addressing");
+  o.virtual_host = addressing == "virtual" || (addressing == "auto" && o.endpoint.empty());
+  if (o.endpoint.empty()) o.endpoint = "https://s3." + o.region + ".amazonaws.com";
+  o.access_key = from("s3_access_key", {"AWS_ACCESS_KEY_ID"});
+  o.secret_key = from("s3_secret_key", {"AWS_SECRET_ACCESS_KEY"});
+  o.session_token = from("s3_session_token", {"AWS_SESSION_TOKEN"});
+  if (o.access_key.empty() || o.secret_key.empty()) {
+    throw ConfigError(
+        "store = \"s3\" needs credentials: s3_access_key and s3_secret_key, or the "
+        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY environment variables");
+  }
+  const std::string& cond = cfg.get("s3_conditional_write");
+  o.conditional = cond == "on"    ? store::ConditionalWrite::on
+                  : cond == "off" ? store::ConditionalWrite::off
+                                  : store::ConditionalWrite::automatic;
+  o.part_size = cfg.count("s3_part_size");
+  if (o.part_size < (std::uint64_t{5} << 20)) {
+    throw ConfigError("s3_part_size: must be at least 5242880 (5 MiB, the S3 minimum)");
+  }
+  o.spool_dir = std::filesystem::path(cfg.get("data_dir")) / ".stoa-s3-spool";
+  o.connect_timeout = cfg.duration("connect_timeout");
+  o.stall_timeout = cfg.duration("stall_timeout");
+  return o;
+}
+
+// Where the store is, for the log: the data directory or the bucket (never credentials).
+std::string store_location(const RawConfig& cfg) {
+  if (cfg.get("store") == "disk") return cfg.get("data_dir");
+  if (cfg.get("store") == "s3") {
+    const std::string& ep = cfg.get("s3_endpoint");
+    return (ep.empty() ? std::string("aws") : redact_url_credentials(ep)) + " bucket " +
+           cfg.get("s3_bucket") + (cfg.get("s3_prefix").empty() ? "" : " prefix " + cfg.get("s3_prefix"));
+  }
+  return "";
+}
+
 // The parts every command that touches the store and upstream needs, built from the configuration.
 struct Core {
   fetch::ProxyList upstreams;
   std::optional<ChecksumDb> db;
   std::unique_ptr<store::Store> store;
+  std::unique_ptr<store::Redirector> zip_redirector;  // s3_presign_ttl > 0 only
   fetch::UpstreamOptions upstream_options;
   std::unique_ptr<fetch::Upstream> upstream;
   // The checksum database: reached through the upstream proxies' /sumdb/<name>/ unless it has a
@@ -146,7 +202,15 @@ Core make_core(RawConfig& cfg) {
   if (!setting.error.empty()) throw ConfigError("sumdb: " + setting.error);
   c.db = setting.db;
 
-  if (cfg.get("store") == "memory") {
+  if (cfg.get("store") == "s3") {
+    const store::S3Options o = s3_options(cfg);
+    c.store = store::make_s3_store(o);
+    if (const auto ttl = cfg.duration("s3_presign_ttl"); ttl.count() > 0) {
+      c.zip_redirector = store::make_s3_redirector(
+          o, std::max(std::chrono::seconds(1),
+                      std::chrono::duration_cast<std::chrono::seconds>(ttl)));
+    }
+  } else if (cfg.get("store") == "memory") {
     const auto staging = std::filesystem::temp_directory_path() / ("stoa-" + random_instance_id());
     std::filesystem::create_directories(staging);
     c.store = store::make_memory_store(staging);
@@ -235,6 +299,7 @@ int serve(RawConfig cfg) {
   proxy::ServiceOptions so;
   so.tracer = &tracer;
   so.store_backend = cfg.get("store");
+  so.zip_redirector = core.zip_redirector.get();
   so.checksum_db = core.sumdb_client.get();
   so.no_sumdb = cfg.get("no_sumdb");
   if (core.db) so.sumdb_sources.emplace(core.db->name, core.sumdb_source);
@@ -261,6 +326,11 @@ int serve(RawConfig cfg) {
   http::ServerOptions ho;
   ho.listen = cfg.get("listen");
   ho.threads = cfg.count("threads");
+  if (ho.threads == 0 && cfg.get("store") == "s3") {
+    // An S3 read blocks its serving thread for a round trip (and a spooled body's transfer):
+    // more threads keep other requests moving meanwhile.
+    ho.threads = std::max<std::uint64_t>(8, 4 * std::thread::hardware_concurrency());
+  }
   ho.header_timeout = cfg.duration("header_timeout");
   ho.idle_timeout = cfg.duration("idle_timeout");
   ho.write_stall_timeout = cfg.duration("write_timeout");
@@ -293,7 +363,7 @@ int serve(RawConfig cfg) {
   server.start();
   if (admin_server) admin_server->start();
   log->info("stoa {} serving http://{} (store: {} {}, upstream: {})", STOA_VERSION, addr,
-            cfg.get("store"), cfg.get("store") == "disk" ? cfg.get("data_dir") : "",
+            cfg.get("store"), store_location(cfg),
             redact_url_credentials(cfg.get("upstream")));
 
   // An upstream that is this very process would make every miss a loop.

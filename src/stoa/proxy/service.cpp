@@ -565,6 +565,15 @@ void Service::handle(const HttpRequest& req, Done done) {
 
 std::optional<Response> Service::try_answer(const HttpRequest& req, const module::Request& r) {
   const std::string key = module::key_of(r);
+  if (r.canonical && r.kind == Kind::zip && m_options.zip_redirector != nullptr) {
+    trace::Span span = m_tracer->start_span("store.locate", &req.trace);
+    auto url = m_options.zip_redirector->locate(key);
+    if (!url) return std::nullopt;
+    Response resp = text(302, "", Outcome::hit);
+    resp.cache_control = "no-store";  // the URL expires
+    resp.headers.emplace_back("Location", std::move(*url));
+    return resp;
+  }
   if (r.canonical) {
     trace::Span span = m_tracer->start_span("store.get", &req.trace);
     const auto t0 = std::chrono::steady_clock::now();

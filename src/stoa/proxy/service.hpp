@@ -58,6 +58,9 @@ struct ServiceOptions {
   // context of the request that starts a fetch goes to the upstream as traceparent.
   const trace::Tracer* tracer = nullptr;
   std::string store_backend = "disk";  // label of the store latency metric
+  // When set, a stored .zip is answered with a 302 to the URL it gives (e.g. a presigned S3
+  // URL), so the bytes flow from the object store; misses are still fetched and served here.
+  store::Redirector* zip_redirector = nullptr;
   std::function<std::chrono::steady_clock::time_point()> now = std::chrono::steady_clock::now;
 };
 

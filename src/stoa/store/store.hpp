@@ -64,4 +64,15 @@ class Store {
   virtual std::vector<std::string> versions(const std::string& escaped_module) = 0;
 };
 
+// Where a client can fetch a stored object by itself (an object store's presigned URL, a CDN):
+// lets a proxy answer with a redirect instead of sending the bytes. Thread-safe.
+class Redirector {
+ public:
+  virtual ~Redirector() = default;
+
+  // A URL serving `key`'s bytes for a while, or nullopt when `key` is not stored.
+  // Throws StoreError on backend failure (never nullopt for it).
+  virtual std::optional<std::string> locate(const std::string& key) = 0;
+};
+
 }  // namespace stoa::store

@@ -1,0 +1,105 @@
+package e2e
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"stoa.test/internal/gocmd"
+	"stoa.test/internal/modgen"
+	"stoa.test/internal/s3test"
+	"stoa.test/internal/stoatest"
+)
+
+// store = "s3" on a real S3 server (versitygw): the go command downloads modules through stoa,
+// the bucket holds them as a GOPROXY file tree under the prefix (a zip over the part size
+// through a multipart upload), and a restarted stoa with an empty data_dir and a dead
+// upstream serves them from the bucket alone. No secret reaches the log.
+func TestS3StoreServesAndSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	gw := s3test.Start(t)
+	bucketDir := gw.Bucket(t, "goproxy")
+	mods := []*modgen.Built{
+		modgen.MustBuild(t, modgen.Module{Path: "example.com/S3/mod", Version: "v1.0.0",
+			Files: map[string]string{"mod.go": "package mod\n"}}),
+		// Incompressible 6 MiB: over the 5 MiB part size, so a two-part upload; over 1 MiB, so
+		// read back through a spooled file.
+		modgen.MustBuild(t, modgen.Module{Path: "example.com/S3/mod", Version: "v1.1.0-RC.1",
+			Files: randomFiles(7, 6<<20)}),
+	}
+	up := newUpstream(t, mods...)
+	s3Args := []string{"--s3-endpoint", gw.Endpoint, "--s3-bucket", "goproxy",
+		"--s3-prefix", "cache", "--s3-part-size", "5242880"}
+	start := func(upstreamURL string) *stoatest.Stoa {
+		return startStoa(t, up, stoatest.Config{Store: "s3", Upstream: upstreamURL, Args: s3Args,
+			Env: gw.Env()})
+	}
+	want := []string{"example.com/S3/mod@v1.0.0", "example.com/S3/mod@v1.1.0-RC.1"}
+	download := func(s *stoatest.Stoa) {
+		t.Helper()
+		ds, stderr, err := goClient(t, s.URL).ModDownload(want...)
+		if err != nil {
+			t.Fatalf("go mod download: %v\n%s", err, stderr)
+		}
+		if len(ds) != len(mods) {
+			t.Fatalf("go mod download printed %d objects, want %d", len(ds), len(mods))
+		}
+		for _, b := range mods {
+			i := slices.IndexFunc(ds, func(d gocmd.Download) bool { return d.Version == b.Version })
+			if i < 0 {
+				t.Fatalf("no download of %s", b.Version)
+			}
+			checkDownload(t, ds[i], b)
+		}
+	}
+
+	first := start(up.URL())
+	download(first)
+	for _, b := range mods {
+		checkStored(t, filepath.Join(bucketDir, "cache"), b, "info", "mod", "zip")
+		if n := up.Hits(b.Key("zip")); n != 1 {
+			t.Errorf("upstream hits for %s = %d, want 1", b.Key("zip"), n)
+		}
+	}
+	if list, ok := dataFile(filepath.Join(bucketDir, "cache"), "example.com/!s3/mod/@v/list"); !ok ||
+		string(list) != "v1.0.0\nv1.1.0-RC.1\n" {
+		t.Errorf("bucket list object = %q (present %v)", list, ok)
+	}
+	first.Stop()
+	for _, secret := range []string{s3test.SecretKey, s3test.AccessKey} {
+		if strings.Contains(first.Log(), secret) {
+			t.Errorf("stoa's log contains a credential")
+		}
+	}
+
+	// A new process, a new data_dir, no upstream: everything comes from the bucket.
+	second := start("http://" + stoatest.FreeAddr(t))
+	download(second)
+	r := get(t, second.URL+"/"+mods[1].Key("zip"), "Range: bytes=10-19")
+	if r.Status != 206 || string(r.Body) != string(mods[1].Zip[10:20]) {
+		t.Errorf("range of a stored zip: %s", r)
+	}
+	second.Stop()
+
+	// s3_presign_ttl: a stored zip is a 302 to a presigned URL of the bucket, which the go
+	// command follows; .info and .mod still come from stoa.
+	third := startStoa(t, up, stoatest.Config{Store: "s3", Upstream: "http://" + stoatest.FreeAddr(t),
+		Args: append(slices.Clone(s3Args), "--s3-presign-ttl", "5m"), Env: gw.Env()})
+	download(third)
+	z := get(t, third.URL+"/"+mods[1].Key("zip"))
+	loc := z.Header.Get("Location")
+	if z.Status != 302 || !strings.HasPrefix(loc, gw.Endpoint+"/goproxy/cache/") ||
+		!strings.Contains(loc, "X-Amz-Signature=") {
+		t.Fatalf("stored zip with s3_presign_ttl: %s, Location %q", z, loc)
+	}
+	if zb := get(t, loc); zb.Status != 200 || string(zb.Body) != string(mods[1].Zip) {
+		t.Errorf("the presigned URL answers %d with %d bytes", zb.Status, len(zb.Body))
+	}
+	if m := get(t, third.URL+"/"+mods[1].Key("mod")); m.Status != 200 {
+		t.Errorf(".mod with s3_presign_ttl: %s", m)
+	}
+	if n := get(t, third.URL+"/example.com/!s3/mod/@v/v9.9.9.zip"); n.Status == 302 {
+		t.Errorf("a zip that is not stored was redirected: %s", n)
+	}
+}
