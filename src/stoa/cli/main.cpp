@@ -17,6 +17,8 @@
 #include "stoa/cli/config.hpp"
 #include "stoa/cli/logging.hpp"
 #include "stoa/cli/verify.hpp"
+#include "stoa/coord/postgres.hpp"
+#include "stoa/coord/redis.hpp"
 #include "stoa/fetch/upstream.hpp"
 #include "stoa/fetch/validator.hpp"
 #include "stoa/fetch/worker_pool.hpp"
@@ -189,6 +191,23 @@ Core make_core(RawConfig& cfg) {
   return c;
 }
 
+// The cross-replica lock named by `lock` (nullptr for none). Connects lazily.
+std::unique_ptr<coord::Locks> make_locks(const RawConfig& cfg) {
+  const std::string& kind = cfg.get("lock");
+  if (kind == "none") return nullptr;
+  const std::string url_key = kind == "redis" ? "redis_url" : "postgres_url";
+  const std::string& url = cfg.get(url_key);
+  if (url.empty()) throw ConfigError("lock = " + kind + " needs " + url_key);
+  try {
+    if (kind == "redis") {
+      return coord::make_redis_locks({url, cfg.duration("lock_lease")});
+    }
+    return coord::make_postgres_locks({url});
+  } catch (const coord::LockError& e) {
+    throw ConfigError(e.what());
+  }
+}
+
 int serve(RawConfig cfg) {
   // A client that hangs up during sendfile(2) must cost an EPIPE, not the process (send()
   // has MSG_NOSIGNAL, sendfile has no such flag). Before any thread starts.
@@ -232,7 +251,16 @@ int serve(RawConfig cfg) {
   trace::Tracer tracer = trace::make_tracer(to);
   if (tracer.enabled()) log->info("exporting traces to {}", redact_url_credentials(to.endpoint));
 
+  const std::unique_ptr<coord::Locks> locks = make_locks(cfg);
+  if (locks) {
+    log->info("cross-replica lock: {} at {} (lease {} ms, wait up to {} ms)", locks->backend(),
+              redact_url_credentials(cfg.get(cfg.get("lock") == "redis" ? "redis_url" : "postgres_url")),
+              cfg.duration("lock_lease").count(), cfg.duration("lock_wait").count());
+  }
+
   proxy::ServiceOptions so;
+  so.locks = locks.get();
+  so.lock_wait = cfg.duration("lock_wait");
   so.tracer = &tracer;
   so.store_backend = cfg.get("store");
   so.checksum_db = core.sumdb_client.get();

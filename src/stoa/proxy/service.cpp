@@ -5,6 +5,7 @@
 #include <system_error>
 #include <utility>
 
+#include "stoa/coord/lock.hpp"
 #include "stoa/module/path.hpp"
 #include "stoa/module/patterns.hpp"
 #include "stoa/module/semver.hpp"
@@ -203,12 +204,38 @@ Service::Service(ServiceOptions options, store::Store& store, fetch::Upstream& u
                              "stored file; put: fsync, rename and directory fsync).",
                              {"backend", "op"})),
       m_store_get_seconds(m_store_seconds.with({m_options.store_backend, "get"})),
-      m_store_put_seconds(m_store_seconds.with({m_options.store_backend, "put"})) {
+      m_store_put_seconds(m_store_seconds.with({m_options.store_backend, "put"})),
+      m_lock_acquisitions(registry.counter(
+          "stoa_lock_acquisitions_total",
+          "Cross-replica lock requests before a fetch: acquired, timeout (waited lock_wait, "
+          "fetched anyway), error (lock service failed; fetched without the lock).",
+          {"result"})),
+      m_lock_wait_seconds(registry
+                              .histogram("stoa_lock_wait_seconds",
+                                         "Time spent getting the cross-replica lock of a file.",
+                                         {})
+                              .with({})),
+      m_lock_degraded(registry
+                          .counter("stoa_lock_degraded_total",
+                                   "Fetches done without the cross-replica lock because the lock "
+                                   "service was unavailable (per-replica single-flight only).",
+                                   {})
+                          .with({})),
+      m_lock_found_stored(registry
+                              .counter("stoa_lock_found_stored_total",
+                                       "Fetches skipped because, once the lock was held, the file "
+                                       "was already stored (by another replica).",
+                                       {})
+                              .with({})) {
   m_tracer = m_options.tracer != nullptr ? m_options.tracer : &m_no_tracer;
   registry.callback_gauge("stoa_fetches_in_flight", "Upstream fetches running or queued.",
                           [this] { return static_cast<double>(m_flights.in_flight()); });
   registry.callback_gauge("stoa_fetch_queue_depth", "Fetches waiting for a worker.",
                           [this] { return static_cast<double>(m_pool.queued()); });
+  if (m_options.locks != nullptr) {
+    registry.callback_gauge("stoa_locks_held", "Cross-replica locks this replica holds now.",
+                            [this] { return static_cast<double>(m_locks_held.load()); });
+  }
 }
 
 void Service::record_fetch(const module::Request& r, const FetchResult& res,
@@ -635,7 +662,7 @@ void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done 
     FetchResult res;
     std::uint64_t bytes = 0;
     try {
-      res = download_file(r, ctx, bytes);
+      res = download_file_once(r, ctx, bytes);
     } catch (const std::exception& e) {
       m_log->error("fetch {} failed: {}", key, e.what());
       res = {Status::store_error, {}, {}};
@@ -643,6 +670,67 @@ void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done 
     record_fetch(r, res, started, bytes);
     return res;
   });
+}
+
+FetchResult Service::download_file_once(const module::Request& r, const FetchContext& ctx,
+                                        std::uint64_t& bytes) {
+  coord::Locks* locks = m_options.locks;
+  if (locks == nullptr) return download_file(r, ctx, bytes);
+  const std::string key = module::key_of(r);
+  const auto now = std::chrono::steady_clock::now();
+  if (now.time_since_epoch().count() < m_lock_down_until.load()) {
+    m_lock_degraded.inc();
+    return download_file(r, ctx, bytes);
+  }
+  std::unique_ptr<coord::Held> held;
+  {
+    trace::Span span = m_tracer->start_span("lock.acquire", &ctx.trace, trace::Kind::client);
+    span.set_attribute("stoa.key", key);
+    try {
+      held = locks->acquire(key, now + m_options.lock_wait);
+    } catch (const coord::LockError& e) {
+      span.set_status(trace::StatusCode::error, e.what());
+      m_lock_acquisitions.with({"error"}).inc();
+      m_lock_degraded.inc();
+      const auto until = std::chrono::steady_clock::now() + m_options.lock_retry;
+      m_lock_down_until.store(until.time_since_epoch().count());
+      m_log->warn(
+          "lock service ({}) unavailable: {}; fetching {} with per-replica single-flight only, "
+          "retrying the lock service in {} ms [{}]",
+          locks->backend(), e.what(), key, m_options.lock_retry.count(), ctx.tag);
+      return download_file(r, ctx, bytes);
+    }
+    m_lock_wait_seconds.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - now).count());
+  }
+  if (!held) {
+    m_lock_acquisitions.with({"timeout"}).inc();
+    m_log->warn("{} stayed locked by another replica for {} ms; fetching it anyway [{}]", key,
+                m_options.lock_wait.count(), ctx.tag);
+    return download_file(r, ctx, bytes);
+  }
+  m_lock_acquisitions.with({"acquired"}).inc();
+  m_locks_held.fetch_add(1);
+  struct Unheld {
+    std::atomic<std::int64_t>& n;
+    ~Unheld() { n.fetch_sub(1); }
+  } unheld{m_locks_held};
+  m_log->debug("lock {} acquired [{}]", key, ctx.tag);
+  FetchResult res;
+  // Another replica may have committed the file while this one waited.
+  if (m_store.get(key)) {
+    m_lock_found_stored.inc();
+    res = {Status::ok, {}, {}};
+  } else {
+    res = download_file(r, ctx, bytes);
+  }
+  if (held->lost()) m_log->warn("lost the lock of {} while fetching it [{}]", key, ctx.tag);
+  try {
+    held->release();
+  } catch (const coord::LockError& e) {
+    m_log->warn("releasing the lock of {}: {} (it ends by itself) [{}]", key, e.what(), ctx.tag);
+  }
+  return res;
 }
 
 FetchResult Service::download_file(const module::Request& r, const FetchContext& ctx,

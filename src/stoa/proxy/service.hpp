@@ -32,6 +32,9 @@
 namespace spdlog {
 class logger;
 }
+namespace stoa::coord {
+class Locks;
+}
 
 namespace stoa::proxy {
 
@@ -53,6 +56,14 @@ struct ServiceOptions {
   // context of the request that starts a fetch goes to the upstream as traceparent.
   const trace::Tracer* tracer = nullptr;
   std::string store_backend = "disk";  // label of the store latency metric
+  // Cross-replica lock (nullptr: none). The leader of a file's in-process flight takes the lock
+  // of the file's key, looks at the store again, and fetches only if the file is still missing;
+  // it waits at most `lock_wait` for another holder. When the lock service fails, the fetch goes
+  // ahead without it (logged, stoa_lock_degraded_total) and the service is left alone for
+  // `lock_retry` before it is tried again.
+  coord::Locks* locks = nullptr;
+  std::chrono::milliseconds lock_wait{600'000};
+  std::chrono::milliseconds lock_retry{5'000};
   std::function<std::chrono::steady_clock::time_point()> now = std::chrono::steady_clock::now;
 };
 
@@ -138,6 +149,9 @@ class Service {
   fetch::Upstream::Headers upstream_headers(const trace::Span& span, const FetchContext& ctx) const;
   FetchResult download_file(const module::Request& r, const FetchContext& ctx,
                             std::uint64_t& bytes);
+  // download_file() under the cross-replica lock of the file, when there is one.
+  FetchResult download_file_once(const module::Request& r, const FetchContext& ctx,
+                                 std::uint64_t& bytes);
   FetchResult download_meta(const module::Request& r, const FetchContext& ctx);
   Response answer_meta(const HttpRequest& req, const module::Request& r, const FetchResult& res,
                        Outcome outcome);
@@ -175,6 +189,12 @@ class Service {
   metrics::Family<metrics::Histogram>& m_store_seconds;  // {backend, op}
   metrics::Histogram& m_store_get_seconds;
   metrics::Histogram& m_store_put_seconds;  // {result}
+  metrics::Family<metrics::Counter>& m_lock_acquisitions;  // {result}
+  metrics::Histogram& m_lock_wait_seconds;
+  metrics::Counter& m_lock_degraded;
+  metrics::Counter& m_lock_found_stored;
+  std::atomic<std::int64_t> m_locks_held{0};
+  std::atomic<std::int64_t> m_lock_down_until{0};  // steady_clock ticks; lock skipped until then
   void record_fetch(const module::Request& r, const FetchResult& res,
                     std::chrono::steady_clock::time_point started, std::uint64_t bytes);
 
