@@ -46,7 +46,7 @@ var lockServices = []lockService{
 	}},
 	{"postgres", func(t *testing.T) []string {
 		s := lockserver.Postgres(t)
-		return []string{"--lock", "postgres", "--postgres-url", s.URL}
+		return []string{"--lock", "postgres", "--postgres-url", s.URL, "--index", "postgres"}
 	}},
 }
 
@@ -195,6 +195,14 @@ func replicasOnce(t *testing.T, b *modgen.Built, store sharedStore, lockArgs []s
 		if v := metricValue(t, r, "stoa_lock_degraded_total"); v != "0" {
 			t.Errorf("replica %d: stoa_lock_degraded_total %q, want 0", i, v)
 		}
+		if v := metricValue(t, r, "stoa_index_errors_total"); v != "0" {
+			t.Errorf("replica %d: stoa_index_errors_total %q, want 0", i, v)
+		}
+		// The shared index (SQLite in the shared data directory, or PostgreSQL) lists the
+		// version once, whichever replica asks.
+		if r := do(t, "GET", r.URL+"/index"); r.Status != 200 || strings.Count(string(r.Body), `"Version":"`+b.Version+`"`) != 1 {
+			t.Errorf("replica %d: /index: %d %s", i, r.Status, r.Body)
+		}
 	}
 }
 
@@ -262,5 +270,39 @@ func replicasHolderKilled(t *testing.T, b *modgen.Built, store sharedStore, lock
 	}
 	if stored, found := dataFile(replicas[(holder+1)%3].DataDir, b.Key("zip")); !found || !bytes.Equal(stored, b.Zip) {
 		t.Errorf("stored zip: found %v, %d bytes; want the whole zip", found, len(stored))
+	}
+}
+
+// A lock service that cannot be reached never fails a request: each replica fetches on its own
+// (per-replica single-flight), says so in a WARN line and counts it.
+func TestReplicasLockServiceDown(t *testing.T) {
+	t.Parallel()
+	b := modgen.MustBuild(t, modgen.Module{Path: "example.com/nolock", Version: "v1.0.0"})
+	dead := stoatest.FreeAddr(t) // nothing listens there
+	for _, c := range []struct{ name, flags string }{
+		{"redis", "--lock redis --redis-url redis://" + dead},
+		{"postgres", "--lock postgres --postgres-url postgresql://postgres@" + dead + "/postgres"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			up := newUpstream(t, b)
+			s := startStoa(t, up, stoatest.Config{Args: strings.Fields(c.flags)})
+			var sent sync.WaitGroup
+			sent.Add(20)
+			answers := fetchAll([]*stoatest.Stoa{s}, b.Key("zip"), 20, b.Zip, sent.Done)
+			for i, a := range answers {
+				if a.err != nil || a.status != 200 || !a.same {
+					t.Errorf("client %d: status %d, identical %v, err %v", i, a.status, a.same, a.err)
+				}
+			}
+			if v := metricValue(t, s, "stoa_lock_degraded_total"); v == "" || v == "0" {
+				t.Errorf("stoa_lock_degraded_total = %q, want > 0", v)
+			}
+			if !strings.Contains(s.Log(), "lock service ("+c.name+") unavailable") {
+				t.Errorf("no WARN line about the lock service in the log")
+			}
+			if n := up.Hits(b.Key("zip")); n != 1 {
+				t.Errorf("upstream fetches: %d, want 1 (single-flight still holds in one replica)", n)
+			}
+		})
 	}
 }

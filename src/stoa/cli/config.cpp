@@ -76,6 +76,12 @@ const std::vector<KeySpec>& keys() {
        "while held); with postgres a lock ends with its holder's session"},
       {"lock_wait", KeyType::duration, "10m",
        "how long a replica waits for another replica's lock on a file before fetching it anyway"},
+      {"index",
+       KeyType::choice,
+       "sqlite",
+       "index of stored versions, served at /index and /catalog: sqlite (a file in "
+       "<data_dir>/.stoa-state/), postgres (postgres_url; for replicas) or none",
+       {"sqlite", "postgres", "none"}},
       {"otlp_endpoint", KeyType::string, "",
        "OTLP/HTTP collector base URL for traces (spans go to <url>/v1/traces); empty: the standard "
        "OTEL_EXPORTER_OTLP_* environment variables decide, and without them tracing is off"},

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "stoa/cli/checksum_db.hpp"
+#include "stoa/cli/index_rebuild.hpp"
 #include "stoa/cli/config.hpp"
 #include "stoa/cli/logging.hpp"
 #include "stoa/cli/verify.hpp"
@@ -23,6 +24,7 @@
 #include "stoa/fetch/validator.hpp"
 #include "stoa/fetch/worker_pool.hpp"
 #include "stoa/http/server.hpp"
+#include "stoa/index/index.hpp"
 #include "stoa/metrics/metrics.hpp"
 #include "stoa/proxy/admin.hpp"
 #include "stoa/proxy/checksums.hpp"
@@ -208,6 +210,24 @@ std::unique_ptr<coord::Locks> make_locks(const RawConfig& cfg) {
   }
 }
 
+// The index named by `index` (nullptr for none). A PostgreSQL index connects lazily.
+std::unique_ptr<index::Index> make_index(const RawConfig& cfg) {
+  const std::string& kind = cfg.get("index");
+  if (kind == "none") return nullptr;
+  if (kind == "postgres") {
+    if (cfg.get("postgres_url").empty()) throw ConfigError("index = postgres needs postgres_url");
+    return index::make_postgres_index(cfg.get("postgres_url"));
+  }
+  if (cfg.get("store") != "disk") return index::make_sqlite_index(":memory:");
+  const auto dir = std::filesystem::path(cfg.get("data_dir")) / ".stoa-state";
+  std::filesystem::create_directories(dir);
+  try {
+    return index::make_sqlite_index((dir / "index.sqlite").string());
+  } catch (const index::IndexError& e) {
+    throw ConfigError(std::string("index: ") + e.what());
+  }
+}
+
 int serve(RawConfig cfg) {
   // A client that hangs up during sendfile(2) must cost an EPIPE, not the process (send()
   // has MSG_NOSIGNAL, sendfile has no such flag). Before any thread starts.
@@ -258,7 +278,11 @@ int serve(RawConfig cfg) {
               cfg.duration("lock_lease").count(), cfg.duration("lock_wait").count());
   }
 
+  const std::unique_ptr<index::Index> index = make_index(cfg);
+
   proxy::ServiceOptions so;
+  so.index = index.get();
+  so.origin = redact_url_credentials(cfg.get("upstream"));
   so.locks = locks.get();
   so.lock_wait = cfg.duration("lock_wait");
   so.tracer = &tracer;
@@ -357,6 +381,14 @@ int verify(RawConfig cfg, bool quarantine) {
   return r.bad > 0 ? 1 : 0;
 }
 
+int rebuild(RawConfig cfg) {
+  if (cfg.get("store") != "disk") throw ConfigError("index rebuild: works on the disk store only");
+  const auto idx = make_index(cfg);
+  if (!idx) throw ConfigError("index rebuild: index = none");
+  rebuild_index(cfg.get("data_dir"), *idx, std::cout);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -387,10 +419,15 @@ int main(int argc, char** argv) {
   verify_cmd->add_flag(
       "--quarantine", quarantine,
       "move the files of bad versions to <data_dir>/.stoa-quarantine/ (never deletes)");
+  auto* index_cmd = app.add_subcommand("index", "the index of stored versions");
+  index_cmd->require_subcommand(1);
+  auto* rebuild_cmd = index_cmd->add_subcommand(
+      "rebuild", "record every version of the disk store in the index (safe while serving)");
   app.add_subcommand("version", "print the version and exit");
   add_keys(serve_cmd);
   add_keys(config_cmd);
   add_keys(verify_cmd);
+  add_keys(rebuild_cmd);
   bool reference = false;
   config_cmd->add_flag("--reference", reference,
                        "print a configuration file documenting every key with its default");
@@ -422,6 +459,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (app.got_subcommand("verify")) return verify(std::move(cfg), quarantine);
+    if (app.got_subcommand("index")) return rebuild(std::move(cfg));
     return serve(std::move(cfg));
   } catch (const ConfigError& e) {
     std::cerr << "stoa: configuration: " << e.what() << "\n";

@@ -2,10 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <system_error>
 #include <utility>
 
 #include "stoa/coord/lock.hpp"
+#include "stoa/index/feed.hpp"
+#include "stoa/index/index.hpp"
 #include "stoa/module/path.hpp"
 #include "stoa/module/patterns.hpp"
 #include "stoa/module/semver.hpp"
@@ -226,7 +229,13 @@ Service::Service(ServiceOptions options, store::Store& store, fetch::Upstream& u
                                        "Fetches skipped because, once the lock was held, the file "
                                        "was already stored (by another replica).",
                                        {})
-                              .with({})) {
+                              .with({})),
+      m_index_errors(registry
+                         .counter("stoa_index_errors_total",
+                                  "Stored versions the index could not record (the store has "
+                                  "them; `stoa index rebuild` adds them).",
+                                  {})
+                         .with({})) {
   m_tracer = m_options.tracer != nullptr ? m_options.tracer : &m_no_tracer;
   registry.callback_gauge("stoa_fetches_in_flight", "Upstream fetches running or queued.",
                           [this] { return static_cast<double>(m_flights.in_flight()); });
@@ -344,6 +353,134 @@ Response sumdb_answer(const SumdbRequest& s, std::string body, Outcome outcome,
 }
 
 }  // namespace
+
+namespace {
+
+// A checked /index or /catalog request.
+struct IndexQuery {
+  bool catalog = false;
+  std::int64_t since_ns = 0;
+  std::size_t limit = 0;
+  std::string after_module, after_version;
+};
+
+constexpr std::size_t k_feed_max = 2000;
+constexpr std::size_t k_catalog_default = 100;
+constexpr std::size_t k_catalog_max = 1000;
+
+bool is_index_target(std::string_view target) {
+  const std::string_view path = target.substr(0, target.find('?'));
+  return path == "/index" || path == "/catalog";
+}
+
+// nullopt: parsed into `q`; else the 400 to answer.
+std::optional<Response> parse_index_query(std::string_view target, IndexQuery& q) {
+  const auto qm = target.find('?');
+  q.catalog = target.substr(0, qm) == "/catalog";
+  q.limit = q.catalog ? k_catalog_default : k_feed_max;
+  const std::size_t max = q.catalog ? k_catalog_max : k_feed_max;
+  std::string_view rest = qm == std::string_view::npos ? "" : target.substr(qm + 1);
+  auto bad = [](const std::string& why) {
+    return error_response(400, "bad request: " + why, Outcome::rejected);
+  };
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? "" : rest.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    const std::string_view name = pair.substr(0, eq);
+    const auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    if (!value) return bad("malformed query");
+    if (name == "limit") {
+      std::size_t n = 0;
+      const auto [p, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
+      if (ec != std::errc() || p != value->data() + value->size() || n < 1 || n > max) {
+        return bad("limit must be a number from 1 to " + std::to_string(max));
+      }
+      q.limit = n;
+    } else if (name == "since" && !q.catalog) {
+      const auto ns = index::parse_rfc3339(*value);
+      if (!ns) return bad("since must be an RFC 3339 time, e.g. 2024-01-02T03:04:05Z");
+      q.since_ns = *ns;
+    } else if (name == "cursor" && q.catalog) {
+      const auto c = index::decode_cursor(*value);
+      if (!c) return bad("malformed cursor");
+      q.after_module = c->first;
+      q.after_version = c->second;
+    } else {
+      return bad("unknown parameter " + std::string(name.substr(0, 32)));
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void Service::index_fetch(const HttpRequest& req, Done done) {
+  IndexQuery q;
+  if (auto bad = parse_index_query(req.target, q)) return done(std::move(*bad));
+  const bool head = req.method == "HEAD";
+  auto shared_done = std::make_shared<Done>(std::move(done));
+  const bool queued = m_pool.try_submit([this, q, head, shared_done] {
+    Response resp;
+    try {
+      if (q.catalog) {
+        // One more than asked: whether there is a next page.
+        auto page = m_options.index->page(q.after_module, q.after_version, q.limit + 1);
+        std::string next;
+        if (page.size() > q.limit) {
+          page.resize(q.limit);
+          next = index::encode_cursor(page.back().module, page.back().version);
+        }
+        resp = text(200, index::render_catalog(page, next), Outcome::internal);
+        resp.content_type = "application/json";
+      } else {
+        resp = text(200, index::render_feed(m_options.index->since(q.since_ns, q.limit)),
+                    Outcome::internal);
+        resp.content_type = "application/json";
+      }
+    } catch (const std::exception& e) {
+      m_log->error("index read failed: {}", e.what());
+      resp = error_response(503, "the index is unavailable; retry shortly", Outcome::failed);
+      resp.headers.emplace_back("Retry-After", "1");
+    }
+    resp.head = head;
+    resp.endpoint = "internal";
+    (*shared_done)(std::move(resp));
+  });
+  if (!queued) {
+    Response resp = error_response(503, "stoa is busy; retry shortly", Outcome::failed);
+    resp.headers.emplace_back("Retry-After", "1");
+    resp.head = head;
+    resp.endpoint = "internal";
+    (*shared_done)(std::move(resp));
+  }
+}
+
+void Service::record_index(const module::Request& r, const std::string& h1, std::uint64_t size) {
+  if (m_options.index == nullptr) return;
+  index::Entry e;
+  e.module = r.module;
+  e.version = r.version;
+  if (r.kind == Kind::zip) {
+    e.zip_h1 = h1;
+    e.zip_size = static_cast<std::int64_t>(size);
+  } else if (r.kind == Kind::mod) {
+    e.mod_h1 = h1;
+  }
+  e.stored_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  e.origin = m_options.origin;
+  try {
+    m_options.index->record(e);
+  } catch (const std::exception& ex) {
+    m_index_errors.inc();
+    m_log->error("index: cannot record {}@{}: {} (it is stored; `stoa index rebuild` adds it)",
+                 r.module, r.version, ex.what());
+  }
+}
 
 std::optional<Response> Service::sumdb_now(const HttpRequest& req) {
   SumdbRequest s;
@@ -528,6 +665,16 @@ std::optional<Response> Service::respond_now(const HttpRequest& req) {
     out->content_type = "text/plain; version=0.0.4; charset=utf-8";
   } else if (req.target == "/") {
     out = text(200, "stoa: a Go module proxy. Set GOPROXY to this URL.\n", Outcome::internal);
+  } else if (is_index_target(req.target)) {
+    if (m_options.index == nullptr) {
+      out = error_response(404, "not found: this stoa keeps no index (index = none)",
+                           Outcome::not_found);
+    } else {
+      IndexQuery q;
+      out = parse_index_query(req.target, q);
+      if (!out) return std::nullopt;  // read on the worker pool by handle()
+    }
+    out->endpoint = "internal";
   } else if (req.target.starts_with("/sumdb/")) {
     try {
       out = sumdb_now(req);
@@ -563,6 +710,7 @@ std::optional<Response> Service::respond_now(const HttpRequest& req) {
 void Service::handle(const HttpRequest& req, Done done) {
   if (auto r = respond_now(req)) return done(std::move(*r));
   if (req.target.starts_with("/sumdb/")) return sumdb_fetch(req, std::move(done));
+  if (is_index_target(req.target)) return index_fetch(req, std::move(done));
   // respond_now only declines for well-formed module requests that need upstream work.
   auto r = std::get<module::Request>(module::parse_request(req.target));
   if (r.canonical && r.kind != Kind::latest && r.kind != Kind::list) {
@@ -829,6 +977,7 @@ FetchResult Service::download_file(const module::Request& r, const FetchContext&
         std::chrono::steady_clock::now() - started);
     m_log->info("{} {} ({} bytes, {} ms) [{}]", committed ? "stored" : "already stored", key, size,
                 ms.count(), ctx.tag);
+    if (committed) record_index(r, h1, size);
     if (committed && !h1.empty()) {
       put_bytes(m_store,
                 r.escaped_module + "/@v/" + r.escaped_version +

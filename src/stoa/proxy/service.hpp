@@ -35,6 +35,9 @@ class logger;
 namespace stoa::coord {
 class Locks;
 }
+namespace stoa::index {
+class Index;
+}
 
 namespace stoa::proxy {
 
@@ -64,6 +67,10 @@ struct ServiceOptions {
   coord::Locks* locks = nullptr;
   std::chrono::milliseconds lock_wait{600'000};
   std::chrono::milliseconds lock_retry{5'000};
+  // Index of stored versions (nullptr: none): written after each commit of a .info, .mod or .zip
+  // (a failure is logged and counted, never fails the request), read by /index and /catalog.
+  index::Index* index = nullptr;
+  std::string origin;  // recorded as the origin of what is fetched (the upstream, redacted)
   std::function<std::chrono::steady_clock::time_point()> now = std::chrono::steady_clock::now;
 };
 
@@ -165,6 +172,9 @@ class Service {
   // /sumdb/<name>/...: answered now when possible (supported, stored tiles, cached answers).
   std::optional<Response> sumdb_now(const HttpRequest& req);
   void sumdb_fetch(const HttpRequest& req, Done done);
+  // /index and /catalog: parameters checked now, the index read on the worker pool.
+  void index_fetch(const HttpRequest& req, Done done);
+  void record_index(const module::Request& r, const std::string& h1, std::uint64_t size);
   void remember(const std::string& key, std::string body);
   Response meta_response(const HttpRequest& req, const module::Request& r, std::string body,
                          Outcome outcome) const;
@@ -193,6 +203,7 @@ class Service {
   metrics::Histogram& m_lock_wait_seconds;
   metrics::Counter& m_lock_degraded;
   metrics::Counter& m_lock_found_stored;
+  metrics::Counter& m_index_errors;
   std::atomic<std::int64_t> m_locks_held{0};
   std::atomic<std::int64_t> m_lock_down_until{0};  // steady_clock ticks; lock skipped until then
   void record_fetch(const module::Request& r, const FetchResult& res,
