@@ -14,8 +14,8 @@
 #include <sstream>
 
 #include "stoa/cli/checksum_db.hpp"
-#include "stoa/cli/index_rebuild.hpp"
 #include "stoa/cli/config.hpp"
+#include "stoa/cli/index_rebuild.hpp"
 #include "stoa/cli/logging.hpp"
 #include "stoa/cli/verify.hpp"
 #include "stoa/coord/postgres.hpp"
@@ -273,9 +273,10 @@ int serve(RawConfig cfg) {
 
   const std::unique_ptr<coord::Locks> locks = make_locks(cfg);
   if (locks) {
-    log->info("cross-replica lock: {} at {} (lease {} ms, wait up to {} ms)", locks->backend(),
-              redact_url_credentials(cfg.get(cfg.get("lock") == "redis" ? "redis_url" : "postgres_url")),
-              cfg.duration("lock_lease").count(), cfg.duration("lock_wait").count());
+    log->info(
+        "cross-replica lock: {} at {} (lease {} ms, wait up to {} ms)", locks->backend(),
+        redact_url_credentials(cfg.get(cfg.get("lock") == "redis" ? "redis_url" : "postgres_url")),
+        cfg.duration("lock_lease").count(), cfg.duration("lock_wait").count());
   }
 
   const std::unique_ptr<index::Index> index = make_index(cfg);

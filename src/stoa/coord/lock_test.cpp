@@ -65,7 +65,8 @@ struct RedisBackend : Backend {
   }
   // The holder stops renewing (its token no longer matches) and its hold runs out 300 ms later.
   void kill_holder(const std::string& key) override {
-    ask({"EVAL", "redis.call('set', KEYS[1], 'dead', 'PX', 300, 'XX') return 1", "1", "test:" + key});
+    ask({"EVAL", "redis.call('set', KEYS[1], 'dead', 'PX', 300, 'XX') return 1", "1",
+         "test:" + key});
   }
   std::unique_ptr<Locks> make_unreachable() override {
     return make_redis_locks(
@@ -258,7 +259,8 @@ TEST(RedisLocks, ServerGoingAwayWhileWaitingIsAnError) {
   for (;;) {
     redisContext* c = ::redisConnect("127.0.0.1", own.port());
     auto* r = static_cast<redisReply*>(::redisCommand(c, "PUBSUB NUMSUB t:k:released"));
-    const bool waiting = r != nullptr && r->type == REDIS_REPLY_ARRAY && r->element[1]->integer == 1;
+    const bool waiting =
+        r != nullptr && r->type == REDIS_REPLY_ARRAY && r->element[1]->integer == 1;
     if (r != nullptr) ::freeReplyObject(r);
     ::redisFree(c);
     if (waiting) break;

@@ -197,8 +197,8 @@ class RedisLocks final : public Locks {
       m_holds.erase(hold);
     }
     Context c = take();
-    const Reply r = command(c, {"EVAL", k_release, "2", hold->key, hold->key + ":released",
-                                hold->token});
+    const Reply r =
+        command(c, {"EVAL", k_release, "2", hold->key, hold->key + ":released", hold->token});
     give(std::move(c));
     if (r->type == REDIS_REPLY_INTEGER && r->integer == 0) hold->lost = true;
   }
@@ -296,8 +296,8 @@ class RedisLocks final : public Locks {
       for (const auto& h : holds) {
         try {
           if (!c || c->err != 0) c = connect();
-          const Reply r = command(c, {"EVAL", k_renew, "1", h->key, h->token,
-                                      std::to_string(m_options.lease.count())});
+          const Reply r = command(
+              c, {"EVAL", k_renew, "1", h->key, h->token, std::to_string(m_options.lease.count())});
           if (r->type == REDIS_REPLY_INTEGER && r->integer == 0) h->lost = true;
         } catch (const LockError&) {
           c.reset();  // retried at the next tick; the lease covers two missed renewals

@@ -110,9 +110,9 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
     return std::nullopt;
   }
   if (pos != s.size()) return std::nullopt;
-  const std::int64_t secs = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) *
-                                86400 +
-                            h * 3600 + mi * 60 + sec - offset;
+  const std::int64_t secs =
+      days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
+      mi * 60 + sec - offset;
   if (secs < 0) return std::nullopt;
   return secs * k_ns + frac;
 }

@@ -48,7 +48,8 @@ TEST(Catalog, CursorsRoundTripAndRejectGarbage) {
   EXPECT_EQ(decode_cursor("zz"), std::nullopt);
   EXPECT_EQ(decode_cursor("abc"), std::nullopt);
   EXPECT_EQ(decode_cursor("6162"), std::nullopt);  // no separator
-  EXPECT_NE(render_catalog({{"m", "v1", "h1:z", "h1:m", 5, 0, "o"}}, c).find("\"Next\":\"" + c), std::string::npos);
+  EXPECT_NE(render_catalog({{"m", "v1", "h1:z", "h1:m", 5, 0, "o"}}, c).find("\"Next\":\"" + c),
+            std::string::npos);
   EXPECT_EQ(render_catalog({}, ""), "{\"Versions\":[]}\n");
 }
 

@@ -28,9 +28,9 @@ struct Entry {
   std::string version;  // decoded version
   std::string zip_h1;   // "h1:..." or "" when not known
   std::string mod_h1;
-  std::int64_t zip_size = -1;    // -1 when not known
-  std::int64_t stored_ns = 0;    // Unix time in ns when the version was first recorded
-  std::string origin;            // the upstream it came from ("" when unknown)
+  std::int64_t zip_size = -1;  // -1 when not known
+  std::int64_t stored_ns = 0;  // Unix time in ns when the version was first recorded
+  std::string origin;          // the upstream it came from ("" when unknown)
   friend bool operator==(const Entry&, const Entry&) = default;
 };
 

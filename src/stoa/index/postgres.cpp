@@ -61,7 +61,8 @@ class PostgresIndex final : public Index {
   std::vector<Entry> since(std::int64_t since_ns, std::size_t limit) override {
     return query(
         "SELECT module, version, zip_h1, mod_h1, zip_size, stored_ns, origin FROM stoa_versions "
-        "WHERE stored_ns >= $1::bigint ORDER BY stored_ns, module COLLATE \"C\", version COLLATE \"C\" "
+        "WHERE stored_ns >= $1::bigint ORDER BY stored_ns, module COLLATE \"C\", version COLLATE "
+        "\"C\" "
         "LIMIT $2::bigint",
         {std::to_string(since_ns), std::to_string(limit)});
   }

@@ -20,9 +20,9 @@ class SqliteIndex final : public Index {
  public:
   explicit SqliteIndex(const std::string& file) {
     sqlite3* raw = nullptr;
-    const int rc = ::sqlite3_open_v2(file.c_str(), &raw,
-                                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                     nullptr);
+    const int rc = ::sqlite3_open_v2(
+        file.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+        nullptr);
     m_db.reset(raw);
     if (rc != SQLITE_OK) fail("open " + file);
     ::sqlite3_busy_timeout(m_db.get(), 10'000);
@@ -90,9 +90,10 @@ class SqliteIndex final : public Index {
   }
   static std::string text(Stmt& s, int col) {
     const auto* p = ::sqlite3_column_text(s.get(), col);
-    return p != nullptr ? std::string(reinterpret_cast<const char*>(p),
-                                      static_cast<std::size_t>(::sqlite3_column_bytes(s.get(), col)))
-                        : std::string();
+    return p != nullptr
+               ? std::string(reinterpret_cast<const char*>(p),
+                             static_cast<std::size_t>(::sqlite3_column_bytes(s.get(), col)))
+               : std::string();
   }
   std::vector<Entry> rows(Stmt& s) {
     std::vector<Entry> out;

@@ -215,8 +215,7 @@ Service::Service(ServiceOptions options, store::Store& store, fetch::Upstream& u
           {"result"})),
       m_lock_wait_seconds(registry
                               .histogram("stoa_lock_wait_seconds",
-                                         "Time spent getting the cross-replica lock of a file.",
-                                         {})
+                                         "Time spent getting the cross-replica lock of a file.", {})
                               .with({})),
       m_lock_degraded(registry
                           .counter("stoa_lock_degraded_total",

@@ -198,7 +198,7 @@ class Service {
   metrics::Family<metrics::Counter>& m_checksum_checks;
   metrics::Family<metrics::Histogram>& m_store_seconds;  // {backend, op}
   metrics::Histogram& m_store_get_seconds;
-  metrics::Histogram& m_store_put_seconds;  // {result}
+  metrics::Histogram& m_store_put_seconds;                 // {result}
   metrics::Family<metrics::Counter>& m_lock_acquisitions;  // {result}
   metrics::Histogram& m_lock_wait_seconds;
   metrics::Counter& m_lock_degraded;

@@ -546,8 +546,8 @@ TEST_F(ReplicaTest, CommitsAreIndexedAndIndexFailuresAreOnlyCounted) {
       << feed.body;
   EXPECT_EQ(a->get("/index?limit=5000").status, 400);
 
-  auto dead = index::make_postgres_index("postgresql://postgres@127.0.0.1:" +
-                                         std::to_string(coord::testing::free_port()) + "/p");
+  auto dead = index::make_postgres_index(
+      "postgresql://postgres@127.0.0.1:" + std::to_string(coord::testing::free_port()) + "/p");
   auto b = replica(std::chrono::seconds(30), redis_server().url(), dead.get());
   b->upstream.set("example.com/m/@v/v1.0.0.mod", {Status::ok, "module example.com/m\n"});
   EXPECT_EQ(b->get("/example.com/m/@v/v1.0.0.mod").status, 200);

@@ -9,9 +9,9 @@
 
 #include <array>
 #include <cerrno>
-#include <random>
 #include <functional>
 #include <mutex>
+#include <random>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -263,7 +263,8 @@ void sweep_staging(const fs::path& root, int tmp_fd) {
   std::error_code ec;
   for (fs::directory_iterator it(tmp, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename();
-    const UniqueFd fd(::openat(tmp_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    const UniqueFd fd(
+        ::openat(tmp_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;  // in use by a live process
     std::error_code rm;
     fs::remove_all(it->path(), rm);
@@ -285,8 +286,10 @@ StagingDir make_staging_dir(const fs::path& root, int tmp_fd) {
       if (errno != EINTR) fail(errno, "flock", root, std::string(k_tmp_dir) + "/" + name);
     }
     // Another process's sweep may have removed it between mkdir and flock: then start over.
-    struct stat mine {}, there {};
-    if (::fstat(fd.get(), &mine) == 0 && ::fstatat(tmp_fd, name.c_str(), &there, AT_SYMLINK_NOFOLLOW) == 0 &&
+    struct stat mine {
+    }, there{};
+    if (::fstat(fd.get(), &mine) == 0 &&
+        ::fstatat(tmp_fd, name.c_str(), &there, AT_SYMLINK_NOFOLLOW) == 0 &&
         mine.st_ino == there.st_ino && mine.st_dev == there.st_dev) {
       return {root / k_tmp_dir / name, std::move(fd)};
     }
