@@ -113,7 +113,8 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
   const std::int64_t secs =
       days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
       mi * 60 + sec - offset;
-  if (secs < 0) return std::nullopt;
+  // Unix ns in an int64 end in April 2262.
+  if (secs < 0 || secs > (INT64_MAX - k_ns) / k_ns) return std::nullopt;
   return secs * k_ns + frac;
 }
 

@@ -13,7 +13,7 @@
 namespace stoa::index {
 
 // "2019-04-10T19:08:52.997264Z" or with a "+hh:mm"/"-hh:mm" offset -> Unix ns; nullopt when
-// malformed or out of range (years 1970-9999).
+// malformed or out of range (1970 to 2262, what int64 nanoseconds hold).
 std::optional<std::int64_t> parse_rfc3339(std::string_view s);
 // Unix ns -> UTC RFC 3339 with as many fraction digits as needed (Go's RFC3339Nano).
 std::string format_rfc3339(std::int64_t ns);

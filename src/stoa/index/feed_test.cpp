@@ -22,6 +22,8 @@ TEST(Rfc3339, ParsesAndFormats) {
       {"2019-04-10T24:00:00Z", std::nullopt},
       {"2019-13-10T19:08:52Z", std::nullopt},
       {"1969-12-31T23:59:59Z", std::nullopt},
+      {"2262-04-11T23:47:15Z", 9223372035000000000},
+      {"9999-12-31T23:59:59Z", std::nullopt},  // beyond int64 nanoseconds
       {"2019-04-10T19:08:52Zjunk", std::nullopt},
       {"", std::nullopt},
       {"yesterday", std::nullopt},
