@@ -74,8 +74,9 @@ const std::vector<KeySpec>& keys() {
       {"lock_lease", KeyType::duration, "10s",
        "lock = redis: how long a lock outlives a holder that died (renewed every third of it "
        "while held); with postgres a lock ends with its holder's session"},
-      {"lock_wait", KeyType::duration, "10m",
-       "how long a replica waits for another replica's lock on a file before fetching it anyway"},
+      {"lock_wait", KeyType::duration, "",
+       "how long a replica waits for another replica's lock on a file before fetching it anyway; "
+       "default: fetch_timeout"},
       {"index",
        KeyType::choice,
        "sqlite",
@@ -170,6 +171,8 @@ void validate(const KeySpec& k, const std::string& v, std::string_view where) {
     case KeyType::string:
       break;
     case KeyType::duration:
+      // A key whose default is empty takes "" as "derive it" (lock_wait: from fetch_timeout).
+      if (v.empty() && k.default_value.empty()) break;
       if (!parse_duration(v)) fail("not a duration (like 500ms, 30s, 5m, 1h)");
       break;
     case KeyType::count: {

@@ -193,6 +193,12 @@ Core make_core(RawConfig& cfg) {
   return c;
 }
 
+// How long to wait for another replica's lock: lock_wait, by default fetch_timeout (the holder's
+// own transfer is bounded by it).
+std::chrono::milliseconds lock_wait(const RawConfig& cfg) {
+  return cfg.get("lock_wait").empty() ? cfg.duration("fetch_timeout") : cfg.duration("lock_wait");
+}
+
 // The cross-replica lock named by `lock` (nullptr for none). Connects lazily.
 std::unique_ptr<coord::Locks> make_locks(const RawConfig& cfg) {
   const std::string& kind = cfg.get("lock");
@@ -285,7 +291,7 @@ int serve(RawConfig cfg) {
   so.index = index.get();
   so.origin = redact_url_credentials(cfg.get("upstream"));
   so.locks = locks.get();
-  so.lock_wait = cfg.duration("lock_wait");
+  so.lock_wait = lock_wait(cfg);
   so.tracer = &tracer;
   so.store_backend = cfg.get("store");
   so.checksum_db = core.sumdb_client.get();
