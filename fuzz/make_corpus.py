@@ -400,6 +400,16 @@ def slug(s):
     return re.sub(r"[^A-Za-z0-9.]+", "-", text).strip("-.")[:40] or "empty"
 
 
+INDEX_QUERIES = [
+    "2019-04-10T19:08:52.997264Z\n",
+    "2019-04-10T21:08:52+02:00\n" + "example.com/m\nv1.0.0".encode().hex(),
+    "1970-01-01T00:00:00Z\n0a",
+    "2024-02-29T23:59:59.999999999-12:30\n",
+    "9999-12-31T23:59:59Z\nzz",
+    "2023-02-29T00:00:00Z\n" + "m\n".encode().hex(),
+]
+
+
 def write(target, named):
     d = ROOT / target
     d.mkdir(parents=True, exist_ok=True)
@@ -422,6 +432,7 @@ def main():
     write("info_json", [(s, s) for s in INFO_JSON])
     write("range_header", [(s, s) for s in RANGES])
     write("proxy_list", [(s, s) for s in PROXY_LISTS])
+    write("index_query", [(s, s) for s in INDEX_QUERIES])
     write("sumdb_note", list(sumdb_notes().items()))
     write("sumdb_record", list(sumdb_records().items()))
     write("sumdb_tile", list(sumdb_tiles().items()))

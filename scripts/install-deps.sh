@@ -9,8 +9,11 @@ build_pkgs=(
   libcurl4-openssl-dev libssl-dev libzip-dev zlib1g-dev libpugixml-dev
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
+  libhiredis-dev libpq-dev libsqlite3-dev
 )
-test_pkgs=( clang-format curl python3 systemd )
+# redis-server and postgresql: the cross-replica lock and index tests start their own instances
+# on loopback (never the system services).
+test_pkgs=( clang-format curl python3 systemd redis-server postgresql )
 # The fuzz preset: Debian's clang, its libFuzzer/sanitizer runtimes, llvm-symbolizer for readable
 # stacks (llvm-14 ships /usr/lib/llvm-14/bin/llvm-symbolizer), python3 for fuzz/make_corpus.py.
 fuzz_pkgs=( clang-14 libclang-rt-14-dev llvm-14 python3 )

@@ -107,6 +107,29 @@ const std::vector<KeySpec>& keys() {
        "deny",
        "when the validator cannot answer: deny (answer 503, store nothing) or allow (store anyway)",
        {"deny", "allow"}},
+      {"lock",
+       KeyType::choice,
+       "none",
+       "cross-replica lock taken before a missing file is fetched, so that replicas sharing one "
+       "store fetch it once: none, redis (redis_url) or postgres (postgres_url)",
+       {"none", "redis", "postgres"}},
+      {"redis_url", KeyType::string, "",
+       "Redis server of lock = redis: redis://[[user]:password@]host[:port][/db]"},
+      {"postgres_url", KeyType::string, "",
+       "PostgreSQL server of lock = postgres and index = postgres: a libpq URI "
+       "(postgresql://user:password@host:port/db) or key=value string"},
+      {"lock_lease", KeyType::duration, "10s",
+       "lock = redis: how long a lock outlives a holder that died (renewed every third of it "
+       "while held); with postgres a lock ends with its holder's session"},
+      {"lock_wait", KeyType::duration, "",
+       "how long a replica waits for another replica's lock on a file before fetching it anyway; "
+       "default: fetch_timeout"},
+      {"index",
+       KeyType::choice,
+       "sqlite",
+       "index of stored versions, served at /index and /catalog: sqlite (a file in "
+       "<data_dir>/.stoa-state/), postgres (postgres_url; for replicas) or none",
+       {"sqlite", "postgres", "none"}},
       {"otlp_endpoint", KeyType::string, "",
        "OTLP/HTTP collector base URL for traces (spans go to <url>/v1/traces); empty: the standard "
        "OTEL_EXPORTER_OTLP_* environment variables decide, and without them tracing is off"},
@@ -195,6 +218,8 @@ void validate(const KeySpec& k, const std::string& v, std::string_view where) {
     case KeyType::string:
       break;
     case KeyType::duration:
+      // A key whose default is empty takes "" as "derive it" (lock_wait: from fetch_timeout).
+      if (v.empty() && k.default_value.empty()) break;
       if (!parse_duration(v)) fail("not a duration (like 500ms, 30s, 5m, 1h)");
       break;
     case KeyType::count: {
@@ -305,6 +330,17 @@ std::string redact_url_credentials(std::string_view url) {
     pos = host_start + authority.size();
   }
   out.append(url.substr(std::min(pos, url.size())));
+  // libpq key=value strings and URI parameters: "password=..." up to a space or '&'.
+  for (std::size_t p = 0; (p = out.find("password=", p)) != std::string::npos;) {
+    if (p > 0 && std::isalnum(static_cast<unsigned char>(out[p - 1])) != 0) {
+      p += 9;
+      continue;
+    }
+    const std::size_t start = p + 9;
+    const std::size_t end = out.find_first_of(" &", start);
+    out.replace(start, end == std::string::npos ? std::string::npos : end - start, "REDACTED");
+    p = start + 8;
+  }
   return out;
 }
 

@@ -96,6 +96,11 @@ TEST(Redact, UrlCredentials) {
   EXPECT_EQ(redact_url_credentials("https://u:secret@h.example/x,https://h2|http://a@b"),
             "https://u:REDACTED@h.example/x,https://h2|http://a@b");
   EXPECT_EQ(redact_url_credentials("plain"), "plain");
+  EXPECT_EQ(redact_url_credentials("redis://:pw@h:6379/0"), "redis://:REDACTED@h:6379/0");
+  EXPECT_EQ(redact_url_credentials("host=h password=pw dbname=d"),
+            "host=h password=REDACTED dbname=d");
+  EXPECT_EQ(redact_url_credentials("postgresql://h/d?user=u&password=pw&sslmode=require"),
+            "postgresql://h/d?user=u&password=REDACTED&sslmode=require");
   EXPECT_EQ(redact_url_credentials("http://h:80/p@x"), "http://h:80/p@x");
 }
 

@@ -17,12 +17,16 @@
 
 #include "stoa/cli/checksum_db.hpp"
 #include "stoa/cli/config.hpp"
+#include "stoa/cli/index_rebuild.hpp"
 #include "stoa/cli/logging.hpp"
 #include "stoa/cli/verify.hpp"
+#include "stoa/coord/postgres.hpp"
+#include "stoa/coord/redis.hpp"
 #include "stoa/fetch/upstream.hpp"
 #include "stoa/fetch/validator.hpp"
 #include "stoa/fetch/worker_pool.hpp"
 #include "stoa/http/server.hpp"
+#include "stoa/index/index.hpp"
 #include "stoa/metrics/metrics.hpp"
 #include "stoa/proxy/admin.hpp"
 #include "stoa/proxy/checksums.hpp"
@@ -253,6 +257,47 @@ Core make_core(RawConfig& cfg) {
   return c;
 }
 
+// How long to wait for another replica's lock: lock_wait, by default fetch_timeout (the holder's
+// own transfer is bounded by it).
+std::chrono::milliseconds lock_wait(const RawConfig& cfg) {
+  return cfg.get("lock_wait").empty() ? cfg.duration("fetch_timeout") : cfg.duration("lock_wait");
+}
+
+// The cross-replica lock named by `lock` (nullptr for none). Connects lazily.
+std::unique_ptr<coord::Locks> make_locks(const RawConfig& cfg) {
+  const std::string& kind = cfg.get("lock");
+  if (kind == "none") return nullptr;
+  const std::string url_key = kind == "redis" ? "redis_url" : "postgres_url";
+  const std::string& url = cfg.get(url_key);
+  if (url.empty()) throw ConfigError("lock = " + kind + " needs " + url_key);
+  try {
+    if (kind == "redis") {
+      return coord::make_redis_locks({url, cfg.duration("lock_lease")});
+    }
+    return coord::make_postgres_locks({url});
+  } catch (const coord::LockError& e) {
+    throw ConfigError(e.what());
+  }
+}
+
+// The index named by `index` (nullptr for none). A PostgreSQL index connects lazily.
+std::unique_ptr<index::Index> make_index(const RawConfig& cfg) {
+  const std::string& kind = cfg.get("index");
+  if (kind == "none") return nullptr;
+  if (kind == "postgres") {
+    if (cfg.get("postgres_url").empty()) throw ConfigError("index = postgres needs postgres_url");
+    return index::make_postgres_index(cfg.get("postgres_url"));
+  }
+  if (cfg.get("store") != "disk") return index::make_sqlite_index(":memory:");
+  const auto dir = std::filesystem::path(cfg.get("data_dir")) / ".stoa-state";
+  std::filesystem::create_directories(dir);
+  try {
+    return index::make_sqlite_index((dir / "index.sqlite").string());
+  } catch (const index::IndexError& e) {
+    throw ConfigError(std::string("index: ") + e.what());
+  }
+}
+
 int serve(RawConfig cfg) {
   // A client that hangs up during sendfile(2) must cost an EPIPE, not the process (send()
   // has MSG_NOSIGNAL, sendfile has no such flag). Before any thread starts.
@@ -296,7 +341,21 @@ int serve(RawConfig cfg) {
   trace::Tracer tracer = trace::make_tracer(to);
   if (tracer.enabled()) log->info("exporting traces to {}", redact_url_credentials(to.endpoint));
 
+  const std::unique_ptr<coord::Locks> locks = make_locks(cfg);
+  if (locks) {
+    log->info(
+        "cross-replica lock: {} at {} (lease {} ms, wait up to {} ms)", locks->backend(),
+        redact_url_credentials(cfg.get(cfg.get("lock") == "redis" ? "redis_url" : "postgres_url")),
+        cfg.duration("lock_lease").count(), cfg.duration("lock_wait").count());
+  }
+
+  const std::unique_ptr<index::Index> index = make_index(cfg);
+
   proxy::ServiceOptions so;
+  so.index = index.get();
+  so.origin = redact_url_credentials(cfg.get("upstream"));
+  so.locks = locks.get();
+  so.lock_wait = lock_wait(cfg);
   so.tracer = &tracer;
   so.store_backend = cfg.get("store");
   so.zip_redirector = core.zip_redirector.get();
@@ -401,6 +460,14 @@ int verify(RawConfig cfg, bool quarantine) {
   return r.bad > 0 ? 1 : 0;
 }
 
+int rebuild(RawConfig cfg) {
+  if (cfg.get("store") != "disk") throw ConfigError("index rebuild: works on the disk store only");
+  const auto idx = make_index(cfg);
+  if (!idx) throw ConfigError("index rebuild: index = none");
+  rebuild_index(cfg.get("data_dir"), *idx, std::cout);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -431,10 +498,15 @@ int main(int argc, char** argv) {
   verify_cmd->add_flag(
       "--quarantine", quarantine,
       "move the files of bad versions to <data_dir>/.stoa-quarantine/ (never deletes)");
+  auto* index_cmd = app.add_subcommand("index", "the index of stored versions");
+  index_cmd->require_subcommand(1);
+  auto* rebuild_cmd = index_cmd->add_subcommand(
+      "rebuild", "record every version of the disk store in the index (safe while serving)");
   app.add_subcommand("version", "print the version and exit");
   add_keys(serve_cmd);
   add_keys(config_cmd);
   add_keys(verify_cmd);
+  add_keys(rebuild_cmd);
   bool reference = false;
   config_cmd->add_flag("--reference", reference,
                        "print a configuration file documenting every key with its default");
@@ -466,6 +538,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (app.got_subcommand("verify")) return verify(std::move(cfg), quarantine);
+    if (app.got_subcommand("index")) return rebuild(std::move(cfg));
     return serve(std::move(cfg));
   } catch (const ConfigError& e) {
     std::cerr << "stoa: configuration: " << e.what() << "\n";

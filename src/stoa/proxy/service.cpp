@@ -5,9 +5,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <system_error>
 #include <utility>
 
+#include "stoa/coord/lock.hpp"
+#include "stoa/index/feed.hpp"
+#include "stoa/index/index.hpp"
 #include "stoa/module/path.hpp"
 #include "stoa/module/patterns.hpp"
 #include "stoa/module/semver.hpp"
@@ -207,6 +211,33 @@ Service::Service(ServiceOptions options, store::Store& store, fetch::Upstream& u
                              {"backend", "op"})),
       m_store_get_seconds(m_store_seconds.with({m_options.store_backend, "get"})),
       m_store_put_seconds(m_store_seconds.with({m_options.store_backend, "put"})),
+      m_lock_acquisitions(registry.counter(
+          "stoa_lock_acquisitions_total",
+          "Cross-replica lock requests before a fetch: acquired, timeout (waited lock_wait, "
+          "fetched anyway), error (lock service failed; fetched without the lock).",
+          {"result"})),
+      m_lock_wait_seconds(registry
+                              .histogram("stoa_lock_wait_seconds",
+                                         "Time spent getting the cross-replica lock of a file.", {})
+                              .with({})),
+      m_lock_degraded(registry
+                          .counter("stoa_lock_degraded_total",
+                                   "Fetches done without the cross-replica lock because the lock "
+                                   "service was unavailable (per-replica single-flight only).",
+                                   {})
+                          .with({})),
+      m_lock_found_stored(registry
+                              .counter("stoa_lock_found_stored_total",
+                                       "Fetches skipped because, once the lock was held, the file "
+                                       "was already stored (by another replica).",
+                                       {})
+                              .with({})),
+      m_index_errors(registry
+                         .counter("stoa_index_errors_total",
+                                  "Stored versions the index could not record (the store has "
+                                  "them; `stoa index rebuild` adds them).",
+                                  {})
+                         .with({})),
       m_hot(m_options.memory_cache_bytes, m_options.memory_cache_max_object) {
   m_tracer = m_options.tracer != nullptr ? m_options.tracer : &m_no_tracer;
   registry.callback_gauge("stoa_fetches_in_flight", "Upstream fetches running or queued.",
@@ -219,6 +250,10 @@ Service::Service(ServiceOptions options, store::Store& store, fetch::Upstream& u
   registry.callback_gauge("stoa_memory_cache_entries",
                           "Files held by the in-memory cache of small stored files.",
                           [this] { return static_cast<double>(m_hot.stats().entries); });
+  if (m_options.locks != nullptr) {
+    registry.callback_gauge("stoa_locks_held", "Cross-replica locks this replica holds now.",
+                            [this] { return static_cast<double>(m_locks_held.load()); });
+  }
 }
 
 void Service::record_fetch(const module::Request& r, const FetchResult& res,
@@ -327,6 +362,134 @@ Response sumdb_answer(const SumdbRequest& s, std::string body, Outcome outcome,
 }
 
 }  // namespace
+
+namespace {
+
+// A checked /index or /catalog request.
+struct IndexQuery {
+  bool catalog = false;
+  std::int64_t since_ns = 0;
+  std::size_t limit = 0;
+  std::string after_module, after_version;
+};
+
+constexpr std::size_t k_feed_max = 2000;
+constexpr std::size_t k_catalog_default = 100;
+constexpr std::size_t k_catalog_max = 1000;
+
+bool is_index_target(std::string_view target) {
+  const std::string_view path = target.substr(0, target.find('?'));
+  return path == "/index" || path == "/catalog";
+}
+
+// nullopt: parsed into `q`; else the 400 to answer.
+std::optional<Response> parse_index_query(std::string_view target, IndexQuery& q) {
+  const auto qm = target.find('?');
+  q.catalog = target.substr(0, qm) == "/catalog";
+  q.limit = q.catalog ? k_catalog_default : k_feed_max;
+  const std::size_t max = q.catalog ? k_catalog_max : k_feed_max;
+  std::string_view rest = qm == std::string_view::npos ? "" : target.substr(qm + 1);
+  auto bad = [](const std::string& why) {
+    return error_response(400, "bad request: " + why, Outcome::rejected);
+  };
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? "" : rest.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    const std::string_view name = pair.substr(0, eq);
+    const auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    if (!value) return bad("malformed query");
+    if (name == "limit") {
+      std::size_t n = 0;
+      const auto [p, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
+      if (ec != std::errc() || p != value->data() + value->size() || n < 1 || n > max) {
+        return bad("limit must be a number from 1 to " + std::to_string(max));
+      }
+      q.limit = n;
+    } else if (name == "since" && !q.catalog) {
+      const auto ns = index::parse_rfc3339(*value);
+      if (!ns) return bad("since must be an RFC 3339 time, e.g. 2024-01-02T03:04:05Z");
+      q.since_ns = *ns;
+    } else if (name == "cursor" && q.catalog) {
+      const auto c = index::decode_cursor(*value);
+      if (!c) return bad("malformed cursor");
+      q.after_module = c->first;
+      q.after_version = c->second;
+    } else {
+      return bad("unknown parameter " + std::string(name.substr(0, 32)));
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void Service::index_fetch(const HttpRequest& req, Done done) {
+  IndexQuery q;
+  if (auto bad = parse_index_query(req.target, q)) return done(std::move(*bad));
+  const bool head = req.method == "HEAD";
+  auto shared_done = std::make_shared<Done>(std::move(done));
+  const bool queued = m_pool.try_submit([this, q, head, shared_done] {
+    Response resp;
+    try {
+      if (q.catalog) {
+        // One more than asked: whether there is a next page.
+        auto page = m_options.index->page(q.after_module, q.after_version, q.limit + 1);
+        std::string next;
+        if (page.size() > q.limit) {
+          page.resize(q.limit);
+          next = index::encode_cursor(page.back().module, page.back().version);
+        }
+        resp = text(200, index::render_catalog(page, next), Outcome::internal);
+        resp.content_type = "application/json";
+      } else {
+        resp = text(200, index::render_feed(m_options.index->since(q.since_ns, q.limit)),
+                    Outcome::internal);
+        resp.content_type = "application/json";
+      }
+    } catch (const std::exception& e) {
+      m_log->error("index read failed: {}", e.what());
+      resp = error_response(503, "the index is unavailable; retry shortly", Outcome::failed);
+      resp.headers.emplace_back("Retry-After", "1");
+    }
+    resp.head = head;
+    resp.endpoint = "internal";
+    (*shared_done)(std::move(resp));
+  });
+  if (!queued) {
+    Response resp = error_response(503, "stoa is busy; retry shortly", Outcome::failed);
+    resp.headers.emplace_back("Retry-After", "1");
+    resp.head = head;
+    resp.endpoint = "internal";
+    (*shared_done)(std::move(resp));
+  }
+}
+
+void Service::record_index(const module::Request& r, const std::string& h1, std::uint64_t size) {
+  if (m_options.index == nullptr) return;
+  index::Entry e;
+  e.module = r.module;
+  e.version = r.version;
+  if (r.kind == Kind::zip) {
+    e.zip_h1 = h1;
+    e.zip_size = static_cast<std::int64_t>(size);
+  } else if (r.kind == Kind::mod) {
+    e.mod_h1 = h1;
+  }
+  e.stored_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  e.origin = m_options.origin;
+  try {
+    m_options.index->record(e);
+  } catch (const std::exception& ex) {
+    m_index_errors.inc();
+    m_log->error("index: cannot record {}@{}: {} (it is stored; `stoa index rebuild` adds it)",
+                 r.module, r.version, ex.what());
+  }
+}
 
 std::optional<Response> Service::sumdb_now(const HttpRequest& req) {
   SumdbRequest s;
@@ -519,6 +682,16 @@ std::optional<Response> Service::respond_now(const HttpRequest& req) {
     out->content_type = "text/plain; version=0.0.4; charset=utf-8";
   } else if (req.target == "/") {
     out = text(200, "stoa: a Go module proxy. Set GOPROXY to this URL.\n", Outcome::internal);
+  } else if (is_index_target(req.target)) {
+    if (m_options.index == nullptr) {
+      out = error_response(404, "not found: this stoa keeps no index (index = none)",
+                           Outcome::not_found);
+    } else {
+      IndexQuery q;
+      out = parse_index_query(req.target, q);
+      if (!out) return std::nullopt;  // read on the worker pool by handle()
+    }
+    out->endpoint = "internal";
   } else if (req.target.starts_with("/sumdb/")) {
     try {
       out = sumdb_now(req);
@@ -554,6 +727,7 @@ std::optional<Response> Service::respond_now(const HttpRequest& req) {
 void Service::handle(const HttpRequest& req, Done done) {
   if (auto r = respond_now(req)) return done(std::move(*r));
   if (req.target.starts_with("/sumdb/")) return sumdb_fetch(req, std::move(done));
+  if (is_index_target(req.target)) return index_fetch(req, std::move(done));
   // respond_now only declines for well-formed module requests that need upstream work.
   auto r = std::get<module::Request>(module::parse_request(req.target));
   if (r.canonical && r.kind != Kind::latest && r.kind != Kind::list) {
@@ -714,7 +888,7 @@ void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done 
     FetchResult res;
     std::uint64_t bytes = 0;
     try {
-      res = download_file(r, ctx, bytes);
+      res = download_file_once(r, ctx, bytes);
     } catch (const std::exception& e) {
       m_log->error("fetch {} failed: {}", key, e.what());
       res = {Status::store_error, {}, {}};
@@ -722,6 +896,67 @@ void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done 
     record_fetch(r, res, started, bytes);
     return res;
   });
+}
+
+FetchResult Service::download_file_once(const module::Request& r, const FetchContext& ctx,
+                                        std::uint64_t& bytes) {
+  coord::Locks* locks = m_options.locks;
+  if (locks == nullptr) return download_file(r, ctx, bytes);
+  const std::string key = module::key_of(r);
+  const auto now = std::chrono::steady_clock::now();
+  if (now.time_since_epoch().count() < m_lock_down_until.load()) {
+    m_lock_degraded.inc();
+    return download_file(r, ctx, bytes);
+  }
+  std::unique_ptr<coord::Held> held;
+  {
+    trace::Span span = m_tracer->start_span("lock.acquire", &ctx.trace, trace::Kind::client);
+    span.set_attribute("stoa.key", key);
+    try {
+      held = locks->acquire(key, now + m_options.lock_wait);
+    } catch (const coord::LockError& e) {
+      span.set_status(trace::StatusCode::error, e.what());
+      m_lock_acquisitions.with({"error"}).inc();
+      m_lock_degraded.inc();
+      const auto until = std::chrono::steady_clock::now() + m_options.lock_retry;
+      m_lock_down_until.store(until.time_since_epoch().count());
+      m_log->warn(
+          "lock service ({}) unavailable: {}; fetching {} with per-replica single-flight only, "
+          "retrying the lock service in {} ms [{}]",
+          locks->backend(), e.what(), key, m_options.lock_retry.count(), ctx.tag);
+      return download_file(r, ctx, bytes);
+    }
+    m_lock_wait_seconds.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - now).count());
+  }
+  if (!held) {
+    m_lock_acquisitions.with({"timeout"}).inc();
+    m_log->warn("{} stayed locked by another replica for {} ms; fetching it anyway [{}]", key,
+                m_options.lock_wait.count(), ctx.tag);
+    return download_file(r, ctx, bytes);
+  }
+  m_lock_acquisitions.with({"acquired"}).inc();
+  m_locks_held.fetch_add(1);
+  struct Unheld {
+    std::atomic<std::int64_t>& n;
+    ~Unheld() { n.fetch_sub(1); }
+  } unheld{m_locks_held};
+  m_log->debug("lock {} acquired [{}]", key, ctx.tag);
+  FetchResult res;
+  // Another replica may have committed the file while this one waited.
+  if (m_store.get(key)) {
+    m_lock_found_stored.inc();
+    res = {Status::ok, {}, {}};
+  } else {
+    res = download_file(r, ctx, bytes);
+  }
+  if (held->lost()) m_log->warn("lost the lock of {} while fetching it [{}]", key, ctx.tag);
+  try {
+    held->release();
+  } catch (const coord::LockError& e) {
+    m_log->warn("releasing the lock of {}: {} (it ends by itself) [{}]", key, e.what(), ctx.tag);
+  }
+  return res;
 }
 
 FetchResult Service::download_file(const module::Request& r, const FetchContext& ctx,
@@ -820,6 +1055,7 @@ FetchResult Service::download_file(const module::Request& r, const FetchContext&
         std::chrono::steady_clock::now() - started);
     m_log->info("{} {} ({} bytes, {} ms) [{}]", committed ? "stored" : "already stored", key, size,
                 ms.count(), ctx.tag);
+    if (committed) record_index(r, h1, size);
     if (committed && !h1.empty()) {
       put_bytes(m_store,
                 r.escaped_module + "/@v/" + r.escaped_version +

@@ -33,6 +33,12 @@
 namespace spdlog {
 class logger;
 }
+namespace stoa::coord {
+class Locks;
+}
+namespace stoa::index {
+class Index;
+}
 
 namespace stoa::proxy {
 
@@ -61,6 +67,18 @@ struct ServiceOptions {
   // When set, a stored .zip is answered with a 302 to the URL it gives (e.g. a presigned S3
   // URL), so the bytes flow from the object store; misses are still fetched and served here.
   store::Redirector* zip_redirector = nullptr;
+  // Cross-replica lock (nullptr: none). The leader of a file's in-process flight takes the lock
+  // of the file's key, looks at the store again, and fetches only if the file is still missing;
+  // it waits at most `lock_wait` for another holder. When the lock service fails, the fetch goes
+  // ahead without it (logged, stoa_lock_degraded_total) and the service is left alone for
+  // `lock_retry` before it is tried again.
+  coord::Locks* locks = nullptr;
+  std::chrono::milliseconds lock_wait{600'000};
+  std::chrono::milliseconds lock_retry{5'000};
+  // Index of stored versions (nullptr: none): written after each commit of a .info, .mod or .zip
+  // (a failure is logged and counted, never fails the request), read by /index and /catalog.
+  index::Index* index = nullptr;
+  std::string origin;  // recorded as the origin of what is fetched (the upstream, redacted)
   std::function<std::chrono::steady_clock::time_point()> now = std::chrono::steady_clock::now;
 };
 
@@ -149,6 +167,9 @@ class Service {
   fetch::Upstream::Headers upstream_headers(const trace::Span& span, const FetchContext& ctx) const;
   FetchResult download_file(const module::Request& r, const FetchContext& ctx,
                             std::uint64_t& bytes);
+  // download_file() under the cross-replica lock of the file, when there is one.
+  FetchResult download_file_once(const module::Request& r, const FetchContext& ctx,
+                                 std::uint64_t& bytes);
   FetchResult download_meta(const module::Request& r, const FetchContext& ctx);
   Response answer_meta(const HttpRequest& req, const module::Request& r, const FetchResult& res,
                        Outcome outcome);
@@ -162,6 +183,9 @@ class Service {
   // /sumdb/<name>/...: answered now when possible (supported, stored tiles, cached answers).
   std::optional<Response> sumdb_now(const HttpRequest& req);
   void sumdb_fetch(const HttpRequest& req, Done done);
+  // /index and /catalog: parameters checked now, the index read on the worker pool.
+  void index_fetch(const HttpRequest& req, Done done);
+  void record_index(const module::Request& r, const std::string& h1, std::uint64_t size);
   void remember(const std::string& key, std::string body);
   Response meta_response(const HttpRequest& req, const module::Request& r, std::string body,
                          Outcome outcome) const;
@@ -185,7 +209,14 @@ class Service {
   metrics::Family<metrics::Counter>& m_checksum_checks;
   metrics::Family<metrics::Histogram>& m_store_seconds;  // {backend, op}
   metrics::Histogram& m_store_get_seconds;
-  metrics::Histogram& m_store_put_seconds;  // {result}
+  metrics::Histogram& m_store_put_seconds;                 // {result}
+  metrics::Family<metrics::Counter>& m_lock_acquisitions;  // {result}
+  metrics::Histogram& m_lock_wait_seconds;
+  metrics::Counter& m_lock_degraded;
+  metrics::Counter& m_lock_found_stored;
+  metrics::Counter& m_index_errors;
+  std::atomic<std::int64_t> m_locks_held{0};
+  std::atomic<std::int64_t> m_lock_down_until{0};  // steady_clock ticks; lock skipped until then
   void record_fetch(const module::Request& r, const FetchResult& res,
                     std::chrono::steady_clock::time_point started, std::uint64_t bytes);
 

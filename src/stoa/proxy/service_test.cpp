@@ -9,6 +9,9 @@
 #include <map>
 #include <mutex>
 
+#include "stoa/coord/redis.hpp"
+#include "stoa/coord/testing/servers.hpp"
+#include "stoa/index/index.hpp"
 #include "stoa/store/memory.hpp"
 
 namespace stoa::proxy {
@@ -439,6 +442,182 @@ TEST_F(ServiceTest, InternalEndpoints) {
   m_service->set_draining();
   EXPECT_EQ(get("/readyz").status, 503);
   EXPECT_EQ(get("/healthz").status, 200);
+}
+
+// ---- replicas: Services sharing one store, with real Redis locks ----
+
+coord::testing::RedisServer& redis_server() {
+  static coord::testing::RedisServer s;
+  return s;
+}
+
+// The value of the metric line starting with `series` ("name" or "name{labels}"), or "".
+std::string metric(const metrics::Registry& registry, const std::string& series) {
+  const std::string text = registry.render();
+  const auto at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return "";
+  const auto start = at + series.size() + 2;
+  return text.substr(start, text.find('\n', start) - start);
+}
+
+class ReplicaTest : public ::testing::Test {
+ protected:
+  struct Replica {
+    metrics::Registry registry;
+    ScriptedUpstream upstream;
+    fetch::WorkerPool pool{2, 16};
+    std::unique_ptr<coord::Locks> locks;
+    std::unique_ptr<Service> service;
+    ~Replica() { pool.shutdown(); }
+    Response get(const std::string& target) {
+      Responses rs;
+      service->handle(make_request("GET", target), rs.sink());
+      return std::move(rs.wait_for(1).front());
+    }
+  };
+
+  ReplicaTest()
+      : m_dir(std::filesystem::temp_directory_path() /
+              ("stoa-replica-test-" + std::to_string(::getpid()) + "-" + test_name())),
+        m_store((std::filesystem::create_directories(m_dir), store::make_memory_store(m_dir))) {}
+  ~ReplicaTest() override { std::filesystem::remove_all(m_dir); }
+
+  static std::string test_name() {
+    return ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  }
+
+  std::unique_ptr<Replica> replica(std::chrono::milliseconds lock_wait,
+                                   const std::string& redis_url = redis_server().url(),
+                                   index::Index* idx = nullptr) {
+    auto r = std::make_unique<Replica>();
+    r->locks = coord::make_redis_locks(
+        {redis_url, std::chrono::seconds(5), std::chrono::milliseconds(500), prefix()});
+    ServiceOptions o;
+    o.locks = r->locks.get();
+    o.lock_wait = lock_wait;
+    o.index = idx;
+    o.origin = "https://up.internal";
+    r->service = std::make_unique<Service>(
+        o, *m_store, r->upstream, r->pool,
+        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()),
+        r->registry);
+    return r;
+  }
+  std::string prefix() const { return "svc:" + test_name() + ":"; }
+
+  // Bounded wait for a condition another thread makes true.
+  template <class F>
+  static void await(F cond, const char* what) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!cond()) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << what;
+      std::this_thread::yield();
+    }
+  }
+  // Subscribers waiting for the release of `key`'s lock, as Redis sees them.
+  int lock_waiters(const std::string& key) const {
+    redisContext* c = ::redisConnect("127.0.0.1", redis_server().port());
+    const std::string channel = prefix() + key + ":released";
+    auto* r = static_cast<redisReply*>(::redisCommand(c, "PUBSUB NUMSUB %s", channel.c_str()));
+    const int n = r != nullptr && r->type == REDIS_REPLY_ARRAY && r->elements == 2
+                      ? static_cast<int>(r->element[1]->integer)
+                      : -1;
+    if (r != nullptr) ::freeReplyObject(r);
+    ::redisFree(c);
+    return n;
+  }
+
+  std::filesystem::path m_dir;
+  std::unique_ptr<store::Store> m_store;
+};
+
+constexpr const char* k_info_key = "example.com/m/@v/v1.0.0.info";
+
+// Replica B misses while replica A is fetching: B's fetch waits for A's lock, then finds the
+// file stored and never asks its upstream.
+TEST_F(ReplicaTest, SecondReplicaWaitsForTheLockThenFindsTheFileStored) {
+  auto a = replica(std::chrono::seconds(30));
+  auto b = replica(std::chrono::seconds(30));
+  a->upstream.set(k_info_key, {Status::ok, k_info});
+  b->upstream.set(k_info_key, {Status::ok, k_info});
+  a->upstream.close_gate();
+  Responses ra;
+  a->service->handle(make_request("GET", std::string("/") + k_info_key), ra.sink());
+  await([&] { return a->upstream.hits(k_info_key) == 1; }, "A never asked upstream");
+  EXPECT_EQ(metric(a->registry, "stoa_locks_held"), "1");
+  Responses rb;
+  b->service->handle(make_request("GET", std::string("/") + k_info_key), rb.sink());
+  await([&] { return lock_waiters(k_info_key) == 1; }, "B never waited for the lock");
+  a->upstream.open_gate();
+  const Response got_a = std::move(ra.wait_for(1).front());
+  const Response got_b = std::move(rb.wait_for(1).front());
+  EXPECT_EQ(got_a.status, 200);
+  EXPECT_EQ(got_b.status, 200);
+  EXPECT_EQ(body_of(got_b), k_info);
+  EXPECT_EQ(b->upstream.hits(k_info_key), 0);
+  EXPECT_EQ(metric(b->registry, "stoa_lock_found_stored_total"), "1");
+  EXPECT_EQ(metric(a->registry, "stoa_lock_found_stored_total"), "0");
+  EXPECT_EQ(metric(a->registry, "stoa_locks_held"), "0");
+  EXPECT_EQ(metric(b->registry, "stoa_lock_acquisitions_total{result=\"acquired\"}"), "1");
+}
+
+// A lock held longer than lock_wait: the waiter fetches anyway rather than fail.
+TEST_F(ReplicaTest, WaiterFetchesAnywayAfterLockWait) {
+  auto a = replica(std::chrono::seconds(30));
+  auto b = replica(std::chrono::milliseconds(200));
+  a->upstream.set(k_info_key, {Status::ok, k_info});
+  b->upstream.set(k_info_key, {Status::ok, k_info});
+  a->upstream.close_gate();
+  Responses ra;
+  a->service->handle(make_request("GET", std::string("/") + k_info_key), ra.sink());
+  await([&] { return a->upstream.hits(k_info_key) == 1; }, "A never asked upstream");
+  const Response got_b = b->get(std::string("/") + k_info_key);
+  EXPECT_EQ(got_b.status, 200);
+  EXPECT_EQ(b->upstream.hits(k_info_key), 1);
+  EXPECT_EQ(metric(b->registry, "stoa_lock_acquisitions_total{result=\"timeout\"}"), "1");
+  a->upstream.open_gate();
+  EXPECT_EQ(ra.wait_for(1).front().status, 200);  // already stored by B: A's commit is a no-op
+}
+
+// The lock service is unreachable: requests are answered, the fetch is counted as degraded, and
+// the service is not asked again for lock_retry (5 s by default).
+TEST_F(ReplicaTest, LockServiceDownDegradesToSingleFlight) {
+  auto a = replica(std::chrono::seconds(30),
+                   "redis://127.0.0.1:" + std::to_string(coord::testing::free_port()));
+  a->upstream.set(k_info_key, {Status::ok, k_info});
+  a->upstream.set("example.com/m/@v/v1.0.0.mod", {Status::ok, "module example.com/m\n"});
+  EXPECT_EQ(a->get(std::string("/") + k_info_key).status, 200);
+  EXPECT_EQ(a->get("/example.com/m/@v/v1.0.0.mod").status, 200);
+  EXPECT_EQ(metric(a->registry, "stoa_lock_degraded_total"), "2");
+  EXPECT_EQ(metric(a->registry, "stoa_lock_acquisitions_total{result=\"error\"}"), "1")
+      << "the second fetch did not ask the service that just failed";
+}
+
+// Every commit is recorded in the index; an index that fails never fails the request.
+TEST_F(ReplicaTest, CommitsAreIndexedAndIndexFailuresAreOnlyCounted) {
+  auto good = index::make_sqlite_index(":memory:");
+  auto a = replica(std::chrono::seconds(30), redis_server().url(), good.get());
+  a->upstream.set(k_info_key, {Status::ok, k_info});
+  EXPECT_EQ(a->get(std::string("/") + k_info_key).status, 200);
+  const auto entries = good->since(0, 10);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].module, "example.com/m");
+  EXPECT_EQ(entries[0].version, "v1.0.0");
+  EXPECT_EQ(entries[0].origin, "https://up.internal");
+  const Response feed = a->get("/index?since=1970-01-01T00:00:00Z");
+  EXPECT_EQ(feed.status, 200);
+  EXPECT_NE(feed.body.find(R"({"Path":"example.com/m","Version":"v1.0.0","Timestamp":")"),
+            std::string::npos)
+      << feed.body;
+  EXPECT_EQ(a->get("/index?limit=5000").status, 400);
+
+  auto dead = index::make_postgres_index(
+      "postgresql://postgres@127.0.0.1:" + std::to_string(coord::testing::free_port()) + "/p");
+  auto b = replica(std::chrono::seconds(30), redis_server().url(), dead.get());
+  b->upstream.set("example.com/m/@v/v1.0.0.mod", {Status::ok, "module example.com/m\n"});
+  EXPECT_EQ(b->get("/example.com/m/@v/v1.0.0.mod").status, 200);
+  EXPECT_EQ(metric(b->registry, "stoa_index_errors_total"), "1");
+  EXPECT_EQ(b->get("/catalog").status, 503);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <functional>
 #include <mutex>
+#include <random>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -49,10 +50,25 @@ struct DirCloser {
   void operator()(DIR* d) const { ::closedir(d); }
 };
 
+// This process's staging directory under <root>/.stoa-tmp/, flock(2)ed for the store's life so
+// that other processes sharing the root (replicas) see it is in use and never sweep it.
+struct StagingDir {
+  fs::path path;
+  UniqueFd lock;
+};
+
 class DiskStore final : public Store {
  public:
-  DiskStore(fs::path root, UniqueFd root_fd)
-      : m_root(std::move(root)), m_root_fd(std::move(root_fd)), m_tmp(m_root / k_tmp_dir) {}
+  DiskStore(fs::path root, UniqueFd root_fd, StagingDir staging)
+      : m_root(std::move(root)),
+        m_root_fd(std::move(root_fd)),
+        m_tmp(std::move(staging.path)),
+        m_tmp_lock(std::move(staging.lock)) {}
+
+  ~DiskStore() override {
+    std::error_code ec;
+    fs::remove_all(m_tmp, ec);  // best effort: the next open sweeps it otherwise
+  }
 
   // The hot path: one openat and one fstat; the ETag is the only allocation.
   std::optional<Object> get(const std::string& key) override {
@@ -235,8 +251,51 @@ class DiskStore final : public Store {
   const fs::path m_root;
   const UniqueFd m_root_fd;
   const fs::path m_tmp;
+  const UniqueFd m_tmp_lock;
   std::array<std::mutex, 64> m_list_locks;
 };
+
+// Removes what crashed processes left in <root>/.stoa-tmp/: staging directories nobody holds a
+// flock on (their process is gone), and loose files (stoa versions before per-process staging).
+// Directories of live processes sharing the root are left alone.
+void sweep_staging(const fs::path& root, int tmp_fd) {
+  const fs::path tmp = root / k_tmp_dir;
+  std::error_code ec;
+  for (fs::directory_iterator it(tmp, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename();
+    const UniqueFd fd(
+        ::openat(tmp_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;  // in use by a live process
+    std::error_code rm;
+    fs::remove_all(it->path(), rm);
+  }
+  if (ec) fail(ec.value(), "sweep", root, k_tmp_dir);
+}
+
+StagingDir make_staging_dir(const fs::path& root, int tmp_fd) {
+  std::random_device rd;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    const std::string name = "p" + std::to_string(::getpid()) + "-" + std::to_string(rd());
+    if (::mkdirat(tmp_fd, name.c_str(), 0755) != 0) {
+      if (errno == EEXIST) continue;
+      fail(errno, "mkdir (is the root writable?)", root, std::string(k_tmp_dir) + "/" + name);
+    }
+    UniqueFd fd(::openat(tmp_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) fail(errno, "open", root, std::string(k_tmp_dir) + "/" + name);
+    while (::flock(fd.get(), LOCK_EX) != 0) {
+      if (errno != EINTR) fail(errno, "flock", root, std::string(k_tmp_dir) + "/" + name);
+    }
+    // Another process's sweep may have removed it between mkdir and flock: then start over.
+    struct stat mine {
+    }, there{};
+    if (::fstat(fd.get(), &mine) == 0 &&
+        ::fstatat(tmp_fd, name.c_str(), &there, AT_SYMLINK_NOFOLLOW) == 0 &&
+        mine.st_ino == there.st_ino && mine.st_dev == there.st_dev) {
+      return {root / k_tmp_dir / name, std::move(fd)};
+    }
+  }
+  fail(EEXIST, "cannot make a staging directory in", root, k_tmp_dir);
+}
 
 }  // namespace
 
@@ -246,19 +305,21 @@ std::unique_ptr<Store> make_disk_store(const fs::path& root) {
   if (ec) fail(ec.value(), "create root", root, {});
   UniqueFd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd) fail(errno, "open root", root, {});
-  // Leftovers of a crash: staged files of interrupted puts and list rewrites.
-  fs::remove_all(root / k_tmp_dir, ec);
-  if (ec) fail(ec.value(), "sweep", root, k_tmp_dir);
   if (::mkdirat(root_fd.get(), std::string(k_tmp_dir).c_str(), 0755) != 0 && errno != EEXIST) {
     fail(errno, "mkdir (is the root writable?)", root, k_tmp_dir);
   }
+  const UniqueFd tmp_fd(
+      ::openat(root_fd.get(), std::string(k_tmp_dir).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!tmp_fd) fail(errno, "open", root, k_tmp_dir);
+  sweep_staging(root, tmp_fd.get());
+  StagingDir staging = make_staging_dir(root, tmp_fd.get());
   try {
-    fsio::TempFile probe = fsio::TempFile::create(root / k_tmp_dir, "probe-");
+    fsio::TempFile probe = fsio::TempFile::create(staging.path, "probe-");
     probe.write("w");
   } catch (const std::system_error& e) {
     throw StoreError(std::string("disk store: root is not writable: ") + e.what());
   }
-  return std::make_unique<DiskStore>(root, std::move(root_fd));
+  return std::make_unique<DiskStore>(root, std::move(root_fd), std::move(staging));
 }
 
 }  // namespace stoa::store

@@ -9,7 +9,7 @@
 
 namespace stoa::store {
 
-// Creates the root if missing and sweeps leftovers of a crash (temp files). Throws StoreError
+// Creates the root if missing and sweeps leftovers of crashed processes. Throws StoreError
 // if the root cannot be created or is not writable.
 std::unique_ptr<Store> make_disk_store(const std::filesystem::path& root);
 

@@ -60,6 +60,17 @@ class DiskStore : public ::testing::Test {
  protected:
   fs::path root() const { return m_scratch / "root"; }
   fs::path tmp() const { return root() / ".stoa-tmp"; }
+  // Files staged anywhere under .stoa-tmp (this process's directory included).
+  static int staged_files(const fs::path& dir) {
+    int n = 0;
+    for (const auto& e : fs::recursive_directory_iterator(dir)) n += e.is_regular_file() ? 1 : 0;
+    return n;
+  }
+  int entries(const fs::path& dir) const {
+    int n = 0;
+    for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++n;
+    return n;
+  }
 
   ScratchDir m_scratch;
   std::unique_ptr<Store> m_store = make_disk_store(root());
@@ -68,7 +79,8 @@ class DiskStore : public ::testing::Test {
 TEST_F(DiskStore, OpenCreatesRootAndTempDir) {
   EXPECT_TRUE(fs::is_directory(root()));
   EXPECT_TRUE(fs::is_directory(tmp()));
-  EXPECT_TRUE(fs::is_empty(tmp())) << "the writability probe must not be left behind";
+  EXPECT_EQ(entries(tmp()), 1) << "one staging directory: this process's";
+  EXPECT_EQ(staged_files(tmp()), 0) << "the writability probe must not be left behind";
 }
 
 TEST_F(DiskStore, ObjectsLiveAtRootSlashKeyReadOnly) {
@@ -84,7 +96,7 @@ TEST_F(DiskStore, ObjectsLiveAtRootSlashKeyReadOnly) {
   EXPECT_EQ(mode_of(dir / "v1.0.0.info"), 0444u);
   EXPECT_EQ(mode_of(dir / "v1.0.0.mod"), 0444u);
   EXPECT_EQ(mode_of(dir / "list"), 0644u) << "the list is the one replaceable file";
-  EXPECT_TRUE(fs::is_empty(tmp()));
+  EXPECT_EQ(staged_files(tmp()), 0);
 }
 
 // The root is a GOPROXY file tree: the real go command reads it through GOPROXY=file://.
@@ -143,8 +155,23 @@ TEST_F(DiskStore, OpenSweepsCrashLeftoversButKeepsObjects) {
   m_store.reset();
   m_store = make_disk_store(root());
   EXPECT_TRUE(fs::is_directory(tmp()));
-  EXPECT_TRUE(fs::is_empty(tmp()));
+  EXPECT_EQ(entries(tmp()), 1);
+  EXPECT_EQ(staged_files(tmp()), 0);
   EXPECT_EQ(read_all(*m_store->get("example.com/a/@v/v1.0.0.mod")), "module example.com/a\n");
+}
+
+// Replicas share one root: a store opening never sweeps what another live one is staging, and
+// the staging directory of a process that died (no flock holder) is swept.
+TEST_F(DiskStore, OpenLeavesOtherLiveProcessesStagingAlone) {
+  fsio::TempFile staged = m_store->stage();
+  staged.write("a zip still arriving");
+  spit(tmp() / "p1-dead" / "put-x", "left by a crashed process");
+  const auto other = make_disk_store(root());  // a second process opening the shared root
+  EXPECT_FALSE(fs::exists(tmp() / "p1-dead"));
+  EXPECT_TRUE(fs::exists(staged.path()));
+  EXPECT_TRUE(m_store->put("example.com/a/@v/v1.0.0.zip", std::move(staged)));
+  EXPECT_EQ(read_all(*other->get("example.com/a/@v/v1.0.0.zip")), "a zip still arriving");
+  EXPECT_EQ(entries(tmp()), 2);
 }
 
 TEST_F(DiskStore, ReopenedStoreKeepsObjectsEtagsAndWriteOnce) {
@@ -165,7 +192,7 @@ TEST_F(DiskStore, FileAlreadyAtKeyIsNeverReplaced) {
   spit(root() / key, "placed by hand");
   EXPECT_FALSE(put_bytes(*m_store, key, "from a put"));
   EXPECT_EQ(slurp(root() / key), "placed by hand");
-  EXPECT_TRUE(fs::is_empty(tmp()));
+  EXPECT_EQ(staged_files(tmp()), 0);
 }
 
 TEST_F(DiskStore, OpenFailsWhenRootIsNotADirectory) {
@@ -213,7 +240,7 @@ TEST_F(DiskStore, FailedPutsLeaveNoStagedFiles) {
   // The target directory is a file: the rename fails.
   spit(root() / "example.com/f/@v", "not a directory");
   EXPECT_THROW(put_bytes(*m_store, "example.com/f/@v/v1.0.0.mod", "x"), StoreError);
-  EXPECT_TRUE(fs::is_empty(tmp()));
+  EXPECT_EQ(staged_files(tmp()), 0);
 }
 
 TEST_F(DiskStore, InvalidKeysWriteNothingOutsideRoot) {

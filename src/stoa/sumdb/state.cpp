@@ -1,6 +1,7 @@
 #include "stoa/sumdb/state.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "stoa/fsio/temp_file.hpp"
 #include "stoa/fsio/unique_fd.hpp"
 #include "stoa/sumdb/note.hpp"
+#include "stoa/sumdb/tlog.hpp"
 
 namespace stoa::sumdb {
 namespace {
@@ -86,6 +88,33 @@ class FileTreeState final : public TreeState {
 
   std::optional<std::string> load() override {
     const std::lock_guard lock(m_mu);
+    return read_file();
+  }
+
+  void store(std::string_view signed_note) override {
+    const std::lock_guard lock(m_mu);
+    // Other processes (replicas sharing the data directory) store heads too: serialize with
+    // flock(2) on the directory, and never go back to a smaller tree than the one stored.
+    const fsio::UniqueFd dir(::open(m_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) fail(errno, "open", m_dir);
+    while (::flock(dir.get(), LOCK_EX) != 0) {
+      if (errno != EINTR) fail(errno, "flock", m_dir);
+    }
+    if (const auto current = read_file()) {
+      const auto have = parse_tree(*current);
+      const auto next = parse_tree(signed_note);
+      if (have && next && have->n >= next->n) return;
+    }
+    auto tmp = fsio::TempFile::create(m_dir, "." + m_file.filename().native() + ".tmp-");
+    tmp.write(signed_note);
+    tmp.sync();
+    if (::rename(tmp.path().c_str(), m_file.c_str()) != 0) fail(errno, "rename to", m_file);
+    (void)tmp.release();
+    fsio::sync_directory(m_dir);
+  }
+
+ private:
+  std::optional<std::string> read_file() {
     fsio::UniqueFd fd(::open(m_file.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) {
       if (errno == ENOENT) return std::nullopt;
@@ -116,17 +145,6 @@ class FileTreeState final : public TreeState {
     return note;
   }
 
-  void store(std::string_view signed_note) override {
-    const std::lock_guard lock(m_mu);
-    auto tmp = fsio::TempFile::create(m_dir, "." + m_file.filename().native() + ".tmp-");
-    tmp.write(signed_note);
-    tmp.sync();
-    if (::rename(tmp.path().c_str(), m_file.c_str()) != 0) fail(errno, "rename to", m_file);
-    (void)tmp.release();
-    fsio::sync_directory(m_dir);
-  }
-
- private:
   std::mutex m_mu;
   std::filesystem::path m_file;
   std::filesystem::path m_dir;

@@ -20,8 +20,10 @@ std::unique_ptr<TreeState> make_memory_tree_state(std::optional<std::string> ini
 // One file holding the signed note. load(): nullopt when the file does not exist; throws
 // std::system_error when it cannot be read, std::runtime_error when it is larger than
 // k_max_note_bytes. store(): writes a temporary file next to it, fsyncs it, renames it over the
-// file and fsyncs the directory; throws std::system_error. The directory must exist. One process
-// per file (no cross-process locking). Thread-safe.
+// file and fsyncs the directory; throws std::system_error. The directory must exist. Several
+// processes may share the file (replicas on one data directory): store() holds flock(2) on the
+// directory and keeps the stored head when it is a tree at least as large as the new one, so
+// the persisted head never goes back. Thread-safe.
 std::unique_ptr<TreeState> make_file_tree_state(std::filesystem::path file);
 
 }  // namespace stoa::sumdb

@@ -55,6 +55,25 @@ TEST(FileTreeState, StoresAtomicallyAndLoads) {
   EXPECT_EQ(entries, 1);
 }
 
+// Two processes (here: two objects) on one file: the larger tree stays, whoever writes last.
+TEST(FileTreeState, NeverGoesBackToASmallerTree) {
+  const fsio::testing::ScratchDir dir;
+  const fs::path file = dir / "latest";
+  auto a = make_file_tree_state(file);
+  auto b = make_file_tree_state(file);
+  const std::string hash = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+  const std::string small = "go.sum database tree\n5\n" + hash + "\n\n— sig AAAA\n";
+  const std::string big = "go.sum database tree\n9\n" + hash + "\n\n— sig BBBB\n";
+  a->store(big);
+  b->store(small);  // a replica that verified an older head writes after the newer one
+  EXPECT_EQ(a->load(), big);
+  EXPECT_EQ(b->load(), big);
+  b->store(big);
+  const std::string bigger = "go.sum database tree\n10\n" + hash + "\n\n— sig CCCC\n";
+  b->store(bigger);
+  EXPECT_EQ(a->load(), bigger);
+}
+
 TEST(FileTreeState, ReportsFailures) {
   const fsio::testing::ScratchDir dir;
   EXPECT_THROW(make_file_tree_state(dir / "missing-dir" / "latest")->store("x"), std::system_error);

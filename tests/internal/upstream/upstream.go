@@ -57,6 +57,11 @@ type Fault struct {
 	// Stall, with Cut, keeps the connection open after the first CutAfter bytes, sending
 	// nothing more, until the client goes away or the server is closed.
 	Stall bool
+	// Pause, if set (and Cut is not), sends the first PauseAfter bytes of the body, then waits
+	// for the channel to be closed before sending the rest: a slow transfer caught mid-way. If
+	// the client goes away first, the connection is dropped.
+	Pause      <-chan struct{}
+	PauseAfter int
 }
 
 // Hit is one request the server received.
@@ -428,6 +433,23 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		drop()
 	}
 	w.WriteHeader(http.StatusOK)
+	if f.Pause != nil {
+		n := min(max(f.PauseAfter, 0), len(body))
+		_, _ = w.Write(body[:n])
+		if fl, ok := w.(http.Flusher); ok {
+			fl.Flush()
+		}
+		select {
+		case <-f.Pause:
+		case <-r.Context().Done():
+			record(http.StatusOK, true)
+			drop()
+		case <-s.closing:
+			record(http.StatusOK, true)
+			drop()
+		}
+		body = body[n:]
+	}
 	_, _ = w.Write(body)
 	record(http.StatusOK, false)
 }

@@ -1,0 +1,57 @@
+#pragma once
+// The index of stored module versions, shared by replicas: what each version has (hashes, zip
+// size), when it was first stored and from which upstream. It feeds /catalog and the /index
+// feed. It is written after the store commits, so it may lag the store (a crash between the two,
+// an index outage) but never names a file the store does not have; `stoa index rebuild` fills
+// the gaps from the store.
+//
+// Contract for every backend:
+// - Failures throw IndexError; an empty answer means no such entries.
+// - Thread-safe; several processes may use one index at once.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace stoa::index {
+
+class IndexError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Entry {
+  std::string module;   // decoded path, e.g. "github.com/Azure/x"
+  std::string version;  // decoded version
+  std::string zip_h1;   // "h1:..." or "" when not known
+  std::string mod_h1;
+  std::int64_t zip_size = -1;  // -1 when not known
+  std::int64_t stored_ns = 0;  // Unix time in ns when the version was first recorded
+  std::string origin;          // the upstream it came from ("" when unknown)
+  friend bool operator==(const Entry&, const Entry&) = default;
+};
+
+class Index {
+ public:
+  virtual ~Index() = default;
+  // Adds the version, or completes it: known hashes, size and origin are kept unless empty
+  // (-1) in the index; stored_ns is that of the first record.
+  virtual void record(const Entry& e) = 0;
+  // Versions first stored at or after `since_ns`, oldest first (then by module, version).
+  virtual std::vector<Entry> since(std::int64_t since_ns, std::size_t limit) = 0;
+  // Versions ordered by (module, version) bytewise, strictly after the given pair ("", "" for
+  // the start).
+  virtual std::vector<Entry> page(const std::string& after_module, const std::string& after_version,
+                                  std::size_t limit) = 0;
+};
+
+// A SQLite file (created if missing; WAL, busy timeout), or ":memory:".
+std::unique_ptr<Index> make_sqlite_index(const std::string& file);
+// A PostgreSQL database (libpq URI or key=value string); the table is created if missing, at the
+// first call the database answers (an unreachable database throws from the calls, not here).
+std::unique_ptr<Index> make_postgres_index(const std::string& url);
+
+}  // namespace stoa::index

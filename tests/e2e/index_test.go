@@ -1,0 +1,138 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"stoa.test/internal/modgen"
+	"stoa.test/internal/stoatest"
+)
+
+type feedLine struct {
+	Path, Version string
+	Timestamp     time.Time
+}
+
+func readFeed(t *testing.T, s *stoatest.Stoa, query string) []feedLine {
+	t.Helper()
+	r := do(t, "GET", s.URL+"/index"+query)
+	if r.Status != 200 {
+		t.Fatalf("GET /index%s: %d %s", query, r.Status, r.Body)
+	}
+	var out []feedLine
+	sc := bufio.NewScanner(bytes.NewReader(r.Body))
+	for sc.Scan() {
+		var l feedLine
+		dec := json.NewDecoder(strings.NewReader(sc.Text()))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&l); err != nil {
+			t.Fatalf("/index line %q: %v", sc.Text(), err)
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+type catalogPage struct {
+	Versions []struct {
+		Path, Version, ZipHash, ModHash, Origin string
+		Timestamp                               time.Time
+		Size                                    int64
+	}
+	Next string
+}
+
+// Stored versions appear in /index (the public module index's shape, oldest first) and in the
+// paged /catalog with their hashes; bad parameters are refused; `stoa index rebuild` recreates
+// the index from the data directory.
+func TestIndexFeedAndCatalog(t *testing.T) {
+	t.Parallel()
+	a := modgen.MustBuild(t, modgen.Module{Path: "example.com/idx", Version: "v1.0.0"})
+	b := modgen.MustBuild(t, modgen.Module{Path: "example.com/idx", Version: "v1.1.0"})
+	up := newUpstream(t, a, b)
+	s := startStoa(t, up, stoatest.Config{})
+	before := time.Now().Add(-time.Second)
+	for _, k := range []string{a.Key("info"), a.Key("mod"), a.Key("zip")} {
+		if r := do(t, "GET", s.URL+"/"+k); r.Status != 200 {
+			t.Fatalf("GET %s: %d", k, r.Status)
+		}
+	}
+	if r := do(t, "GET", s.URL+"/"+b.Key("info")); r.Status != 200 {
+		t.Fatalf("GET %s: %d", b.Key("info"), r.Status)
+	}
+
+	feed := readFeed(t, s, "")
+	if len(feed) != 2 || feed[0].Version != "v1.0.0" || feed[1].Version != "v1.1.0" ||
+		feed[0].Path != "example.com/idx" || feed[0].Timestamp.Before(before) || feed[1].Timestamp.Before(feed[0].Timestamp) {
+		t.Fatalf("/index: %+v", feed)
+	}
+	since := feed[1].Timestamp.Format(time.RFC3339Nano)
+	if got := readFeed(t, s, "?since="+url.QueryEscape(since)); len(got) != 1 || got[0].Version != "v1.1.0" {
+		t.Errorf("/index?since=%s: %+v", since, got)
+	}
+	if got := readFeed(t, s, "?limit=1"); len(got) != 1 || got[0].Version != "v1.0.0" {
+		t.Errorf("/index?limit=1: %+v", got)
+	}
+	for _, q := range []string{"?limit=0", "?limit=2001", "?limit=x", "?since=yesterday", "?since=2024-01-02", "?cursor=00", "?what=1"} {
+		if r := do(t, "GET", s.URL+"/index"+q); r.Status != 400 {
+			t.Errorf("GET /index%s: %d, want 400", q, r.Status)
+		}
+	}
+	if r := do(t, "GET", s.URL+"/catalog?cursor=zz"); r.Status != 400 {
+		t.Errorf("GET /catalog?cursor=zz: %d, want 400", r.Status)
+	}
+
+	var seen []string
+	for q := "?limit=1"; ; {
+		r := do(t, "GET", s.URL+"/catalog"+q)
+		var p catalogPage
+		if r.Status != 200 || json.Unmarshal(r.Body, &p) != nil || len(p.Versions) > 1 {
+			t.Fatalf("GET /catalog%s: %d %s", q, r.Status, r.Body)
+		}
+		for _, v := range p.Versions {
+			seen = append(seen, v.Version)
+			if v.Version == "v1.0.0" && (v.ZipHash != a.Sum || v.ModHash != a.ModSum || v.Size != int64(len(a.Zip)) || v.Origin != up.URL()) {
+				t.Errorf("catalog entry of v1.0.0: %+v; want hashes %s %s, size %d, origin %s", v, a.Sum, a.ModSum, len(a.Zip), up.URL())
+			}
+		}
+		if p.Next == "" {
+			break
+		}
+		q = "?limit=1&cursor=" + url.QueryEscape(p.Next)
+	}
+	if strings.Join(seen, " ") != "v1.0.0 v1.1.0" {
+		t.Errorf("catalog pages: %v", seen)
+	}
+
+	// Rebuild from the data directory alone.
+	s.Stop()
+	if err := os.Remove(filepath.Join(s.DataDir, ".stoa-state", "index.sqlite")); err != nil {
+		t.Fatal(err)
+	}
+	res := stoatest.Run(t, time.Minute, nil, "index", "rebuild", "--data-dir", s.DataDir)
+	if res.ExitCode != 0 || !strings.Contains(res.Stdout, "indexed 2 versions") {
+		t.Fatalf("stoa index rebuild: exit %d\n%s%s", res.ExitCode, res.Stdout, res.Stderr)
+	}
+	s2 := startStoa(t, up, stoatest.Config{DataDir: s.DataDir})
+	if got := readFeed(t, s2, ""); len(got) != 2 {
+		t.Errorf("/index after rebuild: %+v", got)
+	}
+}
+
+// index = none: the endpoints are not there.
+func TestIndexNone(t *testing.T) {
+	t.Parallel()
+	s := startStoa(t, newUpstream(t), stoatest.Config{Args: []string{"--index", "none"}})
+	for _, p := range []string{"/index", "/catalog"} {
+		if r := do(t, "GET", s.URL+p); r.Status != 404 {
+			t.Errorf("GET %s with index = none: %d, want 404", p, r.Status)
+		}
+	}
+}
