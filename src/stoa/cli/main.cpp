@@ -241,7 +241,9 @@ Core make_core(RawConfig& cfg) {
     }
     c.sumdb_fetcher = proxy::make_upstream_fetcher(c.sumdb_source);
     c.sumdb_tiles = proxy::make_store_tile_cache(*c.store, db->name);
-    if (cfg.get("store") == "disk") {
+    // The latest verified tree head is this process's own memory of the database, kept on local
+    // disk (with an S3 store too: each replica remembers what it has verified).
+    if (cfg.get("store") == "disk" || cfg.get("store") == "s3") {
       const auto dir = std::filesystem::path(cfg.get("data_dir")) / ".stoa-state" / "sumdb";
       std::filesystem::create_directories(dir);
       c.sumdb_state = sumdb::make_file_tree_state(dir / (db->name + ".latest"));
