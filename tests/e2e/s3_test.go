@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -10,11 +11,12 @@ import (
 	"stoa.test/internal/modgen"
 	"stoa.test/internal/s3test"
 	"stoa.test/internal/stoatest"
+	"stoa.test/internal/sumdbtest"
 )
 
 // store = "s3" on a real S3 server (versitygw): the go command downloads modules through stoa,
 // the bucket holds them as a GOPROXY file tree under the prefix (a zip over the part size
-// through a multipart upload), and a restarted stoa with an empty data_dir and a dead
+// through a multipart upload, verified against a checksum database), and a restarted stoa with an empty data_dir and a dead
 // upstream serves them from the bucket alone. No secret reaches the log.
 func TestS3StoreServesAndSurvivesRestart(t *testing.T) {
 	t.Parallel()
@@ -29,6 +31,8 @@ func TestS3StoreServesAndSurvivesRestart(t *testing.T) {
 			Files: randomFiles(7, 6<<20)}),
 	}
 	up := newUpstream(t, mods...)
+	db := sumdbtest.New(t, sumdbName)
+	db.Add(mods...)
 	s3Args := []string{"--s3-endpoint", gw.Endpoint, "--s3-bucket", "goproxy",
 		"--s3-prefix", "cache", "--s3-part-size", "5242880"}
 	start := func(upstreamURL string) *stoatest.Stoa {
@@ -54,10 +58,17 @@ func TestS3StoreServesAndSurvivesRestart(t *testing.T) {
 		}
 	}
 
-	first := start(up.URL())
+	// The first one verifies against a checksum database: the h1: hashes land in the bucket,
+	// the verified tree head in its own data_dir.
+	first := startStoa(t, up, stoatest.Config{Store: "s3", Args: s3Args, Env: gw.Env(),
+		Sumdb: db.GOSUMDB()})
 	download(first)
+	if head, err := os.ReadFile(headFile(first.DataDir)); err != nil || string(head) != string(db.Log().Head()) {
+		t.Errorf("persisted tree head %q (%v), want the database's", head, err)
+	}
 	for _, b := range mods {
 		checkStored(t, filepath.Join(bucketDir, "cache"), b, "info", "mod", "zip")
+		checkHashesKept(t, filepath.Join(bucketDir, "cache"), b)
 		if n := up.Hits(b.Key("zip")); n != 1 {
 			t.Errorf("upstream hits for %s = %d, want 1", b.Key("zip"), n)
 		}

@@ -6,8 +6,8 @@
 #include <CLI/CLI.hpp>
 #include <array>
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -175,7 +175,8 @@ std::string store_location(const RawConfig& cfg) {
   if (cfg.get("store") == "s3") {
     const std::string& ep = cfg.get("s3_endpoint");
     return (ep.empty() ? std::string("aws") : redact_url_credentials(ep)) + " bucket " +
-           cfg.get("s3_bucket") + (cfg.get("s3_prefix").empty() ? "" : " prefix " + cfg.get("s3_prefix"));
+           cfg.get("s3_bucket") +
+           (cfg.get("s3_prefix").empty() ? "" : " prefix " + cfg.get("s3_prefix"));
   }
   return "";
 }
@@ -211,8 +212,8 @@ Core make_core(RawConfig& cfg) {
     c.store = store::make_s3_store(o);
     if (const auto ttl = cfg.duration("s3_presign_ttl"); ttl.count() > 0) {
       c.zip_redirector = store::make_s3_redirector(
-          o, std::max(std::chrono::seconds(1),
-                      std::chrono::duration_cast<std::chrono::seconds>(ttl)));
+          o,
+          std::max(std::chrono::seconds(1), std::chrono::duration_cast<std::chrono::seconds>(ttl)));
     }
   } else if (cfg.get("store") == "memory") {
     const auto staging = std::filesystem::temp_directory_path() / ("stoa-" + random_instance_id());
@@ -244,7 +245,9 @@ Core make_core(RawConfig& cfg) {
     }
     c.sumdb_fetcher = proxy::make_upstream_fetcher(c.sumdb_source);
     c.sumdb_tiles = proxy::make_store_tile_cache(*c.store, db->name);
-    if (cfg.get("store") == "disk") {
+    // The latest verified tree head is this process's own memory of the database, kept on local
+    // disk (with an S3 store too: each replica remembers what it has verified).
+    if (cfg.get("store") == "disk" || cfg.get("store") == "s3") {
       const auto dir = std::filesystem::path(cfg.get("data_dir")) / ".stoa-state" / "sumdb";
       std::filesystem::create_directories(dir);
       c.sumdb_state = sumdb::make_file_tree_state(dir / (db->name + ".latest"));
@@ -422,8 +425,7 @@ int serve(RawConfig cfg) {
   server.start();
   if (admin_server) admin_server->start();
   log->info("stoa {} serving http://{} (store: {} {}, upstream: {})", STOA_VERSION, addr,
-            cfg.get("store"), store_location(cfg),
-            redact_url_credentials(cfg.get("upstream")));
+            cfg.get("store"), store_location(cfg), redact_url_credentials(cfg.get("upstream")));
 
   // An upstream that is this very process would make every miss a loop.
   for (const auto& e : upstreams.entries) {

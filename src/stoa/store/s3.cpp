@@ -15,8 +15,8 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
-#include <exception>
 #include <ctime>
+#include <exception>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -94,7 +94,8 @@ std::string lower(std::string_view s) {
 
 std::string trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
     s.remove_suffix(1);
   return std::string(s);
 }
@@ -130,7 +131,7 @@ struct Transfer {
   CURL* handle = nullptr;
   const fs::path* spool_dir = nullptr;
   std::uint64_t sent = 0;
-  bool decided = false;  // body sink chosen (memory or file)
+  bool decided = false;     // body sink chosen (memory or file)
   std::string local_error;  // set by a callback that aborted the transfer
 };
 
@@ -282,8 +283,9 @@ class S3Store final : public Store {
     if (!m_o.prefix.empty() && m_o.prefix.back() != '/') m_o.prefix += '/';
     if (m_o.prefix.starts_with('/')) fail("prefix must not start with '/'");
     if (m_o.access_key.empty() || m_o.secret_key.empty()) {
-      fail("no credentials (s3_access_key and s3_secret_key, or AWS_ACCESS_KEY_ID and "
-           "AWS_SECRET_ACCESS_KEY)");
+      fail(
+          "no credentials (s3_access_key and s3_secret_key, or AWS_ACCESS_KEY_ID and "
+          "AWS_SECRET_ACCESS_KEY)");
     }
     if (m_o.part_size < (std::uint64_t{5} << 20)) fail("part size must be at least 5 MiB");
     if (m_o.max_attempts < 1) m_o.max_attempts = 1;
@@ -297,8 +299,8 @@ class S3Store final : public Store {
     }
     if (m_o.virtual_host) {
       const std::size_t scheme_end = m_o.endpoint.find("://") + 3;
-      m_base = m_o.endpoint.substr(0, scheme_end) + m_o.bucket + "." +
-               m_o.endpoint.substr(scheme_end);
+      m_base =
+          m_o.endpoint.substr(0, scheme_end) + m_o.bucket + "." + m_o.endpoint.substr(scheme_end);
       m_bucket_path = "";
     } else {
       m_base = m_o.endpoint;
@@ -357,8 +359,8 @@ class S3Store final : public Store {
     const std::string host = m_base.substr(host_start, path_start - host_start);
     const std::string base_path = path_start == std::string::npos ? "" : m_base.substr(path_start);
     const std::string path = base_path + object_path(key);
-    const std::string canonical = "GET\n" + path + "\n" + query + "\nhost:" + host +
-                                  "\n\nhost\nUNSIGNED-PAYLOAD";
+    const std::string canonical =
+        "GET\n" + path + "\n" + query + "\nhost:" + host + "\n\nhost\nUNSIGNED-PAYLOAD";
     const std::string to_sign =
         "AWS4-HMAC-SHA256\n" + amz_date + "\n" + scope + "\n" + sha256_hex(canonical);
     std::string k = hmac_sha256("AWS4" + m_o.secret_key, date);
@@ -508,8 +510,8 @@ class S3Store final : public Store {
       std::string error;
       if (attempt_once(q, r, error)) {
         // A conditional create racing another on AWS answers 409: retrying gives the 412.
-        const bool conflict = r.status == 409 && parse_error(r.body).code ==
-                                                     "ConditionalRequestConflict";
+        const bool conflict =
+            r.status == 409 && parse_error(r.body).code == "ConditionalRequestConflict";
         if ((!retryable_status(r.status) && !conflict) || attempt >= m_o.max_attempts) return r;
         last_error = describe(r);
       } else {
@@ -519,8 +521,7 @@ class S3Store final : public Store {
       std::this_thread::sleep_for(backoff);
       backoff *= 2;
     }
-    fail(q.what + ": " + last_error + " (after " + std::to_string(m_o.max_attempts) +
-         " attempts)");
+    fail(q.what + ": " + last_error + " (after " + std::to_string(m_o.max_attempts) + " attempts)");
   }
 
   // false with `error` set on a transport failure.
@@ -543,8 +544,9 @@ class S3Store final : public Store {
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(m_o.connect_timeout.count()));
     // Stall detection: under 1 byte/s for the stall timeout.
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
-                     static_cast<long>(std::max<std::int64_t>(1, m_o.stall_timeout.count() / 1000)));
+    curl_easy_setopt(
+        h, CURLOPT_LOW_SPEED_TIME,
+        static_cast<long>(std::max<std::int64_t>(1, m_o.stall_timeout.count() / 1000)));
     curl_easy_setopt(h, CURLOPT_AWS_SIGV4, m_sigv4.c_str());
     curl_easy_setopt(h, CURLOPT_USERNAME, m_o.access_key.c_str());
     curl_easy_setopt(h, CURLOPT_PASSWORD, m_o.secret_key.c_str());
@@ -706,7 +708,8 @@ class S3Store final : public Store {
     if (!doc.load_buffer(cr.body.data(), cr.body.size())) {
       fail(create.what + ": unreadable answer");
     }
-    const std::string upload_id = doc.child("InitiateMultipartUploadResult").child_value("UploadId");
+    const std::string upload_id =
+        doc.child("InitiateMultipartUploadResult").child_value("UploadId");
     if (upload_id.empty()) fail(create.what + ": no UploadId in the answer");
 
     try {
@@ -778,11 +781,20 @@ class S3Store final : public Store {
     std::string out;
     for (const char c : s) {
       switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        default: out += c;
+        case '&':
+          out += "&amp;";
+          break;
+        case '<':
+          out += "&lt;";
+          break;
+        case '>':
+          out += "&gt;";
+          break;
+        case '"':
+          out += "&quot;";
+          break;
+        default:
+          out += c;
       }
     }
     return out;
@@ -913,8 +925,9 @@ class S3Store final : public Store {
     const auto et = ur.headers.find("etag");
     bool supported = false;
     if (ur.status == 200 && et != ur.headers.end()) {
-      const std::string complete = "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>" +
-                                   xml_escape(et->second) + "</ETag></Part></CompleteMultipartUpload>";
+      const std::string complete =
+          "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>" +
+          xml_escape(et->second) + "</ETag></Part></CompleteMultipartUpload>";
       Request done;
       done.method = "POST";
       done.path = path;
@@ -983,8 +996,7 @@ class S3Redirector final : public Redirector {
 
 }  // namespace
 
-std::unique_ptr<Redirector> make_s3_redirector(const S3Options& options,
-                                               std::chrono::seconds ttl) {
+std::unique_ptr<Redirector> make_s3_redirector(const S3Options& options, std::chrono::seconds ttl) {
   if (ttl.count() <= 0) throw StoreError("s3 store: presigned URL lifetime must be positive");
   return std::make_unique<S3Redirector>(options, ttl);
 }

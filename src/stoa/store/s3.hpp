@@ -70,8 +70,7 @@ std::unique_ptr<Store> make_s3_store(const S3Options& options);
 // Presigned GET URLs (SigV4 query signing) valid for `ttl`, for keys that a HEAD finds stored.
 // The URL names s3_endpoint, which the clients must be able to reach. Does not contact the
 // server until the first locate(). Throws StoreError on bad options.
-std::unique_ptr<Redirector> make_s3_redirector(const S3Options& options,
-                                               std::chrono::seconds ttl);
+std::unique_ptr<Redirector> make_s3_redirector(const S3Options& options, std::chrono::seconds ttl);
 
 // What make_s3_store decided for automatic conditional writes; for logs and tests.
 bool s3_uses_conditional_writes(const Store& store);

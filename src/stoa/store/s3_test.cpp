@@ -7,9 +7,9 @@
 #include <atomic>
 #include <latch>
 #include <optional>
-#include <utility>
 #include <string>
 #include <thread>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -32,9 +32,7 @@ using testing::S3Server;
 class S3StoreTest : public ::testing::Test {
  protected:
   S3Server& server() { return S3Server::shared(); }
-  S3Options options() {
-    return server().options(server().make_bucket(), m_scratch / "spool");
-  }
+  S3Options options() { return server().options(server().make_bucket(), m_scratch / "spool"); }
   ScratchDir m_scratch;
 };
 
@@ -159,7 +157,8 @@ TEST_F(S3FaultTest, SimultaneousGetsOfOneObjectShareOneTransfer) {
   constexpr int k_readers = 8;
   const std::string key = "example.com/f/@v/v1.0.0.zip";
   std::string bytes(std::size_t{16} << 20, '\0');
-  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 2654435761u >> 13);
+  for (std::size_t i = 0; i < bytes.size(); ++i)
+    bytes[i] = static_cast<char>(i * 2654435761u >> 13);
   ASSERT_TRUE(put_bytes(*m_store, key, bytes));
   const std::uint64_t before = m_proxy->bytes_down();
   std::latch start(k_readers);

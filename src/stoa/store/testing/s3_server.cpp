@@ -14,6 +14,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -137,7 +139,12 @@ S3Server::S3Server() {
     int status = 0;
     if (::waitpid(m_pid, &status, WNOHANG) == m_pid) {
       m_pid = -1;
-      throw std::runtime_error("versitygw exited at start; see " + log);
+      std::ifstream in(log);
+      const std::string output((std::istreambuf_iterator<char>(in)),
+                               std::istreambuf_iterator<char>());
+      throw std::runtime_error(bin + " exited at start (status " + std::to_string(status) +
+                               (status == 127 << 8 ? ": could not be run" : "") +
+                               "): " + output.substr(0, 2000));
     }
     if (std::chrono::steady_clock::now() > deadline) {
       throw std::runtime_error("versitygw did not listen on port " + std::to_string(m_port));
@@ -155,8 +162,8 @@ S3Server::~S3Server() {
 }
 
 std::string S3Server::make_bucket() {
-  const std::string name = "stoa-test-" + std::to_string(::getpid()) + "-" +
-                           std::to_string(m_buckets.fetch_add(1));
+  const std::string name =
+      "stoa-test-" + std::to_string(::getpid()) + "-" + std::to_string(m_buckets.fetch_add(1));
   CURL* h = curl_easy_init();
   if (h == nullptr) throw std::runtime_error("curl_easy_init");
   const std::string url = endpoint() + "/" + name;
@@ -276,7 +283,8 @@ void FaultProxy::serve(int client) {
       status_500 ? "<Error><Code>InternalError</Code><Message>injected</Message></Error>"
                  : "<Error><Code>NoSuchBucket</Code><Message>injected</Message></Error>";
   const std::string answer =
-      std::string(status_500 ? "HTTP/1.1 500 Internal Server Error\r\n" : "HTTP/1.1 404 Not Found\r\n") +
+      std::string(status_500 ? "HTTP/1.1 500 Internal Server Error\r\n"
+                             : "HTTP/1.1 404 Not Found\r\n") +
       "Content-Type: application/xml\r\nConnection: close\r\nContent-Length: " +
       std::to_string(head.starts_with("HEAD ") ? 0 : body.size()) + "\r\n\r\n" +
       (head.starts_with("HEAD ") ? std::string() : body);

@@ -57,9 +57,9 @@ std::pair<long, std::string> plain_get(const std::string& url);
 class FaultProxy {
  public:
   enum class Mode {
-    pass,         // relay bytes both ways
-    error_500,    // read a request head, answer 500 InternalError, close
-    reset,        // accept and close at once
+    pass,              // relay bytes both ways
+    error_500,         // read a request head, answer 500 InternalError, close
+    reset,             // accept and close at once
     not_found_bucket,  // answer 404 NoSuchBucket (a 404 that is not "no such key")
   };
 
