@@ -10,7 +10,8 @@ build_pkgs=(
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
 )
-test_pkgs=( clang-format curl python3 systemd )
+# The direct-fetch e2e tests serve real repositories of every VCS the go command supports.
+test_pkgs=( clang-format curl python3 systemd mercurial subversion fossil brz )
 # The fuzz preset: Debian's clang, its libFuzzer/sanitizer runtimes, llvm-symbolizer for readable
 # stacks (llvm-14 ships /usr/lib/llvm-14/bin/llvm-symbolizer), python3 for fuzz/make_corpus.py.
 fuzz_pkgs=( clang-14 libclang-rt-14-dev llvm-14 python3 )
