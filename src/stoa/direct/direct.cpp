@@ -186,7 +186,12 @@ class DirectSource final : public fetch::Upstream {
   }
 
   Outcome failure(const std::string& key, const module::Request& r, std::string_view text) {
-    const std::string line = one_line(text);
+    std::string line = one_line(text);
+    // The proxy layer names the module and version itself: drop the go command's own naming.
+    if (line.starts_with("go: ")) line.erase(0, 4);
+    const std::string at =
+        r.module + "@" + (r.kind == Kind::latest ? std::string("latest") : r.version) + ": ";
+    if (line.starts_with(at)) line.erase(0, at.size());
     if (classify(text, r.module, r.version) == ErrorKind::not_found) {
       remember_absent(key, line);
       return not_found(line);
@@ -245,10 +250,18 @@ class DirectSource final : public fetch::Upstream {
     if (m_options.on_run) {
       const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
           std::chrono::steady_clock::now() - t0);
-      m_options.on_run(key, took, res.ok(),
-                       res.ok() ? std::string("ok")
-                       : res.timed_out ? std::string("timed out")
-                                       : one_line(res.err.empty() ? res.out : res.err));
+      std::string message = "ok";
+      if (res.timed_out) {
+        message = "timed out";
+      } else if (!res.ok()) {
+        // The go command's -json output carries the error itself; stderr otherwise.
+        const auto d = parse_download(res.out);
+        const auto l = d ? std::nullopt : parse_list(res.out);
+        message = one_line(d && !d->error.empty() ? d->error
+                           : l && !l->error.empty() ? l->error
+                                                    : res.err);
+      }
+      m_options.on_run(key, took, res.ok(), message);
     }
     return res;
   }

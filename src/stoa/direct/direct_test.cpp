@@ -136,7 +136,7 @@ TEST_F(DirectTest, NotFoundIsRememberedForTheNegativeTtl) {
     EXPECT_EQ(o.status, fetch::Status::not_found);
     EXPECT_EQ(o.http_status, 404);
     EXPECT_TRUE(o.exhausted);
-    EXPECT_EQ(o.message, "vcs.test/r.git@v1.9.0: invalid version: unknown revision v1.9.0");
+    EXPECT_EQ(o.message, "invalid version: unknown revision v1.9.0");
   }
   EXPECT_EQ(runs(), 1);
   m_now += std::chrono::seconds(31);

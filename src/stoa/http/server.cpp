@@ -200,7 +200,13 @@ struct Server::Impl {
     sock.set_option(tcp::no_delay(true), ignored);
     sock.native_non_blocking(true, ignored);
     std::string remote = "?";
-    if (auto ep = sock.remote_endpoint(ignored); !ignored) remote = ep.address().to_string();
+    std::string remote_address;
+    std::uint16_t remote_port = 0;
+    if (auto ep = sock.remote_endpoint(ignored); !ignored) {
+      remote = ep.address().to_string();
+      remote_address = remote;
+      remote_port = ep.port();
+    }
     beast::tcp_stream stream(std::move(sock));
     beast::flat_buffer buffer(8192);
     bool first = true;
@@ -240,6 +246,8 @@ struct Server::Impl {
       proxy::Response resp;
       proxy::HttpRequest req;
       req.request_id = id;
+      req.remote_address = remote_address;
+      req.remote_port = remote_port;
       trace::Span span;
       bool keep_alive = false;
       if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||

@@ -378,14 +378,22 @@ void Service::sumdb_fetch(const HttpRequest& req, Done done) {
   });
 }
 
+fetch::WorkerPool* Service::pool_for(const module::Request& r) const {
+  if (m_options.direct_pool != nullptr && m_options.goes_direct && m_options.goes_direct(r.module))
+    return m_options.direct_pool;
+  return &m_pool;
+}
+
 void Service::run_flight(const std::string& key, fetch::SingleFlight<FetchResult>::Callback waiter,
-                         const std::shared_ptr<bool>& leader, std::function<FetchResult()> work) {
+                         const std::shared_ptr<bool>& leader, std::function<FetchResult()> work,
+                         fetch::WorkerPool* pool) {
+  if (pool == nullptr) pool = &m_pool;
   // The start function runs only for the first waiter, before the work is queued: so *leader is
   // set before any completion reads it.
   m_flights.join(key, std::move(waiter), [&] {
     if (leader) *leader = true;
     const bool queued =
-        m_pool.try_submit([this, key, work = std::move(work)] { m_flights.complete(key, work()); });
+        pool->try_submit([this, key, work = std::move(work)] { m_flights.complete(key, work()); });
     if (!queued) m_flights.complete(key, {Status::busy, {}, {}});
   });
 }
@@ -538,6 +546,16 @@ void Service::handle(const HttpRequest& req, Done done) {
   if (req.target.starts_with("/sumdb/")) return sumdb_fetch(req, std::move(done));
   // respond_now only declines for well-formed module requests that need upstream work.
   auto r = std::get<module::Request>(module::parse_request(req.target));
+  if (m_options.from_own_fetcher && m_options.from_own_fetcher(req)) {
+    m_log->warn("{} was asked by stoa's own go command (a go-import loop back to this proxy); "
+                "refused [request_id={}]",
+                module::key_of(r), req.request_id);
+    Response resp = error_response(
+        508, "loop detected: stoa does not fetch for its own go command", Outcome::rejected);
+    resp.head = req.method == "HEAD";
+    resp.endpoint = endpoint_of(r);
+    return done(std::move(resp));
+  }
   if (r.canonical && r.kind != Kind::latest && r.kind != Kind::list) {
     fetch_file(req, r, std::move(done));
   } else {
@@ -642,7 +660,7 @@ void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done 
     }
     record_fetch(r, res, started, bytes);
     return res;
-  });
+  }, pool_for(r));
 }
 
 FetchResult Service::download_file(const module::Request& r, const FetchContext& ctx,
@@ -783,7 +801,7 @@ void Service::fetch_meta(const HttpRequest& req, const module::Request& r, Done 
     }
     record_fetch(r, res, started, res.body.size());
     return res;
-  });
+  }, pool_for(r));
 }
 
 FetchResult Service::download_meta(const module::Request& r, const FetchContext& ctx) {
