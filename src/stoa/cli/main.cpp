@@ -13,6 +13,7 @@
 #include <random>
 #include <sstream>
 
+#include <pwd.h>
 #include <unistd.h>
 
 #include "stoa/cli/checksum_db.hpp"
@@ -282,6 +283,9 @@ std::unique_ptr<Direct> make_direct(const RawConfig& cfg, Core& core, metrics::R
   o.work_root = d->dir / "work";
   o.env.home = cfg.get("direct_home").empty() ? (d->dir / "home").string() : cfg.get("direct_home");
   o.env.govcs = cfg.get("direct_govcs");
+  if (const passwd* pw = ::getpwuid(::geteuid()); pw != nullptr && pw->pw_name != nullptr) {
+    o.env.user = pw->pw_name;
+  }
   o.env.private_patterns = cfg.get("private_modules");
   o.env.insecure = cfg.get("direct_insecure");
   if (const auto& netrc = cfg.get("direct_netrc"); !netrc.empty()) {

@@ -12,14 +12,14 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::array<std::string_view, 25> k_reserved = {
+constexpr std::array<std::string_view, 27> k_reserved = {
     "HOME",       "PATH",          "GOMODCACHE",      "GOCACHE",
     "GOPATH",     "GOPROXY",       "GOSUMDB",         "GOFLAGS",
     "GOTOOLCHAIN", "GOENV",        "GOWORK",          "GO111MODULE",
     "GOTELEMETRY", "GOVCS",        "GOPRIVATE",       "GONOSUMDB",
     "GONOPROXY",  "GOINSECURE",    "NETRC",           "GIT_CONFIG_GLOBAL",
     "GIT_CONFIG_NOSYSTEM", "GIT_SSH_COMMAND", "GIT_TERMINAL_PROMPT", "LC_ALL",
-    "GOAUTH",
+    "GOAUTH", "USER", "LOGNAME",
 };
 
 std::optional<json::object> parse_object(std::string_view text) {
@@ -104,6 +104,10 @@ std::vector<std::string> build_env(const GoEnv& e) {
       "GOINSECURE=" + e.insecure,
   };
   if (!e.netrc.empty()) env.push_back("NETRC=" + e.netrc);
+  if (!e.user.empty()) {
+    env.push_back("USER=" + e.user);
+    env.push_back("LOGNAME=" + e.user);
+  }
   if (!e.git_config.empty()) env.push_back("GIT_CONFIG_GLOBAL=" + e.git_config);
   if (!e.ssh_key.empty()) {
     // The path was checked at startup to be free of blanks and quotes (ssh splits this string).

@@ -25,6 +25,7 @@ struct GoEnv {
   std::string netrc;        // NETRC (the go command's own HTTPS requests); "" leaves it unset
   std::string git_config;   // GIT_CONFIG_GLOBAL; "" means the HOME's .gitconfig
   std::string ssh_key;      // private key for git over ssh (GIT_SSH_COMMAND); "" for ssh's own
+  std::string user;         // USER and LOGNAME (fossil refuses to run without); "" leaves them out
   // "NAME=value" taken from stoa's environment because their names were configured
   // (direct_pass_env), e.g. HTTPS_PROXY. Never one of the variables set above.
   std::vector<std::string> passed;

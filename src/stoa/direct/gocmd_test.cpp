@@ -24,6 +24,7 @@ TEST(BuildEnv, SetsTheDirectFetchEnvironmentAndNothingElse) {
   e.netrc = "/etc/stoa/netrc";
   e.git_config = "/etc/stoa/gitconfig";
   e.ssh_key = "/etc/stoa/id_ed25519";
+  e.user = "stoa";
   e.passed = {"HTTPS_PROXY=http://127.0.0.1:3128", "GOPROXY=https://sneaky", "HOME=/root",
               "GOFLAGS=-insecure", "malformed"};
   const auto env = build_env(e);
@@ -34,7 +35,7 @@ TEST(BuildEnv, SetsTheDirectFetchEnvironmentAndNothingElse) {
         "PATH=/usr/bin:/bin", "GOVCS=public:git|hg,private:all", "GOPRIVATE=corp.example/*",
         "GOINSECURE=vcs.test", "NETRC=/etc/stoa/netrc", "GIT_CONFIG_GLOBAL=/etc/stoa/gitconfig",
         "GIT_SSH_COMMAND=ssh -i /etc/stoa/id_ed25519 -o IdentitiesOnly=yes -o BatchMode=yes",
-        "HTTPS_PROXY=http://127.0.0.1:3128"}) {
+        "HTTPS_PROXY=http://127.0.0.1:3128", "USER=stoa", "LOGNAME=stoa"}) {
     EXPECT_TRUE(has(env, kv)) << kv;
   }
   // Passed variables never override what stoa sets.
@@ -182,7 +183,7 @@ TEST(OneLine, LastGoLinePrintableRedactedBounded) {
 }
 
 TEST(ReservedNames, CoverWhatBuildEnvSets) {
-  for (const auto& kv : build_env(GoEnv{"h", "m", "c", "p", "/bin", "g", "x", "i", "n", "gc", "k", {}})) {
+  for (const auto& kv : build_env(GoEnv{"h", "m", "c", "p", "/bin", "g", "x", "i", "n", "gc", "k", "u", {}})) {
     EXPECT_TRUE(is_reserved_env_name(kv.substr(0, kv.find('=')))) << kv;
   }
   EXPECT_FALSE(is_reserved_env_name("HTTPS_PROXY"));
