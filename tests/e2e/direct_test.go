@@ -10,6 +10,8 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,7 +20,9 @@ import (
 	"time"
 
 	"stoa.test/internal/gocmd"
+	"stoa.test/internal/modgen"
 	"stoa.test/internal/stoatest"
+	"stoa.test/internal/sumdbtest"
 	"stoa.test/internal/vcstest"
 )
 
@@ -232,10 +236,15 @@ func (w *vcsWorld) stoa(t *testing.T, extra ...string) *stoatest.Stoa {
 		"--direct-negative-ttl", "1m",
 		"--direct-timeout", "2m",
 	}
-	upstream := "direct"
+	upstream, sumdb := "direct", ""
 	for i := 0; i < len(extra); i++ {
 		if extra[i] == "--upstream" {
 			upstream = extra[i+1]
+			i++
+			continue
+		}
+		if extra[i] == "--sumdb" {
+			sumdb = extra[i+1]
 			i++
 			continue
 		}
@@ -243,6 +252,7 @@ func (w *vcsWorld) stoa(t *testing.T, extra ...string) *stoatest.Stoa {
 	}
 	return stoatest.Start(t, stoatest.Config{
 		Upstream: upstream,
+		Sumdb:    sumdb,
 		Args:     args,
 		Env: []string{"HTTP_PROXY=" + w.meta.URL(), "HTTPS_PROXY=" + w.meta.URL(),
 			"NO_PROXY=127.0.0.1,localhost"},
@@ -297,8 +307,8 @@ func TestDirectGitTagBranchAndCommit(t *testing.T) {
 	}
 
 	for _, q := range []struct{ query, hash string }{
-		{"feature", w.hashes["repo@feature"]},                // a branch
-		{w.hashes["repo@main"][:12], w.hashes["repo@main"]},  // a commit-hash prefix
+		{"feature", w.hashes["repo@feature"]},               // a branch
+		{w.hashes["repo@main"][:12], w.hashes["repo@main"]}, // a commit-hash prefix
 	} {
 		d := download(t, g, "vcs.test/repo.git@"+q.query)
 		if !strings.HasPrefix(d.Version, "v1.0.1-0.") || !strings.HasSuffix(d.Version, "-"+q.hash[:12]) {
@@ -695,3 +705,70 @@ func TestDirectGoImportLoopStopsAfterOneHop(t *testing.T) {
 	}
 }
 
+// Toolchain modules (golang.org/toolchain@v0.0.1-goX.Y.Z.GOOS-GOARCH, 70+ MB zips) come from an
+// upstream proxy and are served like any module. The zip here is generated: 76 MB of
+// incompressible bytes in the layout of a toolchain.
+func TestToolchainModuleFromUpstream(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	blob := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(rnd.Uint32())
+		}
+		return string(b)
+	}
+	const version = "v0.0.1-go1.99.0.linux-amd64"
+	b := modgen.MustBuild(t, modgen.Module{
+		Path:    "golang.org/toolchain",
+		Version: version,
+		Files: map[string]string{
+			"go1.99.0.linux-amd64/bin/go":                       blob(40 << 20),
+			"go1.99.0.linux-amd64/pkg/tool/linux_amd64/compile": blob(36 << 20),
+			"go1.99.0.linux-amd64/VERSION":                      "go1.99.0\n",
+		},
+	})
+	if len(b.Zip) < 70<<20 {
+		t.Fatalf("generated zip is only %d bytes", len(b.Zip))
+	}
+	up := newUpstream(t, b)
+	// The go command insists on a checksum database for toolchains: a local one, which stoa
+	// checks the zip against too.
+	db := sumdbtest.New(t, sumdbName)
+	db.Add(b)
+	s := stoatest.Start(t, stoatest.Config{Upstream: up.URL(), Sumdb: db.GOSUMDB()})
+	g := gocmd.New(t, s.URL, sharedGoCache).With("GOSUMDB=" + db.GOSUMDB())
+	d := download(t, g, "golang.org/toolchain@"+version)
+	if d.Sum != b.Sum {
+		t.Errorf("toolchain zip hash %s, want %s", d.Sum, b.Sum)
+	}
+	if fi, err := os.Stat(filepath.Join(s.DataDir, b.Key("zip"))); err != nil || fi.Size() != int64(len(b.Zip)) {
+		t.Errorf("stored zip: %v %v, want %d bytes", fi, err, len(b.Zip))
+	}
+	if n := up.Hits(b.Key("zip")); n != 1 {
+		t.Errorf("upstream asked %d times for the zip", n)
+	}
+}
+
+// A public module fetched direct is checked against stoa's checksum database like one from a
+// proxy; a private one is not (and the database is never asked about it).
+func TestDirectPublicModulesAreVerifiedPrivateOnesNot(t *testing.T) {
+	w := getWorld(t)
+	db := sumdbtest.New(t, sumdbName) // knows nothing of vcs.test
+	s := w.stoa(t, "--sumdb", db.GOSUMDB())
+	r := get(t, s.URL+"/vcs.test/repo.git/@v/v1.0.0.zip")
+	if r.Status != http.StatusBadGateway || !strings.Contains(string(r.Body), "checksum database") {
+		t.Errorf("public module unknown to the checksum database: %v %q, want 502", r.Status, r.Body)
+	}
+	if _, err := os.Stat(filepath.Join(s.DataDir, "vcs.test/repo.git/@v/v1.0.0.zip")); err == nil {
+		t.Errorf("the unverified zip was stored")
+	}
+	if r := get(t, s.URL+"/vcs.test/private/secret.git/@v/v1.0.0.zip"); r.Status != 200 {
+		t.Errorf("private module: %v %q", r.Status, r.Body)
+	}
+	if n := db.CountContaining("private"); n != 0 {
+		t.Errorf("the checksum database was asked %d times about the private module", n)
+	}
+	if n := db.CountContaining("vcs.test/repo.git"); n == 0 {
+		t.Errorf("the checksum database was never asked about the public module")
+	}
+}
