@@ -178,8 +178,12 @@ std::string list_body(const std::vector<std::string>& versions) {
   for (const auto& v : versions) {
     if (module::semver::is_canonical(v) && !module::semver::is_pseudo(v)) keep.push_back(v);
   }
-  std::sort(keep.begin(), keep.end(),
-            [](const std::string& a, const std::string& b) { return module::semver::compare(a, b) < 0; });
+  // Semver order ignores build metadata (v2.0.0 and v2.0.0+incompatible are equal): the bytes
+  // break the tie, so the order is total and the output deterministic.
+  std::sort(keep.begin(), keep.end(), [](const std::string& a, const std::string& b) {
+    const int c = module::semver::compare(a, b);
+    return c < 0 || (c == 0 && a < b);
+  });
   keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
   std::string out;
   for (const auto& v : keep) out += v + "\n";

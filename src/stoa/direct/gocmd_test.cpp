@@ -123,6 +123,9 @@ TEST(ListBody, CanonicalNonPseudoSortedUnique) {
                        "v0.0.0-20200101000000-abcdefabcdef", "v1.3", "junk", "v1.0.0-rc.1"}),
             "v1.0.0-rc.1\nv1.2.0\nv1.10.0\nv2.0.0+incompatible\n");
   EXPECT_EQ(list_body({}), "");
+  // Equal in semver order (build metadata), ordered by their bytes (found by fuzz/go_output).
+  EXPECT_EQ(list_body({"v2.0.0+incompatible", "v2.0.0", "v1.1.0"}),
+            "v1.1.0\nv2.0.0\nv2.0.0+incompatible\n");
 }
 
 TEST(InfoBody, VersionAndTime) {
