@@ -772,3 +772,25 @@ func TestDirectPublicModulesAreVerifiedPrivateOnesNot(t *testing.T) {
 		t.Errorf("the checksum database was never asked about the public module")
 	}
 }
+
+// Bad direct-fetch settings stop stoa at start with one clear line and exit status 2.
+func TestDirectBadConfigurationStopsStartup(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--upstream", "direct", "--go-binary", filepath.Join(dir, "no-go")}, "go_binary"},
+		{[]string{"--upstream", "direct", "--direct-pass-env", "HTTPS_PROXY,GOFLAGS"}, "direct_pass_env: GOFLAGS"},
+		{[]string{"--upstream", "direct", "--direct-pass-env", "A=B"}, "direct_pass_env"},
+		{[]string{"--upstream", "direct", "--direct-netrc", filepath.Join(dir, "nonetrc")}, "direct_netrc"},
+		{[]string{"--upstream", "direct", "--direct-ssh-key", "/a b/key"}, "direct_ssh_key"},
+		{[]string{"--upstream", "off"}, "upstream"},
+	} {
+		args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"), "--sumdb", "off"}, c.args...)
+		r := stoatest.Run(t, 30*time.Second, nil, args...)
+		if r.ExitCode != 2 || !strings.Contains(r.Stderr, c.want) || strings.Count(strings.TrimSpace(r.Stderr), "\n") != 0 {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and one line about %s", c.args, r.ExitCode, r.Stderr, c.want)
+		}
+	}
+}

@@ -340,12 +340,13 @@ std::unique_ptr<Direct> make_direct(const RawConfig& cfg, Core& core, metrics::R
       log->warn("go command for {}: {} ({} ms)", key, message, took.count());
     }
   };
+  const std::size_t workers = o.max_running;
   d->source = direct::make_direct_source(std::move(o));
   d->have_proxy = !core.upstreams.entries.empty();
   d->routes = {cfg.get("private_modules"), core.upstreams.direct};
   d->routing = direct::make_routing_upstream(d->have_proxy ? core.upstream.get() : nullptr,
                                              *d->source, d->routes);
-  d->pool = std::make_unique<fetch::WorkerPool>(o.max_running, cfg.count("fetch_queue"));
+  d->pool = std::make_unique<fetch::WorkerPool>(workers, cfg.count("fetch_queue"));
   log->info("direct fetching with {} into {} (GOVCS {}; private modules: {})",
             cfg.get("go_binary"), d->dir.string(), cfg.get("direct_govcs").empty() ? "default" : cfg.get("direct_govcs"),
             cfg.get("private_modules").empty() ? "-" : cfg.get("private_modules"));
