@@ -24,7 +24,8 @@ void check_list_body(const std::string& body) {
   while (pos < body.size()) {
     const auto nl = body.find('\n', pos);
     const std::string v = body.substr(pos, nl - pos);
-    require(semver::is_canonical(v) && !semver::is_pseudo(v), "list has a non-canonical or pseudo version", v);
+    require(semver::is_canonical(v) && !semver::is_pseudo(v),
+            "list has a non-canonical or pseudo version", v);
     const int c = prev.empty() ? -1 : semver::compare(prev, v);
     require(c < 0 || (c == 0 && prev < v), "list is not sorted and unique", body);
     prev = v;

@@ -319,15 +319,16 @@ std::unique_ptr<Direct> make_direct(const RawConfig& cfg, Core& core, metrics::R
       throw ConfigError("direct_pass_env: not a variable name: " + name);
     if (direct::is_reserved_env_name(name))
       throw ConfigError("direct_pass_env: " + name + " is set by stoa itself for the go command");
-    if (const char* v = std::getenv(name.c_str()); v != nullptr) o.env.passed.push_back(name + "=" + v);
+    if (const char* v = std::getenv(name.c_str()); v != nullptr)
+      o.env.passed.push_back(name + "=" + v);
   }
   o.timeout = cfg.duration("direct_timeout");
   o.negative_ttl = cfg.duration("direct_negative_ttl");
   o.max_running = std::max<std::uint64_t>(1, cfg.count("direct_workers"));
   o.running = &d->running;
-  auto& runs = registry.counter("stoa_direct_runs_total",
-                                "go command runs for direct fetches, by result (ok, failed).",
-                                {"result"});
+  auto& runs =
+      registry.counter("stoa_direct_runs_total",
+                       "go command runs for direct fetches, by result (ok, failed).", {"result"});
   auto& seconds = registry.histogram("stoa_direct_run_duration_seconds",
                                      "Time one go command run for a direct fetch took.", {});
   o.on_run = [&runs, &seconds, log](const std::string& key, std::chrono::milliseconds took, bool ok,
@@ -347,8 +348,8 @@ std::unique_ptr<Direct> make_direct(const RawConfig& cfg, Core& core, metrics::R
   d->routing = direct::make_routing_upstream(d->have_proxy ? core.upstream.get() : nullptr,
                                              *d->source, d->routes);
   d->pool = std::make_unique<fetch::WorkerPool>(workers, cfg.count("fetch_queue"));
-  log->info("direct fetching with {} into {} (GOVCS {}; private modules: {})",
-            cfg.get("go_binary"), d->dir.string(), cfg.get("direct_govcs").empty() ? "default" : cfg.get("direct_govcs"),
+  log->info("direct fetching with {} into {} (GOVCS {}; private modules: {})", cfg.get("go_binary"),
+            d->dir.string(), cfg.get("direct_govcs").empty() ? "default" : cfg.get("direct_govcs"),
             cfg.get("private_modules").empty() ? "-" : cfg.get("private_modules"));
   return d;
 }

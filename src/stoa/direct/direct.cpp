@@ -92,7 +92,8 @@ std::optional<std::string> read_small(const std::filesystem::path& p, std::uint6
 
 class DirectSource final : public fetch::Upstream {
  public:
-  explicit DirectSource(DirectOptions o) : m_options(std::move(o)), m_env(build_env(m_options.env)) {
+  explicit DirectSource(DirectOptions o)
+      : m_options(std::move(o)), m_env(build_env(m_options.env)) {
     if (m_options.max_running == 0) throw std::invalid_argument("direct: max_running must be >= 1");
     if (m_options.work_root.empty()) throw std::invalid_argument("direct: work_root is empty");
     m_download_root = std::filesystem::path(m_options.env.mod_cache) / "cache" / "download";
@@ -106,15 +107,16 @@ class DirectSource final : public fetch::Upstream {
       return failed("direct: not a file request");
     if (auto neg = negative(suffix)) return not_found(*neg);
 
-    const std::string ext = r->kind == Kind::info ? ".info" : r->kind == Kind::mod ? ".mod" : ".zip";
+    const std::string ext = r->kind == Kind::info  ? ".info"
+                            : r->kind == Kind::mod ? ".mod"
+                                                   : ".zip";
     auto cached = m_download_root / r->escaped_module / "@v" / (r->escaped_version + ext);
     // The go command renames complete files into place; a zip is complete once its .ziphash is
     // there too. A module cache hit needs no subprocess at all.
     const bool complete =
         std::filesystem::exists(cached) &&
-        (r->kind != Kind::zip ||
-         std::filesystem::exists(m_download_root / r->escaped_module / "@v" /
-                                 (r->escaped_version + ".ziphash")));
+        (r->kind != Kind::zip || std::filesystem::exists(m_download_root / r->escaped_module /
+                                                         "@v" / (r->escaped_version + ".ziphash")));
     if (!complete) {
       const auto res = go(suffix, download_args(r->module, r->version));
       if (res.timed_out) return failed("direct: go mod download timed out", true);
@@ -122,17 +124,19 @@ class DirectSource final : public fetch::Upstream {
       if (!d) return failure(suffix, *r, res.err.empty() ? res.out : res.err);
       if (!d->error.empty()) return failure(suffix, *r, d->error);
       if (!res.ok()) return failure(suffix, *r, res.err);
-      const std::string& file = r->kind == Kind::info ? d->info
+      const std::string& file = r->kind == Kind::info  ? d->info
                                 : r->kind == Kind::mod ? d->go_mod
                                                        : d->zip;
       // The go command names the file; it must be the one stoa expects in its own cache.
-      if (file != cached.string()) return failed("direct: go mod download named an unexpected file");
+      if (file != cached.string())
+        return failed("direct: go mod download named an unexpected file");
     }
     out.clear();
     if (r->kind == Kind::info) {
       const auto text = read_small(cached, max_bytes);
       const auto info = text ? parse_list(*text) : std::nullopt;
-      if (!info || info->version != r->version) return failed("direct: unreadable .info in the module cache");
+      if (!info || info->version != r->version)
+        return failed("direct: unreadable .info in the module cache");
       out.write(info_body(info->version, info->time));
       return ok();
     }
@@ -257,7 +261,7 @@ class DirectSource final : public fetch::Upstream {
         // The go command's -json output carries the error itself; stderr otherwise.
         const auto d = parse_download(res.out);
         const auto l = d ? std::nullopt : parse_list(res.out);
-        message = one_line(d && !d->error.empty() ? d->error
+        message = one_line(d && !d->error.empty()   ? d->error
                            : l && !l->error.empty() ? l->error
                                                     : res.err);
       }

@@ -48,14 +48,14 @@ class RunningGroups {
 };
 
 struct DirectOptions {
-  std::string go_binary = "go";      // path, or a name looked up in env.path
-  GoEnv env;                         // see gocmd.hpp; its directories must exist
-  std::filesystem::path work_root;   // parent of the empty working directory of every run
-  std::chrono::milliseconds timeout{300'000};       // per go command; then its group is killed
-  std::chrono::milliseconds negative_ttl{30'000};   // how long "does not exist" is remembered
-  std::size_t max_running = 4;                      // go commands at once (at least 1)
-  std::size_t max_output = 8u << 20;                // stdout/stderr kept per run
-  RunningGroups* running = nullptr;                 // optional: where running groups are listed
+  std::string go_binary = "go";                // path, or a name looked up in env.path
+  GoEnv env;                                   // see gocmd.hpp; its directories must exist
+  std::filesystem::path work_root;             // parent of the empty working directory of every run
+  std::chrono::milliseconds timeout{300'000};  // per go command; then its group is killed
+  std::chrono::milliseconds negative_ttl{30'000};  // how long "does not exist" is remembered
+  std::size_t max_running = 4;                     // go commands at once (at least 1)
+  std::size_t max_output = 8u << 20;               // stdout/stderr kept per run
+  RunningGroups* running = nullptr;                // optional: where running groups are listed
   // Called after each run (for metrics and logs): what ran (the go subcommand and the request's
   // key), how long it took, and its one-line result ("ok", or the classified error).
   std::function<void(const std::string& key, std::chrono::milliseconds took, bool ok,

@@ -80,12 +80,21 @@ printf '{"Path":"vcs.test/r.git","Version":"v1.0.0","Info":"%s","GoMod":"%s","Zi
 TEST_F(DirectTest, HostileRequestsStartNoSubprocess) {
   auto src = source("exit 0");
   const std::string m = "vcs.test/r.git/@v/";
-  const std::vector<std::string> bad = {
-      m + "-x.info",          m + "--upload-pack=x.info", m + "/etc/passwd.info",
-      m + "v1.0.0;id.info",   m + "$(id).info",           m + "v1.0.0\n.info",
-      m + std::string(10'000, 'a') + ".info",  m + "v1.0.0;id.zip", "-x/@v/list",
-      "vcs.test/r.git/@latest/x", "sumdb/sum.example/lookup/x@v1.0.0", "vcs.test/R.git/@v/list",
-      "vcs.test/r.git/@v/v1.0.0.zip/../../x", "", "@v/list"};
+  const std::vector<std::string> bad = {m + "-x.info",
+                                        m + "--upload-pack=x.info",
+                                        m + "/etc/passwd.info",
+                                        m + "v1.0.0;id.info",
+                                        m + "$(id).info",
+                                        m + "v1.0.0\n.info",
+                                        m + std::string(10'000, 'a') + ".info",
+                                        m + "v1.0.0;id.zip",
+                                        "-x/@v/list",
+                                        "vcs.test/r.git/@latest/x",
+                                        "sumdb/sum.example/lookup/x@v1.0.0",
+                                        "vcs.test/R.git/@v/list",
+                                        "vcs.test/r.git/@v/v1.0.0.zip/../../x",
+                                        "",
+                                        "@v/list"};
   for (const auto& s : bad) {
     std::string body;
     EXPECT_EQ(src->get(s, body, 1 << 20).status, fetch::Status::failed) << s;
@@ -198,8 +207,7 @@ TEST_F(DirectTest, QueriesAndLatestResolveToInfo) {
   ASSERT_EQ(src->get("vcs.test/r.git/@latest", body, 1 << 20).status, fetch::Status::ok);
   EXPECT_EQ(last_run(), "list -m -json -- vcs.test/r.git@latest");
   // Case-encoded module paths are decoded for the go command.
-  ASSERT_EQ(src->get("vcs.test/!user/r.git/@v/v1.2.info", body, 1 << 20).status,
-            fetch::Status::ok);
+  ASSERT_EQ(src->get("vcs.test/!user/r.git/@v/v1.2.info", body, 1 << 20).status, fetch::Status::ok);
   EXPECT_EQ(last_run(), "list -m -json -- vcs.test/User/r.git@v1.2");
 }
 

@@ -13,13 +13,33 @@ namespace {
 namespace json = boost::json;
 
 constexpr std::array<std::string_view, 27> k_reserved = {
-    "HOME",       "PATH",          "GOMODCACHE",      "GOCACHE",
-    "GOPATH",     "GOPROXY",       "GOSUMDB",         "GOFLAGS",
-    "GOTOOLCHAIN", "GOENV",        "GOWORK",          "GO111MODULE",
-    "GOTELEMETRY", "GOVCS",        "GOPRIVATE",       "GONOSUMDB",
-    "GONOPROXY",  "GOINSECURE",    "NETRC",           "GIT_CONFIG_GLOBAL",
-    "GIT_CONFIG_NOSYSTEM", "GIT_SSH_COMMAND", "GIT_TERMINAL_PROMPT", "LC_ALL",
-    "GOAUTH", "USER", "LOGNAME",
+    "HOME",
+    "PATH",
+    "GOMODCACHE",
+    "GOCACHE",
+    "GOPATH",
+    "GOPROXY",
+    "GOSUMDB",
+    "GOFLAGS",
+    "GOTOOLCHAIN",
+    "GOENV",
+    "GOWORK",
+    "GO111MODULE",
+    "GOTELEMETRY",
+    "GOVCS",
+    "GOPRIVATE",
+    "GONOSUMDB",
+    "GONOPROXY",
+    "GOINSECURE",
+    "NETRC",
+    "GIT_CONFIG_GLOBAL",
+    "GIT_CONFIG_NOSYSTEM",
+    "GIT_SSH_COMMAND",
+    "GIT_TERMINAL_PROMPT",
+    "LC_ALL",
+    "GOAUTH",
+    "USER",
+    "LOGNAME",
 };
 
 std::optional<json::object> parse_object(std::string_view text) {
@@ -111,7 +131,8 @@ std::vector<std::string> build_env(const GoEnv& e) {
   if (!e.git_config.empty()) env.push_back("GIT_CONFIG_GLOBAL=" + e.git_config);
   if (!e.ssh_key.empty()) {
     // The path was checked at startup to be free of blanks and quotes (ssh splits this string).
-    env.push_back("GIT_SSH_COMMAND=ssh -i " + e.ssh_key + " -o IdentitiesOnly=yes -o BatchMode=yes");
+    env.push_back("GIT_SSH_COMMAND=ssh -i " + e.ssh_key +
+                  " -o IdentitiesOnly=yes -o BatchMode=yes");
   }
   for (const auto& kv : e.passed) {
     const auto eq = kv.find('=');
@@ -207,17 +228,37 @@ ErrorKind classify(std::string_view go_error, std::string_view module, std::stri
       text.replace(at, word.size(), "M");
   }
   const std::string t = lower(text);
-  if (contains_any(t, {"dial tcp", "connection refused", "connection reset", "timeout",
-                       "timed out", "could not resolve", "no such host", "tls:", "tls handshake",
-                       "certificate", "x509", "terminal prompts disabled", "authentication",
-                       "401 unauthorized", "403 forbidden", "permission denied", "govcs",
-                       "unable to access", "no secure protocol", "500 internal", "502 bad",
-                       "503 service", "504 gateway", "signal: killed", "executable file not found",
-                       "too many requests", "no space left"})) {
+  if (contains_any(t, {"dial tcp",
+                       "connection refused",
+                       "connection reset",
+                       "timeout",
+                       "timed out",
+                       "could not resolve",
+                       "no such host",
+                       "tls:",
+                       "tls handshake",
+                       "certificate",
+                       "x509",
+                       "terminal prompts disabled",
+                       "authentication",
+                       "401 unauthorized",
+                       "403 forbidden",
+                       "permission denied",
+                       "govcs",
+                       "unable to access",
+                       "no secure protocol",
+                       "500 internal",
+                       "502 bad",
+                       "503 service",
+                       "504 gateway",
+                       "signal: killed",
+                       "executable file not found",
+                       "too many requests",
+                       "no space left"})) {
     return ErrorKind::failed;
   }
-  if (contains_any(t, {"unknown revision", "no matching versions", "invalid version",
-                       "not found", "410 gone", "does not exist", "no such revision"})) {
+  if (contains_any(t, {"unknown revision", "no matching versions", "invalid version", "not found",
+                       "410 gone", "does not exist", "no such revision"})) {
     return ErrorKind::not_found;
   }
   return ErrorKind::failed;

@@ -14,18 +14,18 @@ namespace stoa::direct {
 // What the go subprocess's environment is made of. Nothing else from stoa's environment goes in
 // (not even proxy variables) unless it is named in `pass_env`.
 struct GoEnv {
-  std::string home;         // HOME: where git, hg, ssh and curl find ~/.netrc, ~/.gitconfig, ~/.ssh
-  std::string mod_cache;    // GOMODCACHE (persistent, owned by stoa: clones are reused)
-  std::string go_cache;     // GOCACHE
-  std::string go_path;      // GOPATH
-  std::string path;         // PATH (where git, hg, svn, bzr/brz and fossil are found)
-  std::string govcs;        // GOVCS
+  std::string home;       // HOME: where git, hg, ssh and curl find ~/.netrc, ~/.gitconfig, ~/.ssh
+  std::string mod_cache;  // GOMODCACHE (persistent, owned by stoa: clones are reused)
+  std::string go_cache;   // GOCACHE
+  std::string go_path;    // GOPATH
+  std::string path;       // PATH (where git, hg, svn, bzr/brz and fossil are found)
+  std::string govcs;      // GOVCS
   std::string private_patterns;  // GOPRIVATE (also GONOSUMDB/GONOPROXY through it)
-  std::string insecure;     // GOINSECURE
-  std::string netrc;        // NETRC (the go command's own HTTPS requests); "" leaves it unset
-  std::string git_config;   // GIT_CONFIG_GLOBAL; "" means the HOME's .gitconfig
-  std::string ssh_key;      // private key for git over ssh (GIT_SSH_COMMAND); "" for ssh's own
-  std::string user;         // USER and LOGNAME (fossil refuses to run without); "" leaves them out
+  std::string insecure;          // GOINSECURE
+  std::string netrc;             // NETRC (the go command's own HTTPS requests); "" leaves it unset
+  std::string git_config;        // GIT_CONFIG_GLOBAL; "" means the HOME's .gitconfig
+  std::string ssh_key;           // private key for git over ssh (GIT_SSH_COMMAND); "" for ssh's own
+  std::string user;  // USER and LOGNAME (fossil refuses to run without); "" leaves them out
   // "NAME=value" taken from stoa's environment because their names were configured
   // (direct_pass_env), e.g. HTTPS_PROXY. Never one of the variables set above.
   std::vector<std::string> passed;

@@ -29,13 +29,29 @@ TEST(BuildEnv, SetsTheDirectFetchEnvironmentAndNothingElse) {
               "GOFLAGS=-insecure", "malformed"};
   const auto env = build_env(e);
   for (const auto* kv :
-       {"GOPROXY=direct", "GOSUMDB=off", "GOFLAGS=", "GOTOOLCHAIN=local", "GOENV=off",
-        "GOWORK=off", "GO111MODULE=on", "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1",
-        "HOME=/s/home", "GOMODCACHE=/s/modcache", "GOCACHE=/s/gocache", "GOPATH=/s/gopath",
-        "PATH=/usr/bin:/bin", "GOVCS=public:git|hg,private:all", "GOPRIVATE=corp.example/*",
-        "GOINSECURE=vcs.test", "NETRC=/etc/stoa/netrc", "GIT_CONFIG_GLOBAL=/etc/stoa/gitconfig",
+       {"GOPROXY=direct",
+        "GOSUMDB=off",
+        "GOFLAGS=",
+        "GOTOOLCHAIN=local",
+        "GOENV=off",
+        "GOWORK=off",
+        "GO111MODULE=on",
+        "GIT_TERMINAL_PROMPT=0",
+        "GIT_CONFIG_NOSYSTEM=1",
+        "HOME=/s/home",
+        "GOMODCACHE=/s/modcache",
+        "GOCACHE=/s/gocache",
+        "GOPATH=/s/gopath",
+        "PATH=/usr/bin:/bin",
+        "GOVCS=public:git|hg,private:all",
+        "GOPRIVATE=corp.example/*",
+        "GOINSECURE=vcs.test",
+        "NETRC=/etc/stoa/netrc",
+        "GIT_CONFIG_GLOBAL=/etc/stoa/gitconfig",
         "GIT_SSH_COMMAND=ssh -i /etc/stoa/id_ed25519 -o IdentitiesOnly=yes -o BatchMode=yes",
-        "HTTPS_PROXY=http://127.0.0.1:3128", "USER=stoa", "LOGNAME=stoa"}) {
+        "HTTPS_PROXY=http://127.0.0.1:3128",
+        "USER=stoa",
+        "LOGNAME=stoa"}) {
     EXPECT_TRUE(has(env, kv)) << kv;
   }
   // Passed variables never override what stoa sets.
@@ -141,7 +157,8 @@ TEST(Classify, Table) {
   };
   const Case cases[] = {
       {"go: vcs.test/r.git@v9.0.0: invalid version: unknown revision v9.0.0", ErrorKind::not_found},
-      {"go: vcs.test/r.git@latest: no matching versions for query \"latest\"", ErrorKind::not_found},
+      {"go: vcs.test/r.git@latest: no matching versions for query \"latest\"",
+       ErrorKind::not_found},
       {"go: module vcs.test/x: git ls-remote -q origin: exit status 128:\n\tfatal: repository "
        "'http://127.0.0.1:1/x/' not found",
        ErrorKind::not_found},
@@ -186,7 +203,8 @@ TEST(OneLine, LastGoLinePrintableRedactedBounded) {
 }
 
 TEST(ReservedNames, CoverWhatBuildEnvSets) {
-  for (const auto& kv : build_env(GoEnv{"h", "m", "c", "p", "/bin", "g", "x", "i", "n", "gc", "k", "u", {}})) {
+  for (const auto& kv :
+       build_env(GoEnv{"h", "m", "c", "p", "/bin", "g", "x", "i", "n", "gc", "k", "u", {}})) {
     EXPECT_TRUE(is_reserved_env_name(kv.substr(0, kv.find('=')))) << kv;
   }
   EXPECT_FALSE(is_reserved_env_name("HTTPS_PROXY"));

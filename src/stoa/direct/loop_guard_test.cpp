@@ -28,9 +28,12 @@ TEST(ProcAddress, Spellings) {
 
 TEST(SocketInode, FindsTheLocalAddress) {
   const std::string table =
-      "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
-      "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 111 1 0 100 0 0 10 0\n"
-      "   1: 0100007F:C350 0100007F:1F90 01 00000000:00000000 00:00000000 00000000  1000        0 222 1 0 20 4 30 10 -1\n";
+      "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout "
+      "inode\n"
+      "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 "
+      "111 1 0 100 0 0 10 0\n"
+      "   1: 0100007F:C350 0100007F:1F90 01 00000000:00000000 00:00000000 00000000  1000        0 "
+      "222 1 0 20 4 30 10 -1\n";
   EXPECT_EQ(socket_inode(table, *proc_address("127.0.0.1", 0xC350)), 222u);
   EXPECT_EQ(socket_inode(table, *proc_address("127.0.0.1", 8080)), 111u);
   EXPECT_FALSE(socket_inode(table, *proc_address("127.0.0.1", 1)));
@@ -55,8 +58,10 @@ TEST(ConnectionFromGroups, RecognisesARealChildConnection) {
   pid_t group = 0;
   std::thread child([&] {
     // Connects, then waits for the server to close (read returns at EOF).
-    run({"/bin/bash", {"-c", "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port) + "; cat <&3"},
-         {}, "/"},
+    run({"/bin/bash",
+         {"-c", "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port) + "; cat <&3"},
+         {},
+         "/"},
         std::chrono::seconds(20), 1024, [&](pid_t p) { group = p; });
   });
   sockaddr_in peer{};

@@ -12,7 +12,8 @@ namespace {
 // An upstream answering every call with a fixed outcome and recording the suffixes it saw.
 class Recorder final : public fetch::Upstream {
  public:
-  explicit Recorder(fetch::Outcome o, std::string body) : m_outcome(std::move(o)), m_body(std::move(body)) {}
+  explicit Recorder(fetch::Outcome o, std::string body)
+      : m_outcome(std::move(o)), m_body(std::move(body)) {}
   fetch::Outcome get(const std::string& suffix, fsio::TempFile& out, std::uint64_t,
                      const Headers&) override {
     seen.push_back(suffix);
@@ -62,8 +63,8 @@ TEST(Routing, FallsBackToDirectOnlyWhenTheWalkWasExhausted) {
     bool want_direct;
   };
   const Case cases[] = {
-      {k_ok, true, false},           {k_404, true, true},   {k_503_exhausted, true, true},
-      {k_503_stop, true, false},     {k_404, false, false}, {k_503_exhausted, false, false},
+      {k_ok, true, false},       {k_404, true, true},   {k_503_exhausted, true, true},
+      {k_503_stop, true, false}, {k_404, false, false}, {k_503_exhausted, false, false},
   };
   for (const auto& c : cases) {
     Recorder proxy(c.proxy, "P");

@@ -107,10 +107,9 @@ RunResult run(const Command& cmd, std::chrono::milliseconds timeout, std::size_t
 
   pid_t pid = -1;
   const bool has_slash = cmd.program.find('/') != std::string::npos;
-  const int e = has_slash ? ::posix_spawn(&pid, cmd.program.c_str(), &fa.a, &at.a, argv.data(),
-                                          envp.data())
-                          : ::posix_spawnp(&pid, cmd.program.c_str(), &fa.a, &at.a, argv.data(),
-                                           envp.data());
+  const int e =
+      has_slash ? ::posix_spawn(&pid, cmd.program.c_str(), &fa.a, &at.a, argv.data(), envp.data())
+                : ::posix_spawnp(&pid, cmd.program.c_str(), &fa.a, &at.a, argv.data(), envp.data());
   if (e != 0) throw_errno(e, "posix_spawn");
   out_w.reset();
   err_w.reset();
@@ -127,10 +126,10 @@ RunResult run(const Command& cmd, std::chrono::milliseconds timeout, std::size_t
       r.timed_out = true;
       break;
     }
-    std::array<pollfd, 2> fds{{{out_open ? out_r.fd : -1, POLLIN, 0},
-                               {err_open ? err_r.fd : -1, POLLIN, 0}}};
-    const int n = ::poll(fds.data(), fds.size(), static_cast<int>(std::min<long long>(
-                                                      left.count(), 1000)));
+    std::array<pollfd, 2> fds{
+        {{out_open ? out_r.fd : -1, POLLIN, 0}, {err_open ? err_r.fd : -1, POLLIN, 0}}};
+    const int n =
+        ::poll(fds.data(), fds.size(), static_cast<int>(std::min<long long>(left.count(), 1000)));
     if (n < 0 && errno != EINTR) break;
     if (n <= 0) continue;
     if (out_open && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0)

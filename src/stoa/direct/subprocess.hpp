@@ -16,19 +16,19 @@
 namespace stoa::direct {
 
 struct Command {
-  std::string program;             // absolute path or a name looked up in the PATH of `env`
-  std::vector<std::string> args;   // argv[1..]; never interpreted by a shell
-  std::vector<std::string> env;    // the whole environment, "NAME=value"
-  std::filesystem::path cwd;       // must exist
+  std::string program;            // absolute path or a name looked up in the PATH of `env`
+  std::vector<std::string> args;  // argv[1..]; never interpreted by a shell
+  std::vector<std::string> env;   // the whole environment, "NAME=value"
+  std::filesystem::path cwd;      // must exist
 };
 
 struct RunResult {
-  int exit_code = -1;         // the exit status, or -1 when killed by a signal
-  int signal = 0;             // the signal that ended it, 0 when it exited
-  bool timed_out = false;     // the deadline passed and the process group was killed
-  bool truncated = false;     // stdout or stderr went over max_output (the rest was discarded)
-  std::string out;            // stdout, at most max_output bytes
-  std::string err;            // stderr, at most max_output bytes
+  int exit_code = -1;      // the exit status, or -1 when killed by a signal
+  int signal = 0;          // the signal that ended it, 0 when it exited
+  bool timed_out = false;  // the deadline passed and the process group was killed
+  bool truncated = false;  // stdout or stderr went over max_output (the rest was discarded)
+  std::string out;         // stdout, at most max_output bytes
+  std::string err;         // stderr, at most max_output bytes
   bool ok() const { return exit_code == 0 && !timed_out; }
 };
 

@@ -26,21 +26,23 @@ TEST(Subprocess, CapturesStdoutStderrAndExitCode) {
 }
 
 TEST(Subprocess, EnvironmentIsExactlyTheGivenOne) {
-  const auto r = run({"/usr/bin/env", {}, {"A=1", "B=two words"}, "/"}, std::chrono::seconds(10),
-                     1024);
+  const auto r =
+      run({"/usr/bin/env", {}, {"A=1", "B=two words"}, "/"}, std::chrono::seconds(10), 1024);
   EXPECT_TRUE(r.ok());
   EXPECT_EQ(r.out, "A=1\nB=two words\n");
 }
 
 TEST(Subprocess, RunsInTheGivenDirectoryWithStdinEmpty) {
   fsio::testing::ScratchDir dir;
-  const auto r = run({"/bin/sh", {"-c", "pwd; cat"}, {}, dir.path()}, std::chrono::seconds(10), 1024);
+  const auto r =
+      run({"/bin/sh", {"-c", "pwd; cat"}, {}, dir.path()}, std::chrono::seconds(10), 1024);
   EXPECT_TRUE(r.ok());
   EXPECT_EQ(r.out, std::filesystem::canonical(dir.path()).string() + "\n");
 }
 
 TEST(Subprocess, ArgumentsAreNotInterpretedByAShell) {
-  const auto r = run({"/bin/echo", {"$(id)", ";", "`id`", "-x"}, {}, "/"}, std::chrono::seconds(10), 1024);
+  const auto r =
+      run({"/bin/echo", {"$(id)", ";", "`id`", "-x"}, {}, "/"}, std::chrono::seconds(10), 1024);
   EXPECT_EQ(r.out, "$(id) ; `id` -x\n");
 }
 
@@ -70,8 +72,9 @@ TEST(Subprocess, DeadlineKillsTheWholeProcessGroup) {
 TEST(Subprocess, OwnProcessGroupReported) {
   pid_t started = 0;
   pid_t ended = 0;
-  const auto r = run(sh("ps -o pgid= -p $$"), std::chrono::seconds(10), 1024,
-                     [&](pid_t p) { started = p; }, [&](pid_t p) { ended = p; });
+  const auto r = run(
+      sh("ps -o pgid= -p $$"), std::chrono::seconds(10), 1024, [&](pid_t p) { started = p; },
+      [&](pid_t p) { ended = p; });
   EXPECT_TRUE(r.ok());
   EXPECT_EQ(started, ended);
   EXPECT_EQ(std::stoi(r.out), started);
@@ -86,8 +89,7 @@ TEST(Subprocess, OutputOverTheLimitIsTruncated) {
 
 TEST(Subprocess, SigpipeIsDefaultInTheChildEvenWhenIgnoredHere) {
   const auto old = ::signal(SIGPIPE, SIG_IGN);
-  const auto r = run(sh("grep SigIgn /proc/self/status"), std::chrono::seconds(10),
-                     4096);
+  const auto r = run(sh("grep SigIgn /proc/self/status"), std::chrono::seconds(10), 4096);
   ::signal(SIGPIPE, old);
   // SIGPIPE is signal 13: bit 12 of SigIgn must be clear.
   const auto pos = r.out.find("SigIgn:");

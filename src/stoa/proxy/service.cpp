@@ -385,9 +385,13 @@ fetch::WorkerPool* Service::pool_for(const module::Request& r) const {
 }
 
 void Service::run_flight(const std::string& key, fetch::SingleFlight<FetchResult>::Callback waiter,
-                         const std::shared_ptr<bool>& leader, std::function<FetchResult()> work,
-                         fetch::WorkerPool* pool) {
-  if (pool == nullptr) pool = &m_pool;
+                         const std::shared_ptr<bool>& leader, std::function<FetchResult()> work) {
+  run_flight(key, std::move(waiter), leader, &m_pool, std::move(work));
+}
+
+void Service::run_flight(const std::string& key, fetch::SingleFlight<FetchResult>::Callback waiter,
+                         const std::shared_ptr<bool>& leader, fetch::WorkerPool* pool,
+                         std::function<FetchResult()> work) {
   // The start function runs only for the first waiter, before the work is queued: so *leader is
   // set before any completion reads it.
   m_flights.join(key, std::move(waiter), [&] {
@@ -547,11 +551,12 @@ void Service::handle(const HttpRequest& req, Done done) {
   // respond_now only declines for well-formed module requests that need upstream work.
   auto r = std::get<module::Request>(module::parse_request(req.target));
   if (m_options.from_own_fetcher && m_options.from_own_fetcher(req)) {
-    m_log->warn("{} was asked by stoa's own go command (a go-import loop back to this proxy); "
-                "refused [request_id={}]",
-                module::key_of(r), req.request_id);
-    Response resp = error_response(
-        508, "loop detected: stoa does not fetch for its own go command", Outcome::rejected);
+    m_log->warn(
+        "{} was asked by stoa's own go command (a go-import loop back to this proxy); "
+        "refused [request_id={}]",
+        module::key_of(r), req.request_id);
+    Response resp = error_response(508, "loop detected: stoa does not fetch for its own go command",
+                                   Outcome::rejected);
     resp.head = req.method == "HEAD";
     resp.endpoint = endpoint_of(r);
     return done(std::move(resp));
@@ -648,7 +653,7 @@ void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done 
     resp.endpoint = endpoint_of(r);
     done(std::move(resp));
   };
-  run_flight(key, std::move(waiter), leader, [this, r, key, ctx = context_of(req)] {
+  run_flight(key, std::move(waiter), leader, pool_for(r), [this, r, key, ctx = context_of(req)] {
     const auto started = std::chrono::steady_clock::now();
     FetchResult res;
     std::uint64_t bytes = 0;
@@ -660,7 +665,7 @@ void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done 
     }
     record_fetch(r, res, started, bytes);
     return res;
-  }, pool_for(r));
+  });
 }
 
 FetchResult Service::download_file(const module::Request& r, const FetchContext& ctx,
@@ -790,7 +795,7 @@ void Service::fetch_meta(const HttpRequest& req, const module::Request& r, Done 
     resp.endpoint = endpoint_of(r);
     done(std::move(resp));
   };
-  run_flight(key, std::move(waiter), leader, [this, r, key, ctx = context_of(req)] {
+  run_flight(key, std::move(waiter), leader, pool_for(r), [this, r, key, ctx = context_of(req)] {
     const auto started = std::chrono::steady_clock::now();
     FetchResult res;
     try {
@@ -801,7 +806,7 @@ void Service::fetch_meta(const HttpRequest& req, const module::Request& r, Done 
     }
     record_fetch(r, res, started, res.body.size());
     return res;
-  }, pool_for(r));
+  });
 }
 
 FetchResult Service::download_meta(const module::Request& r, const FetchContext& ctx) {

@@ -143,8 +143,11 @@ class Service {
   // Joins the flight for `key` with `waiter`; the first joiner queues `work` on the pool (its
   // result completes the flight), or completes it as busy when the queue is full.
   void run_flight(const std::string& key, fetch::SingleFlight<FetchResult>::Callback waiter,
-                  const std::shared_ptr<bool>& leader, std::function<FetchResult()> work,
-                  fetch::WorkerPool* pool = nullptr);
+                  const std::shared_ptr<bool>& leader, std::function<FetchResult()> work);
+  // Same, on `pool` (the direct pool or the upstream pool).
+  void run_flight(const std::string& key, fetch::SingleFlight<FetchResult>::Callback waiter,
+                  const std::shared_ptr<bool>& leader, fetch::WorkerPool* pool,
+                  std::function<FetchResult()> work);
   fetch::WorkerPool* pool_for(const module::Request& r) const;
   fetch::Upstream::Headers upstream_headers(const trace::Span& span, const FetchContext& ctx) const;
   FetchResult download_file(const module::Request& r, const FetchContext& ctx,
