@@ -121,6 +121,18 @@ SEMVER = [
     "\n\n",
 ]
 
+GO_OUTPUT = [
+    '{\n\t"Path": "vcs.test/repo.git",\n\t"Version": "v1.0.0",\n\t"Info": "/c/cache/download/vcs.test/repo.git/@v/v1.0.0.info",\n\t"GoMod": "/c/cache/download/vcs.test/repo.git/@v/v1.0.0.mod",\n\t"Zip": "/c/cache/download/vcs.test/repo.git/@v/v1.0.0.zip",\n\t"Sum": "h1:ujDXaQF4PmWcwZTxWhPMuWojCTBp9Qu8H8wLbrUJ/Zc=",\n\t"Origin": {"VCS": "git", "URL": "https://vcs.test/repo", "Ref": "refs/tags/v1.0.0"}\n}\n',
+    '{"Path":"vcs.test/r.git","Version":"v9.0.0","Error":"vcs.test/r.git@v9.0.0: invalid version: unknown revision v9.0.0"}',
+    '{"Path":"vcs.test/r.git","Versions":["v1.0.0","v1.1.0","v2.0.0+incompatible","v0.0.0-20200101000000-abcdefabcdef"]}',
+    '{"Path":"vcs.test/r.git","Version":"v1.0.1-0.20261125120216-463a3f1f22b6","Query":"main","Time":"2026-11-25T12:02:16Z"}',
+    '{"Path":"x","Error":{"Err":"module x: not found"}}',
+    'go: downloading vcs.test/r.git v1.0.0\ngo: vcs.test/r.git@v1.0.0: invalid version: git ls-remote -q origin: exit status 128:\n\tfatal: unable to access \'https://user:pw@vcs.test/r/\': Could not resolve host: vcs.test\n',
+    'go: vcs.test/x@latest: unrecognized import path "vcs.test/x": reading https://vcs.test/x?go-get=1: 404 Not Found',
+    '{"Versions":[1,2]}',
+    '{"Versions":"v1.0.0"}',
+]
+
 INFO_JSON = [
     '{"Version":"v1.0.0","Time":"2023-01-01T00:00:00Z"}',
     '{"Version":"v0.14.0","Time":"2023-10-27T17:27:39Z","Origin":{"VCS":"git","URL":"https://go.googlesource.com/mod"}}',
@@ -433,6 +445,7 @@ def main():
     write("range_header", [(s, s) for s in RANGES])
     write("proxy_list", [(s, s) for s in PROXY_LISTS])
     write("index_query", [(s, s) for s in INDEX_QUERIES])
+    write("go_output", [(s, s) for s in GO_OUTPUT])
     write("sumdb_note", list(sumdb_notes().items()))
     write("sumdb_record", list(sumdb_records().items()))
     write("sumdb_tile", list(sumdb_tiles().items()))

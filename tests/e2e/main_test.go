@@ -37,6 +37,7 @@ func TestMain(m *testing.M) {
 	}
 	sharedGoCache = dir
 	code := m.Run()
+	runSuiteCleanups()
 	gocmd.MakeWritable(dir)
 	_ = os.RemoveAll(dir)
 	os.Exit(code)

@@ -71,7 +71,9 @@ const std::vector<KeySpec>& keys() {
        "bytes per part of a multipart upload (at least 5 MiB); bigger files are uploaded in parts"},
       {"upstream", KeyType::string, "",
        "upstream proxies in GOPROXY syntax (',' falls through on 404/410, '|' on any error); "
-       "default: what `go env GOPROXY` prints, without direct and off"},
+       "\"direct\" (last) fetches what no proxy has from its version control with the go "
+       "command, \"off\" and entries after direct/off are ignored; default: what `go env GOPROXY` "
+       "prints"},
       {"sumdb", KeyType::string, "",
        "checksum database every downloaded .mod and .zip is verified against before it is stored, "
        "in GOSUMDB syntax (\"off\", a name the go command knows, \"<key>\" or \"<key> <url>\"); "
@@ -95,6 +97,40 @@ const std::vector<KeySpec>& keys() {
       {"fetch_workers", KeyType::count, "16", "upstream fetches run at once"},
       {"fetch_queue", KeyType::count, "1024",
        "fetches waiting for a worker before new misses get 503"},
+      {"private_modules", KeyType::string, "",
+       "module path patterns (GOPRIVATE syntax) always fetched direct with the go command: never "
+       "sent to an upstream proxy nor looked up in the checksum database"},
+      {"go_binary", KeyType::string, "go",
+       "the go command run for direct fetches (a path, or a name looked up in PATH)"},
+      {"direct_dir", KeyType::string, "",
+       "stoa's own state for direct fetches: the go command's module cache (clones are reused), "
+       "build cache, GOPATH, HOME and working directories; default: <data_dir>/.stoa-state/direct "
+       "(a temporary directory with the memory store)"},
+      {"direct_govcs", KeyType::string, "",
+       "GOVCS for direct fetches: which version control systems may be used for which modules; "
+       "default: the go command's own (git and hg for public modules, any for private_modules)"},
+      {"direct_insecure", KeyType::string, "",
+       "GOINSECURE for direct fetches: module path patterns that may be fetched over plain HTTP "
+       "and without certificate checks"},
+      {"direct_home", KeyType::string, "",
+       "HOME of the go command and the git, hg, svn, bzr and fossil it runs (their ~/.netrc, "
+       "~/.gitconfig, ~/.ssh); default: an empty directory under direct_dir"},
+      {"direct_netrc", KeyType::string, "",
+       "netrc file with credentials for direct fetches (the go command's NETRC, and linked as "
+       "~/.netrc into the default direct_home for git); never logged"},
+      {"direct_git_config", KeyType::string, "",
+       "git configuration file for direct fetches (GIT_CONFIG_GLOBAL: insteadOf rewrites, "
+       "credential helpers); the system configuration is never read"},
+      {"direct_ssh_key", KeyType::string, "",
+       "private key for git over ssh in direct fetches (ssh -i, BatchMode)"},
+      {"direct_pass_env", KeyType::string, "",
+       "comma-separated names of stoa's environment variables passed to the go command (e.g. "
+       "HTTPS_PROXY,NO_PROXY); nothing else of stoa's environment is"},
+      {"direct_timeout", KeyType::duration, "5m",
+       "upper bound for one go command run; then its process group is killed"},
+      {"direct_workers", KeyType::count, "4", "go commands that run at once"},
+      {"direct_negative_ttl", KeyType::duration, "30s",
+       "how long \"does not exist\" from a direct fetch is remembered (failures never are)"},
       {"threads", KeyType::count, "0",
        "serving threads (0: one per core; with store = \"s3\", four per core and at least 8, "
        "since a read from the bucket blocks its thread)"},

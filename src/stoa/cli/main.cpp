@@ -15,6 +15,9 @@
 #include <sstream>
 #include <thread>
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include "stoa/cli/checksum_db.hpp"
 #include "stoa/cli/config.hpp"
 #include "stoa/cli/index_rebuild.hpp"
@@ -22,6 +25,9 @@
 #include "stoa/cli/verify.hpp"
 #include "stoa/coord/postgres.hpp"
 #include "stoa/coord/redis.hpp"
+#include "stoa/direct/direct.hpp"
+#include "stoa/direct/loop_guard.hpp"
+#include "stoa/direct/routing.hpp"
 #include "stoa/fetch/upstream.hpp"
 #include "stoa/fetch/validator.hpp"
 #include "stoa/fetch/worker_pool.hpp"
@@ -116,11 +122,20 @@ fetch::ProxyList resolve_upstream(RawConfig& cfg) {
   std::string error;
   auto list = fetch::parse_proxy_list(v.text, &error);
   if (!list) throw ConfigError("upstream: " + error);
-  if (list->entries.empty()) {
+  if (list->entries.empty() && !list->direct) {
     throw ConfigError("upstream: " + redact_url_credentials(v.text) +
-                      " names no proxy (direct fetching is not supported yet)");
+                      " names no proxy and not direct: nothing could ever be fetched");
   }
   return *list;
+}
+
+// no_sumdb plus private_modules: private modules are never looked up in a checksum database.
+std::string not_verified(const RawConfig& cfg) {
+  const auto& a = cfg.get("no_sumdb");
+  const auto& b = cfg.get("private_modules");
+  if (a.empty()) return b;
+  if (b.empty()) return a;
+  return a + "," + b;
 }
 
 std::string random_instance_id() {
@@ -232,7 +247,13 @@ Core make_core(RawConfig& cfg) {
   c.upstream = fetch::make_http_upstream(uo);
 
   if (const auto& db = c.db) {
-    if (db->url.empty()) {
+    if (db->url.empty() && c.upstreams.entries.empty()) {
+      // Only "direct": like the go command, reach the database at https://<name>.
+      fetch::UpstreamOptions dbo = uo;
+      dbo.proxies = *fetch::parse_proxy_list("https://" + db->name);
+      c.sumdb_upstream = fetch::make_http_upstream(dbo);
+      c.sumdb_source = {c.sumdb_upstream.get(), ""};
+    } else if (db->url.empty()) {
       c.sumdb_source = {c.upstream.get(), "sumdb/" + db->name + "/"};
     } else {
       fetch::UpstreamOptions dbo = uo;
@@ -301,6 +322,150 @@ std::unique_ptr<index::Index> make_index(const RawConfig& cfg) {
   }
 }
 
+// Direct fetching with the go command: built by serve() when the upstream list ends in
+// "direct" or private_modules is set.
+struct Direct {
+  std::filesystem::path dir;
+  direct::RunningGroups running;
+  std::unique_ptr<fetch::Upstream> source;
+  std::unique_ptr<fetch::Upstream> routing;
+  direct::RoutingOptions routes;
+  bool have_proxy = false;
+  std::unique_ptr<fetch::WorkerPool> pool;
+};
+
+bool executable_in_path(const std::string& name, const std::string& path) {
+  if (name.find('/') != std::string::npos) return ::access(name.c_str(), X_OK) == 0;
+  std::size_t pos = 0;
+  while (pos <= path.size()) {
+    auto end = path.find(':', pos);
+    if (end == std::string::npos) end = path.size();
+    const std::string dir = path.substr(pos, end - pos);
+    if (!dir.empty() && ::access((dir + "/" + name).c_str(), X_OK) == 0) return true;
+    pos = end + 1;
+  }
+  return false;
+}
+
+std::vector<std::string> split_names(const std::string& list) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos <= list.size()) {
+    auto end = list.find(',', pos);
+    if (end == std::string::npos) end = list.size();
+    std::string n = list.substr(pos, end - pos);
+    n.erase(0, n.find_first_not_of(" \t"));
+    n.erase(n.find_last_not_of(" \t") + 1);
+    if (!n.empty()) out.push_back(n);
+    pos = end + 1;
+  }
+  return out;
+}
+
+std::unique_ptr<Direct> make_direct(const RawConfig& cfg, Core& core, metrics::Registry& registry,
+                                    const std::shared_ptr<spdlog::logger>& log) {
+  const bool wanted = core.upstreams.direct || !cfg.get("private_modules").empty();
+  if (!wanted) return nullptr;
+  auto d = std::make_unique<Direct>();
+  namespace fs = std::filesystem;
+  d->dir = cfg.get("direct_dir");
+  if (d->dir.empty()) {
+    d->dir = cfg.get("store") == "disk"
+                 ? fs::path(cfg.get("data_dir")) / ".stoa-state" / "direct"
+                 : fs::temp_directory_path() / ("stoa-direct-" + random_instance_id());
+  }
+  d->dir = fs::absolute(d->dir);
+  direct::DirectOptions o;
+  const char* path = std::getenv("PATH");
+  o.env.path = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+  o.go_binary = cfg.get("go_binary");
+  if (!executable_in_path(o.go_binary, o.env.path)) {
+    throw ConfigError("go_binary: " + o.go_binary +
+                      " is not an executable (direct fetching runs the go command)");
+  }
+  try {
+    for (const auto* sub : {"modcache", "gocache", "gopath", "work", "home"})
+      fs::create_directories(d->dir / sub);
+  } catch (const fs::filesystem_error& e) {
+    throw ConfigError("direct_dir: cannot create " + d->dir.string() + ": " + e.code().message());
+  }
+  o.env.mod_cache = (d->dir / "modcache").string();
+  o.env.go_cache = (d->dir / "gocache").string();
+  o.env.go_path = (d->dir / "gopath").string();
+  o.work_root = d->dir / "work";
+  o.env.home = cfg.get("direct_home").empty() ? (d->dir / "home").string() : cfg.get("direct_home");
+  o.env.govcs = cfg.get("direct_govcs");
+  if (const passwd* pw = ::getpwuid(::geteuid()); pw != nullptr && pw->pw_name != nullptr) {
+    o.env.user = pw->pw_name;
+  }
+  o.env.private_patterns = cfg.get("private_modules");
+  o.env.insecure = cfg.get("direct_insecure");
+  if (const auto& netrc = cfg.get("direct_netrc"); !netrc.empty()) {
+    if (::access(netrc.c_str(), R_OK) != 0)
+      throw ConfigError("direct_netrc: " + netrc + " cannot be read");
+    o.env.netrc = fs::absolute(netrc).string();
+    if (cfg.get("direct_home").empty()) {
+      // git (through curl) reads only ~/.netrc: the default HOME gets a link to the file.
+      const auto link = d->dir / "home" / ".netrc";
+      std::error_code ec;
+      fs::remove(link, ec);
+      fs::create_symlink(o.env.netrc, link, ec);
+      if (ec) throw ConfigError("direct_netrc: cannot link it into " + link.string());
+    }
+  }
+  if (const auto& gc = cfg.get("direct_git_config"); !gc.empty()) {
+    if (::access(gc.c_str(), R_OK) != 0)
+      throw ConfigError("direct_git_config: " + gc + " cannot be read");
+    o.env.git_config = fs::absolute(gc).string();
+  }
+  if (const auto& key = cfg.get("direct_ssh_key"); !key.empty()) {
+    if (key.find_first_of(" \t'\"\\$`") != std::string::npos)
+      throw ConfigError("direct_ssh_key: the path may not contain blanks, quotes, '$' or '\\'");
+    if (::access(key.c_str(), R_OK) != 0)
+      throw ConfigError("direct_ssh_key: " + key + " cannot be read");
+    o.env.ssh_key = fs::absolute(key).string();
+  }
+  for (const auto& name : split_names(cfg.get("direct_pass_env"))) {
+    if (name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
+        std::string::npos)
+      throw ConfigError("direct_pass_env: not a variable name: " + name);
+    if (direct::is_reserved_env_name(name))
+      throw ConfigError("direct_pass_env: " + name + " is set by stoa itself for the go command");
+    if (const char* v = std::getenv(name.c_str()); v != nullptr)
+      o.env.passed.push_back(name + "=" + v);
+  }
+  o.timeout = cfg.duration("direct_timeout");
+  o.negative_ttl = cfg.duration("direct_negative_ttl");
+  o.max_running = std::max<std::uint64_t>(1, cfg.count("direct_workers"));
+  o.running = &d->running;
+  auto& runs =
+      registry.counter("stoa_direct_runs_total",
+                       "go command runs for direct fetches, by result (ok, failed).", {"result"});
+  auto& seconds = registry.histogram("stoa_direct_run_duration_seconds",
+                                     "Time one go command run for a direct fetch took.", {});
+  o.on_run = [&runs, &seconds, log](const std::string& key, std::chrono::milliseconds took, bool ok,
+                                    const std::string& message) {
+    runs.with({ok ? "ok" : "failed"}).inc();
+    seconds.with({}).observe(std::chrono::duration<double>(took).count());
+    if (ok) {
+      log->info("go command for {}: ok ({} ms)", key, took.count());
+    } else {
+      log->warn("go command for {}: {} ({} ms)", key, message, took.count());
+    }
+  };
+  const std::size_t workers = o.max_running;
+  d->source = direct::make_direct_source(std::move(o));
+  d->have_proxy = !core.upstreams.entries.empty();
+  d->routes = {cfg.get("private_modules"), core.upstreams.direct};
+  d->routing = direct::make_routing_upstream(d->have_proxy ? core.upstream.get() : nullptr,
+                                             *d->source, d->routes);
+  d->pool = std::make_unique<fetch::WorkerPool>(workers, cfg.count("fetch_queue"));
+  log->info("direct fetching with {} into {} (GOVCS {}; private modules: {})", cfg.get("go_binary"),
+            d->dir.string(), cfg.get("direct_govcs").empty() ? "default" : cfg.get("direct_govcs"),
+            cfg.get("private_modules").empty() ? "-" : cfg.get("private_modules"));
+  return d;
+}
+
 int serve(RawConfig cfg) {
   // A client that hangs up during sendfile(2) must cost an EPIPE, not the process (send()
   // has MSG_NOSIGNAL, sendfile has no such flag). Before any thread starts.
@@ -310,12 +475,14 @@ int serve(RawConfig cfg) {
       make_loggers(cfg.get("log_format"), cfg.get("log_level"), cfg.boolean("access_log"));
   const auto& log = logs.app;
   const auto& upstreams = core.upstreams;
-  if (upstreams.direct || upstreams.off) {
-    log->warn("upstream {}: 'direct' and 'off' and the entries after them are ignored",
+  if (upstreams.off) {
+    log->warn("upstream {}: 'off' and the entries after it are ignored",
               redact_url_credentials(cfg.get("upstream")));
   }
   auto& store = core.store;
-  auto& upstream = core.upstream;
+  metrics::Registry registry;
+  const std::unique_ptr<Direct> direct = make_direct(cfg, core, registry, log);
+  fetch::Upstream& upstream = direct ? *direct->routing : *core.upstream;
 
   fetch::WorkerPool pool(std::max<std::uint64_t>(1, cfg.count("fetch_workers")),
                          cfg.count("fetch_queue"));
@@ -363,7 +530,18 @@ int serve(RawConfig cfg) {
   so.store_backend = cfg.get("store");
   so.zip_redirector = core.zip_redirector.get();
   so.checksum_db = core.sumdb_client.get();
-  so.no_sumdb = cfg.get("no_sumdb");
+  so.no_sumdb = not_verified(cfg);
+  if (direct) {
+    so.direct_pool = direct->pool.get();
+    so.goes_direct = [d = direct.get()](std::string_view module) {
+      return direct::route_of(d->routes, d->have_proxy, module) == direct::Route::direct;
+    };
+    so.from_own_fetcher = [d = direct.get()](const proxy::HttpRequest& req) {
+      if (d->running.empty()) return false;
+      return direct::connection_from_groups(req.remote_address, req.remote_port,
+                                            d->running.snapshot());
+    };
+  }
   if (core.db) so.sumdb_sources.emplace(core.db->name, core.sumdb_source);
   so.validator = validator.get();
   so.validator_allows_on_error = cfg.get("validator_failure") == "allow";
@@ -371,7 +549,6 @@ int serve(RawConfig cfg) {
   so.instance_id = random_instance_id();
   so.memory_cache_bytes = cfg.count("memory_cache_bytes");
   so.memory_cache_max_object = cfg.count("memory_cache_max_object");
-  metrics::Registry registry;
   registry.gauge("stoa_build_info", "Always 1; the labels say which stoa this is.", {"version"})
       .with({STOA_VERSION})
       .set(1);
@@ -383,7 +560,7 @@ int serve(RawConfig cfg) {
         const auto st = tracer.stats();
         return static_cast<double>(st.spans_dropped + st.spans_failed);
       });
-  proxy::Service service(so, *store, *upstream, pool, log, registry);
+  proxy::Service service(so, *store, upstream, pool, log, registry);
 
   http::ServerOptions ho;
   ho.listen = cfg.get("listen");
@@ -436,6 +613,7 @@ int serve(RawConfig cfg) {
       server.stop();
       server.wait();
       pool.shutdown();
+      if (direct) direct->pool->shutdown();
       return 1;
     }
   }
@@ -445,6 +623,7 @@ int serve(RawConfig cfg) {
     admin_server->wait();
   }
   pool.shutdown();
+  if (direct) direct->pool->shutdown();
   tracer.shutdown(std::chrono::steady_clock::now() + std::chrono::seconds(2));
   log->info("stopped");
   return 0;
@@ -456,7 +635,7 @@ int verify(RawConfig cfg, bool quarantine) {
   VerifyOptions vo;
   vo.data_dir = cfg.get("data_dir");
   vo.checksum_db = core.sumdb_client.get();
-  vo.no_sumdb = cfg.get("no_sumdb");
+  vo.no_sumdb = not_verified(cfg);
   vo.quarantine = quarantine;
   const VerifyReport r = verify_store(vo, std::cout);
   return r.bad > 0 ? 1 : 0;

@@ -361,7 +361,13 @@ struct Server::Impl {
     sock.set_option(tcp::no_delay(true), ignored);
     sock.native_non_blocking(true, ignored);
     std::string remote = "?";
-    if (auto ep = sock.remote_endpoint(ignored); !ignored) remote = ep.address().to_string();
+    std::string remote_address;
+    std::uint16_t remote_port = 0;
+    if (auto ep = sock.remote_endpoint(ignored); !ignored) {
+      remote = ep.address().to_string();
+      remote_address = remote;
+      remote_port = ep.port();
+    }
     Watch watch(sock.native_handle());
     WatchGuard watch_guard(*this, watch);
     // Room for the largest accepted header plus a read's worth of what follows it (pipelining).
@@ -403,6 +409,8 @@ struct Server::Impl {
       proxy::Response resp;
       proxy::HttpRequest req;
       req.request_id = id;
+      req.remote_address = remote_address;
+      req.remote_port = remote_port;
       trace::Span span;
       bool keep_alive = false;
       if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||

@@ -551,14 +551,26 @@ void Service::sumdb_fetch(const HttpRequest& req, Done done) {
   });
 }
 
+fetch::WorkerPool* Service::pool_for(const module::Request& r) const {
+  if (m_options.direct_pool != nullptr && m_options.goes_direct && m_options.goes_direct(r.module))
+    return m_options.direct_pool;
+  return &m_pool;
+}
+
 void Service::run_flight(const std::string& key, fetch::SingleFlight<FetchResult>::Callback waiter,
                          const std::shared_ptr<bool>& leader, std::function<FetchResult()> work) {
+  run_flight(key, std::move(waiter), leader, &m_pool, std::move(work));
+}
+
+void Service::run_flight(const std::string& key, fetch::SingleFlight<FetchResult>::Callback waiter,
+                         const std::shared_ptr<bool>& leader, fetch::WorkerPool* pool,
+                         std::function<FetchResult()> work) {
   // The start function runs only for the first waiter, before the work is queued: so *leader is
   // set before any completion reads it.
   m_flights.join(key, std::move(waiter), [&] {
     if (leader) *leader = true;
     const bool queued =
-        m_pool.try_submit([this, key, work = std::move(work)] { m_flights.complete(key, work()); });
+        pool->try_submit([this, key, work = std::move(work)] { m_flights.complete(key, work()); });
     if (!queued) m_flights.complete(key, {Status::busy, {}, {}});
   });
 }
@@ -730,6 +742,17 @@ void Service::handle(const HttpRequest& req, Done done) {
   if (is_index_target(req.target)) return index_fetch(req, std::move(done));
   // respond_now only declines for well-formed module requests that need upstream work.
   auto r = std::get<module::Request>(module::parse_request(req.target));
+  if (m_options.from_own_fetcher && m_options.from_own_fetcher(req)) {
+    m_log->warn(
+        "{} was asked by stoa's own go command (a go-import loop back to this proxy); "
+        "refused [request_id={}]",
+        module::key_of(r), req.request_id);
+    Response resp = error_response(508, "loop detected: stoa does not fetch for its own go command",
+                                   Outcome::rejected);
+    resp.head = req.method == "HEAD";
+    resp.endpoint = endpoint_of(r);
+    return done(std::move(resp));
+  }
   if (r.canonical && r.kind != Kind::latest && r.kind != Kind::list) {
     fetch_file(req, r, std::move(done));
   } else {
@@ -883,7 +906,7 @@ void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done 
     resp.endpoint = endpoint_of(r);
     done(std::move(resp));
   };
-  run_flight(key, std::move(waiter), leader, [this, r, key, ctx = context_of(req)] {
+  run_flight(key, std::move(waiter), leader, pool_for(r), [this, r, key, ctx = context_of(req)] {
     const auto started = std::chrono::steady_clock::now();
     FetchResult res;
     std::uint64_t bytes = 0;
@@ -1087,7 +1110,7 @@ void Service::fetch_meta(const HttpRequest& req, const module::Request& r, Done 
     resp.endpoint = endpoint_of(r);
     done(std::move(resp));
   };
-  run_flight(key, std::move(waiter), leader, [this, r, key, ctx = context_of(req)] {
+  run_flight(key, std::move(waiter), leader, pool_for(r), [this, r, key, ctx = context_of(req)] {
     const auto started = std::chrono::steady_clock::now();
     FetchResult res;
     try {

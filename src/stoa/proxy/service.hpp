@@ -80,6 +80,15 @@ struct ServiceOptions {
   index::Index* index = nullptr;
   std::string origin;  // recorded as the origin of what is fetched (the upstream, redacted)
   std::function<std::chrono::steady_clock::time_point()> now = std::chrono::steady_clock::now;
+  // Direct fetching (the go command): fetches of modules for which `goes_direct(module)` is true
+  // run on `direct_pool` instead of the upstream pool, so slow clones never hold the threads of
+  // proxy fetches (both null: one pool for all).
+  fetch::WorkerPool* direct_pool = nullptr;
+  std::function<bool(std::string_view module)> goes_direct;
+  // True when a request was sent by one of stoa's own go commands (a go-import tag pointing back
+  // here): it is answered 508 at once instead of starting or joining a fetch, so a loop ends
+  // after one hop instead of waiting on its own flight. Null: never.
+  std::function<bool(const HttpRequest&)> from_own_fetcher;
 };
 
 // What an upstream fetch came to; shared by every request waiting on it.
@@ -164,6 +173,11 @@ class Service {
   // result completes the flight), or completes it as busy when the queue is full.
   void run_flight(const std::string& key, fetch::SingleFlight<FetchResult>::Callback waiter,
                   const std::shared_ptr<bool>& leader, std::function<FetchResult()> work);
+  // Same, on `pool` (the direct pool or the upstream pool).
+  void run_flight(const std::string& key, fetch::SingleFlight<FetchResult>::Callback waiter,
+                  const std::shared_ptr<bool>& leader, fetch::WorkerPool* pool,
+                  std::function<FetchResult()> work);
+  fetch::WorkerPool* pool_for(const module::Request& r) const;
   fetch::Upstream::Headers upstream_headers(const trace::Span& span, const FetchContext& ctx) const;
   FetchResult download_file(const module::Request& r, const FetchContext& ctx,
                             std::uint64_t& bytes);

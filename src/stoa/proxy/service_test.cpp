@@ -622,3 +622,72 @@ TEST_F(ReplicaTest, CommitsAreIndexedAndIndexFailuresAreOnlyCounted) {
 
 }  // namespace
 }  // namespace stoa::proxy
+
+namespace stoa::proxy {
+namespace {
+
+// Direct fetching's two hooks: modules that go direct run on their own pool, and requests from
+// stoa's own go command are refused with 508 before any fetch starts or is joined.
+class DirectHooksTest : public ::testing::Test {
+ protected:
+  DirectHooksTest()
+      : m_dir(std::filesystem::temp_directory_path() /
+              ("stoa-service-direct-test-" + std::to_string(::getpid()) + "-" +
+               ::testing::UnitTest::GetInstance()->current_test_info()->name())),
+        m_store((std::filesystem::create_directories(m_dir), store::make_memory_store(m_dir))),
+        m_pool(1, 8),
+        m_direct_pool(1, 8) {
+    ServiceOptions o;
+    o.instance_id = "test-instance";
+    o.direct_pool = &m_direct_pool;
+    o.goes_direct = [](std::string_view module) { return module.starts_with("direct.example/"); };
+    o.from_own_fetcher = [](const HttpRequest& r) { return r.remote_port == 4242; };
+    m_service = std::make_unique<Service>(
+        o, *m_store, m_upstream, m_pool,
+        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()),
+        m_registry);
+    m_upstream.set("direct.example/m/@v/list", {Status::ok, "v1.0.0\n"});
+    m_upstream.set("proxy.example/m/@v/list", {Status::ok, "v1.0.0\n"});
+  }
+  ~DirectHooksTest() override {
+    m_pool.shutdown();
+    m_direct_pool.shutdown();
+    std::filesystem::remove_all(m_dir);
+  }
+  Response get(const std::string& target, std::uint16_t port = 1) {
+    Responses got;
+    HttpRequest r = make_request("GET", target);
+    r.remote_address = "127.0.0.1";
+    r.remote_port = port;
+    m_service->handle(r, got.sink());
+    return std::move(got.wait_for(1).front());
+  }
+
+  std::filesystem::path m_dir;
+  std::unique_ptr<store::Store> m_store;
+  ScriptedUpstream m_upstream;
+  fetch::WorkerPool m_pool;
+  fetch::WorkerPool m_direct_pool;
+  metrics::Registry m_registry;
+  std::unique_ptr<Service> m_service;
+};
+
+TEST_F(DirectHooksTest, DirectModulesRunOnTheirOwnPool) {
+  // With the proxy pool gone, proxy modules are refused as busy; direct ones still fetch.
+  m_pool.shutdown();
+  EXPECT_EQ(get("/proxy.example/m/@v/list").status, 503);
+  const Response r = get("/direct.example/m/@v/list");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(body_of(r), "v1.0.0\n");
+}
+
+TEST_F(DirectHooksTest, OwnGoCommandIsRefusedWithoutFetching) {
+  const Response r = get("/direct.example/m/@v/list", 4242);
+  EXPECT_EQ(r.status, 508);
+  EXPECT_EQ(m_upstream.hits("direct.example/m/@v/list"), 0);
+  EXPECT_EQ(get("/direct.example/m/@v/list", 4243).status, 200);
+  EXPECT_EQ(m_upstream.hits("direct.example/m/@v/list"), 1);
+}
+
+}  // namespace
+}  // namespace stoa::proxy
