@@ -459,6 +459,8 @@ void Service::index_fetch(const HttpRequest& req, Done done) {
 
 void Service::record_index(const module::Request& r, const std::string& h1, std::uint64_t size) {
   if (m_options.index == nullptr) return;
+  // /index and /catalog answer anyone: private module names (no_sumdb) are never put there.
+  if (module::match_prefix_patterns_folded(m_options.no_sumdb, r.module)) return;
   index::Entry e;
   e.module = r.module;
   e.version = r.version;

@@ -69,6 +69,7 @@ struct ServiceOptions {
   std::chrono::milliseconds lock_retry{5'000};
   // Index of stored versions (nullptr: none): written after each commit of a .info, .mod or .zip
   // (a failure is logged and counted, never fails the request), read by /index and /catalog.
+  // Modules matching `no_sumdb` (private) are never recorded, so their names are not published.
   index::Index* index = nullptr;
   std::string origin;  // recorded as the origin of what is fetched (the upstream, redacted)
   std::function<std::chrono::steady_clock::time_point()> now = std::chrono::steady_clock::now;
