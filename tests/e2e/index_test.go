@@ -56,16 +56,26 @@ func TestIndexFeedAndCatalog(t *testing.T) {
 	t.Parallel()
 	a := modgen.MustBuild(t, modgen.Module{Path: "example.com/idx", Version: "v1.0.0"})
 	b := modgen.MustBuild(t, modgen.Module{Path: "example.com/idx", Version: "v1.1.0"})
-	up := newUpstream(t, a, b)
-	s := startStoa(t, up, stoatest.Config{})
+	private := modgen.MustBuild(t, modgen.Module{Path: "corp.example/Secret/x", Version: "v1.0.0"})
+	up := newUpstream(t, a, b, private)
+	noSumdb := []string{"--no-sumdb", "corp.example/secret"} // matched whatever the case
+	s := startStoa(t, up, stoatest.Config{Args: noSumdb})
 	before := time.Now().Add(-time.Second)
 	for _, k := range []string{a.Key("info"), a.Key("mod"), a.Key("zip")} {
 		if r := do(t, "GET", s.URL+"/"+k); r.Status != 200 {
 			t.Fatalf("GET %s: %d", k, r.Status)
 		}
 	}
-	if r := do(t, "GET", s.URL+"/"+b.Key("info")); r.Status != 200 {
-		t.Fatalf("GET %s: %d", b.Key("info"), r.Status)
+	for _, k := range []string{b.Key("info"), private.Key("info"), private.Key("zip")} {
+		if r := do(t, "GET", s.URL+"/"+k); r.Status != 200 {
+			t.Fatalf("GET %s: %d", k, r.Status)
+		}
+	}
+	// Private (no_sumdb) module names are never published.
+	for _, p := range []string{"/index", "/catalog"} {
+		if r := do(t, "GET", s.URL+p); strings.Contains(strings.ToLower(string(r.Body)), "corp.example") {
+			t.Errorf("GET %s names a private module: %s", p, r.Body)
+		}
 	}
 
 	feed := readFeed(t, s, "")
@@ -116,11 +126,11 @@ func TestIndexFeedAndCatalog(t *testing.T) {
 	if err := os.Remove(filepath.Join(s.DataDir, ".stoa-state", "index.sqlite")); err != nil {
 		t.Fatal(err)
 	}
-	res := stoatest.Run(t, time.Minute, nil, "index", "rebuild", "--data-dir", s.DataDir)
-	if res.ExitCode != 0 || !strings.Contains(res.Stdout, "indexed 2 versions") {
+	res := stoatest.Run(t, time.Minute, nil, append([]string{"index", "rebuild", "--data-dir", s.DataDir}, noSumdb...)...)
+	if res.ExitCode != 0 || !strings.Contains(res.Stdout, "indexed 2 versions; left out 1 versions of private") {
 		t.Fatalf("stoa index rebuild: exit %d\n%s%s", res.ExitCode, res.Stdout, res.Stderr)
 	}
-	s2 := startStoa(t, up, stoatest.Config{DataDir: s.DataDir})
+	s2 := startStoa(t, up, stoatest.Config{DataDir: s.DataDir, Args: noSumdb})
 	if got := readFeed(t, s2, ""); len(got) != 2 {
 		t.Errorf("/index after rebuild: %+v", got)
 	}

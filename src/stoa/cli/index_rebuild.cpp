@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "stoa/module/path.hpp"
+#include "stoa/module/patterns.hpp"
 
 namespace stoa::cli {
 namespace {
@@ -20,7 +21,8 @@ std::string first_line_of(const fs::path& p) {
 
 }  // namespace
 
-RebuildReport rebuild_index(const fs::path& data_dir, index::Index& idx, std::ostream& out) {
+RebuildReport rebuild_index(const fs::path& data_dir, const std::string& no_sumdb,
+                            index::Index& idx, std::ostream& out) {
   RebuildReport report;
   for (auto it = fs::recursive_directory_iterator(data_dir);
        it != fs::recursive_directory_iterator(); ++it) {
@@ -38,6 +40,10 @@ RebuildReport rebuild_index(const fs::path& data_dir, index::Index& idx, std::os
     const auto version = module::unescape_version(escaped_version);
     if (!module_path || !version) {
       ++report.skipped;
+      continue;
+    }
+    if (module::match_prefix_patterns_folded(no_sumdb, *module_path)) {
+      ++report.private_versions;
       continue;
     }
     const fs::path dir = it->path().parent_path();
@@ -62,7 +68,10 @@ RebuildReport rebuild_index(const fs::path& data_dir, index::Index& idx, std::os
     ++report.versions;
   }
   out << "indexed " << report.versions << " versions";
-  if (report.skipped > 0) out << " (skipped " << report.skipped << " unreadable names)";
+  if (report.private_versions > 0) {
+    out << "; left out " << report.private_versions << " versions of private (no_sumdb) modules";
+  }
+  if (report.skipped > 0) out << "; skipped " << report.skipped << " unreadable names";
   out << "\n";
   return report;
 }

@@ -6,18 +6,21 @@
 #include <cstddef>
 #include <filesystem>
 #include <iosfwd>
+#include <string>
 
 #include "stoa/index/index.hpp"
 
 namespace stoa::cli {
 
 struct RebuildReport {
-  std::size_t versions = 0;  // recorded
-  std::size_t skipped = 0;   // names that are not a valid escaped module path or version
+  std::size_t versions = 0;          // recorded
+  std::size_t skipped = 0;           // names that are not a valid escaped module path or version
+  std::size_t private_versions = 0;  // modules matching no_sumdb: never indexed
 };
 
+// Versions of modules matching `no_sumdb` (GONOSUMDB syntax) are left out, as serve does.
 // Throws index::IndexError when the index fails.
-RebuildReport rebuild_index(const std::filesystem::path& data_dir, index::Index& idx,
-                            std::ostream& out);
+RebuildReport rebuild_index(const std::filesystem::path& data_dir, const std::string& no_sumdb,
+                            index::Index& idx, std::ostream& out);
 
 }  // namespace stoa::cli

@@ -645,7 +645,8 @@ int rebuild(RawConfig cfg) {
   if (cfg.get("store") != "disk") throw ConfigError("index rebuild: works on the disk store only");
   const auto idx = make_index(cfg);
   if (!idx) throw ConfigError("index rebuild: index = none");
-  rebuild_index(cfg.get("data_dir"), *idx, std::cout);
+  fill_go_defaults(cfg);  // no_sumdb from `go env GONOSUMDB` unless set
+  rebuild_index(cfg.get("data_dir"), cfg.get("no_sumdb"), *idx, std::cout);
   return 0;
 }
 

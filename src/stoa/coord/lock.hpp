@@ -9,7 +9,7 @@
 // - A held lock is kept (renewed) in the background until release() or destruction.
 // - Any failure to talk to the lock service throws LockError; it is never reported as "not held".
 // - Thread-safe: acquire() may be called concurrently from any thread. One Held is used by one
-//   thread at a time.
+//   thread at a time. A Locks must outlive every Held it returned.
 // A lock is advisory: losing it (lease expired while the holder was stalled, server restarted)
 // costs at most a duplicate fetch, since the store is write-once.
 

@@ -107,7 +107,7 @@ class PostgresIndex final : public Index {
       }
     }
     const char* keys[] = {"dbname", "connect_timeout", "application_name", nullptr};
-    const char* values[] = {m_url.c_str(), "5", "stoa-index", nullptr};
+    const char* values[] = {m_url.c_str(), "2", "stoa-index", nullptr};
     Conn c(::PQconnectdbParams(keys, values, 1));
     if (!c) throw IndexError("postgres index: out of memory");
     if (::PQstatus(c.get()) != CONNECTION_OK) {

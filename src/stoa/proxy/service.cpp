@@ -469,6 +469,8 @@ void Service::index_fetch(const HttpRequest& req, Done done) {
 
 void Service::record_index(const module::Request& r, const std::string& h1, std::uint64_t size) {
   if (m_options.index == nullptr) return;
+  // /index and /catalog answer anyone: private module names (no_sumdb) are never put there.
+  if (module::match_prefix_patterns_folded(m_options.no_sumdb, r.module)) return;
   index::Entry e;
   e.module = r.module;
   e.version = r.version;
@@ -482,10 +484,19 @@ void Service::record_index(const module::Request& r, const std::string& h1, std:
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();
   e.origin = m_options.origin;
+  // After a failure the index is left alone for lock_retry, so that an unreachable database
+  // does not add a connect timeout to every fetch.
+  const auto now = std::chrono::steady_clock::now();
+  if (now.time_since_epoch().count() < m_index_down_until.load()) {
+    m_index_errors.inc();
+    m_log->debug("index: not recording {}@{} (index unavailable)", r.module, r.version);
+    return;
+  }
   try {
     m_options.index->record(e);
   } catch (const std::exception& ex) {
     m_index_errors.inc();
+    m_index_down_until.store((now + m_options.lock_retry).time_since_epoch().count());
     m_log->error("index: cannot record {}@{}: {} (it is stored; `stoa index rebuild` adds it)",
                  r.module, r.version, ex.what());
   }

@@ -71,12 +71,13 @@ struct ServiceOptions {
   // of the file's key, looks at the store again, and fetches only if the file is still missing;
   // it waits at most `lock_wait` for another holder. When the lock service fails, the fetch goes
   // ahead without it (logged, stoa_lock_degraded_total) and the service is left alone for
-  // `lock_retry` before it is tried again.
+  // `lock_retry` before it is tried again (the index too, after an index failure).
   coord::Locks* locks = nullptr;
   std::chrono::milliseconds lock_wait{600'000};
   std::chrono::milliseconds lock_retry{5'000};
   // Index of stored versions (nullptr: none): written after each commit of a .info, .mod or .zip
   // (a failure is logged and counted, never fails the request), read by /index and /catalog.
+  // Modules matching `no_sumdb` (private) are never recorded, so their names are not published.
   index::Index* index = nullptr;
   std::string origin;  // recorded as the origin of what is fetched (the upstream, redacted)
   std::function<std::chrono::steady_clock::time_point()> now = std::chrono::steady_clock::now;
@@ -229,6 +230,7 @@ class Service {
   metrics::Counter& m_lock_degraded;
   metrics::Counter& m_lock_found_stored;
   metrics::Counter& m_index_errors;
+  std::atomic<std::int64_t> m_index_down_until{0};  // steady_clock ticks; index skipped until then
   std::atomic<std::int64_t> m_locks_held{0};
   std::atomic<std::int64_t> m_lock_down_until{0};  // steady_clock ticks; lock skipped until then
   void record_fetch(const module::Request& r, const FetchResult& res,

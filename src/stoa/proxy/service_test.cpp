@@ -615,8 +615,11 @@ TEST_F(ReplicaTest, CommitsAreIndexedAndIndexFailuresAreOnlyCounted) {
       "postgresql://postgres@127.0.0.1:" + std::to_string(coord::testing::free_port()) + "/p");
   auto b = replica(std::chrono::seconds(30), redis_server().url(), dead.get());
   b->upstream.set("example.com/m/@v/v1.0.0.mod", {Status::ok, "module example.com/m\n"});
+  b->upstream.set("example.com/n/@v/v1.0.0.mod", {Status::ok, "module example.com/n\n"});
   EXPECT_EQ(b->get("/example.com/m/@v/v1.0.0.mod").status, 200);
   EXPECT_EQ(metric(b->registry, "stoa_index_errors_total"), "1");
+  EXPECT_EQ(b->get("/example.com/n/@v/v1.0.0.mod").status, 200);  // within the retry window
+  EXPECT_EQ(metric(b->registry, "stoa_index_errors_total"), "2");
   EXPECT_EQ(b->get("/catalog").status, 503);
 }
 
