@@ -9,9 +9,11 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <cerrno>
 #include <ctime>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "stoa/http/request_metrics.hpp"
@@ -26,6 +28,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using asio::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 using namespace asio::experimental::awaitable_operators;
 
 // Bridges Handler::handle (callback on any thread) to a coroutine on its own executor.
@@ -85,6 +88,10 @@ struct Server::Impl {
   asio::io_context ioc;
   tcp::acceptor acceptor{ioc};
   asio::signal_set signals{ioc, SIGINT, SIGTERM};
+  asio::signal_set reload_signal{ioc, SIGHUP};
+  asio::steady_timer check_timer{ioc};
+  std::optional<asio::ssl::context> tls;
+  std::string prefix;  // path_prefix without a trailing '/'; "" for none
   std::vector<std::thread> threads;
   std::atomic<std::uint64_t> next_id{1};
   std::atomic<bool> stopped{false};
@@ -102,13 +109,49 @@ struct Server::Impl {
         log(std::move(l)),
         access(std::move(a)),
         metrics(registry),
-        tracer(options.tracer != nullptr ? options.tracer : &no_tracer) {}
+        tracer(options.tracer != nullptr ? options.tracer : &no_tracer) {
+    prefix = options.path_prefix;
+    while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  }
+
+  // Strips the path prefix from `target`; false when the target is outside it.
+  bool strip_prefix(std::string& target) const {
+    if (prefix.empty()) return true;
+    if (target == "/healthz" || target == "/readyz") return true;
+    if (target.size() > prefix.size() && target.starts_with(prefix) &&
+        target[prefix.size()] == '/') {
+      target.erase(0, prefix.size());
+      return true;
+    }
+    return false;
+  }
+
+  void schedule_check() {
+    if (!options.on_check || options.check_interval.count() <= 0) return;
+    check_timer.expires_after(options.check_interval);
+    check_timer.async_wait([this](const beast::error_code& ec) {
+      if (ec) return;
+      options.on_check();
+      schedule_check();
+    });
+  }
+
+  void wait_for_reload() {
+    if (!options.on_reload) return;
+    reload_signal.async_wait([this](const beast::error_code& ec, int) {
+      if (ec) return;
+      options.on_reload();
+      wait_for_reload();
+    });
+  }
 
   void stop_now() {
     asio::post(ioc, [this] {
       beast::error_code ec;
       acceptor.close(ec);
       signals.cancel(ec);
+      reload_signal.cancel(ec);
+      check_timer.cancel();
       grace_timer.cancel();
       ioc.stop();
     });
@@ -146,7 +189,12 @@ struct Server::Impl {
         log->warn("accept: {}", ec.message());
         continue;
       }
-      co_spawn(strand, session(tcp::socket(std::move(sock))), asio::detached);
+      if (tls) {
+        co_spawn(strand, tls_session(tcp::socket(std::move(sock))), asio::detached);
+      } else {
+        co_spawn(strand, session(beast::tcp_stream(std::move(sock)), std::string()),
+                 asio::detached);
+      }
     }
   }
 
@@ -195,13 +243,56 @@ struct Server::Impl {
     co_return length;
   }
 
-  asio::awaitable<void> session(tcp::socket sock) {
-    beast::error_code ignored;
-    sock.set_option(tcp::no_delay(true), ignored);
-    sock.native_non_blocking(true, ignored);
+  // Over TLS a stored file goes through the TLS layer: read+write in 64 KiB pieces, each with
+  // the write stall deadline.
+  asio::awaitable<std::uint64_t> send_file(TlsStream& stream, const std::string& head, int fd,
+                                           std::uint64_t offset, std::uint64_t length) {
+    auto& lowest = beast::get_lowest_layer(stream);
+    lowest.expires_after(options.write_stall_timeout);
+    co_await asio::async_write(stream, asio::buffer(head), asio::use_awaitable);
+    std::vector<char> buf(64 << 10);
+    std::uint64_t left = length;
+    auto off = static_cast<off_t>(offset);
+    while (left > 0) {
+      const ssize_t n = ::pread(fd, buf.data(), std::min<std::uint64_t>(left, buf.size()), off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw std::system_error(errno, std::generic_category(), "pread");
+      if (n == 0) throw std::runtime_error("stored file shorter than its size");
+      lowest.expires_after(options.write_stall_timeout);
+      co_await asio::async_write(stream, asio::buffer(buf.data(), static_cast<std::size_t>(n)),
+                                 asio::use_awaitable);
+      off += n;
+      left -= static_cast<std::uint64_t>(n);
+    }
+    co_return length;
+  }
+
+  asio::awaitable<void> tls_session(tcp::socket sock) {
+    beast::error_code ec;
     std::string remote = "?";
-    if (auto ep = sock.remote_endpoint(ignored); !ignored) remote = ep.address().to_string();
-    beast::tcp_stream stream(std::move(sock));
+    if (auto ep = sock.remote_endpoint(ec); !ec) remote = ep.address().to_string();
+    TlsStream stream(beast::tcp_stream(std::move(sock)), *tls);
+    // The handshake counts as part of the request header: a client dribbling it is cut off
+    // as a dribbling header is.
+    beast::get_lowest_layer(stream).expires_after(options.header_timeout);
+    co_await stream.async_handshake(asio::ssl::stream_base::server,
+                                    asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    co_await session(std::move(stream), std::move(remote));
+  }
+
+  // One connection; Stream is beast::tcp_stream (plain HTTP) or TlsStream.
+  template <typename Stream>
+  asio::awaitable<void> session(Stream stream, std::string remote) {
+    constexpr bool k_plain = std::is_same_v<Stream, beast::tcp_stream>;
+    beast::error_code ignored;
+    auto& lowest = beast::get_lowest_layer(stream);
+    lowest.socket().set_option(tcp::no_delay(true), ignored);
+    lowest.socket().native_non_blocking(true, ignored);
+    if constexpr (k_plain) {
+      if (auto ep = lowest.socket().remote_endpoint(ignored); !ignored)
+        remote = ep.address().to_string();
+    }
     beast::flat_buffer buffer(8192);
     bool first = true;
     metrics.connections().add(1);
@@ -218,14 +309,14 @@ struct Server::Impl {
       // Between requests, wait for the first byte with the idle timeout; then the whole header
       // must arrive within the header timeout (so a dribbling client is cut off).
       if (!first && buffer.size() == 0) {
-        stream.expires_after(options.idle_timeout);
+        lowest.expires_after(options.idle_timeout);
         auto n = co_await stream.async_read_some(buffer.prepare(4096),
                                                  asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return;
         buffer.commit(n);
       }
       first = false;
-      stream.expires_after(options.header_timeout);
+      lowest.expires_after(options.header_timeout);
       co_await bhttp::async_read_header(stream, buffer, parser,
                                         asio::redirect_error(asio::use_awaitable, ec));
       const auto started = std::chrono::steady_clock::now();
@@ -257,6 +348,7 @@ struct Server::Impl {
         req.if_none_match = header_value(msg, bhttp::field::if_none_match);
         req.range = header_value(msg, bhttp::field::range);
         req.if_range = header_value(msg, bhttp::field::if_range);
+        req.authorization = header_value(msg, bhttp::field::authorization);
         // The client's trace context, when it sent exactly one traceparent.
         std::optional<trace::SpanContext> parent;
         if (msg.count("traceparent") == 1)
@@ -272,10 +364,12 @@ struct Server::Impl {
           resp = proxy::error_response(400, "bad request: request body not allowed",
                                        proxy::Outcome::rejected);
           keep_alive = false;
+        } else if (!strip_prefix(req.target)) {
+          resp = proxy::error_response(404, "not found: outside " + prefix, proxy::Outcome::not_found);
         } else if (auto now = service.respond_now(req)) {
           resp = std::move(*now);
         } else {
-          stream.expires_never();
+          lowest.expires_never();
           resp = co_await async_handle(service, req, asio::use_awaitable);
         }
       }
@@ -286,20 +380,24 @@ struct Server::Impl {
       try {
         const bool send_body = !resp.head && resp.status != 304;
         if (resp.object && send_body) {
-          stream.expires_never();
+          lowest.expires_never();
           if (auto* fd = std::get_if<fsio::UniqueFd>(&resp.object->body)) {
-            body_bytes =
-                co_await send_file(stream.socket(), head, fd->get(), resp.offset, resp.length);
+            if constexpr (k_plain) {
+              body_bytes =
+                  co_await send_file(stream.socket(), head, fd->get(), resp.offset, resp.length);
+            } else {
+              body_bytes = co_await send_file(stream, head, fd->get(), resp.offset, resp.length);
+            }
           } else {
             const auto& bytes = std::get<std::shared_ptr<const std::string>>(resp.object->body);
-            stream.expires_after(options.write_stall_timeout);
+            lowest.expires_after(options.write_stall_timeout);
             std::array<asio::const_buffer, 2> bufs{
                 asio::buffer(head), asio::buffer(bytes->data() + resp.offset, resp.length)};
             co_await asio::async_write(stream, bufs, asio::use_awaitable);
             body_bytes = resp.length;
           }
         } else {
-          stream.expires_after(options.write_stall_timeout);
+          lowest.expires_after(options.write_stall_timeout);
           std::array<asio::const_buffer, 2> bufs{
               asio::buffer(head), asio::buffer(resp.body.data(), send_body ? resp.body.size() : 0)};
           co_await asio::async_write(stream, bufs, asio::use_awaitable);
@@ -341,8 +439,14 @@ struct Server::Impl {
       }
       if (!keep_alive || draining.load()) break;
     }
+    if constexpr (!k_plain) {
+      // close_notify, bounded: a peer that never reads it must not hold the connection.
+      lowest.expires_after(std::chrono::seconds(1));
+      beast::error_code ec;
+      co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+    }
     beast::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    lowest.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 };
 
@@ -358,6 +462,20 @@ Server::~Server() {
 
 std::string Server::bind() {
   auto& impl = *m_impl;
+  if (!impl.options.tls_cert.empty() || !impl.options.tls_key.empty()) {
+    if (impl.options.tls_cert.empty() || impl.options.tls_key.empty())
+      throw std::runtime_error("TLS needs both tls_cert and tls_key");
+    auto& ctx = impl.tls.emplace(asio::ssl::context::tls_server);
+    ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                    asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+    beast::error_code ec;
+    ctx.use_certificate_chain_file(impl.options.tls_cert, ec);
+    if (ec)
+      throw std::runtime_error("tls_cert " + impl.options.tls_cert + ": " + ec.message());
+    ctx.use_private_key_file(impl.options.tls_key, asio::ssl::context::pem, ec);
+    if (ec) throw std::runtime_error("tls_key " + impl.options.tls_key + ": " + ec.message());
+  }
   const auto& listen = impl.options.listen;
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos)
@@ -386,6 +504,8 @@ std::string Server::bind() {
 void Server::start() {
   auto& impl = *m_impl;
   wait_for_signal();
+  impl.wait_for_reload();
+  impl.schedule_check();
   co_spawn(impl.ioc, impl.accept_loop(), asio::detached);
   std::size_t n = impl.options.threads;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());

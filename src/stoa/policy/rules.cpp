@@ -173,9 +173,9 @@ std::string RuleSet::explain(const Rule* rule, std::string_view module,
                        version.empty() ? "" : "@", version) +
            out;
   }
-  std::string head = fmt::format("{}{}{}: rule {} {:?} (#{}), action {}\n", module,
+  std::string head = fmt::format("{}{}{}: rule #{} {:?}, action {}\n", module,
                                  version.empty() ? "" : "@", version, rule->index + 1, rule->name,
-                                 rule->index + 1, to_string(rule->action));
+                                 to_string(rule->action));
   head += fmt::format("  because modules {:?} match {}", rule->modules, module);
   if (rule->range) head += fmt::format(" and version {} is in {:?}", version, rule->versions);
   head += "\n";

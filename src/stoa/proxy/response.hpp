@@ -23,6 +23,8 @@ struct HttpRequest {
   std::string request_id;    // for log lines about this request
   trace::SpanContext trace;  // the request's server span (or the caller's context); may be invalid
   std::string tracestate;    // passed on to upstreams with the trace context
+  // The Authorization header, for the policy's credential check. Never logged.
+  std::string authorization;
 };
 
 // Which way a request was answered; for the access log and metrics.
