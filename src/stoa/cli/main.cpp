@@ -463,6 +463,10 @@ int main(int argc, char** argv) {
       "--quarantine", quarantine,
       "move the files of bad versions to <data_dir>/.stoa-quarantine/ (never deletes)");
   app.add_subcommand("version", "print the version and exit");
+  auto* passwd_cmd = app.add_subcommand(
+      "passwd", "read a password from stdin and print a users_file line NAME:<bcrypt hash>");
+  std::string passwd_name;
+  passwd_cmd->add_option("name", passwd_name, "user name")->required();
   auto* rules_cmd = app.add_subcommand("rules", "policy rules");
   rules_cmd->require_subcommand(1);
   auto* rules_test_cmd = rules_cmd->add_subcommand(
@@ -482,6 +486,22 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+  if (app.got_subcommand("passwd")) {
+    std::string password;
+    std::getline(std::cin, password);
+    if (!password.empty() && password.back() == '\r') password.pop_back();
+    if (password.empty() || passwd_name.empty() || passwd_name.find(':') != std::string::npos) {
+      std::cerr << "stoa passwd: need a name without ':' and a non-empty password on stdin\n";
+      return 2;
+    }
+    const auto hash = policy::hash_password(password);
+    if (!hash) {
+      std::cerr << "stoa passwd: libcrypt could not make a bcrypt hash\n";
+      return 1;
+    }
+    std::cout << passwd_name << ":" << *hash << "\n";
+    return 0;
   }
   if (app.got_subcommand("version")) {
     std::cout << "stoa " << STOA_VERSION << "\n";

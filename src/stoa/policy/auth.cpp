@@ -71,6 +71,15 @@ bool bcrypt_matches(const std::string& hash, const std::string& password) {
 
 }  // namespace
 
+std::optional<std::string> hash_password(const std::string& password, unsigned long cost) {
+  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+  if (crypt_gensalt_rn("$2b$", cost, nullptr, 0, salt, sizeof salt) == nullptr) return std::nullopt;
+  auto data = std::make_unique<crypt_data>();
+  const char* out = crypt_rn(password.c_str(), salt, data.get(), sizeof(crypt_data));
+  if (out == nullptr || out[0] == '*') return std::nullopt;
+  return std::string(out);
+}
+
 std::optional<std::string> decode_base64(std::string_view s) {
   if (s.size() % 4 != 0) return std::nullopt;
   std::string out;

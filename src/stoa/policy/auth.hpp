@@ -63,6 +63,10 @@ class Credentials {
   mutable std::unordered_map<std::string, std::string> m_verified;  // sha256(name:pw) -> name
 };
 
+// A bcrypt ("$2b$") hash of `password` with a random salt and 2^cost rounds, for a users file
+// line ("name:<hash>"); nullopt when libcrypt cannot make one.
+std::optional<std::string> hash_password(const std::string& password, unsigned long cost = 10);
+
 // Decodes standard base64 (with padding); nullopt when malformed.
 std::optional<std::string> decode_base64(std::string_view s);
 

@@ -91,6 +91,15 @@ TEST(Credentials, BasicBcryptAndTokens) {
   EXPECT_EQ(c->authenticate("Basic").status, S::bad_credentials);
 }
 
+TEST(Credentials, HashPasswordMakesUsableLines) {
+  const auto h = hash_password("pa:ss word", 4);
+  ASSERT_TRUE(h);
+  EXPECT_TRUE(h->starts_with("$2b$04$")) << *h;
+  const auto c = creds("u:" + *h + "\n", "");
+  EXPECT_EQ(c->authenticate(basic("u:pa:ss word")).principal, "u");
+  EXPECT_NE(hash_password("pa:ss word", 4), h);  // salted
+}
+
 TEST(Credentials, FileErrorsNameTheLineNotTheSecret) {
   struct Case {
     std::string users, tokens, want;
