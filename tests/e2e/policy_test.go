@@ -355,7 +355,7 @@ upstream = "`+privUp.URL()+`"
 		privatePrefix + "/x/y/z@v0.0.1":   http.StatusForbidden,
 		"!corp.example.com/lib@v1.0.0":    http.StatusBadRequest, // upper case in the domain: invalid
 		"corp.!example.!c!o!m/lib@v1.0.0": http.StatusBadRequest,
-		"corp.example.com%2Flib@v1.0.0":   http.StatusBadRequest,
+		"corp.example.com%2Flib@v1.0.0":   http.StatusForbidden, // decoded like any lookup
 	} {
 		if r := fetch("/sumdb/"+sumdbName+"/lookup/"+p, "alice", "alice-pw"); r.Status != want {
 			t.Errorf("sumdb lookup of %s: %v, want %d", p, r, want)
