@@ -293,7 +293,8 @@ struct Server::Impl {
       if (auto ep = lowest.socket().remote_endpoint(ignored); !ignored)
         remote = ep.address().to_string();
     }
-    beast::flat_buffer buffer(8192);
+    // Room for the largest header accepted, so that a bigger one is reported as such (431).
+    beast::flat_buffer buffer(std::max<std::size_t>(8192, options.max_header_bytes + 1024));
     bool first = true;
     metrics.connections().add(1);
     struct ConnectionCount {
@@ -336,7 +337,7 @@ struct Server::Impl {
       if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
           ec == beast::error::timeout || ec == asio::error::connection_reset) {
         co_return;  // closed or went quiet before sending a request: nothing to answer
-      } else if (ec == bhttp::error::header_limit) {
+      } else if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
         resp = proxy::error_response(431, "request header too large", proxy::Outcome::rejected);
       } else if (ec) {
         resp = proxy::error_response(400, "bad request: malformed HTTP request",
