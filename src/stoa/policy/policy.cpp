@@ -91,9 +91,12 @@ Policy::Policy(PolicyFiles files, SourceFactory make_source)
     : m_files(std::move(files)), m_make_source(std::move(make_source)) {
   m_fingerprint = fingerprint();
   m_current = load(m_files, m_make_source);
+  m_no_rules.store(m_current->rules.rules.empty());
 }
 
-Policy::Policy(std::shared_ptr<const Snapshot> fixed) : m_current(std::move(fixed)) {}
+Policy::Policy(std::shared_ptr<const Snapshot> fixed) : m_current(std::move(fixed)) {
+  m_no_rules.store(m_current->rules.rules.empty());
+}
 
 std::shared_ptr<const Snapshot> Policy::current() const {
   std::lock_guard lock(m_mutex);
@@ -129,6 +132,7 @@ std::optional<std::string> Policy::reload() {
   }
   std::lock_guard lock(m_mutex);
   m_fingerprint = fp;
+  m_no_rules.store(next->rules.rules.empty(), std::memory_order_release);
   m_current = std::move(next);
   return std::nullopt;
 }

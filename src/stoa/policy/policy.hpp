@@ -6,6 +6,7 @@
 // Thread-safety: Policy::current() and reload*() may be called from any thread; a Snapshot is
 // immutable (Credentials::authenticate is internally synchronized).
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -74,6 +75,9 @@ class Policy {
   explicit Policy(std::shared_ptr<const Snapshot> fixed);
 
   std::shared_ptr<const Snapshot> current() const;
+  // True when the current snapshot has no rule: every request is `cache` and nobody needs to
+  // authenticate. Lock-free (one atomic load), for the hot path of every request.
+  bool no_rules() const { return m_no_rules.load(std::memory_order_acquire); }
   // Re-reads every file; on failure the old snapshot stays and the error is returned.
   std::optional<std::string> reload();
   // reload() when a file's identity, size or modification time changed since the last
@@ -87,6 +91,7 @@ class Policy {
   SourceFactory m_make_source;
   mutable std::mutex m_mutex;
   std::shared_ptr<const Snapshot> m_current;
+  std::atomic<bool> m_no_rules{true};
   std::string m_fingerprint;
 };
 

@@ -294,7 +294,8 @@ std::optional<Response> parse_sumdb(std::string_view target, const ServiceOption
     if (!path || !version || !module::semver::is_valid(*version)) {
       return error_response(400, "bad request: malformed lookup", Outcome::rejected);
     }
-    const auto snap = o.policy != nullptr ? o.policy->current() : nullptr;
+    const auto snap =
+        o.policy != nullptr && !o.policy->no_rules() ? o.policy->current() : nullptr;
     if (module::match_prefix_patterns_folded(o.no_sumdb, *path) ||
         (snap && snap->rules.is_private(*path))) {
       return error_response(403,
@@ -583,7 +584,7 @@ void Service::handle(const HttpRequest& req, Done done) {
 
 Service::Policed Service::police(const HttpRequest& req, const module::Request& r) const {
   Policed p;
-  if (m_options.policy == nullptr) return p;
+  if (m_options.policy == nullptr || m_options.policy->no_rules()) return p;
   p.snapshot = m_options.policy->current();
   p.decision = p.snapshot->decide(r.module, r.canonical ? std::string_view(r.version) : "",
                                   req.authorization);
