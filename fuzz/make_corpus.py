@@ -400,6 +400,17 @@ def slug(s):
     return re.sub(r"[^A-Za-z0-9.]+", "-", text).strip("-.")[:40] or "empty"
 
 
+# Authorization header values (fuzz/authorization.cpp: alice's password is "pw", token "tok" is ci's).
+AUTHORIZATION = [
+    "Basic YWxpY2U6cHc=",  # alice:pw
+    "Bearer tok",
+    "Basic Y2k6dG9r",  # ci:tok
+    "Basic YWxpY2U6d3Jvbmc=",  # alice:wrong
+    "Digest x",
+    "Basic ====",
+]
+
+
 def write(target, named):
     d = ROOT / target
     d.mkdir(parents=True, exist_ok=True)
@@ -422,6 +433,7 @@ def main():
     write("info_json", [(s, s) for s in INFO_JSON])
     write("range_header", [(s, s) for s in RANGES])
     write("proxy_list", [(s, s) for s in PROXY_LISTS])
+    write("authorization", [(s, s) for s in AUTHORIZATION])
     write("sumdb_note", list(sumdb_notes().items()))
     write("sumdb_record", list(sumdb_records().items()))
     write("sumdb_tile", list(sumdb_tiles().items()))
