@@ -333,6 +333,12 @@ int serve(RawConfig cfg, const std::string& config_file) {
                        ? std::filesystem::path(cfg.get("data_dir")) / ".stoa-state" / "passthrough"
                        : std::filesystem::temp_directory_path();
   std::filesystem::create_directories(so.scratch_dir);
+  if (cfg.get("store") == "disk") {
+    // Passthrough downloads are unlinked once checked; a crash before that leaves them here.
+    for (const auto& e : std::filesystem::directory_iterator(so.scratch_dir)) {
+      if (e.path().filename().string().starts_with("pass-")) std::filesystem::remove(e.path());
+    }
+  }
   metrics::Registry registry;
   registry.gauge("stoa_build_info", "Always 1; the labels say which stoa this is.", {"version"})
       .with({STOA_VERSION})

@@ -728,12 +728,12 @@ void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done 
     const Outcome outcome = *leader ? Outcome::miss : Outcome::coalesced;
     if (res.status == Status::ok && res.file) {
       // Passthrough: served from the checked download, never from the store.
-      fsio::UniqueFd fd(::dup(res.file->fd()));
+      fsio::UniqueFd fd(::dup(res.file->fd.get()));
       if (!fd) {
         resp = failure(r, {Status::store_error, {}, {}, {}});
       } else {
         store::Object obj;
-        obj.size = res.file->size();
+        obj.size = res.file->size;
         obj.mtime_unix = std::time(nullptr);
         obj.body = std::move(fd);
         resp = serve_stored(req, std::move(obj), r.kind, outcome);
@@ -864,8 +864,14 @@ FetchResult Service::download_file(const module::Request& r, const FetchContext&
   }
   if (mode == Mode::passthrough) {
     m_log->info("passed through {} ({} bytes, not stored) [{}]", key, staged.size(), ctx.tag);
+    auto passed = std::make_shared<FetchResult::PassedFile>();
+    passed->fd = fsio::UniqueFd(::dup(staged.fd()));
+    passed->size = staged.size();
+    if (!passed->fd) return {Status::store_error, "dup of a passthrough download", {}, {}};
+    const auto path = staged.release();  // closes its descriptor; ours stays open
+    (void)::unlink(path.c_str());
     FetchResult ok{Status::ok, {}, {}, {}};
-    ok.file = std::make_shared<fsio::TempFile>(std::move(staged));
+    ok.file = std::move(passed);
     return ok;
   }
 

@@ -84,9 +84,13 @@ struct FetchResult {
   Status status = Status::failed;
   std::string message;  // one line for the client (forbidden: upstream's own words)
   std::string body;     // small answers fetched into memory (list, @latest, queries)
-  // A passthrough download, checked but not stored: served from here, removed when the last
-  // holder lets go.
-  std::shared_ptr<fsio::TempFile> file;
+  // A passthrough download, checked but not stored: an open descriptor of a file already
+  // unlinked (nothing is left behind, even by a crash while it is served).
+  struct PassedFile {
+    fsio::UniqueFd fd;
+    std::uint64_t size = 0;
+  };
+  std::shared_ptr<const PassedFile> file;
 };
 
 // The one table from failure kinds to HTTP status codes.
