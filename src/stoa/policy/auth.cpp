@@ -152,6 +152,22 @@ std::variant<std::unique_ptr<Credentials>, std::string> Credentials::parse(
   return c;
 }
 
+bool Credentials::is_slow(std::string_view authorization) const {
+  authorization = trim(authorization);
+  if (authorization.size() < 6) return false;
+  std::string scheme(authorization.substr(0, 6));
+  for (auto& ch : scheme) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (scheme != "basic ") return false;
+  const auto decoded = decode_base64(trim(authorization.substr(6)));
+  if (!decoded) return false;
+  const auto colon = decoded->find(':');
+  if (colon == std::string::npos || !m_users.contains(decoded->substr(0, colon))) return false;
+  const auto d = sha256(*decoded);
+  const std::string key(reinterpret_cast<const char*>(d.data()), d.size());
+  std::lock_guard lock(m_mutex);
+  return !m_verified.contains(key) && !m_failed.contains(key);
+}
+
 AuthResult Credentials::authenticate(std::string_view authorization) const {
   using S = AuthResult::Status;
   authorization = trim(authorization);
@@ -191,8 +207,14 @@ AuthResult Credentials::authenticate(std::string_view authorization) const {
   {
     std::lock_guard lock(m_mutex);
     if (auto v = m_verified.find(key); v != m_verified.end()) return {S::ok, v->second};
+    if (m_failed.contains(key)) return {S::bad_credentials, {}};
   }
-  if (!bcrypt_matches(it->second, password)) return {S::bad_credentials, {}};
+  if (!bcrypt_matches(it->second, password)) {
+    std::lock_guard lock(m_mutex);
+    if (m_failed.size() >= 4096) m_failed.clear();
+    m_failed.emplace(key, true);
+    return {S::bad_credentials, {}};
+  }
   std::lock_guard lock(m_mutex);
   if (m_verified.size() >= 4096) m_verified.clear();
   m_verified.emplace(key, name);

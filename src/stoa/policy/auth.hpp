@@ -48,6 +48,10 @@ class Credentials {
   // tens of milliseconds.
   AuthResult authenticate(std::string_view authorization) const;
 
+  // Whether authenticate(authorization) would run bcrypt (Basic credentials of a known user
+  // not checked before): such a check belongs on a worker thread, not a serving one.
+  bool is_slow(std::string_view authorization) const;
+
   bool empty() const { return m_users.empty() && m_tokens.empty(); }
   std::size_t users() const { return m_users.size(); }
   std::size_t tokens() const { return m_tokens.size(); }
@@ -61,6 +65,7 @@ class Credentials {
   std::vector<Token> m_tokens;
   mutable std::mutex m_mutex;
   mutable std::unordered_map<std::string, std::string> m_verified;  // sha256(name:pw) -> name
+  mutable std::unordered_map<std::string, bool> m_failed;  // sha256(name:pw) of wrong ones
 };
 
 // A bcrypt ("$2b$") hash of `password` with a random salt and 2^cost rounds, for a users file

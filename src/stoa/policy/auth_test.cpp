@@ -77,8 +77,14 @@ TEST(Credentials, BasicBcryptAndTokens) {
   auto a = c->authenticate(basic("alice:s3cret"));
   EXPECT_EQ(a.status, S::ok);
   EXPECT_EQ(a.principal, "alice");
-  EXPECT_EQ(c->authenticate(basic("alice:s3cret")).status, S::ok);  // remembered
+  EXPECT_FALSE(c->is_slow(basic("alice:s3cret")));  // remembered
+  EXPECT_EQ(c->authenticate(basic("alice:s3cret")).status, S::ok);
+  EXPECT_TRUE(c->is_slow(basic("alice:wrong")));
   EXPECT_EQ(c->authenticate(basic("alice:wrong")).status, S::bad_credentials);
+  EXPECT_FALSE(c->is_slow(basic("alice:wrong")));  // a failure is remembered too
+  EXPECT_EQ(c->authenticate(basic("alice:wrong")).status, S::bad_credentials);
+  EXPECT_FALSE(c->is_slow(basic("carol:x")));   // unknown user: no bcrypt
+  EXPECT_FALSE(c->is_slow("Bearer tok-123"));  // tokens: one SHA-256
   EXPECT_EQ(c->authenticate(basic("bob:pw")).principal, "bob");
   EXPECT_EQ(c->authenticate(basic("carol:pw")).status, S::bad_credentials);
   EXPECT_EQ(c->authenticate("Bearer tok-123").principal, "ci");

@@ -43,6 +43,9 @@ class Snapshot {
   // `version` is the canonical version the request names, or "".
   Decision decide(std::string_view module, std::string_view version,
                   std::string_view authorization) const;
+  // Whether decide() would run a bcrypt check (see Credentials::is_slow).
+  bool needs_slow_check(std::string_view module, std::string_view version,
+                        std::string_view authorization) const;
   // Whether `principal` may read modules of `rule` (readers semantics in rules.hpp).
   bool may_read(const Rule& rule, const std::string& principal) const;
 };

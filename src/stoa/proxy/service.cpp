@@ -532,6 +532,7 @@ std::optional<Response> Service::respond_now(const HttpRequest& req) {
     } else {
       const auto& r = std::get<module::Request>(parsed);
       try {
+        if (slow_credentials(req, r)) return std::nullopt;  // handle() checks them off-thread
         const Policed p = police(req, r);
         out = policy_now(req, r, p);
         if (!out && p.decision.action != policy::Action::passthrough) out = try_answer(req, r);
@@ -557,8 +558,35 @@ std::optional<Response> Service::respond_now(const HttpRequest& req) {
 void Service::handle(const HttpRequest& req, Done done) {
   if (auto r = respond_now(req)) return done(std::move(*r));
   if (req.target.starts_with("/sumdb/")) return sumdb_fetch(req, std::move(done));
-  // respond_now only declines for well-formed module requests that need upstream work.
+  // respond_now only declines for well-formed module requests that need upstream work, or
+  // whose credentials need a bcrypt check: that runs on a worker, never on a serving thread.
   auto r = std::get<module::Request>(module::parse_request(req.target));
+  if (slow_credentials(req, r)) {
+    auto shared = std::make_shared<Done>(std::move(done));
+    const bool queued = m_pool.try_submit([this, req, r, shared] {
+      try {
+        police(req, r);  // the bcrypt check; its verdict is remembered
+        if (auto now = respond_now(req)) return (*shared)(std::move(*now));
+        decided(req, r, std::move(*shared));
+      } catch (const std::exception& e) {
+        m_log->error("answering {}: {}", req.target, e.what());
+        (*shared)(error_response(503, "storage error; retry shortly", Outcome::failed));
+      }
+    });
+    if (!queued) (*shared)(failure(r, {Status::busy, {}, {}, {}}));
+    return;
+  }
+  decided(req, r, std::move(done));
+}
+
+bool Service::slow_credentials(const HttpRequest& req, const module::Request& r) const {
+  if (req.authorization.empty() || m_options.policy == nullptr || m_options.policy->no_rules())
+    return false;
+  return m_options.policy->current()->needs_slow_check(
+      r.module, r.canonical ? std::string_view(r.version) : "", req.authorization);
+}
+
+void Service::decided(const HttpRequest& req, const module::Request& r, Done done) {
   const Policed p = police(req, r);
   // Decided again: a reload in between may have changed the answer.
   if (auto now = policy_now(req, r, p)) {

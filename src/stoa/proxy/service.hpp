@@ -143,6 +143,10 @@ class Service {
     policy::Decision decision;
   };
   Policed police(const HttpRequest& req, const module::Request& r) const;
+  // Whether deciding `req` would run a bcrypt check (kept off the serving threads).
+  bool slow_credentials(const HttpRequest& req, const module::Request& r) const;
+  // handle() once the credentials are cheap to check: policy answer, or a fetch.
+  void decided(const HttpRequest& req, const module::Request& r, Done done);
   // The answer the policy gives without looking further (401, hidden 404, 403, 302, offline
   // and store-only private answers); nullopt when the request proceeds.
   std::optional<Response> policy_now(const HttpRequest& req, const module::Request& r,

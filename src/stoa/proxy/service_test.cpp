@@ -420,7 +420,7 @@ action = "passthrough"
     snap->rules = std::get<policy::RuleSet>(std::move(parsed));
     // Tokens "reader-token" and "other-token" (their SHA-256).
     auto creds = policy::Credentials::parse(
-        "", "",
+        "reader:" + policy::hash_password("pw", 4).value_or("?") + "\n", "users",
         "reader ba5005a40cf5212e4ac0190104cc127edab013294bb71279a975b27a80982d45\nother 6c67163bbed989f232b31acc4f04df54b31285bfc01bd022c735b71e041a4754\n",
         "t");
     m_token_ok = std::holds_alternative<std::unique_ptr<policy::Credentials>>(creds);
@@ -516,6 +516,23 @@ TEST_F(PolicyServiceTest, PrivateWithoutSourceIsStoreOnlyAndHidesFromNonReaders)
   EXPECT_EQ(get("/corp.example/a/@v/v1.0.0.info", "Bearer other-token").status, 404);
   EXPECT_EQ(m_upstream.hits("corp.example/a/@v/v1.0.1.info"), 0);
   EXPECT_EQ(m_upstream.hits("corp.example/b/@v/list"), 0);
+}
+
+TEST_F(PolicyServiceTest, BcryptChecksNeverRunOnTheCallersThread) {
+  ASSERT_TRUE(m_token_ok);
+  put("corp.example/a/@v/v1.0.0.info", k_info);
+  const std::string good = "Basic cmVhZGVyOnB3";    // reader:pw
+  const std::string wrong = "Basic cmVhZGVyOnB4";   // reader:px
+  HttpRequest req = make_request("GET", "/corp.example/a/@v/v1.0.0.info");
+  req.authorization = good;
+  EXPECT_FALSE(m_service->respond_now(req));  // unchecked credentials: not on this thread
+  EXPECT_EQ(get(req.target, good).status, 200);  // checked on a worker
+  EXPECT_TRUE(m_service->respond_now(req));   // remembered: answered at once
+  EXPECT_EQ(get(req.target, wrong).status, 401);
+  req.authorization = wrong;
+  const auto again = m_service->respond_now(req);  // a remembered failure is cheap too
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 401);
 }
 
 TEST_F(PolicyServiceTest, PassthroughServesWithoutStoring) {
