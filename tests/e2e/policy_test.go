@@ -540,3 +540,45 @@ func waitLog(t *testing.T, s *stoatest.Stoa, text string) {
 		sleepPoll()
 	}
 }
+
+// SIGHUP loads the certificate and key again; a broken pair keeps the previous one.
+func TestTLSReloadOnSIGHUP(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t)
+	_, certFile, keyFile, firstTLS := testTLS(t, t.TempDir())
+	s := startStoa(t, up, stoatest.Config{TLS: firstTLS,
+		Args: []string{"--tls-cert", certFile, "--tls-key", keyFile}})
+	handshake := func(cfg *tls.Config) error {
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", s.Addr, cfg)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	if err := handshake(firstTLS); err != nil {
+		t.Fatalf("first certificate: %v", err)
+	}
+	// A new CA and certificate replace the files.
+	_, cert2, key2, secondTLS := testTLS(t, t.TempDir())
+	for src, dst := range map[string]string{cert2: certFile, key2: keyFile} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, dst, string(b))
+	}
+	s.Signal(syscall.SIGHUP)
+	waitLog(t, s, "TLS certificate reloaded")
+	if err := handshake(secondTLS); err != nil {
+		t.Errorf("after the reload the new certificate is not served: %v", err)
+	}
+	if err := handshake(firstTLS); err == nil {
+		t.Errorf("after the reload the old certificate is still served")
+	}
+	writeFile(t, certFile, "not a certificate\n")
+	s.Signal(syscall.SIGHUP)
+	waitLog(t, s, "TLS reload failed; keeping the previous certificate")
+	if err := handshake(secondTLS); err != nil {
+		t.Errorf("a failed reload dropped the working certificate: %v", err)
+	}
+}

@@ -12,6 +12,7 @@
 #include <boost/beast/ssl.hpp>
 #include <cerrno>
 #include <ctime>
+#include <mutex>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -90,7 +91,9 @@ struct Server::Impl {
   asio::signal_set signals{ioc, SIGINT, SIGTERM};
   asio::signal_set reload_signal{ioc, SIGHUP};
   asio::steady_timer check_timer{ioc};
-  std::optional<asio::ssl::context> tls;
+  // The TLS context: replaced whole on SIGHUP; each connection keeps the one it started with.
+  std::mutex tls_mutex;
+  std::shared_ptr<asio::ssl::context> tls;
   std::string prefix;  // path_prefix without a trailing '/'; "" for none
   std::vector<std::thread> threads;
   std::atomic<std::uint64_t> next_id{1};
@@ -136,11 +139,40 @@ struct Server::Impl {
     });
   }
 
+  std::shared_ptr<asio::ssl::context> current_tls() {
+    std::lock_guard lock(tls_mutex);
+    return tls;
+  }
+
+  // A TLS context from the certificate and key files; throws std::runtime_error.
+  std::shared_ptr<asio::ssl::context> make_tls() const {
+    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                     asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+    beast::error_code ec;
+    ctx->use_certificate_chain_file(options.tls_cert, ec);
+    if (ec) throw std::runtime_error("tls_cert " + options.tls_cert + ": " + ec.message());
+    ctx->use_private_key_file(options.tls_key, asio::ssl::context::pem, ec);
+    if (ec) throw std::runtime_error("tls_key " + options.tls_key + ": " + ec.message());
+    return ctx;
+  }
+
   void wait_for_reload() {
-    if (!options.on_reload) return;
+    if (!options.on_reload && !current_tls()) return;
     reload_signal.async_wait([this](const beast::error_code& ec, int) {
       if (ec) return;
-      options.on_reload();
+      if (options.on_reload) options.on_reload();
+      if (current_tls()) {
+        try {
+          auto next = make_tls();
+          std::lock_guard lock(tls_mutex);
+          tls = std::move(next);
+          log->info("TLS certificate reloaded from {}", options.tls_cert);
+        } catch (const std::exception& e) {
+          log->error("TLS reload failed; keeping the previous certificate: {}", e.what());
+        }
+      }
       wait_for_reload();
     });
   }
@@ -189,8 +221,9 @@ struct Server::Impl {
         log->warn("accept: {}", ec.message());
         continue;
       }
-      if (tls) {
-        co_spawn(strand, tls_session(tcp::socket(std::move(sock))), asio::detached);
+      if (auto ctx = current_tls()) {
+        co_spawn(strand, tls_session(tcp::socket(std::move(sock)), std::move(ctx)),
+                 asio::detached);
       } else {
         co_spawn(strand, session(beast::tcp_stream(std::move(sock)), std::string()),
                  asio::detached);
@@ -267,11 +300,11 @@ struct Server::Impl {
     co_return length;
   }
 
-  asio::awaitable<void> tls_session(tcp::socket sock) {
+  asio::awaitable<void> tls_session(tcp::socket sock, std::shared_ptr<asio::ssl::context> ctx) {
     beast::error_code ec;
     std::string remote = "?";
     if (auto ep = sock.remote_endpoint(ec); !ec) remote = ep.address().to_string();
-    TlsStream stream(beast::tcp_stream(std::move(sock)), *tls);
+    TlsStream stream(beast::tcp_stream(std::move(sock)), *ctx);
     // The handshake counts as part of the request header: a client dribbling it is cut off
     // as a dribbling header is.
     beast::get_lowest_layer(stream).expires_after(options.header_timeout);
@@ -466,16 +499,7 @@ std::string Server::bind() {
   if (!impl.options.tls_cert.empty() || !impl.options.tls_key.empty()) {
     if (impl.options.tls_cert.empty() || impl.options.tls_key.empty())
       throw std::runtime_error("TLS needs both tls_cert and tls_key");
-    auto& ctx = impl.tls.emplace(asio::ssl::context::tls_server);
-    ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                    asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
-    beast::error_code ec;
-    ctx.use_certificate_chain_file(impl.options.tls_cert, ec);
-    if (ec)
-      throw std::runtime_error("tls_cert " + impl.options.tls_cert + ": " + ec.message());
-    ctx.use_private_key_file(impl.options.tls_key, asio::ssl::context::pem, ec);
-    if (ec) throw std::runtime_error("tls_key " + impl.options.tls_key + ": " + ec.message());
+    impl.tls = impl.make_tls();
   }
   const auto& listen = impl.options.listen;
   const auto colon = listen.rfind(':');

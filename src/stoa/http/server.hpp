@@ -46,7 +46,8 @@ struct ServerOptions {
   // client's trace context is still passed on to upstream fetches).
   const trace::Tracer* tracer = nullptr;
   // TLS: PEM certificate chain and private key files; both empty: plain HTTP. bind() throws
-  // std::runtime_error when they cannot be loaded. Stored files go out with sendfile(2) over
+  // std::runtime_error when they cannot be loaded; SIGHUP loads them again (a failure keeps
+  // the previous ones and is logged). Stored files go out with sendfile(2) over
   // plain HTTP and with read+write over TLS.
   std::string tls_cert;
   std::string tls_key;
