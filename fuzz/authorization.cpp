@@ -18,8 +18,10 @@ using stoa::fuzz::require;
 namespace policy = stoa::policy;
 
 // alice's password is "pw" (bcrypt cost 4, so a check is cheap); token "tok" belongs to "ci".
-constexpr const char* k_users = "alice:$2b$04$DWmSyISl26BgsN7e5S.sFORfgL/in9TnnlmIUnfVKzrZZJMaM2772\n";
-constexpr const char* k_tokens = "ci 1a7674eb4ee78df7e1ac439a93c3fa8e3c945784d4dec9fd8e3011738b2f1d62\n";
+constexpr const char* k_users =
+    "alice:$2b$04$DWmSyISl26BgsN7e5S.sFORfgL/in9TnnlmIUnfVKzrZZJMaM2772\n";
+constexpr const char* k_tokens =
+    "ci 1a7674eb4ee78df7e1ac439a93c3fa8e3c945784d4dec9fd8e3011738b2f1d62\n";
 
 const policy::Credentials& credentials() {
   static const auto creds = [] {

@@ -12,8 +12,8 @@
 // request. Neither passwords nor tokens are ever logged or kept in clear.
 
 #include <array>
-#include <memory>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -38,10 +38,9 @@ class Credentials {
 
   // Parse the two files' contents ("" when not configured). An error names the file and line
   // (never the secret).
-  static std::variant<std::unique_ptr<Credentials>, std::string> parse(std::string_view users_text,
-                                                                       std::string_view users_origin,
-                                                                       std::string_view tokens_text,
-                                                                       std::string_view tokens_origin);
+  static std::variant<std::unique_ptr<Credentials>, std::string> parse(
+      std::string_view users_text, std::string_view users_origin, std::string_view tokens_text,
+      std::string_view tokens_origin);
 
   // Checks an Authorization header value ("" when absent): anonymous when absent,
   // bad_credentials when malformed, unknown or wrong. Thread-safe; a first bcrypt check takes
@@ -65,7 +64,7 @@ class Credentials {
   std::vector<Token> m_tokens;
   mutable std::mutex m_mutex;
   mutable std::unordered_map<std::string, std::string> m_verified;  // sha256(name:pw) -> name
-  mutable std::unordered_map<std::string, bool> m_failed;  // sha256(name:pw) of wrong ones
+  mutable std::unordered_map<std::string, bool> m_failed;           // sha256(name:pw) of wrong ones
 };
 
 // A bcrypt ("$2b$") hash of `password` with a random salt and 2^cost rounds, for a users file

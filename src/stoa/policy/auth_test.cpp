@@ -27,8 +27,7 @@ std::string basic(std::string_view user_pass) {
   std::string out;
   std::size_t i = 0;
   for (; i + 2 < user_pass.size(); i += 3) {
-    const unsigned n = u(user_pass[i]) << 16 | u(user_pass[i + 1]) << 8 |
-                       u(user_pass[i + 2]);
+    const unsigned n = u(user_pass[i]) << 16 | u(user_pass[i + 1]) << 8 | u(user_pass[i + 2]);
     out += {k[n >> 18], k[(n >> 12) & 63], k[(n >> 6) & 63], k[n & 63]};
   }
   if (user_pass.size() - i == 1) {
@@ -68,9 +67,9 @@ TEST(Base64, RoundTrips) {
 }
 
 TEST(Credentials, BasicBcryptAndTokens) {
-  const auto c = creds("# users\nalice:" + bcrypt("s3cret") + "\nbob:" + bcrypt("pw", "$2y$") +
-                           "\n",
-                       "ci " + sha_hex("tok-123") + "\n");
+  const auto c =
+      creds("# users\nalice:" + bcrypt("s3cret") + "\nbob:" + bcrypt("pw", "$2y$") + "\n",
+            "ci " + sha_hex("tok-123") + "\n");
   ASSERT_TRUE(c);
   using S = AuthResult::Status;
   EXPECT_EQ(c->authenticate("").status, S::anonymous);
@@ -83,7 +82,7 @@ TEST(Credentials, BasicBcryptAndTokens) {
   EXPECT_EQ(c->authenticate(basic("alice:wrong")).status, S::bad_credentials);
   EXPECT_FALSE(c->is_slow(basic("alice:wrong")));  // a failure is remembered too
   EXPECT_EQ(c->authenticate(basic("alice:wrong")).status, S::bad_credentials);
-  EXPECT_FALSE(c->is_slow(basic("carol:x")));   // unknown user: no bcrypt
+  EXPECT_FALSE(c->is_slow(basic("carol:x")));  // unknown user: no bcrypt
   EXPECT_FALSE(c->is_slow("Bearer tok-123"));  // tokens: one SHA-256
   EXPECT_EQ(c->authenticate(basic("bob:pw")).principal, "bob");
   EXPECT_EQ(c->authenticate(basic("carol:pw")).status, S::bad_credentials);

@@ -68,7 +68,8 @@ std::shared_ptr<const Snapshot> load(const PolicyFiles& files, const SourceFacto
     if (auto* e = std::get_if<ParseError>(&parsed)) throw LoadError(e->message);
     snap->rules = std::move(std::get<RuleSet>(parsed));
   }
-  const std::string users = files.users_file.empty() ? "" : read_file(files.users_file, "users_file");
+  const std::string users =
+      files.users_file.empty() ? "" : read_file(files.users_file, "users_file");
   const std::string tokens =
       files.tokens_file.empty() ? "" : read_file(files.tokens_file, "tokens_file");
   auto creds = Credentials::parse(users, files.users_file, tokens, files.tokens_file);
@@ -86,8 +87,8 @@ std::shared_ptr<const Snapshot> load(const PolicyFiles& files, const SourceFacto
       try {
         snap->sources[r.index] = make_source(r.upstream);
       } catch (const std::exception& e) {
-        throw LoadError(fmt::format("{}: rule {:?}: upstream: {}", files.rules_file, r.name,
-                                    e.what()));
+        throw LoadError(
+            fmt::format("{}: rule {:?}: upstream: {}", files.rules_file, r.name, e.what()));
       }
     }
   }

@@ -30,8 +30,8 @@ struct Decision {
   Action action = Action::cache;
   const Rule* rule = nullptr;  // nullptr: no rule matched; valid while the snapshot lives
   Access access = Access::allowed;
-  std::string principal;                 // who, when credentials were checked and valid
-  fetch::Upstream* source = nullptr;     // the rule's own `upstream` (nullptr: none)
+  std::string principal;              // who, when credentials were checked and valid
+  fetch::Upstream* source = nullptr;  // the rule's own `upstream` (nullptr: none)
 };
 
 class Snapshot {

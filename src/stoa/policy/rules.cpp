@@ -173,9 +173,9 @@ std::string RuleSet::explain(const Rule* rule, std::string_view module,
                        version.empty() ? "" : "@", version) +
            out;
   }
-  std::string head = fmt::format("{}{}{}: rule #{} {:?}, action {}\n", module,
-                                 version.empty() ? "" : "@", version, rule->index + 1, rule->name,
-                                 to_string(rule->action));
+  std::string head =
+      fmt::format("{}{}{}: rule #{} {:?}, action {}\n", module, version.empty() ? "" : "@", version,
+                  rule->index + 1, rule->name, to_string(rule->action));
   head += fmt::format("  because modules {:?} match {}", rule->modules, module);
   if (rule->range) head += fmt::format(" and version {} is in {:?}", version, rule->versions);
   head += "\n";
@@ -206,8 +206,8 @@ std::variant<RuleSet, ParseError> parse_rules(std::string_view toml_text, std::s
     for (const auto& [name, members] : *t) {
       const auto* arr = members.as_array();
       if (arr == nullptr) {
-        return ParseError{fmt::format("{}: group {:?} must be an array of names", origin,
-                                      name.str())};
+        return ParseError{
+            fmt::format("{}: group {:?} must be an array of names", origin, name.str())};
       }
       auto& list = set.groups[std::string(name.str())];
       for (const auto& m : *arr) {
@@ -224,8 +224,8 @@ std::variant<RuleSet, ParseError> parse_rules(std::string_view toml_text, std::s
   if (arr == nullptr || !arr->is_array_of_tables()) {
     return ParseError{fmt::format("{}: `rule` must be an array of tables ([[rule]])", origin)};
   }
-  static const std::set<std::string_view> k_known = {"name",     "modules", "versions", "action",
-                                                     "to",       "message", "readers",  "upstream"};
+  static const std::set<std::string_view> k_known = {"name", "modules", "versions", "action",
+                                                     "to",   "message", "readers",  "upstream"};
   std::set<std::string> names;
   for (std::size_t i = 0; i < arr->size(); ++i) {
     const auto& t = *arr->get(i)->as_table();

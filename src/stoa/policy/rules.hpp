@@ -33,7 +33,7 @@ struct Comparator {
 };
 
 struct VersionRange {
-  std::vector<Comparator> all;  // every one must hold
+  std::vector<Comparator> all;                    // every one must hold
   bool contains(std::string_view version) const;  // false for an invalid version
 };
 
@@ -46,12 +46,12 @@ struct Rule {
   std::string versions;  // as written; empty: any version
   std::optional<VersionRange> range;
   Action action = Action::cache;
-  std::string to;        // redirect: base URL without trailing '/'
-  std::string message;   // deny: shown to the client
+  std::string to;       // redirect: base URL without trailing '/'
+  std::string message;  // deny: shown to the client
   // Who may read the modules of this rule: user or token names, "@group", "*" (any
   // authenticated client). Empty: anyone, except for private rules, where empty means "*".
   std::vector<std::string> readers;
-  std::string upstream;  // GOPROXY-syntax list used instead of the global upstream ("" none)
+  std::string upstream;   // GOPROXY-syntax list used instead of the global upstream ("" none)
   std::size_t index = 0;  // 0-based position
 
   bool restricted() const { return !readers.empty() || action == Action::private_; }
