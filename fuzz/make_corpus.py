@@ -422,6 +422,17 @@ INDEX_QUERIES = [
 ]
 
 
+# Authorization header values (fuzz/authorization.cpp: alice's password is "pw", token "tok" is ci's).
+AUTHORIZATION = [
+    "Basic YWxpY2U6cHc=",  # alice:pw
+    "Bearer tok",
+    "Basic Y2k6dG9r",  # ci:tok
+    "Basic YWxpY2U6d3Jvbmc=",  # alice:wrong
+    "Digest x",
+    "Basic ====",
+]
+
+
 def write(target, named):
     d = ROOT / target
     d.mkdir(parents=True, exist_ok=True)
@@ -446,6 +457,10 @@ def main():
     write("proxy_list", [(s, s) for s in PROXY_LISTS])
     write("index_query", [(s, s) for s in INDEX_QUERIES])
     write("go_output", [(s, s) for s in GO_OUTPUT])
+]
+
+
+    write("authorization", [(s, s) for s in AUTHORIZATION])
     write("sumdb_note", list(sumdb_notes().items()))
     write("sumdb_record", list(sumdb_records().items()))
     write("sumdb_tile", list(sumdb_tiles().items()))

@@ -6,7 +6,7 @@ set -euo pipefail
 build_pkgs=(
   cmake ninja-build g++ pkg-config git ca-certificates
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
-  libcurl4-openssl-dev libssl-dev libzip-dev zlib1g-dev libpugixml-dev
+  libcurl4-openssl-dev libssl-dev libzip-dev zlib1g-dev libpugixml-dev libcrypt-dev
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
   libhiredis-dev libpq-dev libsqlite3-dev

@@ -38,15 +38,23 @@ func TestMain(m *testing.M) {
 	sharedGoCache = dir
 	code := m.Run()
 	runSuiteCleanups()
+	// No private module path ever reached a public upstream, in any test of the suite.
+	if leaks := privateLeaks(); len(leaks) != 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: requests carrying the private prefix %q reached public upstreams:\n%s\n",
+			privatePrefix, strings.Join(leaks, "\n"))
+		code = 1
+	}
 	gocmd.MakeWritable(dir)
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }
 
-// newUpstream starts an upstream simulator serving mods, closed at cleanup.
+// newUpstream starts an upstream simulator serving mods, closed at cleanup. Every one is a
+// public upstream: TestMain checks that none ever saw a request for a private module path.
 func newUpstream(t *testing.T, mods ...*modgen.Built) *upstream.Server {
 	t.Helper()
 	up := upstream.New()
+	registerPublic(up)
 	t.Cleanup(up.Close)
 	up.Add(mods...)
 	return up

@@ -186,6 +186,24 @@ const std::vector<KeySpec>& keys() {
        "least severe level logged",
        {"debug", "info", "warn", "error"}},
       {"access_log", KeyType::boolean, "true", "log one line per request"},
+      {"rules_file", KeyType::string, "",
+       "TOML file of policy rules ([[rule]] tables and [groups]), reloaded on SIGHUP and when it "
+       "changes; empty: the [[rule]] tables of the configuration file itself"},
+      {"users_file", KeyType::string, "",
+       "htpasswd-style file of users allowed to read restricted modules (bcrypt only: "
+       "htpasswd -B); reloaded with the rules; empty: none"},
+      {"tokens_file", KeyType::string, "",
+       "file of bearer tokens, one \"name sha256-hex-of-token\" per line; reloaded with the "
+       "rules; empty: none"},
+      {"rules_check_interval", KeyType::duration, "2s",
+       "how often the rules, users and tokens files are checked for changes (one stat each); "
+       "0: only on SIGHUP"},
+      {"tls_cert", KeyType::string, "",
+       "PEM certificate chain file; with tls_key, serve HTTPS instead of HTTP"},
+      {"tls_key", KeyType::string, "", "PEM private key file of tls_cert"},
+      {"path_prefix", KeyType::string, "",
+       "serve the proxy under this path (e.g. /goproxy: GOPROXY=https://host/goproxy); "
+       "/healthz and /readyz stay at the root"},
   };
   return table;
 }
@@ -329,6 +347,8 @@ RawConfig load_config(const std::string& config_file,
       throw ConfigError(fmt::format("{}: {}", config_file, e.description()));
     }
     for (const auto& [name, node] : table) {
+      // Policy rules live in the same file; the policy component reads them.
+      if (name.str() == "rule" || name.str() == "groups") continue;
       const KeySpec* k = find_key(name.str());
       if (k == nullptr)
         throw ConfigError(fmt::format("{}: unknown key {:?}", config_file, name.str()));

@@ -18,6 +18,8 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <sys/resource.h>
+
 #include "stoa/cli/checksum_db.hpp"
 #include "stoa/cli/config.hpp"
 #include "stoa/cli/index_rebuild.hpp"
@@ -34,6 +36,9 @@
 #include "stoa/http/server.hpp"
 #include "stoa/index/index.hpp"
 #include "stoa/metrics/metrics.hpp"
+#include "stoa/module/path.hpp"
+#include "stoa/module/semver.hpp"
+#include "stoa/policy/policy.hpp"
 #include "stoa/proxy/admin.hpp"
 #include "stoa/proxy/checksums.hpp"
 #include "stoa/proxy/service.hpp"
@@ -304,6 +309,31 @@ std::unique_ptr<coord::Locks> make_locks(const RawConfig& cfg) {
   }
 }
 
+// The policy files: the rules file, or else the configuration file's own [[rule]] tables.
+policy::PolicyFiles policy_files(const RawConfig& cfg, const std::string& config_file) {
+  return {cfg.get("rules_file").empty() ? config_file : cfg.get("rules_file"),
+          cfg.get("users_file"), cfg.get("tokens_file")};
+}
+
+std::unique_ptr<policy::Policy> make_policy(const RawConfig& cfg, const std::string& config_file,
+                                            fetch::UpstreamOptions base) {
+  auto factory = [base](const std::string& list) {
+    std::string error;
+    auto parsed = fetch::parse_proxy_list(list, &error);
+    if (!parsed) throw std::runtime_error(error);
+    if (parsed->entries.empty())
+      throw std::runtime_error("names no proxy (direct fetching is not supported yet)");
+    fetch::UpstreamOptions o = base;
+    o.proxies = *parsed;
+    return fetch::make_http_upstream(o);
+  };
+  try {
+    return std::make_unique<policy::Policy>(policy_files(cfg, config_file), factory);
+  } catch (const policy::LoadError& e) {
+    throw ConfigError(e.what());
+  }
+}
+
 // The index named by `index` (nullptr for none). A PostgreSQL index connects lazily.
 std::unique_ptr<index::Index> make_index(const RawConfig& cfg) {
   const std::string& kind = cfg.get("index");
@@ -466,7 +496,42 @@ std::unique_ptr<Direct> make_direct(const RawConfig& cfg, Core& core, metrics::R
   return d;
 }
 
-int serve(RawConfig cfg) {
+
+// A proxy holds a socket per client: a few thousand idle or slow clients must not exhaust the
+// descriptors. The soft limit goes up to the hard one.
+void raise_fd_limit(spdlog::logger& log) {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
+  const rlim_t before = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  log.debug("open file limit raised from {} to {}", before, rl.rlim_cur);
+}
+
+int rules_test(const RawConfig& cfg, const std::string& config_file, const std::string& what) {
+  const auto at = what.rfind('@');
+  const std::string mod = what.substr(0, at);
+  std::string version = at == std::string::npos ? "" : what.substr(at + 1);
+  if (auto bad = module::check_path(mod)) {
+    std::cerr << "stoa rules test: " << *bad << "\n";
+    return 2;
+  }
+  if (at != std::string::npos && !module::semver::is_valid(version)) {
+    std::cerr << "stoa rules test: " << module::excerpt(version)
+              << " is not a semantic version (like v1.2.3)\n";
+    return 2;
+  }
+  version = module::semver::canonical(version);
+  const auto p = make_policy(cfg, config_file, {});
+  const auto snap = p->current();
+  const auto files = policy_files(cfg, config_file);
+  std::cout << "rules from " << (files.rules_file.empty() ? "(none)" : files.rules_file) << ": "
+            << snap->rules.rules.size() << "\n";
+  std::cout << snap->rules.explain(snap->rules.match(mod, version), mod, version);
+  return 0;
+}
+
+int serve(RawConfig cfg, const std::string& config_file) {
   // A client that hangs up during sendfile(2) must cost an EPIPE, not the process (send()
   // has MSG_NOSIGNAL, sendfile has no such flag). Before any thread starts.
   std::signal(SIGPIPE, SIG_IGN);
@@ -483,6 +548,28 @@ int serve(RawConfig cfg) {
   metrics::Registry registry;
   const std::unique_ptr<Direct> direct = make_direct(cfg, core, registry, log);
   fetch::Upstream& upstream = direct ? *direct->routing : *core.upstream;
+  raise_fd_limit(*log);
+  const auto policy = make_policy(cfg, config_file, core.upstream_options);
+  {
+    const auto snap = policy->current();
+    if (!snap->rules.rules.empty() || !snap->credentials->empty()) {
+      log->info("policy: {} rule(s), {} user(s), {} token(s)", snap->rules.rules.size(),
+                snap->credentials->users(), snap->credentials->tokens());
+    }
+  }
+  auto reload_policy = [&policy, log](bool only_if_changed) {
+    bool tried = true;
+    const auto error =
+        only_if_changed ? policy->reload_if_changed(&tried) : policy->reload();
+    if (!tried) return;
+    if (error) {
+      log->error("policy reload failed; keeping the previous rules and credentials: {}", *error);
+      return;
+    }
+    const auto snap = policy->current();
+    log->info("policy reloaded: {} rule(s), {} user(s), {} token(s)", snap->rules.rules.size(),
+              snap->credentials->users(), snap->credentials->tokens());
+  };
 
   fetch::WorkerPool pool(std::max<std::uint64_t>(1, cfg.count("fetch_workers")),
                          cfg.count("fetch_queue"));
@@ -549,6 +636,20 @@ int serve(RawConfig cfg) {
   so.instance_id = random_instance_id();
   so.memory_cache_bytes = cfg.count("memory_cache_bytes");
   so.memory_cache_max_object = cfg.count("memory_cache_max_object");
+  so.policy = policy.get();
+  // A `private` rule without an upstream of its own fetches with the go command, when direct
+  // fetching is configured.
+  so.private_source = direct ? direct->source.get() : nullptr;
+  so.scratch_dir = cfg.get("store") == "disk"
+                       ? std::filesystem::path(cfg.get("data_dir")) / ".stoa-state" / "passthrough"
+                       : std::filesystem::temp_directory_path();
+  std::filesystem::create_directories(so.scratch_dir);
+  if (cfg.get("store") == "disk") {
+    // Passthrough downloads are unlinked once checked; a crash before that leaves them here.
+    for (const auto& e : std::filesystem::directory_iterator(so.scratch_dir)) {
+      if (e.path().filename().string().starts_with("pass-")) std::filesystem::remove(e.path());
+    }
+  }
   registry.gauge("stoa_build_info", "Always 1; the labels say which stoa this is.", {"version"})
       .with({STOA_VERSION})
       .set(1);
@@ -578,6 +679,12 @@ int serve(RawConfig cfg) {
   ho.shutdown_grace = cfg.duration("shutdown_grace");
   ho.on_drain = [&service] { service.set_draining(); };
   ho.tracer = &tracer;
+  ho.tls_cert = cfg.get("tls_cert");
+  ho.tls_key = cfg.get("tls_key");
+  ho.path_prefix = cfg.get("path_prefix");
+  ho.on_reload = [&reload_policy] { reload_policy(false); };
+  ho.on_check = [&reload_policy] { reload_policy(true); };
+  ho.check_interval = cfg.duration("rules_check_interval");
   http::Server server(ho, service.handler(), log, logs.access, registry);
   const std::string addr = server.bind();
 
@@ -595,13 +702,19 @@ int serve(RawConfig cfg) {
     ao.listen = admin_listen;
     ao.threads = 1;
     ao.on_drain = nullptr;
+    ao.on_reload = nullptr;
+    ao.on_check = nullptr;
+    ao.tls_cert.clear();
+    ao.tls_key.clear();
+    ao.path_prefix.clear();
     admin_server =
         std::make_unique<http::Server>(ao, admin->handler(), log, logs.access, admin_registry);
     log->info("admin listener on http://{}", admin_server->bind());
   }
   server.start();
   if (admin_server) admin_server->start();
-  log->info("stoa {} serving http://{} (store: {} {}, upstream: {})", STOA_VERSION, addr,
+  log->info("stoa {} serving {}://{}{} (store: {} {}, upstream: {})", STOA_VERSION,
+            cfg.get("tls_cert").empty() ? "http" : "https", addr, cfg.get("path_prefix"),
             cfg.get("store"), store_location(cfg), redact_url_credentials(cfg.get("upstream")));
 
   // An upstream that is this very process would make every miss a loop.
@@ -685,6 +798,18 @@ int main(int argc, char** argv) {
   auto* rebuild_cmd = index_cmd->add_subcommand(
       "rebuild", "record every version of the disk store in the index (safe while serving)");
   app.add_subcommand("version", "print the version and exit");
+  auto* passwd_cmd = app.add_subcommand(
+      "passwd", "read a password from stdin and print a users_file line NAME:<bcrypt hash>");
+  std::string passwd_name;
+  passwd_cmd->add_option("name", passwd_name, "user name")->required();
+  auto* rules_cmd = app.add_subcommand("rules", "policy rules");
+  rules_cmd->require_subcommand(1);
+  auto* rules_test_cmd = rules_cmd->add_subcommand(
+      "test", "print which rule applies to MODULE[@VERSION] and why (exit 2 on bad input)");
+  std::string rules_target;
+  rules_test_cmd->add_option("target", rules_target, "module path, optionally @version")
+      ->required();
+  add_keys(rules_test_cmd);
   add_keys(serve_cmd);
   add_keys(config_cmd);
   add_keys(verify_cmd);
@@ -697,6 +822,22 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+  if (app.got_subcommand("passwd")) {
+    std::string password;
+    std::getline(std::cin, password);
+    if (!password.empty() && password.back() == '\r') password.pop_back();
+    if (password.empty() || passwd_name.empty() || passwd_name.find(':') != std::string::npos) {
+      std::cerr << "stoa passwd: need a name without ':' and a non-empty password on stdin\n";
+      return 2;
+    }
+    const auto hash = policy::hash_password(password);
+    if (!hash) {
+      std::cerr << "stoa passwd: libcrypt could not make a bcrypt hash\n";
+      return 1;
+    }
+    std::cout << passwd_name << ":" << *hash << "\n";
+    return 0;
   }
   if (app.got_subcommand("version")) {
     std::cout << "stoa " << STOA_VERSION << "\n";
@@ -721,7 +862,8 @@ int main(int argc, char** argv) {
     }
     if (app.got_subcommand("verify")) return verify(std::move(cfg), quarantine);
     if (app.got_subcommand("index")) return rebuild(std::move(cfg));
-    return serve(std::move(cfg));
+    if (app.got_subcommand("rules")) return rules_test(cfg, config_file, rules_target);
+    return serve(std::move(cfg), config_file);
   } catch (const ConfigError& e) {
     std::cerr << "stoa: configuration: " << e.what() << "\n";
     return 2;

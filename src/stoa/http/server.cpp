@@ -10,9 +10,11 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <cerrno>
 #include <ctime>
 #include <thread>
+#include <type_traits>
 #include <unordered_set>
 #include <mutex>
 #include <algorithm>
@@ -30,6 +32,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using asio::ip::tcp;
+using TlsStream = asio::ssl::stream<tcp::socket>;
 using namespace asio::experimental::awaitable_operators;
 
 // Bridges Handler::handle (callback on any thread) to a coroutine on its own executor.
@@ -108,6 +111,12 @@ struct Server::Impl {
   asio::io_context ioc;
   tcp::acceptor acceptor{ioc};
   asio::signal_set signals{ioc, SIGINT, SIGTERM};
+  asio::signal_set reload_signal{ioc, SIGHUP};
+  asio::steady_timer check_timer{ioc};
+  // The TLS context: replaced whole on SIGHUP; each connection keeps the one it started with.
+  std::mutex tls_mutex;
+  std::shared_ptr<asio::ssl::context> tls;
+  std::string prefix;  // path_prefix without a trailing '/'; "" for none
   std::vector<std::thread> threads;
   std::atomic<std::uint64_t> next_id{1};
   std::atomic<bool> stopped{false};
@@ -128,13 +137,78 @@ struct Server::Impl {
         log(std::move(l)),
         access(std::move(a)),
         metrics(registry),
-        tracer(options.tracer != nullptr ? options.tracer : &no_tracer) {}
+        tracer(options.tracer != nullptr ? options.tracer : &no_tracer) {
+    prefix = options.path_prefix;
+    while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  }
+
+  // Strips the path prefix from `target`; false when the target is outside it.
+  bool strip_prefix(std::string& target) const {
+    if (prefix.empty()) return true;
+    if (target == "/healthz" || target == "/readyz") return true;
+    if (target.size() > prefix.size() && target.starts_with(prefix) &&
+        target[prefix.size()] == '/') {
+      target.erase(0, prefix.size());
+      return true;
+    }
+    return false;
+  }
+
+  void schedule_check() {
+    if (!options.on_check || options.check_interval.count() <= 0) return;
+    check_timer.expires_after(options.check_interval);
+    check_timer.async_wait([this](const beast::error_code& ec) {
+      if (ec) return;
+      options.on_check();
+      schedule_check();
+    });
+  }
+
+  std::shared_ptr<asio::ssl::context> current_tls() {
+    std::lock_guard lock(tls_mutex);
+    return tls;
+  }
+
+  // A TLS context from the certificate and key files; throws std::runtime_error.
+  std::shared_ptr<asio::ssl::context> make_tls() const {
+    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                     asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+    beast::error_code ec;
+    ctx->use_certificate_chain_file(options.tls_cert, ec);
+    if (ec) throw std::runtime_error("tls_cert " + options.tls_cert + ": " + ec.message());
+    ctx->use_private_key_file(options.tls_key, asio::ssl::context::pem, ec);
+    if (ec) throw std::runtime_error("tls_key " + options.tls_key + ": " + ec.message());
+    return ctx;
+  }
+
+  void wait_for_reload() {
+    if (!options.on_reload && !current_tls()) return;
+    reload_signal.async_wait([this](const beast::error_code& ec, int) {
+      if (ec) return;
+      if (options.on_reload) options.on_reload();
+      if (current_tls()) {
+        try {
+          auto next = make_tls();
+          std::lock_guard lock(tls_mutex);
+          tls = std::move(next);
+          log->info("TLS certificate reloaded from {}", options.tls_cert);
+        } catch (const std::exception& e) {
+          log->error("TLS reload failed; keeping the previous certificate: {}", e.what());
+        }
+      }
+      wait_for_reload();
+    });
+  }
 
   void stop_now() {
     asio::post(ioc, [this] {
       beast::error_code ec;
       acceptor.close(ec);
       signals.cancel(ec);
+      reload_signal.cancel(ec);
+      check_timer.cancel();
       grace_timer.cancel();
       watchdog_timer.cancel();
       ioc.stop();
@@ -219,7 +293,11 @@ struct Server::Impl {
         log->warn("accept: {}", ec.message());
         continue;
       }
-      co_spawn(ex, session(tcp::socket(std::move(sock))), asio::detached);
+      if (auto ctx = current_tls()) {
+        co_spawn(ex, session(TlsStream(std::move(sock), *ctx), ctx), asio::detached);
+      } else {
+        co_spawn(ex, session(std::move(sock), nullptr), asio::detached);
+      }
     }
   }
 
@@ -308,11 +386,52 @@ struct Server::Impl {
     co_return length;
   }
 
+  // Over TLS bytes go through the TLS layer; the watch bounds each write's progress the same way.
+  asio::awaitable<void> send_two(TlsStream& stream, Watch& watch, std::string_view a,
+                                 std::string_view b) {
+    watch.arm(options.write_stall_timeout);
+    std::array<asio::const_buffer, 2> bufs{asio::buffer(a.data(), a.size()),
+                                           asio::buffer(b.data(), b.size())};
+    beast::error_code ec;
+    co_await asio::async_write(stream, bufs, asio::redirect_error(asio::use_awaitable, ec));
+    watch.disarm();
+    if (watch.fired.load()) throw std::runtime_error("write stalled");
+    if (ec) throw std::system_error(ec, "TLS write");
+  }
+
+  // A stored file over TLS: read+write in 64 KiB pieces (no sendfile through TLS).
+  asio::awaitable<std::uint64_t> send_file(TlsStream& stream, Watch& watch,
+                                           const std::string& head, int fd, std::uint64_t offset,
+                                           std::uint64_t length) {
+    co_await send_two(stream, watch, head, {});
+    std::vector<char> buf(64 << 10);
+    std::uint64_t left = length;
+    auto off = static_cast<off_t>(offset);
+    while (left > 0) {
+      const ssize_t n = ::pread(fd, buf.data(), std::min<std::uint64_t>(left, buf.size()), off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw std::system_error(errno, std::generic_category(), "pread");
+      if (n == 0) throw std::runtime_error("stored file shorter than its size");
+      co_await send_two(stream, watch, std::string_view(buf.data(), static_cast<std::size_t>(n)),
+                        {});
+      off += n;
+      left -= static_cast<std::uint64_t>(n);
+    }
+    co_return length;
+  }
+
+  static asio::awaitable<std::size_t> read_some(TlsStream& stream, beast::flat_buffer& buffer,
+                                                std::size_t max, beast::error_code& ec) {
+    co_return co_await stream.async_read_some(buffer.prepare(max),
+                                              asio::redirect_error(asio::use_awaitable, ec));
+  }
+
   // Reads into `buffer` until `parser` has a whole request header. The caller arms the watch.
   // Returns success, header_limit, a parse error, or an error meaning the connection is gone
   // (EOF, reset, or the watch fired).
+  template <typename Stream>
   static asio::awaitable<beast::error_code> read_header(
-      tcp::socket& sock, beast::flat_buffer& buffer,
+      Stream& sock, beast::flat_buffer& buffer,
       bhttp::request_parser<bhttp::empty_body>& parser) {
     beast::error_code ec;
     for (;;) {
@@ -356,7 +475,18 @@ struct Server::Impl {
     }
   }
 
-  asio::awaitable<void> session(tcp::socket sock) {
+  // One connection; Stream is tcp::socket (plain HTTP) or TlsStream. `ctx` keeps the TLS
+  // context the connection started with alive (a SIGHUP may replace the server's).
+  template <typename Stream>
+  asio::awaitable<void> session(Stream stream, std::shared_ptr<asio::ssl::context> ctx) {
+    constexpr bool k_plain = std::is_same_v<Stream, tcp::socket>;
+    tcp::socket& sock = [&]() -> tcp::socket& {
+      if constexpr (k_plain) {
+        return stream;
+      } else {
+        return stream.next_layer();
+      }
+    }();
     beast::error_code ignored;
     sock.set_option(tcp::no_delay(true), ignored);
     sock.native_non_blocking(true, ignored);
@@ -370,6 +500,17 @@ struct Server::Impl {
     }
     Watch watch(sock.native_handle());
     WatchGuard watch_guard(*this, watch);
+    if constexpr (!k_plain) {
+      // The handshake counts as part of the request header: a client dribbling it is cut off
+      // as a dribbling header is.
+      beast::error_code ec;
+      watch.arm(options.header_timeout);
+      co_await stream.async_handshake(asio::ssl::stream_base::server,
+                                      asio::redirect_error(asio::use_awaitable, ec));
+      watch.disarm();
+      if (ec || watch.fired.load()) co_return;
+    }
+    (void)ctx;
     // Room for the largest accepted header plus a read's worth of what follows it (pipelining).
     beast::flat_buffer buffer(options.max_header_bytes + 8192);
     bool first = true;
@@ -388,13 +529,13 @@ struct Server::Impl {
       // must arrive within the header timeout (so a dribbling client is cut off).
       if (!first && buffer.size() == 0) {
         watch.arm(options.idle_timeout);
-        auto n = co_await read_some(sock, buffer, 8192, ec);
+        auto n = co_await read_some(stream, buffer, 8192, ec);
         if (ec || watch.fired.load()) co_return;
         buffer.commit(n);
       }
       first = false;
       watch.arm(options.header_timeout);
-      ec = co_await read_header(sock, buffer, parser);
+      ec = co_await read_header(stream, buffer, parser);
       watch.disarm();
       if (watch.fired.load()) co_return;  // went quiet mid-header: nothing to answer
       const auto started = std::chrono::steady_clock::now();
@@ -414,7 +555,8 @@ struct Server::Impl {
       trace::Span span;
       bool keep_alive = false;
       if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
-          ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+          ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+          ec == asio::ssl::error::stream_truncated) {
         co_return;  // closed or went quiet before sending a request: nothing to answer
       } else if (ec == bhttp::error::header_limit) {
         resp = proxy::error_response(431, "request header too large", proxy::Outcome::rejected);
@@ -428,6 +570,7 @@ struct Server::Impl {
         req.if_none_match = header_value(msg, bhttp::field::if_none_match);
         req.range = header_value(msg, bhttp::field::range);
         req.if_range = header_value(msg, bhttp::field::if_range);
+        req.authorization = header_value(msg, bhttp::field::authorization);
         // The client's trace context, when it sent exactly one traceparent.
         std::optional<trace::SpanContext> parent;
         if (msg.count("traceparent") == 1)
@@ -443,6 +586,9 @@ struct Server::Impl {
           resp = proxy::error_response(400, "bad request: request body not allowed",
                                        proxy::Outcome::rejected);
           keep_alive = false;
+        } else if (!strip_prefix(req.target)) {
+          resp = proxy::error_response(404, "not found: outside " + prefix,
+                                       proxy::Outcome::not_found);
         } else if (auto now = service.respond_now(req)) {
           resp = std::move(*now);
         } else {
@@ -457,15 +603,16 @@ struct Server::Impl {
         const bool send_body = !resp.head && resp.status != 304;
         if (resp.object && send_body) {
           if (auto* fd = std::get_if<fsio::UniqueFd>(&resp.object->body)) {
-            body_bytes = co_await send_file(sock, watch, head, fd->get(), resp.offset, resp.length);
+            body_bytes =
+                co_await send_file(stream, watch, head, fd->get(), resp.offset, resp.length);
           } else {
             const auto& bytes = std::get<std::shared_ptr<const std::string>>(resp.object->body);
-            co_await send_two(sock, watch, head,
+            co_await send_two(stream, watch, head,
                               std::string_view(bytes->data() + resp.offset, resp.length));
             body_bytes = resp.length;
           }
         } else {
-          co_await send_two(sock, watch, head,
+          co_await send_two(stream, watch, head,
                             send_body ? std::string_view(resp.body) : std::string_view());
           body_bytes = send_body ? resp.body.size() : 0;
         }
@@ -506,6 +653,11 @@ struct Server::Impl {
       if (!keep_alive || draining.load()) break;
     }
     beast::error_code ec;
+    if constexpr (!k_plain) {
+      // close_notify, bounded: a peer that never reads it must not hold the connection.
+      watch.arm(std::chrono::seconds(1));
+      co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+    }
     sock.shutdown(tcp::socket::shutdown_send, ec);
   }
 };
@@ -522,6 +674,11 @@ Server::~Server() {
 
 std::string Server::bind() {
   auto& impl = *m_impl;
+  if (!impl.options.tls_cert.empty() || !impl.options.tls_key.empty()) {
+    if (impl.options.tls_cert.empty() || impl.options.tls_key.empty())
+      throw std::runtime_error("TLS needs both tls_cert and tls_key");
+    impl.tls = impl.make_tls();
+  }
   const auto& listen = impl.options.listen;
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos)
@@ -550,6 +707,8 @@ std::string Server::bind() {
 void Server::start() {
   auto& impl = *m_impl;
   wait_for_signal();
+  impl.wait_for_reload();
+  impl.schedule_check();
   impl.watchdog_tick();
   co_spawn(impl.ioc, impl.accept_loop(), asio::detached);
   std::size_t n = impl.options.threads;

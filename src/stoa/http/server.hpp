@@ -45,6 +45,20 @@ struct ServerOptions {
   // A server span per request, child of the client's traceparent (nullptr: no tracing; the
   // client's trace context is still passed on to upstream fetches).
   const trace::Tracer* tracer = nullptr;
+  // TLS: PEM certificate chain and private key files; both empty: plain HTTP. bind() throws
+  // std::runtime_error when they cannot be loaded; SIGHUP loads them again (a failure keeps
+  // the previous ones and is logged). Stored files go out with sendfile(2) over
+  // plain HTTP and with read+write over TLS.
+  std::string tls_cert;
+  std::string tls_key;
+  // Serve under this prefix ("/goproxy": a module path is /goproxy/<module>/@v/...); requests
+  // outside it get 404, except /healthz and /readyz. "" or "/": none.
+  std::string path_prefix;
+  // Called on the serving threads: on SIGHUP, and every `check_interval` (a timer, no thread
+  // of its own; zero: never). Must not block for long.
+  std::function<void()> on_reload;
+  std::function<void()> on_check;
+  std::chrono::milliseconds check_interval{0};
 };
 
 class Server {

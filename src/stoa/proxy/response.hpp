@@ -26,6 +26,8 @@ struct HttpRequest {
   std::string tracestate;    // passed on to upstreams with the trace context
   std::string remote_address;    // the client's IP address ("" when unknown)
   std::uint16_t remote_port = 0;  // and its port (for the direct fetcher's loop guard)
+  // The Authorization header, for the policy's credential check. Never logged.
+  std::string authorization;
 };
 
 // Which way a request was answered; for the access log and metrics.

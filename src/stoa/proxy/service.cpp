@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <ctime>
 #include <system_error>
 #include <utility>
 
@@ -58,15 +59,15 @@ Response text(int status, std::string body, Outcome outcome) {
 FetchResult result_of(const fetch::Outcome& o) {
   switch (o.status) {
     case fetch::Status::ok:
-      return {Status::ok, {}, {}};
+      return {Status::ok, {}, {}, {}};
     case fetch::Status::not_found:
-      return {Status::not_found, o.message, {}};
+      return {Status::not_found, o.message, {}, {}};
     case fetch::Status::failed:
       break;
   }
   // An upstream's deliberate refusal is its policy, not an outage: the client hears it as such.
-  if (o.http_status == 403) return {Status::forbidden, o.message, {}};
-  return {o.timed_out ? Status::timed_out : Status::failed, o.message, {}};
+  if (o.http_status == 403) return {Status::forbidden, o.message, {}, {}};
+  return {o.timed_out ? Status::timed_out : Status::failed, o.message, {}, {}};
 }
 
 std::string describe(const module::Request& r) {
@@ -238,6 +239,12 @@ Service::Service(ServiceOptions options, store::Store& store, fetch::Upstream& u
                                   "them; `stoa index rebuild` adds them).",
                                   {})
                          .with({})),
+      m_refusals(registry.counter(
+          "stoa_policy_refusals_total",
+          "Requests refused by a rule, by the rule's action and why: denied (deny), "
+          "unauthenticated (401), hidden (a reader check failed: answered 404), not_stored "
+          "(offline or private without a source, and the version is not stored).",
+          {"action", "reason"})),
       m_hot(m_options.memory_cache_bytes, m_options.memory_cache_max_object) {
   m_tracer = m_options.tracer != nullptr ? m_options.tracer : &m_no_tracer;
   registry.callback_gauge("stoa_fetches_in_flight", "Upstream fetches running or queued.",
@@ -330,7 +337,10 @@ std::optional<Response> parse_sumdb(std::string_view target, const ServiceOption
     if (!path || !version || !module::semver::is_valid(*version)) {
       return error_response(400, "bad request: malformed lookup", Outcome::rejected);
     }
-    if (module::match_prefix_patterns_folded(o.no_sumdb, *path)) {
+    const auto snap =
+        o.policy != nullptr && !o.policy->no_rules() ? o.policy->current() : nullptr;
+    if (module::match_prefix_patterns_folded(o.no_sumdb, *path) ||
+        (snap && snap->rules.is_private(*path))) {
       return error_response(403,
                             "forbidden: private module paths are not sent to a checksum database",
                             Outcome::rejected);
@@ -556,7 +566,7 @@ void Service::sumdb_fetch(const HttpRequest& req, Done done) {
       }
     } catch (const std::exception& e) {
       m_log->error("checksum database fetch {} failed: {}", key, e.what());
-      res = {Status::failed, {}, {}};
+      res = {Status::failed, {}, {}, {}};
     }
     return res;
   });
@@ -582,7 +592,7 @@ void Service::run_flight(const std::string& key, fetch::SingleFlight<FetchResult
     if (leader) *leader = true;
     const bool queued =
         pool->try_submit([this, key, work = std::move(work)] { m_flights.complete(key, work()); });
-    if (!queued) m_flights.complete(key, {Status::busy, {}, {}});
+    if (!queued) m_flights.complete(key, {Status::busy, {}, {}, {}});
   });
 }
 
@@ -621,11 +631,11 @@ std::optional<FetchResult> Service::verify_checksum(const module::Request& r, co
     m_log->critical("checksum database {} misbehaved: {}\n{}", m_options.checksum_db->name(),
                     e.what(), e.evidence());
     m_checksum_checks.with({"error"}).inc();
-    return FetchResult{Status::unavailable, "the checksum database cannot be trusted now", {}};
+    return FetchResult{Status::unavailable, "the checksum database cannot be trusted now", {}, {}};
   } catch (const std::exception& e) {
     m_log->warn("checksum database lookup for {}@{} failed: {}", r.module, r.version, e.what());
     m_checksum_checks.with({"error"}).inc();
-    return FetchResult{Status::unavailable, "checksum database unreachable", {}};
+    return FetchResult{Status::unavailable, "checksum database unreachable", {}, {}};
   }
   using V = sumdb::Verdict::Status;
   switch (v.status) {
@@ -643,6 +653,7 @@ std::optional<FetchResult> Service::verify_checksum(const module::Request& r, co
       return FetchResult{
           Status::invalid,
           "checksum mismatch: upstream served " + h1 + ", the checksum database has " + v.expected,
+          {},
           {}};
     case V::not_found:
       m_checksum_checks.with({"not_found"}).inc();
@@ -650,13 +661,14 @@ std::optional<FetchResult> Service::verify_checksum(const module::Request& r, co
           "{}@{} is not in checksum database {}; refused (add it to no_sumdb if it is private)",
           r.module, r.version, m_options.checksum_db->name());
       return FetchResult{
-          Status::invalid, "not in the checksum database " + m_options.checksum_db->name(), {}};
+          Status::invalid, "not in the checksum database " + m_options.checksum_db->name(), {},
+          {}};
     case V::error:
       break;
   }
   m_checksum_checks.with({"error"}).inc();
   m_log->warn("checksum database check of {}@{} failed: {}", r.module, r.version, v.message);
-  return FetchResult{Status::unavailable, "checksum database: " + v.message, {}};
+  return FetchResult{Status::unavailable, "checksum database: " + v.message, {}, {}};
 }
 
 std::vector<std::string> Service::in_flight_keys() const { return m_flights.keys(); }
@@ -677,7 +689,8 @@ std::optional<Response> Service::respond_now(const HttpRequest& req) {
     return r;
   }
   // Small stored files from memory: no parsing, no store access. Ranges take the full path.
-  if (req.range.empty()) {
+  // With rules, the request is policed first and try_answer() looks here before the store.
+  if (req.range.empty() && (m_options.policy == nullptr || m_options.policy->no_rules())) {
     if (auto e = m_hot.find(req.target)) {
       Response r = hot_response(req, std::move(e));
       r.head = head;
@@ -732,7 +745,15 @@ std::optional<Response> Service::respond_now(const HttpRequest& req) {
     } else {
       const auto& r = std::get<module::Request>(parsed);
       try {
-        out = try_answer(req, r);
+        if (slow_credentials(req, r)) return std::nullopt;  // handle() checks them off-thread
+        const Policed p = police(req, r);
+        out = policy_now(req, r, p);
+        if (!out && p.decision.action != policy::Action::passthrough) out = try_answer(req, r);
+        if (!out && p.decision.action == policy::Action::passthrough && !r.canonical) {
+          // Mutable answers live in memory only, so a fresh one may be reused.
+          if (auto c = cached(module::key_of(r), true))
+            out = meta_response(req, r, std::move(c->body), Outcome::hit);
+        }
       } catch (const store::StoreError& e) {
         m_log->error("store error for {}: {}", req.target, e.what());
         out = error_response(503, "storage error; retry shortly", Outcome::failed);
@@ -751,7 +772,8 @@ void Service::handle(const HttpRequest& req, Done done) {
   if (auto r = respond_now(req)) return done(std::move(*r));
   if (req.target.starts_with("/sumdb/")) return sumdb_fetch(req, std::move(done));
   if (is_index_target(req.target)) return index_fetch(req, std::move(done));
-  // respond_now only declines for well-formed module requests that need upstream work.
+  // respond_now only declines for well-formed module requests that need upstream work, or
+  // whose credentials need a bcrypt check: that runs on a worker, never on a serving thread.
   auto r = std::get<module::Request>(module::parse_request(req.target));
   if (m_options.from_own_fetcher && m_options.from_own_fetcher(req)) {
     m_log->warn(
@@ -764,11 +786,129 @@ void Service::handle(const HttpRequest& req, Done done) {
     resp.endpoint = endpoint_of(r);
     return done(std::move(resp));
   }
-  if (r.canonical && r.kind != Kind::latest && r.kind != Kind::list) {
-    fetch_file(req, r, std::move(done));
-  } else {
-    fetch_meta(req, r, std::move(done));
+  if (slow_credentials(req, r)) {
+    auto shared = std::make_shared<Done>(std::move(done));
+    const bool queued = m_pool.try_submit([this, req, r, shared] {
+      try {
+        police(req, r);  // the bcrypt check; its verdict is remembered
+        if (auto now = respond_now(req)) return (*shared)(std::move(*now));
+        decided(req, r, std::move(*shared));
+      } catch (const std::exception& e) {
+        m_log->error("answering {}: {}", req.target, e.what());
+        (*shared)(error_response(503, "storage error; retry shortly", Outcome::failed));
+      }
+    });
+    if (!queued) (*shared)(failure(r, {Status::busy, {}, {}, {}}));
+    return;
   }
+  decided(req, r, std::move(done));
+}
+
+bool Service::slow_credentials(const HttpRequest& req, const module::Request& r) const {
+  if (req.authorization.empty() || m_options.policy == nullptr || m_options.policy->no_rules())
+    return false;
+  return m_options.policy->current()->needs_slow_check(
+      r.module, r.canonical ? std::string_view(r.version) : "", req.authorization);
+}
+
+void Service::decided(const HttpRequest& req, const module::Request& r, Done done) {
+  const Policed p = police(req, r);
+  // Decided again: a reload in between may have changed the answer.
+  if (auto now = policy_now(req, r, p)) {
+    now->head = req.method == "HEAD";
+    now->endpoint = endpoint_of(r);
+    return done(std::move(*now));
+  }
+  fetch::Upstream* up = source_for(p);
+  if (up == nullptr) {  // a private module nothing can fetch: what policy_now answers
+    Response resp = error_response(404, "not found: " + describe(r), Outcome::not_found);
+    resp.endpoint = endpoint_of(r);
+    return done(std::move(resp));
+  }
+  const Mode mode = p.decision.action == policy::Action::passthrough ? Mode::passthrough
+                    : p.decision.action == policy::Action::private_  ? Mode::private_
+                                                                     : Mode::cache;
+  if (r.canonical && r.kind != Kind::latest && r.kind != Kind::list) {
+    fetch_file(req, r, std::move(done), *up, mode);
+  } else {
+    fetch_meta(req, r, std::move(done), *up, mode);
+  }
+}
+
+Service::Policed Service::police(const HttpRequest& req, const module::Request& r) const {
+  Policed p;
+  if (m_options.policy == nullptr || m_options.policy->no_rules()) return p;
+  p.snapshot = m_options.policy->current();
+  p.decision = p.snapshot->decide(r.module, r.canonical ? std::string_view(r.version) : "",
+                                  req.authorization);
+  return p;
+}
+
+fetch::Upstream* Service::source_for(const Policed& p) const {
+  if (p.decision.source != nullptr) return p.decision.source;
+  if (p.decision.action == policy::Action::private_) return m_options.private_source;
+  return &m_upstream;
+}
+
+std::optional<Response> Service::policy_now(const HttpRequest& req, const module::Request& r,
+                                            const Policed& p) {
+  using policy::Action;
+  const auto& d = p.decision;
+  if (d.rule == nullptr) return std::nullopt;
+  const std::string action(policy::to_string(d.action));
+  // The one answer for "no such module" under a restricted rule: a hidden module gets exactly
+  // this too, so a client cannot tell the two apart.
+  auto not_found = [&] {
+    return error_response(404, "not found: " + describe(r), Outcome::not_found);
+  };
+  using Access = policy::Decision::Access;
+  if (d.access == Access::unauthenticated) {
+    m_refusals.with({action, "unauthenticated"}).inc();
+    Response resp = error_response(401, "unauthorized: " + describe(r) + " needs credentials",
+                                   Outcome::rejected);
+    resp.headers.emplace_back("WWW-Authenticate", "Basic realm=\"stoa\"");
+    return resp;
+  }
+  if (d.access == Access::hidden) {
+    m_refusals.with({action, "hidden"}).inc();
+    return not_found();
+  }
+  switch (d.action) {
+    case Action::deny: {
+      m_refusals.with({action, "denied"}).inc();
+      std::string msg = "forbidden: " + describe(r) + " is denied by rule \"" + d.rule->name + "\"";
+      if (!d.rule->message.empty()) msg += ": " + d.rule->message;
+      return error_response(403, std::move(msg), Outcome::rejected);
+    }
+    case Action::redirect: {
+      Response resp;
+      resp.status = 302;
+      resp.content_type = "text/plain; charset=utf-8";
+      resp.cache_control = "no-store";
+      resp.outcome = Outcome::rejected;
+      resp.headers.emplace_back("Location", d.rule->to + req.target);
+      return resp;
+    }
+    case Action::offline:
+    case Action::private_: {
+      const bool fetchable = d.action == Action::private_ && source_for(p) != nullptr;
+      if (fetchable) return std::nullopt;  // store first, then the private source
+      if (auto hit = try_answer(req, r)) return hit;
+      if (!r.canonical || r.kind == Kind::list || r.kind == Kind::latest) {
+        if (auto stored = answer_from_store(req, r, Outcome::hit)) return stored;
+      }
+      m_refusals.with({action, "not_stored"}).inc();
+      if (d.action == Action::private_) return not_found();
+      return error_response(404,
+                            "not found: " + describe(r) + " (rule \"" + d.rule->name +
+                                "\" is offline: only stored versions are served)",
+                            Outcome::not_found);
+    }
+    case Action::cache:
+    case Action::passthrough:
+      break;
+  }
+  return std::nullopt;
 }
 
 std::optional<Response> Service::try_answer(const HttpRequest& req, const module::Request& r) {
@@ -783,6 +923,9 @@ std::optional<Response> Service::try_answer(const HttpRequest& req, const module
     return resp;
   }
   if (r.canonical) {
+    if (req.range.empty()) {
+      if (auto e = m_hot.find(req.target)) return hot_response(req, std::move(e));
+    }
     trace::Span span = m_tracer->start_span("store.get", &req.trace);
     const auto t0 = std::chrono::steady_clock::now();
     auto found = m_store.get(key);
@@ -889,27 +1032,44 @@ Response Service::serve_stored(const HttpRequest& req, store::Object obj, Kind k
 
 // ---- immutable files: .info, .mod, .zip of canonical versions ----
 
-void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done done) {
+void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done done,
+                         fetch::Upstream& up, Mode mode) {
   const std::string key = module::key_of(r);
   const bool head = req.method == "HEAD";
   // Set by the start function, which only the leader runs, before the work is submitted: so it
   // happens-before the completion that reads it.
   auto leader = std::make_shared<bool>(false);
-  auto waiter = [this, req, r, done = std::move(done), head, leader](const FetchResult& res) {
+  auto waiter = [this, req, r, done = std::move(done), head, leader,
+                 mode](const FetchResult& res) {
     Response resp;
-    if (res.status == Status::ok) {
+    const Outcome outcome = *leader ? Outcome::miss : Outcome::coalesced;
+    if (res.status == Status::ok && res.file) {
+      // Passthrough: served from the checked download, never from the store.
+      fsio::UniqueFd fd(::dup(res.file->fd.get()));
+      if (!fd) {
+        resp = failure(r, {Status::store_error, {}, {}, {}});
+      } else {
+        store::Object obj;
+        obj.size = res.file->size;
+        obj.mtime_unix = std::time(nullptr);
+        obj.body = std::move(fd);
+        resp = serve_stored(req, std::move(obj), r.kind, outcome);
+      }
+    } else if (res.status == Status::ok) {
       try {
         if (auto obj = m_store.get(module::key_of(r))) {
-          resp = serve_stored(req, std::move(*obj), r.kind,
-                              *leader ? Outcome::miss : Outcome::coalesced);
+          resp = serve_stored(req, std::move(*obj), r.kind, outcome);
         } else {
           m_log->error("{} vanished right after commit", module::key_of(r));
-          resp = failure(r, {Status::store_error, {}, {}});
+          resp = failure(r, {Status::store_error, {}, {}, {}});
         }
       } catch (const store::StoreError& e) {
         m_log->error("store error reading {}: {}", module::key_of(r), e.what());
-        resp = failure(r, {Status::store_error, {}, {}});
+        resp = failure(r, {Status::store_error, {}, {}, {}});
       }
+    } else if (mode == Mode::private_ && res.status == Status::not_found) {
+      // Exactly what a reader who may not see the module gets (see policy_now).
+      resp = error_response(404, "not found: " + describe(r), Outcome::not_found);
     } else {
       resp = failure(r, res);
     }
@@ -917,15 +1077,19 @@ void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done 
     resp.endpoint = endpoint_of(r);
     done(std::move(resp));
   };
-  run_flight(key, std::move(waiter), leader, pool_for(r), [this, r, key, ctx = context_of(req)] {
+  // A passthrough download is its own flight: it must not satisfy a waiter that expects the
+  // file in the store, nor the other way round.
+  const std::string flight = mode == Mode::passthrough ? "passthrough:" + key : key;
+  run_flight(flight, std::move(waiter), leader, pool_for(r),
+             [this, r, key, ctx = context_of(req), &up, mode] {
     const auto started = std::chrono::steady_clock::now();
     FetchResult res;
     std::uint64_t bytes = 0;
     try {
-      res = download_file_once(r, ctx, bytes);
+      res = download_file_once(r, ctx, bytes, up, mode);
     } catch (const std::exception& e) {
       m_log->error("fetch {} failed: {}", key, e.what());
-      res = {Status::store_error, {}, {}};
+      res = {Status::store_error, {}, {}, {}};
     }
     record_fetch(r, res, started, bytes);
     return res;
@@ -933,14 +1097,15 @@ void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done 
 }
 
 FetchResult Service::download_file_once(const module::Request& r, const FetchContext& ctx,
-                                        std::uint64_t& bytes) {
+                                        std::uint64_t& bytes, fetch::Upstream& up, Mode mode) {
   coord::Locks* locks = m_options.locks;
-  if (locks == nullptr) return download_file(r, ctx, bytes);
+  // A passthrough download is never stored, so no other replica can save this one the fetch.
+  if (locks == nullptr || mode == Mode::passthrough) return download_file(r, ctx, bytes, up, mode);
   const std::string key = module::key_of(r);
   const auto now = std::chrono::steady_clock::now();
   if (now.time_since_epoch().count() < m_lock_down_until.load()) {
     m_lock_degraded.inc();
-    return download_file(r, ctx, bytes);
+    return download_file(r, ctx, bytes, up, mode);
   }
   std::unique_ptr<coord::Held> held;
   {
@@ -958,7 +1123,7 @@ FetchResult Service::download_file_once(const module::Request& r, const FetchCon
           "lock service ({}) unavailable: {}; fetching {} with per-replica single-flight only, "
           "retrying the lock service in {} ms [{}]",
           locks->backend(), e.what(), key, m_options.lock_retry.count(), ctx.tag);
-      return download_file(r, ctx, bytes);
+      return download_file(r, ctx, bytes, up, mode);
     }
     m_lock_wait_seconds.observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - now).count());
@@ -967,7 +1132,7 @@ FetchResult Service::download_file_once(const module::Request& r, const FetchCon
     m_lock_acquisitions.with({"timeout"}).inc();
     m_log->warn("{} stayed locked by another replica for {} ms; fetching it anyway [{}]", key,
                 m_options.lock_wait.count(), ctx.tag);
-    return download_file(r, ctx, bytes);
+    return download_file(r, ctx, bytes, up, mode);
   }
   m_lock_acquisitions.with({"acquired"}).inc();
   m_locks_held.fetch_add(1);
@@ -980,9 +1145,9 @@ FetchResult Service::download_file_once(const module::Request& r, const FetchCon
   // Another replica may have committed the file while this one waited.
   if (m_store.get(key)) {
     m_lock_found_stored.inc();
-    res = {Status::ok, {}, {}};
+    res = {Status::ok, {}, {}, {}};
   } else {
-    res = download_file(r, ctx, bytes);
+    res = download_file(r, ctx, bytes, up, mode);
   }
   if (held->lost()) m_log->warn("lost the lock of {} while fetching it [{}]", key, ctx.tag);
   try {
@@ -994,22 +1159,23 @@ FetchResult Service::download_file_once(const module::Request& r, const FetchCon
 }
 
 FetchResult Service::download_file(const module::Request& r, const FetchContext& ctx,
-                                   std::uint64_t& bytes) {
+                                   std::uint64_t& bytes, fetch::Upstream& up, Mode mode) {
   const std::string key = module::key_of(r);
   trace::Span span = m_tracer->start_span("upstream.fetch", &ctx.trace, trace::Kind::client);
   span.set_attribute("stoa.key", key);
   const auto started = std::chrono::steady_clock::now();
   fsio::TempFile staged;
   try {
-    staged = m_store.stage();
-  } catch (const store::StoreError& e) {
+    staged = mode == Mode::passthrough ? fsio::TempFile::create(m_options.scratch_dir, "pass-")
+                                       : m_store.stage();
+  } catch (const std::exception& e) {
     m_log->error("cannot stage {}: {}", key, e.what());
-    return {Status::store_error, {}, {}};
+    return {Status::store_error, {}, {}, {}};
   }
   const std::uint64_t limit = r.kind == Kind::zip   ? modzip::k_max_zip_bytes
                               : r.kind == Kind::mod ? modzip::k_max_go_mod_bytes
                                                     : k_max_info_bytes;
-  FetchResult res = result_of(m_upstream.get(key, staged, limit, upstream_headers(span, ctx)));
+  FetchResult res = result_of(up.get(key, staged, limit, upstream_headers(span, ctx)));
   bytes = staged.size();
   span.set_attribute("stoa.bytes", static_cast<std::int64_t>(bytes));
   if (res.status != Status::ok && res.status != Status::not_found) {
@@ -1027,7 +1193,7 @@ FetchResult Service::download_file(const module::Request& r, const FetchContext&
   if (r.kind == Kind::info) {
     std::string body(staged.size(), '\0');
     if (::pread(staged.fd(), body.data(), body.size(), 0) != static_cast<ssize_t>(body.size())) {
-      return {Status::store_error, "reading staged file", {}};
+      return {Status::store_error, "reading staged file", {}, {}};
     }
     const auto info = parse_info(body);
     if (!info) {
@@ -1046,12 +1212,12 @@ FetchResult Service::download_file(const module::Request& r, const FetchContext&
       using Decision = fetch::ValidationVerdict::Decision;
       if (v.decision == Decision::deny) {
         m_log->warn("validator denied {}: {}", key, v.reason);
-        return {Status::forbidden, "denied by policy: " + v.reason, {}};
+        return {Status::forbidden, "denied by policy: " + v.reason, {}, {}};
       }
       if (v.decision == Decision::error) {
         if (!m_options.validator_allows_on_error) {
           m_log->error("validator failed for {}: {}; refusing for now", key, v.reason);
-          return {Status::unavailable, {}, {}};
+          return {Status::unavailable, {}, {}, {}};
         }
         m_log->warn("validator failed for {}: {}; storing anyway (validator_failure = allow)", key,
                     v.reason);
@@ -1061,7 +1227,7 @@ FetchResult Service::download_file(const module::Request& r, const FetchContext&
   if (!problem.empty()) {
     m_log->error("refusing {} from upstream: {} [{}]", key, problem, ctx.tag);
     span.set_status(trace::StatusCode::error, problem);
-    return {Status::invalid, problem, {}};
+    return {Status::invalid, problem, {}, {}};
   }
 
   // The go.sum hash of what will be stored, checked against the checksum database.
@@ -1071,8 +1237,22 @@ FetchResult Service::download_file(const module::Request& r, const FetchContext&
   } else if (r.kind == Kind::mod) {
     h1 = modzip::hash_go_mod_file(staged.path().string());
   }
-  if (!h1.empty()) {
+  if (mode == Mode::private_) {
+    m_checksum_checks.with({"skipped"}).inc();  // private paths never reach a checksum database
+  } else if (!h1.empty()) {
     if (auto refused = verify_checksum(r, h1, span.context(), ctx.tag)) return std::move(*refused);
+  }
+  if (mode == Mode::passthrough) {
+    m_log->info("passed through {} ({} bytes, not stored) [{}]", key, staged.size(), ctx.tag);
+    auto passed = std::make_shared<FetchResult::PassedFile>();
+    passed->fd = fsio::UniqueFd(::dup(staged.fd()));
+    passed->size = staged.size();
+    if (!passed->fd) return {Status::store_error, "dup of a passthrough download", {}, {}};
+    const auto path = staged.release();  // closes its descriptor; ours stays open
+    (void)::unlink(path.c_str());
+    FetchResult ok{Status::ok, {}, {}, {}};
+    ok.file = std::move(passed);
+    return ok;
   }
 
   const std::uint64_t size = staged.size();
@@ -1098,50 +1278,57 @@ FetchResult Service::download_file(const module::Request& r, const FetchContext&
     }
   } catch (const store::StoreError& e) {
     m_log->error("cannot store {}: {}", key, e.what());
-    return {Status::store_error, {}, {}};
+    return {Status::store_error, {}, {}, {}};
   }
-  return {Status::ok, {}, {}};
+  return {Status::ok, {}, {}, {}};
 }
 
 // ---- mutable answers: list, @latest, .info queries ----
 
-void Service::fetch_meta(const HttpRequest& req, const module::Request& r, Done done) {
+void Service::fetch_meta(const HttpRequest& req, const module::Request& r, Done done,
+                         fetch::Upstream& up, Mode mode) {
   const std::string key = module::key_of(r);
   const bool head = req.method == "HEAD";
   auto leader = std::make_shared<bool>(false);
-  auto waiter = [this, req, r, done = std::move(done), head, leader](const FetchResult& res) {
+  auto waiter = [this, req, r, done = std::move(done), head, leader,
+                 mode](const FetchResult& res) {
     Response resp;
     try {
       resp = answer_meta(req, r, res, *leader ? Outcome::miss : Outcome::coalesced);
+      if (mode == Mode::private_ && resp.status == 404) {
+        resp = error_response(404, "not found: " + describe(r), Outcome::not_found);
+      }
     } catch (const store::StoreError& e) {
       m_log->error("store error answering {}: {}", req.target, e.what());
-      resp = failure(r, {Status::store_error, {}, {}});
+      resp = failure(r, {Status::store_error, {}, {}, {}});
     }
     resp.head = head;
     resp.endpoint = endpoint_of(r);
     done(std::move(resp));
   };
-  run_flight(key, std::move(waiter), leader, pool_for(r), [this, r, key, ctx = context_of(req)] {
+  run_flight(key, std::move(waiter), leader, pool_for(r),
+             [this, r, key, ctx = context_of(req), &up] {
     const auto started = std::chrono::steady_clock::now();
     FetchResult res;
     try {
-      res = download_meta(r, ctx);
+      res = download_meta(r, ctx, up);
     } catch (const std::exception& e) {
       m_log->error("fetch {} failed: {}", key, e.what());
-      res = {Status::failed, {}, {}};
+      res = {Status::failed, {}, {}, {}};
     }
     record_fetch(r, res, started, res.body.size());
     return res;
   });
 }
 
-FetchResult Service::download_meta(const module::Request& r, const FetchContext& ctx) {
+FetchResult Service::download_meta(const module::Request& r, const FetchContext& ctx,
+                                   fetch::Upstream& up) {
   const std::string key = module::key_of(r);
   trace::Span span = m_tracer->start_span("upstream.fetch", &ctx.trace, trace::Kind::client);
   span.set_attribute("stoa.key", key);
   FetchResult res;
   std::string body;
-  res = result_of(m_upstream.get(key, body,
+  res = result_of(up.get(key, body,
                                  r.kind == Kind::list ? k_max_list_bytes : k_max_info_bytes,
                                  upstream_headers(span, ctx)));
   if (res.status != Status::ok && res.status != Status::not_found) {
@@ -1169,11 +1356,11 @@ FetchResult Service::download_meta(const module::Request& r, const FetchContext&
     }
     if (!problem.empty()) {
       m_log->error("refusing {} from upstream: {} [{}]", key, problem, ctx.tag);
-      return {Status::invalid, problem, {}};
+      return {Status::invalid, problem, {}, {}};
     }
   }
   remember(key, body);
-  return {Status::ok, {}, std::move(body)};
+  return {Status::ok, {}, std::move(body), {}};
 }
 
 Response Service::answer_meta(const HttpRequest& req, const module::Request& r,

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -23,6 +24,7 @@
 #include "stoa/fetch/worker_pool.hpp"
 #include "stoa/metrics/metrics.hpp"
 #include "stoa/module/request.hpp"
+#include "stoa/policy/policy.hpp"
 #include "stoa/proxy/checksums.hpp"
 #include "stoa/proxy/hot_cache.hpp"
 #include "stoa/proxy/response.hpp"
@@ -80,6 +82,16 @@ struct ServiceOptions {
   // Modules matching `no_sumdb` (private) are never recorded, so their names are not published.
   index::Index* index = nullptr;
   std::string origin;  // recorded as the origin of what is fetched (the upstream, redacted)
+  // Rules and client credentials (nullptr: none; everything is `cache`, nobody authenticates).
+  // See docs/configuration.md "Rules": deny, redirect and offline are answered without upstream;
+  // passthrough fetches into `scratch_dir` and never stores; private modules are answered from
+  // the store or the rule's own `upstream`, never from the global upstream or checksum database.
+  policy::Policy* policy = nullptr;
+  // Where passthrough downloads are staged while they are checked and served (removed after).
+  std::filesystem::path scratch_dir;
+  // Seam for private modules without an `upstream` of their own: the direct (VCS) source, when
+  // one is configured (nullptr: such modules are answered from the store only).
+  fetch::Upstream* private_source = nullptr;
   std::function<std::chrono::steady_clock::time_point()> now = std::chrono::steady_clock::now;
   // Direct fetching (the go command): fetches of modules for which `goes_direct(module)` is true
   // run on `direct_pool` instead of the upstream pool, so slow clones never hold the threads of
@@ -108,6 +120,13 @@ struct FetchResult {
   Status status = Status::failed;
   std::string message;  // one line for the client (forbidden: upstream's own words)
   std::string body;     // small answers fetched into memory (list, @latest, queries)
+  // A passthrough download, checked but not stored: an open descriptor of a file already
+  // unlinked (nothing is left behind, even by a crash while it is served).
+  struct PassedFile {
+    fsio::UniqueFd fd;
+    std::uint64_t size = 0;
+  };
+  std::shared_ptr<const PassedFile> file;
 };
 
 // The one table from failure kinds to HTTP status codes.
@@ -154,14 +173,36 @@ class Service {
     std::chrono::steady_clock::time_point fetched;
   };
 
+  // The policy snapshot a request is decided under, and the decision.
+  struct Policed {
+    std::shared_ptr<const policy::Snapshot> snapshot;  // null without a policy
+    policy::Decision decision;
+  };
+  Policed police(const HttpRequest& req, const module::Request& r) const;
+  // Whether deciding `req` would run a bcrypt check (kept off the serving threads).
+  bool slow_credentials(const HttpRequest& req, const module::Request& r) const;
+  // handle() once the credentials are cheap to check: policy answer, or a fetch.
+  void decided(const HttpRequest& req, const module::Request& r, Done done);
+  // The answer the policy gives without looking further (401, hidden 404, 403, 302, offline
+  // and store-only private answers); nullopt when the request proceeds.
+  std::optional<Response> policy_now(const HttpRequest& req, const module::Request& r,
+                                     const Policed& p);
+  // Where a fetch for `p` goes: the rule's upstream, the private seam, or the global upstream;
+  // nullptr when nowhere (a private module without a source).
+  fetch::Upstream* source_for(const Policed& p) const;
   std::optional<Response> try_answer(const HttpRequest& req, const module::Request& r);
   // A small stored file into the memory cache; nullptr when it is too big or unreadable.
   std::shared_ptr<const HotEntry> make_hot(const module::Request& r, store::Object& obj) const;
   static Response hot_response(const HttpRequest& req, std::shared_ptr<const HotEntry> e);
   Response serve_stored(const HttpRequest& req, store::Object obj, module::Kind kind,
                         Outcome outcome) const;
-  void fetch_file(const HttpRequest& req, const module::Request& r, Done done);
-  void fetch_meta(const HttpRequest& req, const module::Request& r, Done done);
+  // How a fetch treats what it gets: store it (cache), serve it without storing (passthrough),
+  // or store it without asking the checksum database (private).
+  enum class Mode : std::uint8_t { cache, passthrough, private_ };
+  void fetch_file(const HttpRequest& req, const module::Request& r, Done done,
+                  fetch::Upstream& up, Mode mode);
+  void fetch_meta(const HttpRequest& req, const module::Request& r, Done done,
+                  fetch::Upstream& up, Mode mode);
   // What a fetch job carries of the request that started it: its trace context and a tag for
   // log lines ("request_id=... trace_id=...").
   struct FetchContext {
@@ -181,11 +222,12 @@ class Service {
   fetch::WorkerPool* pool_for(const module::Request& r) const;
   fetch::Upstream::Headers upstream_headers(const trace::Span& span, const FetchContext& ctx) const;
   FetchResult download_file(const module::Request& r, const FetchContext& ctx,
-                            std::uint64_t& bytes);
+                            std::uint64_t& bytes, fetch::Upstream& up, Mode mode);
   // download_file() under the cross-replica lock of the file, when there is one.
   FetchResult download_file_once(const module::Request& r, const FetchContext& ctx,
-                                 std::uint64_t& bytes);
-  FetchResult download_meta(const module::Request& r, const FetchContext& ctx);
+                                 std::uint64_t& bytes, fetch::Upstream& up, Mode mode);
+  FetchResult download_meta(const module::Request& r, const FetchContext& ctx,
+                            fetch::Upstream& up);
   Response answer_meta(const HttpRequest& req, const module::Request& r, const FetchResult& res,
                        Outcome outcome);
   std::optional<Response> answer_from_store(const HttpRequest& req, const module::Request& r,
@@ -233,6 +275,7 @@ class Service {
   std::atomic<std::int64_t> m_index_down_until{0};  // steady_clock ticks; index skipped until then
   std::atomic<std::int64_t> m_locks_held{0};
   std::atomic<std::int64_t> m_lock_down_until{0};  // steady_clock ticks; lock skipped until then
+  metrics::Family<metrics::Counter>& m_refusals;  // {action, reason}
   void record_fetch(const module::Request& r, const FetchResult& res,
                     std::chrono::steady_clock::time_point started, std::uint64_t bytes);
 

@@ -694,3 +694,173 @@ TEST_F(DirectHooksTest, OwnGoCommandIsRefusedWithoutFetching) {
 
 }  // namespace
 }  // namespace stoa::proxy
+
+namespace stoa::proxy {
+namespace {
+
+// The policy in the service: each action's answer, and which of them may touch the upstream
+// or the store.
+class PolicyServiceTest : public ::testing::Test {
+ protected:
+  PolicyServiceTest()
+      : m_dir(std::filesystem::temp_directory_path() /
+              ("stoa-policy-service-test-" + std::to_string(::getpid()) + "-" +
+               ::testing::UnitTest::GetInstance()->current_test_info()->name())),
+        m_store((std::filesystem::create_directories(m_dir), store::make_memory_store(m_dir))),
+        m_pool(4, 64) {
+    auto snap = std::make_shared<policy::Snapshot>();
+    auto parsed = policy::parse_rules(R"(
+[[rule]]
+name = "bad-old"
+modules = "example.com/lib"
+versions = "<v1.2.0"
+action = "deny"
+message = "too old"
+[[rule]]
+modules = "example.com/moved"
+action = "redirect"
+to = "https://elsewhere.example/base/"
+[[rule]]
+name = "frozen"
+modules = "example.com/frozen"
+action = "offline"
+[[rule]]
+modules = "corp.example/*"
+action = "private"
+readers = ["reader"]
+[[rule]]
+modules = "example.com/pass"
+action = "passthrough"
+)",
+                                      "rules");
+    snap->rules = std::get<policy::RuleSet>(std::move(parsed));
+    // Tokens "reader-token" and "other-token" (their SHA-256).
+    auto creds = policy::Credentials::parse(
+        "reader:" + policy::hash_password("pw", 4).value_or("?") + "\n", "users",
+        "reader ba5005a40cf5212e4ac0190104cc127edab013294bb71279a975b27a80982d45\nother 6c67163bbed989f232b31acc4f04df54b31285bfc01bd022c735b71e041a4754\n",
+        "t");
+    m_token_ok = std::holds_alternative<std::unique_ptr<policy::Credentials>>(creds);
+    if (m_token_ok) snap->credentials = std::move(std::get<0>(creds));
+    m_policy = std::make_unique<policy::Policy>(snap);
+    ServiceOptions o;
+    o.policy = m_policy.get();
+    o.scratch_dir = m_dir;
+    m_service = std::make_unique<Service>(
+        o, *m_store, m_upstream, m_pool,
+        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()),
+        m_registry);
+  }
+  ~PolicyServiceTest() override {
+    m_pool.shutdown();
+    std::filesystem::remove_all(m_dir);
+  }
+  Response get(const std::string& target, const std::string& authorization = "") {
+    HttpRequest req = make_request("GET", target);
+    req.authorization = authorization;
+    Responses rs;
+    m_service->handle(req, rs.sink());
+    return std::move(rs.wait_for(1).front());
+  }
+  void put(const std::string& key, const std::string& body) {
+    auto t = m_store->stage();
+    t.write(body);
+    m_store->put(key, std::move(t));
+  }
+
+  metrics::Registry m_registry;
+  std::filesystem::path m_dir;
+  std::unique_ptr<store::Store> m_store;
+  fetch::WorkerPool m_pool;
+  ScriptedUpstream m_upstream;
+  std::unique_ptr<policy::Policy> m_policy;
+  std::unique_ptr<Service> m_service;
+  bool m_token_ok = false;
+};
+
+TEST_F(PolicyServiceTest, DenyAndRedirectNeverAskUpstream) {
+  Response r = get("/example.com/lib/@v/v1.1.0.zip");
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.body, "forbidden: example.com/lib@v1.1.0 is denied by rule \"bad-old\": too old\n");
+  m_upstream.set("example.com/lib/@v/v1.2.0.info",
+                 {Status::ok, R"({"Version":"v1.2.0","Time":"2020-01-01T00:00:00Z"})"});
+  EXPECT_EQ(get("/example.com/lib/@v/v1.2.0.info").status, 200);  // outside the range
+  r = get("/example.com/moved/x/@v/list");
+  EXPECT_EQ(r.status, 302);
+  ASSERT_EQ(r.headers.size(), 1u);
+  EXPECT_EQ(r.headers[0].second, "https://elsewhere.example/base/example.com/moved/x/@v/list");
+  EXPECT_EQ(m_upstream.hits("example.com/lib/@v/v1.1.0.zip"), 0);
+  EXPECT_EQ(m_upstream.hits("example.com/moved/x/@v/list"), 0);
+  EXPECT_NE(m_registry.render().find(
+                "stoa_policy_refusals_total{action=\"deny\",reason=\"denied\"} 1"),
+            std::string::npos);
+}
+
+TEST_F(PolicyServiceTest, OfflineServesOnlyTheStore) {
+  put("example.com/frozen/@v/v1.0.0.info", k_info);
+  EXPECT_EQ(get("/example.com/frozen/@v/v1.0.0.info").status, 200);
+  EXPECT_EQ(get("/example.com/frozen/@v/list").body, "v1.0.0\n");
+  EXPECT_EQ(get("/example.com/frozen/@latest").status, 200);
+  Response r = get("/example.com/frozen/@v/v1.1.0.info");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_NE(r.body.find("rule \"frozen\" is offline"), std::string::npos) << r.body;
+  EXPECT_EQ(get("/example.com/frozen/@v/master.info").status, 404);
+  for (const auto* k : {"example.com/frozen/@v/list", "example.com/frozen/@latest",
+                        "example.com/frozen/@v/v1.1.0.info", "example.com/frozen/@v/master.info"}) {
+    EXPECT_EQ(m_upstream.hits(k), 0) << k;
+  }
+}
+
+TEST_F(PolicyServiceTest, PrivateWithoutSourceIsStoreOnlyAndHidesFromNonReaders) {
+  ASSERT_TRUE(m_token_ok);
+  put("corp.example/a/@v/v1.0.0.info", k_info);
+  Response r = get("/corp.example/a/@v/v1.0.0.info");
+  EXPECT_EQ(r.status, 401);
+  ASSERT_FALSE(r.headers.empty());
+  EXPECT_EQ(r.headers[0].first, "WWW-Authenticate");
+  EXPECT_EQ(get("/corp.example/a/@v/v1.0.0.info", "Bearer wrong").status, 401);
+  EXPECT_EQ(get("/corp.example/a/@v/v1.0.0.info", "Bearer reader-token").status, 200);
+  const Response absent = get("/corp.example/a/@v/v1.0.1.info", "Bearer reader-token");
+  EXPECT_EQ(absent.status, 404);
+  EXPECT_EQ(absent.body, "not found: corp.example/a@v1.0.1\n");
+  EXPECT_EQ(get("/corp.example/b/@v/list", "Bearer reader-token").body, "not found: corp.example/b\n");
+  // Authenticated but not a reader: the answer of a module that does not exist.
+  const Response hidden = get("/corp.example/a/@v/v1.0.1.info", "Bearer other-token");
+  EXPECT_EQ(hidden.status, absent.status);
+  EXPECT_EQ(hidden.body, absent.body);
+  EXPECT_EQ(hidden.content_type, absent.content_type);
+  EXPECT_EQ(hidden.cache_control, absent.cache_control);
+  EXPECT_EQ(get("/corp.example/a/@v/v1.0.0.info", "Bearer other-token").status, 404);
+  EXPECT_EQ(m_upstream.hits("corp.example/a/@v/v1.0.1.info"), 0);
+  EXPECT_EQ(m_upstream.hits("corp.example/b/@v/list"), 0);
+}
+
+TEST_F(PolicyServiceTest, BcryptChecksNeverRunOnTheCallersThread) {
+  ASSERT_TRUE(m_token_ok);
+  put("corp.example/a/@v/v1.0.0.info", k_info);
+  const std::string good = "Basic cmVhZGVyOnB3";    // reader:pw
+  const std::string wrong = "Basic cmVhZGVyOnB4";   // reader:px
+  HttpRequest req = make_request("GET", "/corp.example/a/@v/v1.0.0.info");
+  req.authorization = good;
+  EXPECT_FALSE(m_service->respond_now(req));  // unchecked credentials: not on this thread
+  EXPECT_EQ(get(req.target, good).status, 200);  // checked on a worker
+  EXPECT_TRUE(m_service->respond_now(req));   // remembered: answered at once
+  EXPECT_EQ(get(req.target, wrong).status, 401);
+  req.authorization = wrong;
+  const auto again = m_service->respond_now(req);  // a remembered failure is cheap too
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 401);
+}
+
+TEST_F(PolicyServiceTest, PassthroughServesWithoutStoring) {
+  m_upstream.set("example.com/pass/@v/v1.0.0.info", {Status::ok, k_info});
+  for (int i = 0; i < 2; ++i) {
+    Response r = get("/example.com/pass/@v/v1.0.0.info");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(body_of(r), k_info);
+  }
+  EXPECT_EQ(m_upstream.hits("example.com/pass/@v/v1.0.0.info"), 2);
+  EXPECT_FALSE(m_store->get("example.com/pass/@v/v1.0.0.info"));
+}
+
+}  // namespace
+}  // namespace stoa::proxy

@@ -6,6 +6,7 @@ package stoatest
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -103,6 +104,9 @@ type Config struct {
 	Via  string
 	Args []string // extra arguments, after the settings
 	Env  []string // extra environment, "KEY=VALUE"
+	// TLS, when stoa serves HTTPS (its Args name tls_cert and tls_key): the client
+	// configuration that trusts it. URL is then "https://...".
+	TLS *tls.Config
 }
 
 // Stoa is a running stoa serve process.
@@ -113,6 +117,7 @@ type Stoa struct {
 	DataDir string
 
 	cmd     *exec.Cmd
+	client  *http.Client
 	log     *syncBuffer
 	exited  chan struct{}
 	waitErr error
@@ -187,8 +192,13 @@ func launch(tb testing.TB, bin, addr string, c Config) *Stoa {
 		Addr:    addr,
 		URL:     "http://" + addr,
 		DataDir: c.DataDir,
+		client:  &http.Client{Timeout: 2 * time.Second},
 		log:     &syncBuffer{},
 		exited:  make(chan struct{}),
+	}
+	if c.TLS != nil {
+		s.URL = "https://" + addr
+		s.client.Transport = &http.Transport{TLSClientConfig: c.TLS}
 	}
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.Env = env
@@ -228,7 +238,7 @@ func (s *Stoa) startErr() error {
 }
 
 func (s *Stoa) waitHealthy() error {
-	client := &http.Client{Timeout: 2 * time.Second}
+	client := s.client
 	deadline := time.Now().Add(StartTimeout)
 	for time.Now().Before(deadline) {
 		if s.hasExited() {
@@ -249,6 +259,9 @@ func (s *Stoa) waitHealthy() error {
 	}
 	return s.startErr()
 }
+
+// Pid is the process id of the running stoa.
+func (s *Stoa) Pid() int { return s.cmd.Process.Pid }
 
 // Log is stoa's stdout and stderr so far (the access log included).
 func (s *Stoa) Log() string { return s.log.String() }

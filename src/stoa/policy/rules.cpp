@@ -1,0 +1,307 @@
+#include "stoa/policy/rules.hpp"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <set>
+
+#include "stoa/module/patterns.hpp"
+#include "stoa/module/semver.hpp"
+
+namespace stoa::policy {
+
+std::string_view to_string(Action a) {
+  switch (a) {
+    case Action::cache:
+      return "cache";
+    case Action::passthrough:
+      return "passthrough";
+    case Action::deny:
+      return "deny";
+    case Action::redirect:
+      return "redirect";
+    case Action::private_:
+      return "private";
+    case Action::offline:
+      return "offline";
+  }
+  return "?";
+}
+
+std::optional<Action> parse_action(std::string_view s) {
+  for (const Action a : {Action::cache, Action::passthrough, Action::deny, Action::redirect,
+                         Action::private_, Action::offline}) {
+    if (to_string(a) == s) return a;
+  }
+  return std::nullopt;
+}
+
+bool VersionRange::contains(std::string_view version) const {
+  if (!module::semver::is_valid(version)) return false;
+  for (const auto& c : all) {
+    const int cmp = module::semver::compare(version, c.version);
+    bool ok = false;
+    switch (c.op) {
+      case Comparator::Op::lt:
+        ok = cmp < 0;
+        break;
+      case Comparator::Op::le:
+        ok = cmp <= 0;
+        break;
+      case Comparator::Op::eq:
+        ok = cmp == 0;
+        break;
+      case Comparator::Op::ge:
+        ok = cmp >= 0;
+        break;
+      case Comparator::Op::gt:
+        ok = cmp > 0;
+        break;
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::optional<VersionRange> parse_version_range(std::string_view text, std::string* error) {
+  VersionRange r;
+  auto fail = [&](std::string msg) -> std::optional<VersionRange> {
+    if (error != nullptr) *error = std::move(msg);
+    return std::nullopt;
+  };
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] == ' ' || text[i] == '\t' || text[i] == ',') {
+      ++i;
+      continue;
+    }
+    Comparator c;
+    if (text.substr(i, 2) == ">=") {
+      c.op = Comparator::Op::ge;
+      i += 2;
+    } else if (text.substr(i, 2) == "<=") {
+      c.op = Comparator::Op::le;
+      i += 2;
+    } else if (text[i] == '>') {
+      c.op = Comparator::Op::gt;
+      ++i;
+    } else if (text[i] == '<') {
+      c.op = Comparator::Op::lt;
+      ++i;
+    } else if (text[i] == '=') {
+      c.op = Comparator::Op::eq;
+      ++i;
+    }
+    while (i < text.size() && text[i] == ' ') ++i;
+    const std::size_t start = i;
+    while (i < text.size() && text[i] != ' ' && text[i] != '\t' && text[i] != ',') ++i;
+    const std::string_view v = text.substr(start, i - start);
+    if (!module::semver::is_valid(v)) {
+      return fail(fmt::format("{:?} is not a semantic version like v1.2.3", v.substr(0, 64)));
+    }
+    c.version = module::semver::canonical(v);
+    r.all.push_back(std::move(c));
+  }
+  if (r.all.empty()) return fail("empty version range");
+  return r;
+}
+
+namespace {
+
+bool rule_matches_module(const Rule& r, std::string_view module) {
+  // Private paths are matched whatever the case of their letters (see patterns.hpp).
+  return r.action == Action::private_ ? module::match_prefix_patterns_folded(r.modules, module)
+                                      : module::match_prefix_patterns(r.modules, module);
+}
+
+bool rule_matches(const Rule& r, std::string_view module, std::string_view version) {
+  if (!rule_matches_module(r, module)) return false;
+  if (!r.range) return true;
+  return !version.empty() && r.range->contains(version);
+}
+
+// Every glob of a comma-separated list must be well formed (a malformed one never matches,
+// which in a rule list is a silent hole).
+std::optional<std::string> check_globs(std::string_view globs) {
+  std::size_t n = 0;
+  while (!globs.empty()) {
+    const auto comma = globs.find(',');
+    std::string_view g = globs.substr(0, comma);
+    globs = comma == std::string_view::npos ? std::string_view() : globs.substr(comma + 1);
+    while (!g.empty() && g.front() == ' ') g.remove_prefix(1);
+    while (!g.empty() && g.back() == ' ') g.remove_suffix(1);
+    if (g.empty()) continue;
+    ++n;
+    if (!module::match_glob(g, "").has_value()) {
+      return fmt::format("malformed glob {:?}", g.substr(0, 200));
+    }
+  }
+  if (n == 0) return std::string("`modules` names no glob");
+  return std::nullopt;
+}
+
+}  // namespace
+
+const Rule* RuleSet::match(std::string_view module, std::string_view version) const {
+  for (const auto& r : rules) {
+    if (rule_matches(r, module, version)) return &r;
+  }
+  return nullptr;
+}
+
+bool RuleSet::is_private(std::string_view module) const {
+  for (const auto& r : rules) {
+    if (r.action == Action::private_ && rule_matches_module(r, module)) return true;
+  }
+  return false;
+}
+
+std::string RuleSet::explain(const Rule* rule, std::string_view module,
+                             std::string_view version) const {
+  std::string out;
+  for (const auto& r : rules) {
+    if (&r == rule) break;
+    if (!rule_matches_module(r, module)) {
+      out += fmt::format("  {:?}: modules {:?} do not match {}\n", r.name, r.modules, module);
+    } else {
+      out += fmt::format("  {:?}: version {} is not in {:?}\n", r.name,
+                         version.empty() ? "(none named)" : version, r.versions);
+    }
+  }
+  if (rule == nullptr) {
+    return fmt::format("{}{}{}: no rule matches; action cache (the default)\n", module,
+                       version.empty() ? "" : "@", version) +
+           out;
+  }
+  std::string head =
+      fmt::format("{}{}{}: rule #{} {:?}, action {}\n", module, version.empty() ? "" : "@", version,
+                  rule->index + 1, rule->name, to_string(rule->action));
+  head += fmt::format("  because modules {:?} match {}", rule->modules, module);
+  if (rule->range) head += fmt::format(" and version {} is in {:?}", version, rule->versions);
+  head += "\n";
+  if (rule->action == Action::redirect) head += fmt::format("  redirect to {}\n", rule->to);
+  if (rule->action == Action::deny && !rule->message.empty())
+    head += fmt::format("  message: {}\n", rule->message);
+  if (rule->restricted()) {
+    head += fmt::format("  readers: {}\n", rule->readers.empty()
+                                               ? std::string("any authenticated client")
+                                               : fmt::format("{}", fmt::join(rule->readers, ", ")));
+  }
+  if (!rule->upstream.empty()) head += fmt::format("  upstream: {}\n", rule->upstream);
+  if (!out.empty()) head += "  earlier rules that did not match:\n" + out;
+  return head;
+}
+
+std::variant<RuleSet, ParseError> parse_rules(std::string_view toml_text, std::string_view origin) {
+  toml::table doc;
+  try {
+    doc = toml::parse(toml_text, origin);
+  } catch (const toml::parse_error& e) {
+    return ParseError{fmt::format("{}: {}", origin, e.description())};
+  }
+  RuleSet set;
+  if (const auto* groups = doc.get("groups")) {
+    const auto* t = groups->as_table();
+    if (t == nullptr) return ParseError{fmt::format("{}: [groups] must be a table", origin)};
+    for (const auto& [name, members] : *t) {
+      const auto* arr = members.as_array();
+      if (arr == nullptr) {
+        return ParseError{
+            fmt::format("{}: group {:?} must be an array of names", origin, name.str())};
+      }
+      auto& list = set.groups[std::string(name.str())];
+      for (const auto& m : *arr) {
+        const auto s = m.value<std::string>();
+        if (!s || !m.is_string())
+          return ParseError{fmt::format("{}: group {:?}: members are strings", origin, name.str())};
+        list.push_back(*s);
+      }
+    }
+  }
+  const auto* node = doc.get("rule");
+  if (node == nullptr) return set;
+  const auto* arr = node->as_array();
+  if (arr == nullptr || !arr->is_array_of_tables()) {
+    return ParseError{fmt::format("{}: `rule` must be an array of tables ([[rule]])", origin)};
+  }
+  static const std::set<std::string_view> k_known = {"name", "modules", "versions", "action",
+                                                     "to",   "message", "readers",  "upstream"};
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < arr->size(); ++i) {
+    const auto& t = *arr->get(i)->as_table();
+    Rule r;
+    r.index = i;
+    r.name = fmt::format("rule {}", i + 1);
+    auto fail = [&](std::string_view what) {
+      return ParseError{fmt::format("{}: rule {} ({:?}): {}", origin, i + 1, r.name, what)};
+    };
+    auto str = [&](std::string_view key, std::string& out) -> std::optional<ParseError> {
+      if (const auto* n = t.get(key)) {
+        if (!n->is_string()) return fail(fmt::format("`{}` must be a string", key));
+        out = *n->value<std::string>();
+      }
+      return std::nullopt;
+    };
+    if (auto e = str("name", r.name)) return *e;
+    for (const auto& [key, value] : t) {
+      if (!k_known.contains(key.str())) return fail(fmt::format("unknown key {:?}", key.str()));
+    }
+    if (!names.insert(r.name).second) return fail("two rules have this name");
+    if (auto e = str("modules", r.modules)) return *e;
+    if (r.modules.empty()) return fail("`modules` is required (GOPRIVATE-style globs)");
+    if (auto bad = check_globs(r.modules)) return fail(*bad);
+    if (auto e = str("versions", r.versions)) return *e;
+    if (!r.versions.empty()) {
+      std::string error;
+      r.range = parse_version_range(r.versions, &error);
+      if (!r.range) return fail("versions: " + error);
+    }
+    std::string action = "cache";
+    if (auto e = str("action", action)) return *e;
+    const auto a = parse_action(action);
+    if (!a) {
+      return fail(fmt::format(
+          "action {:?}: must be cache, passthrough, deny, redirect, private or offline", action));
+    }
+    r.action = *a;
+    if (auto e = str("to", r.to)) return *e;
+    if (auto e = str("message", r.message)) return *e;
+    if (auto e = str("upstream", r.upstream)) return *e;
+    if (const auto* n = t.get("readers")) {
+      const auto* list = n->as_array();
+      if (list == nullptr) return fail("`readers` must be an array of names");
+      for (const auto& m : *list) {
+        if (!m.is_string()) return fail("`readers` must be an array of names");
+        std::string who = *m.value<std::string>();
+        if (who.empty()) return fail("`readers` has an empty name");
+        if (who.starts_with("@") && !set.groups.contains(std::string_view(who).substr(1))) {
+          return fail(fmt::format("readers: no group {:?} in [groups]", who.substr(1)));
+        }
+        r.readers.push_back(std::move(who));
+      }
+    }
+    for (const char c : r.message) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+        return fail("`message` must be one line of printable text");
+    }
+    if (r.message.size() > 512) return fail("`message` is longer than 512 bytes");
+    if (r.action == Action::redirect) {
+      while (!r.to.empty() && r.to.back() == '/') r.to.pop_back();
+      if (!(r.to.starts_with("http://") || r.to.starts_with("https://")) ||
+          r.to.find_first_of(" \t\r\n?#") != std::string::npos) {
+        return fail("redirect needs `to`, an http:// or https:// base URL");
+      }
+    } else if (!r.to.empty()) {
+      return fail("`to` is only for action redirect");
+    }
+    if (!r.message.empty() && r.action != Action::deny) return fail("`message` is only for deny");
+    if (!r.upstream.empty() && r.action != Action::cache && r.action != Action::passthrough &&
+        r.action != Action::private_) {
+      return fail("`upstream` is only for cache, passthrough and private");
+    }
+    set.rules.push_back(std::move(r));
+  }
+  return set;
+}
+
+}  // namespace stoa::policy
