@@ -173,10 +173,10 @@ RANGES = [
 ]
 
 PROXY_LISTS = [
-    "https://proxy.golang.org,direct",
+    "https://proxy.example.com,direct",
     "off",
     "direct",
-    "proxy.golang.org",
+    "proxy.example.com",
     "https://a.example|https://b.example,direct",
     "http://user:secret-password@127.0.0.1:9000/x/",
     "https://[::1]:8080/goproxy",
@@ -274,12 +274,12 @@ def sumdb_notes():
     other_seed = hashlib.sha256(b"another key").digest()
     return {
         "tree-signed": signed(tree),
-        "tree-two-keys": signed(tree, signature_line(tree, "sum.golang.org", other_seed),
+        "tree-two-keys": signed(tree, signature_line(tree, "sum.example.org", other_seed),
                                 signature_line(tree)),
         "tree-duplicate-sig": signed(tree, signature_line(tree), signature_line(tree)),
         "tree-bad-sig": signed(tree, signature_line(tree, tamper=True)),
         "tree-wrong-hash": signed(tree, signature_line(tree, claimed=b"\0\0\0\0")),
-        "tree-unknown-key": signed(tree, signature_line(tree, "sum.golang.org", other_seed)),
+        "tree-unknown-key": signed(tree, signature_line(tree, "sum.example.org", other_seed)),
         "text-multiline": signed(b"hello\nworld\n"),
         "no-blank-line": tree + signature_line(tree),
         "no-signature": tree + b"\n",
@@ -457,9 +457,6 @@ def main():
     write("proxy_list", [(s, s) for s in PROXY_LISTS])
     write("index_query", [(s, s) for s in INDEX_QUERIES])
     write("go_output", [(s, s) for s in GO_OUTPUT])
-]
-
-
     write("authorization", [(s, s) for s in AUTHORIZATION])
     write("sumdb_note", list(sumdb_notes().items()))
     write("sumdb_record", list(sumdb_records().items()))

@@ -444,7 +444,7 @@ func TestSumdbEndpoint(t *testing.T) {
 	}
 	for _, p := range []string{
 		"/sumdb/other.example/supported",
-		"/sumdb/sum.golang.org/supported",
+		"/sumdb/sum.example.org/supported",
 		"/sumdb/other.example/lookup/" + pub.EscPath + "@" + pub.EscVersion,
 		"/sumdb/other.example/latest",
 	} {

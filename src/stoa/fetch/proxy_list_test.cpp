@@ -24,7 +24,7 @@ std::ostream& operator<<(std::ostream& os, const Entry& e) {
 
 TEST(ParseProxyList, Valid) {
   const std::vector<Good> cases = {
-      {"https://proxy.golang.org,direct", {{"https://proxy.golang.org", false}}, true, false},
+      {"https://proxy.example.com,direct", {{"https://proxy.example.com", false}}, true, false},
       {"https://a.example,https://b.example|https://c.example,direct",
        {{"https://a.example", false}, {"https://b.example", true}, {"https://c.example", false}},
        true,
@@ -48,7 +48,7 @@ TEST(ParseProxyList, Valid) {
       {"http://127.0.0.1:9000/x/y//", {{"http://127.0.0.1:9000/x/y", false}}, false, false},
       // Scheme lowercased; the go command's implicit https:// for bare host names.
       {"HTTPS://Proxy.Example", {{"https://Proxy.Example", false}}, false, false},
-      {"proxy.golang.org,direct", {{"https://proxy.golang.org", false}}, true, false},
+      {"proxy.example.com,direct", {{"https://proxy.example.com", false}}, true, false},
       {"goproxy.example:8443/sub", {{"https://goproxy.example:8443/sub", false}}, false, false},
       // Userinfo, IPv6 literals, ports.
       {"https://user:pw@a.example/p", {{"https://user:pw@a.example/p", false}}, false, false},

@@ -39,7 +39,7 @@ struct ProxyList {
 // Parses a GOPROXY value ("https://a,https://b|https://c,direct") as the go command does: entries
 // are separated by ',' or '|', trimmed of blanks, empty ones skipped; "direct" and "off" end the
 // list; an entry with a '.', ':' or '/' but no ":/" gets "https://" prepended
-// ("proxy.golang.org" -> "https://proxy.golang.org"). Every other entry must be an http:// or
+// ("proxy.example.com" -> "https://proxy.example.com"). Every other entry must be an http:// or
 // https:// URL with a host (scheme lowercased, trailing '/' removed, userinfo kept). Stricter than
 // the go command: file:// URLs, query strings, fragments, blanks, control and non-ASCII bytes are
 // refused. nullopt with `error` set (one line, credentials removed) when an entry is invalid or

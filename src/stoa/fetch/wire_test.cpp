@@ -16,8 +16,8 @@ TEST(PathEscape, MatchesTheGoCommand) {
       {"a,b;c?d#e f%g", "a%2Cb%3Bc%3Fd%23e%20f%25g"},
       {"!\"'()*<>[]\\^`{|}", "%21%22%27%28%29%2A%3C%3E%5B%5D%5C%5E%60%7B%7C%7D"},
       {"\x7f\x80\xff", "%7F%80%FF"},
-      {"sumdb/sum.golang.org/lookup/m.example@v1.0.0",
-       "sumdb/sum.golang.org/lookup/m.example@v1.0.0"},
+      {"sumdb/sum.example.org/lookup/m.example@v1.0.0",
+       "sumdb/sum.example.org/lookup/m.example@v1.0.0"},
       {"", ""},
   };
   for (const auto& [in, want] : cases) EXPECT_EQ(path_escape(in), want) << in;

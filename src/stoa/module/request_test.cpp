@@ -100,7 +100,7 @@ TEST(ParseRequest, Rejected) {
       {"/example.com/m/@latest/x", 404, "not found"},
       {"/@v/list", 404, "not found"},
       {"/@latest", 404, "not found"},
-      {"/sumdb/sum.golang.org/supported", 404, "not found"},
+      {"/sumdb/sum.example.org/supported", 404, "not found"},
       // Major version disagreement: well-formed, cannot exist, 404.
       {"/example.com/m/@v/v2.0.0.mod", 404,
        "not found: example.com/m@v2.0.0: invalid version: should be v0 or v1, not v2"},

@@ -77,8 +77,8 @@ class TreeState {
 };
 
 struct ClientOptions {
-  std::string name;          // the database name, e.g. "sum.golang.org" (must match the key)
-  std::string verifier_key;  // "<name>+<hash>+<keydata>", e.g. the go command's for sum.golang.org
+  std::string name;          // the database name, e.g. "sum.example.org" (must match the key)
+  std::string verifier_key;  // "<name>+<hash>+<keydata>", e.g. the go command's for sum.example.org
   std::size_t record_cache_entries = 4096;  // verified lookups kept in memory (0: none)
 };
 

@@ -461,7 +461,7 @@ TEST(SumdbClient, ConstructionChecksKeyAndStoredHead) {
   auto none = make_memory_tree_state();
   EXPECT_THROW(Client(ClientOptions{"sumdb.test", "garbage", 1}, fetcher, *cache, *none),
                std::invalid_argument);
-  EXPECT_THROW(Client(ClientOptions{"sum.golang.org", main.vkey, 1}, fetcher, *cache, *none),
+  EXPECT_THROW(Client(ClientOptions{"sum.example.org", main.vkey, 1}, fetcher, *cache, *none),
                std::invalid_argument);
   Client unnamed(ClientOptions{"", main.vkey, 1}, fetcher, *cache, *none);
   EXPECT_EQ(unnamed.name(), "sumdb.test");

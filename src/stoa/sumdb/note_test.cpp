@@ -94,7 +94,7 @@ TEST(VerifierKey, RejectsMalformedKeys) {
 }
 
 TEST(KeyName, Validity) {
-  EXPECT_TRUE(is_valid_key_name("sum.golang.org"));
+  EXPECT_TRUE(is_valid_key_name("sum.example.org"));
   EXPECT_TRUE(is_valid_key_name("h\xC3\xA9/x"));
   EXPECT_FALSE(is_valid_key_name(""));
   EXPECT_FALSE(is_valid_key_name("a+b"));

@@ -22,7 +22,7 @@ namespace stoa::sumdb {
 inline constexpr std::size_t k_hash_size = 32;
 using Hash = std::array<std::uint8_t, k_hash_size>;
 
-// stoa's bound on tree sizes (x/mod has none; sum.golang.org holds under 2^27 records). Keeps
+// stoa's bound on tree sizes (x/mod has none; the public database holds under 2^27 records). Keeps
 // every index computation far from int64 overflow. Larger trees are refused.
 inline constexpr std::int64_t k_max_tree_size = std::int64_t{1} << 48;
 

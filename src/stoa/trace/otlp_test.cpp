@@ -96,7 +96,7 @@ TEST(ExportRequest, GoldenBatch) {
   spans.back()->attributes.slot("http.response.status_code")->value = std::int64_t{200};
   spans.back()->status = StatusCode::ok;
   spans.push_back(make_span(0xc8, 0xb7, "upstream.fetch", Kind::client));
-  spans.back()->attributes.slot("url.full")->value = std::string("https://proxy.golang.org/x");
+  spans.back()->attributes.slot("url.full")->value = std::string("https://proxy.example.com/x");
   spans.back()->attributes.slot("retry")->value = false;
   spans.back()->status = StatusCode::error;
   spans.back()->status_message = "HTTP 503";
@@ -120,7 +120,7 @@ TEST(ExportRequest, GoldenBatch) {
       R"({"traceId":"000102030405060708090a0b0c0d0e0f","spanId":"00000000000000c8",)"
       R"("parentSpanId":"00000000000000b7","name":"upstream.fetch","kind":3,)"
       R"("startTimeUnixNano":"1700000000123456789","endTimeUnixNano":"1700000000223456789",)"
-      R"("attributes":[{"key":"url.full","value":{"stringValue":"https://proxy.golang.org/x"}},)"
+      R"("attributes":[{"key":"url.full","value":{"stringValue":"https://proxy.example.com/x"}},)"
       R"({"key":"retry","value":{"boolValue":false}}],)"
       R"("status":{"code":2,"message":"HTTP 503"}}]}]}]})");
 

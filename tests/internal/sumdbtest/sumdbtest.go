@@ -7,7 +7,7 @@
 //
 // A DB listens on its own loopback port, serving /lookup/, /tile/ and /latest at its root
 // (GOSUMDB="<key> <url>"). Mount puts it at /sumdb/<name>/ in front of an upstream GOPROXY, the
-// way proxy.golang.org serves sum.golang.org (GOSUMDB="<key>" reached through the proxy).
+// way the public proxy serves the public checksum database (GOSUMDB="<key>" reached through the proxy).
 package sumdbtest
 
 import (
