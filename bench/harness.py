@@ -312,6 +312,35 @@ class Stoa:
         self.run.stop(self.proc)
 
 
+class Redis:
+    """A redis-server on a free loopback port, no persistence: the cross-replica lock of S6."""
+
+    def __init__(self, run, name="redis"):
+        self.run = run
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}"
+        self.proc = run.start(["redis-server", "--port", self.port, "--bind", "127.0.0.1",
+                               "--save", "", "--appendonly", "no"], run.load_cpu, name,
+                              stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while True:
+            if self.proc.poll() is not None:
+                raise HarnessError(f"redis-server exited with {self.proc.returncode}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as c:
+                    c.sendall(b"PING\r\n")
+                    if c.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise HarnessError("redis-server did not answer within 30s")
+            time.sleep(0.01)
+
+    def stop(self):
+        self.run.stop(self.proc)
+
+
 NGINX_CONF = """\
 {user}daemon off;
 master_process on;

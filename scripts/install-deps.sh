@@ -19,7 +19,7 @@ test_pkgs=( clang-format curl python3 systemd redis-server postgresql mercurial 
 # stacks (llvm-14 ships /usr/lib/llvm-14/bin/llvm-symbolizer), python3 for fuzz/make_corpus.py.
 fuzz_pkgs=( clang-14 libclang-rt-14-dev llvm-14 python3 )
 # bench/run: load generators, nginx as the reference server, profilers, the chart (bench/chart.py).
-bench_pkgs=( wrk nginx hyperfine linux-perf strace util-linux python3 python3-matplotlib )
+bench_pkgs=( wrk nginx hyperfine linux-perf strace util-linux python3 python3-matplotlib redis-server )
 
 want=("${build_pkgs[@]}")
 case "${1:-all}" in
