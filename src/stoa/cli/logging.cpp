@@ -10,10 +10,8 @@
 namespace stoa::cli {
 namespace {
 
-// One JSON object per line: {"time":..., "level":..., "msg":...} with the message escaped.
-class JsonFormatter final : public spdlog::formatter {
- public:
-  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+// The record's time as "2026-01-02T03:04:05.678Z".
+std::string timestamp(const spdlog::details::log_msg& msg) {
     const auto t = std::chrono::system_clock::to_time_t(msg.time);
     const auto ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch()) % 1000;
@@ -21,8 +19,15 @@ class JsonFormatter final : public spdlog::formatter {
     gmtime_r(&t, &tm);
     char ts[32];
     const auto n = std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-    fmt::format_to(std::back_inserter(dest), R"({{"time":"{}.{:03}Z","level":"{}","msg":")",
-                   std::string_view(ts, n), ms.count(), spdlog::level::to_string_view(msg.level));
+  return fmt::format("{}.{:03}Z", std::string_view(ts, n), ms.count());
+}
+
+// One JSON object per line: {"time":..., "level":..., "msg":...} with the message escaped.
+class JsonFormatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    fmt::format_to(std::back_inserter(dest), R"({{"time":"{}","level":"{}","msg":")",
+                   timestamp(msg), spdlog::level::to_string_view(msg.level));
     for (const char c : std::string_view(msg.payload.data(), msg.payload.size())) {
       const auto u = static_cast<unsigned char>(c);
       if (c == '"' || c == '\\') {
@@ -46,14 +51,7 @@ class JsonFormatter final : public spdlog::formatter {
 class TextFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-    const auto t = std::chrono::system_clock::to_time_t(msg.time);
-    const auto ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch()) % 1000;
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char ts[32];
-    const auto n = std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-    fmt::format_to(std::back_inserter(dest), "{}.{:03}Z {} ", std::string_view(ts, n), ms.count(),
+    fmt::format_to(std::back_inserter(dest), "{} {} ", timestamp(msg),
                    spdlog::level::to_string_view(msg.level));
     for (const char c : std::string_view(msg.payload.data(), msg.payload.size())) {
       const auto u = static_cast<unsigned char>(c);

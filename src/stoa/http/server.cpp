@@ -312,8 +312,9 @@ struct Server::Impl {
   // Sends `a` then `b` with sendmsg(2) straight from the coroutine: a small answer almost always
   // fits the socket buffer, so it costs one system call and no asynchronous operation; only a
   // full buffer waits for writability (bounded by the write stall timeout). Throws on error.
+  // `flags` are added to MSG_NOSIGNAL (MSG_MORE when a sendfile follows).
   asio::awaitable<void> send_two(tcp::socket& sock, Watch& watch, std::string_view a,
-                                 std::string_view b) {
+                                 std::string_view b, int flags = 0) {
     const int s = sock.native_handle();
     watch.arm(options.write_stall_timeout);
     std::size_t done = 0;
@@ -331,7 +332,7 @@ struct Server::Impl {
       msghdr msg{};
       msg.msg_iov = iov;
       msg.msg_iovlen = static_cast<std::size_t>(count);
-      const ssize_t n = ::sendmsg(s, &msg, MSG_NOSIGNAL);
+      const ssize_t n = ::sendmsg(s, &msg, MSG_NOSIGNAL | flags);
       if (n >= 0) {
         done += static_cast<std::size_t>(n);
         watch.arm(options.write_stall_timeout);
@@ -350,22 +351,9 @@ struct Server::Impl {
   asio::awaitable<std::uint64_t> send_file(tcp::socket& sock, Watch& watch,
                                            const std::string& head, int fd, std::uint64_t offset,
                                            std::uint64_t length) {
+    co_await send_two(sock, watch, head, {}, length > 0 ? MSG_MORE : 0);
     const int s = sock.native_handle();
     watch.arm(options.write_stall_timeout);
-    std::size_t sent = 0;
-    while (sent < head.size()) {
-      const ssize_t n = ::send(s, head.data() + sent, head.size() - sent,
-                               MSG_NOSIGNAL | (length > 0 ? MSG_MORE : 0));
-      if (n >= 0) {
-        sent += static_cast<std::size_t>(n);
-        watch.arm(options.write_stall_timeout);
-      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        co_await wait_writable(sock, watch);
-      } else if (errno != EINTR) {
-        if (watch.fired.load()) throw std::runtime_error("write stalled");
-        throw std::system_error(errno, std::generic_category(), "send");
-      }
-    }
     auto off = static_cast<off_t>(offset);
     std::uint64_t left = length;
     while (left > 0) {
