@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <future>
 #include <thread>
 
 #include "stoa/direct/subprocess.hpp"
@@ -55,19 +56,23 @@ TEST(ConnectionFromGroups, RecognisesARealChildConnection) {
   ASSERT_EQ(::getsockname(ls, reinterpret_cast<sockaddr*>(&addr), &len), 0);
   const int port = ntohs(addr.sin_port);
 
-  pid_t group = 0;
+  // The group is reported by run()'s callback on the child thread; the connection can be
+  // accepted before that callback has run, so wait for it rather than read a half-set value.
+  std::promise<pid_t> started;
+  std::future<pid_t> started_group = started.get_future();
   std::thread child([&] {
     // Connects, then waits for the server to close (read returns at EOF).
     run({"/bin/bash",
          {"-c", "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port) + "; cat <&3"},
          {},
          "/"},
-        std::chrono::seconds(20), 1024, [&](pid_t p) { group = p; });
+        std::chrono::seconds(20), 1024, [&](pid_t p) { started.set_value(p); });
   });
   sockaddr_in peer{};
   socklen_t plen = sizeof(peer);
   const int c = ::accept(ls, reinterpret_cast<sockaddr*>(&peer), &plen);
   ASSERT_GE(c, 0);
+  const pid_t group = started_group.get();
   std::array<char, INET_ADDRSTRLEN> ip{};
   ::inet_ntop(AF_INET, &peer.sin_addr, ip.data(), ip.size());
   EXPECT_TRUE(connection_from_groups(ip.data(), ntohs(peer.sin_port), {group}));
