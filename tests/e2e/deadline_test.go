@@ -145,7 +145,7 @@ func TestSlowReaderFinishesStalledReaderDropped(t *testing.T) {
 	if len(all) >= len(b.Zip) {
 		t.Errorf("stalled reader received %d bytes, the whole zip (%d)", len(all), len(b.Zip))
 	}
-	if !strings.Contains(s.Log(), "write stalled") {
+	if !strings.Contains(s.WaitLog("write stalled", 1, 10*time.Second), "write stalled") {
 		t.Errorf("no \"write stalled\" in the log:\n%s", s.Log())
 	}
 }

@@ -696,7 +696,7 @@ func TestDirectGoImportLoopStopsAfterOneHop(t *testing.T) {
 	if got := runs(); len(got) != 1 {
 		t.Errorf("go command runs: %q, want exactly one", got)
 	}
-	if !strings.Contains(s.Log(), "go-import loop") {
+	if !strings.Contains(s.WaitLog("go-import loop", 1, 10*time.Second), "go-import loop") {
 		t.Errorf("no loop refusal logged")
 	}
 	// A plain client is not mistaken for stoa's go command.

@@ -318,7 +318,7 @@ func TestReplicasLockServiceDown(t *testing.T) {
 			if v := metricValue(t, s, "stoa_lock_degraded_total"); v == "" || v == "0" {
 				t.Errorf("stoa_lock_degraded_total = %q, want > 0", v)
 			}
-			if !strings.Contains(s.Log(), "lock service ("+c.name+") unavailable") {
+			if !strings.Contains(s.WaitLog("lock service ("+c.name+") unavailable", 1, 10*time.Second), "lock service ("+c.name+") unavailable") {
 				t.Errorf("no WARN line about the lock service in the log")
 			}
 			if n := up.Hits(b.Key("zip")); n != 1 {

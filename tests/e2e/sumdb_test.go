@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"stoa.test/internal/gocmd"
 	"stoa.test/internal/modgen"
@@ -195,7 +196,7 @@ func TestChecksumMismatchRefused(t *testing.T) {
 	checkNotCachedLong(t, "tampered zip", r.Header)
 	checkNothingStored(t, s.DataDir, zipBad, "zip", "ziphash")
 	var securityLine string
-	for _, line := range strings.Split(s.Log(), "\n") {
+	for _, line := range strings.Split(s.WaitLog("SECURITY: checksum mismatch", 1, 10*time.Second), "\n") {
 		if strings.Contains(line, "SECURITY: checksum mismatch") {
 			securityLine = line
 			break
@@ -219,7 +220,7 @@ func TestChecksumMismatchRefused(t *testing.T) {
 		t.Errorf("GET tampered .mod: %v, want 502", r)
 	}
 	checkNothingStored(t, s.DataDir, modBad, "mod", "modhash")
-	if n := strings.Count(s.Log(), "SECURITY: checksum mismatch"); n < 2 {
+	if n := strings.Count(s.WaitLog("SECURITY: checksum mismatch", 2, 10*time.Second), "SECURITY: checksum mismatch"); n < 2 {
 		t.Errorf("%d \"SECURITY: checksum mismatch\" lines after two mismatches", n)
 	}
 	checkChecks(t, s, map[string]float64{"mismatch": 2})
@@ -357,7 +358,7 @@ func TestSumdbGoClientThroughStoa(t *testing.T) {
 	if _, err := os.Stat(zipInCache); err == nil {
 		t.Errorf("the tampered zip reached the go command's module cache: %s", zipInCache)
 	}
-	if !strings.Contains(s.Log(), "SECURITY: checksum mismatch") {
+	if !strings.Contains(s.WaitLog("SECURITY: checksum mismatch", 1, 10*time.Second), "SECURITY: checksum mismatch") {
 		t.Errorf("no \"SECURITY: checksum mismatch\" in stoa's log")
 	}
 	checkNothingStored(t, s.DataDir, evil, "zip", "ziphash")

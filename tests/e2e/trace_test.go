@@ -141,7 +141,7 @@ func TestTracingSpansAndPropagation(t *testing.T) {
 	if !sawHeader {
 		t.Errorf("upstream never asked for the zip")
 	}
-	if !strings.Contains(s.Log(), "trace_id="+traceID) {
+	if !strings.Contains(s.WaitLog("trace_id="+traceID, 1, 10*time.Second), "trace_id="+traceID) {
 		t.Errorf("the access log does not carry the trace id")
 	}
 }

@@ -62,7 +62,8 @@ TEST(Config, UnknownFileKeyIsAnError) {
 
 TEST(Config, RuleTablesBelongToThePolicy) {
   // [[rule]] and [groups] are read by the policy component from the same file.
-  TempToml f("listen = \"127.0.0.1:2\"\n[groups]\nt = [\"a\"]\n[[rule]]\nmodules = \"x.example\"\n");
+  TempToml f(
+      "listen = \"127.0.0.1:2\"\n[groups]\nt = [\"a\"]\n[[rule]]\nmodules = \"x.example\"\n");
   const RawConfig c = load_config(f.path(), {}, {});
   EXPECT_EQ(c.get("listen"), "127.0.0.1:2");
 }

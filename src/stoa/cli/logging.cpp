@@ -12,13 +12,13 @@ namespace {
 
 // The record's time as "2026-01-02T03:04:05.678Z".
 std::string timestamp(const spdlog::details::log_msg& msg) {
-    const auto t = std::chrono::system_clock::to_time_t(msg.time);
-    const auto ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch()) % 1000;
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char ts[32];
-    const auto n = std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+  const auto t = std::chrono::system_clock::to_time_t(msg.time);
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch()) % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char ts[32];
+  const auto n = std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
   return fmt::format("{}.{:03}Z", std::string_view(ts, n), ms.count());
 }
 

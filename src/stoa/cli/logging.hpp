@@ -7,7 +7,7 @@
 namespace spdlog {
 class logger;
 class formatter;
-}
+}  // namespace spdlog
 
 namespace stoa::cli {
 

@@ -17,13 +17,14 @@ std::string format_one(std::string_view format, std::string_view payload) {
 }
 
 TEST(Logging, TextRecordIsOneLineWhateverTheMessageHolds) {
-  const std::string line =
-      format_one("text", "refusing x: upstream said \"bad\"\n2026-01-01T00:00:00Z info stored y\x1b[31m\\");
+  const std::string line = format_one(
+      "text", "refusing x: upstream said \"bad\"\n2026-01-01T00:00:00Z info stored y\x1b[31m\\");
   EXPECT_EQ(line.find('\n'), line.size() - 1) << line;
   EXPECT_EQ(line.find('\x1b'), std::string::npos);
-  EXPECT_NE(line.find(" warning refusing x: upstream said \"bad\"\\x0a2026-01-01T00:00:00Z info stored "
-                      "y\\x1b[31m\\x5c\n"),
-            std::string::npos)
+  EXPECT_NE(
+      line.find(" warning refusing x: upstream said \"bad\"\\x0a2026-01-01T00:00:00Z info stored "
+                "y\\x1b[31m\\x5c\n"),
+      std::string::npos)
       << line;
 }
 

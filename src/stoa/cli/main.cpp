@@ -496,7 +496,6 @@ std::unique_ptr<Direct> make_direct(const RawConfig& cfg, Core& core, metrics::R
   return d;
 }
 
-
 // A proxy holds a socket per client: a few thousand idle or slow clients must not exhaust the
 // descriptors. The soft limit goes up to the hard one.
 void raise_fd_limit(spdlog::logger& log) {
@@ -559,8 +558,7 @@ int serve(RawConfig cfg, const std::string& config_file) {
   }
   auto reload_policy = [&policy, log](bool only_if_changed) {
     bool tried = true;
-    const auto error =
-        only_if_changed ? policy->reload_if_changed(&tried) : policy->reload();
+    const auto error = only_if_changed ? policy->reload_if_changed(&tried) : policy->reload();
     if (!tried) return;
     if (error) {
       log->error("policy reload failed; keeping the previous rules and credentials: {}", *error);

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -13,11 +14,10 @@
 #include <boost/beast/ssl.hpp>
 #include <cerrno>
 #include <ctime>
+#include <mutex>
 #include <thread>
 #include <type_traits>
 #include <unordered_set>
-#include <mutex>
-#include <algorithm>
 #include <vector>
 
 #include "stoa/http/request_metrics.hpp"
@@ -243,8 +243,7 @@ struct Server::Impl {
   std::chrono::milliseconds watchdog_period() const {
     const auto shortest =
         std::min({options.header_timeout, options.idle_timeout, options.write_stall_timeout});
-    return std::clamp(shortest / 10, std::chrono::milliseconds(10),
-                      std::chrono::milliseconds(250));
+    return std::clamp(shortest / 10, std::chrono::milliseconds(10), std::chrono::milliseconds(250));
   }
 
   void watchdog_tick() {
@@ -285,8 +284,8 @@ struct Server::Impl {
     for (;;) {
       // One thread: every handler already runs in order, a strand would only add dispatch cost.
       // Several: the strand keeps a connection's concurrent waits (write || timer) serialized.
-      asio::any_io_executor ex = options.threads == 1 ? asio::any_io_executor(ioc.get_executor())
-                                                      : asio::make_strand(ioc);
+      asio::any_io_executor ex =
+          options.threads == 1 ? asio::any_io_executor(ioc.get_executor()) : asio::make_strand(ioc);
       auto [ec, sock] = co_await acceptor.async_accept(ex, asio::as_tuple(asio::use_awaitable));
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
@@ -305,7 +304,8 @@ struct Server::Impl {
   // at each progress) cuts a reader that stopped reading. Throws when it did.
   static asio::awaitable<void> wait_writable(tcp::socket& sock, Watch& watch) {
     beast::error_code ec;
-    co_await sock.async_wait(tcp::socket::wait_write, asio::redirect_error(asio::use_awaitable, ec));
+    co_await sock.async_wait(tcp::socket::wait_write,
+                             asio::redirect_error(asio::use_awaitable, ec));
     if (watch.fired.load()) throw std::runtime_error("write stalled");
   }
 
@@ -348,9 +348,8 @@ struct Server::Impl {
 
   // Sends `head` then `length` bytes of `fd` from `offset` with sendfile(2). Returns bytes of the
   // body sent; throws on error or stall.
-  asio::awaitable<std::uint64_t> send_file(tcp::socket& sock, Watch& watch,
-                                           const std::string& head, int fd, std::uint64_t offset,
-                                           std::uint64_t length) {
+  asio::awaitable<std::uint64_t> send_file(tcp::socket& sock, Watch& watch, const std::string& head,
+                                           int fd, std::uint64_t offset, std::uint64_t length) {
     co_await send_two(sock, watch, head, {}, length > 0 ? MSG_MORE : 0);
     const int s = sock.native_handle();
     watch.arm(options.write_stall_timeout);
@@ -388,9 +387,8 @@ struct Server::Impl {
   }
 
   // A stored file over TLS: read+write in 64 KiB pieces (no sendfile through TLS).
-  asio::awaitable<std::uint64_t> send_file(TlsStream& stream, Watch& watch,
-                                           const std::string& head, int fd, std::uint64_t offset,
-                                           std::uint64_t length) {
+  asio::awaitable<std::uint64_t> send_file(TlsStream& stream, Watch& watch, const std::string& head,
+                                           int fd, std::uint64_t offset, std::uint64_t length) {
     co_await send_two(stream, watch, head, {});
     std::vector<char> buf(64 << 10);
     std::uint64_t left = length;
@@ -419,8 +417,7 @@ struct Server::Impl {
   // (EOF, reset, or the watch fired).
   template <typename Stream>
   static asio::awaitable<beast::error_code> read_header(
-      Stream& sock, beast::flat_buffer& buffer,
-      bhttp::request_parser<bhttp::empty_body>& parser) {
+      Stream& sock, beast::flat_buffer& buffer, bhttp::request_parser<bhttp::empty_body>& parser) {
     beast::error_code ec;
     for (;;) {
       if (buffer.size() > 0) {
@@ -575,8 +572,8 @@ struct Server::Impl {
                                        proxy::Outcome::rejected);
           keep_alive = false;
         } else if (!strip_prefix(req.target)) {
-          resp = proxy::error_response(404, "not found: outside " + prefix,
-                                       proxy::Outcome::not_found);
+          resp =
+              proxy::error_response(404, "not found: outside " + prefix, proxy::Outcome::not_found);
         } else if (auto now = service.respond_now(req)) {
           resp = std::move(*now);
         } else {

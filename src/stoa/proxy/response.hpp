@@ -24,7 +24,7 @@ struct HttpRequest {
   std::string request_id;    // for log lines about this request
   trace::SpanContext trace;  // the request's server span (or the caller's context); may be invalid
   std::string tracestate;    // passed on to upstreams with the trace context
-  std::string remote_address;    // the client's IP address ("" when unknown)
+  std::string remote_address;     // the client's IP address ("" when unknown)
   std::uint16_t remote_port = 0;  // and its port (for the direct fetcher's loop guard)
   // The Authorization header, for the policy's credential check. Never logged.
   std::string authorization;

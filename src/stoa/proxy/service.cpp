@@ -337,8 +337,7 @@ std::optional<Response> parse_sumdb(std::string_view target, const ServiceOption
     if (!path || !version || !module::semver::is_valid(*version)) {
       return error_response(400, "bad request: malformed lookup", Outcome::rejected);
     }
-    const auto snap =
-        o.policy != nullptr && !o.policy->no_rules() ? o.policy->current() : nullptr;
+    const auto snap = o.policy != nullptr && !o.policy->no_rules() ? o.policy->current() : nullptr;
     if (module::match_prefix_patterns_folded(o.no_sumdb, *path) ||
         (snap && snap->rules.is_private(*path))) {
       return error_response(403,
@@ -661,8 +660,7 @@ std::optional<FetchResult> Service::verify_checksum(const module::Request& r, co
           "{}@{} is not in checksum database {}; refused (add it to no_sumdb if it is private)",
           r.module, r.version, m_options.checksum_db->name());
       return FetchResult{
-          Status::invalid, "not in the checksum database " + m_options.checksum_db->name(), {},
-          {}};
+          Status::invalid, "not in the checksum database " + m_options.checksum_db->name(), {}, {}};
     case V::error:
       break;
   }
@@ -955,8 +953,8 @@ std::shared_ptr<const HotEntry> Service::make_hot(const module::Request& r,
     std::string body(obj.size, '\0');
     std::size_t done = 0;
     while (done < body.size()) {
-      const ssize_t n = ::pread(fd, body.data() + done, body.size() - done,
-                                static_cast<off_t>(done));
+      const ssize_t n =
+          ::pread(fd, body.data() + done, body.size() - done, static_cast<off_t>(done));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return nullptr;  // unreadable or shorter than its size: serve it the slow way
       done += static_cast<std::size_t>(n);
@@ -1039,8 +1037,7 @@ void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done 
   // Set by the start function, which only the leader runs, before the work is submitted: so it
   // happens-before the completion that reads it.
   auto leader = std::make_shared<bool>(false);
-  auto waiter = [this, req, r, done = std::move(done), head, leader,
-                 mode](const FetchResult& res) {
+  auto waiter = [this, req, r, done = std::move(done), head, leader, mode](const FetchResult& res) {
     Response resp;
     const Outcome outcome = *leader ? Outcome::miss : Outcome::coalesced;
     if (res.status == Status::ok && res.file) {
@@ -1082,18 +1079,18 @@ void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done 
   const std::string flight = mode == Mode::passthrough ? "passthrough:" + key : key;
   run_flight(flight, std::move(waiter), leader, pool_for(r),
              [this, r, key, ctx = context_of(req), &up, mode] {
-    const auto started = std::chrono::steady_clock::now();
-    FetchResult res;
-    std::uint64_t bytes = 0;
-    try {
-      res = download_file_once(r, ctx, bytes, up, mode);
-    } catch (const std::exception& e) {
-      m_log->error("fetch {} failed: {}", key, e.what());
-      res = {Status::store_error, {}, {}, {}};
-    }
-    record_fetch(r, res, started, bytes);
-    return res;
-  });
+               const auto started = std::chrono::steady_clock::now();
+               FetchResult res;
+               std::uint64_t bytes = 0;
+               try {
+                 res = download_file_once(r, ctx, bytes, up, mode);
+               } catch (const std::exception& e) {
+                 m_log->error("fetch {} failed: {}", key, e.what());
+                 res = {Status::store_error, {}, {}, {}};
+               }
+               record_fetch(r, res, started, bytes);
+               return res;
+             });
 }
 
 FetchResult Service::download_file_once(const module::Request& r, const FetchContext& ctx,
@@ -1290,8 +1287,7 @@ void Service::fetch_meta(const HttpRequest& req, const module::Request& r, Done 
   const std::string key = module::key_of(r);
   const bool head = req.method == "HEAD";
   auto leader = std::make_shared<bool>(false);
-  auto waiter = [this, req, r, done = std::move(done), head, leader,
-                 mode](const FetchResult& res) {
+  auto waiter = [this, req, r, done = std::move(done), head, leader, mode](const FetchResult& res) {
     Response resp;
     try {
       resp = answer_meta(req, r, res, *leader ? Outcome::miss : Outcome::coalesced);
@@ -1308,17 +1304,17 @@ void Service::fetch_meta(const HttpRequest& req, const module::Request& r, Done 
   };
   run_flight(key, std::move(waiter), leader, pool_for(r),
              [this, r, key, ctx = context_of(req), &up] {
-    const auto started = std::chrono::steady_clock::now();
-    FetchResult res;
-    try {
-      res = download_meta(r, ctx, up);
-    } catch (const std::exception& e) {
-      m_log->error("fetch {} failed: {}", key, e.what());
-      res = {Status::failed, {}, {}, {}};
-    }
-    record_fetch(r, res, started, res.body.size());
-    return res;
-  });
+               const auto started = std::chrono::steady_clock::now();
+               FetchResult res;
+               try {
+                 res = download_meta(r, ctx, up);
+               } catch (const std::exception& e) {
+                 m_log->error("fetch {} failed: {}", key, e.what());
+                 res = {Status::failed, {}, {}, {}};
+               }
+               record_fetch(r, res, started, res.body.size());
+               return res;
+             });
 }
 
 FetchResult Service::download_meta(const module::Request& r, const FetchContext& ctx,
@@ -1328,9 +1324,8 @@ FetchResult Service::download_meta(const module::Request& r, const FetchContext&
   span.set_attribute("stoa.key", key);
   FetchResult res;
   std::string body;
-  res = result_of(up.get(key, body,
-                                 r.kind == Kind::list ? k_max_list_bytes : k_max_info_bytes,
-                                 upstream_headers(span, ctx)));
+  res = result_of(up.get(key, body, r.kind == Kind::list ? k_max_list_bytes : k_max_info_bytes,
+                         upstream_headers(span, ctx)));
   if (res.status != Status::ok && res.status != Status::not_found) {
     span.set_status(trace::StatusCode::error, res.message);
   }

@@ -266,6 +266,25 @@ func (s *Stoa) Pid() int { return s.cmd.Process.Pid }
 // Log is stoa's stdout and stderr so far (the access log included).
 func (s *Stoa) Log() string { return s.log.String() }
 
+// WaitLog returns stoa's output once it holds at least n occurrences of substr, or when timeout
+// has passed (the caller checks the count). stoa writes a log line before it answers, but the
+// line reaches this process through a pipe and may arrive after the answer.
+func (s *Stoa) WaitLog(substr string, n int, timeout time.Duration) string {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		out, changed := s.log.next()
+		if strings.Count(out, substr) >= n {
+			return out
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			return s.log.String()
+		}
+	}
+}
+
 // Stop stops stoa (SIGTERM, then SIGKILL after StopTimeout), waits for it to exit and fails
 // the test if its output has a sanitizer report. Idempotent.
 func (s *Stoa) Stop() {
@@ -380,14 +399,29 @@ func tail(s string, n int) string {
 }
 
 type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{} // closed (and replaced) by every write
 }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.changed != nil {
+		close(b.changed)
+		b.changed = nil
+	}
 	return b.buf.Write(p)
+}
+
+// next returns the output so far and a channel closed by the next write.
+func (b *syncBuffer) next() (string, <-chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.changed == nil {
+		b.changed = make(chan struct{})
+	}
+	return b.buf.String(), b.changed
 }
 
 func (b *syncBuffer) String() string {
