@@ -199,10 +199,10 @@ class Service {
   // How a fetch treats what it gets: store it (cache), serve it without storing (passthrough),
   // or store it without asking the checksum database (private).
   enum class Mode : std::uint8_t { cache, passthrough, private_ };
-  void fetch_file(const HttpRequest& req, const module::Request& r, Done done,
-                  fetch::Upstream& up, Mode mode);
-  void fetch_meta(const HttpRequest& req, const module::Request& r, Done done,
-                  fetch::Upstream& up, Mode mode);
+  void fetch_file(const HttpRequest& req, const module::Request& r, Done done, fetch::Upstream& up,
+                  Mode mode);
+  void fetch_meta(const HttpRequest& req, const module::Request& r, Done done, fetch::Upstream& up,
+                  Mode mode);
   // What a fetch job carries of the request that started it: its trace context and a tag for
   // log lines ("request_id=... trace_id=...").
   struct FetchContext {
@@ -221,13 +221,12 @@ class Service {
                   std::function<FetchResult()> work);
   fetch::WorkerPool* pool_for(const module::Request& r) const;
   fetch::Upstream::Headers upstream_headers(const trace::Span& span, const FetchContext& ctx) const;
-  FetchResult download_file(const module::Request& r, const FetchContext& ctx,
-                            std::uint64_t& bytes, fetch::Upstream& up, Mode mode);
+  FetchResult download_file(const module::Request& r, const FetchContext& ctx, std::uint64_t& bytes,
+                            fetch::Upstream& up, Mode mode);
   // download_file() under the cross-replica lock of the file, when there is one.
   FetchResult download_file_once(const module::Request& r, const FetchContext& ctx,
                                  std::uint64_t& bytes, fetch::Upstream& up, Mode mode);
-  FetchResult download_meta(const module::Request& r, const FetchContext& ctx,
-                            fetch::Upstream& up);
+  FetchResult download_meta(const module::Request& r, const FetchContext& ctx, fetch::Upstream& up);
   Response answer_meta(const HttpRequest& req, const module::Request& r, const FetchResult& res,
                        Outcome outcome);
   std::optional<Response> answer_from_store(const HttpRequest& req, const module::Request& r,
@@ -275,7 +274,7 @@ class Service {
   std::atomic<std::int64_t> m_index_down_until{0};  // steady_clock ticks; index skipped until then
   std::atomic<std::int64_t> m_locks_held{0};
   std::atomic<std::int64_t> m_lock_down_until{0};  // steady_clock ticks; lock skipped until then
-  metrics::Family<metrics::Counter>& m_refusals;  // {action, reason}
+  metrics::Family<metrics::Counter>& m_refusals;   // {action, reason}
   void record_fetch(const module::Request& r, const FetchResult& res,
                     std::chrono::steady_clock::time_point started, std::uint64_t bytes);
 

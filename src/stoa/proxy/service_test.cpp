@@ -314,9 +314,10 @@ TEST_F(ServiceTest, MemoryCacheAnswersLikeTheStore) {
   ServiceOptions off;
   off.memory_cache_bytes = 0;
   metrics::Registry registry;
-  Service uncached(off, *m_store, m_upstream, m_pool,
-                   std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()),
-                   registry);
+  Service uncached(
+      off, *m_store, m_upstream, m_pool,
+      std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()),
+      registry);
   ASSERT_EQ(get("/example.com/m/@v/v1.0.0.mod").status, 200);  // fetched and stored
   for (const char* method : {"GET", "HEAD"}) {
     const auto req = make_request(method, "/example.com/m/@v/v1.0.0.mod");
@@ -737,7 +738,8 @@ action = "passthrough"
     // Tokens "reader-token" and "other-token" (their SHA-256).
     auto creds = policy::Credentials::parse(
         "reader:" + policy::hash_password("pw", 4).value_or("?") + "\n", "users",
-        "reader ba5005a40cf5212e4ac0190104cc127edab013294bb71279a975b27a80982d45\nother 6c67163bbed989f232b31acc4f04df54b31285bfc01bd022c735b71e041a4754\n",
+        "reader ba5005a40cf5212e4ac0190104cc127edab013294bb71279a975b27a80982d45\nother "
+        "6c67163bbed989f232b31acc4f04df54b31285bfc01bd022c735b71e041a4754\n",
         "t");
     m_token_ok = std::holds_alternative<std::unique_ptr<policy::Credentials>>(creds);
     if (m_token_ok) snap->credentials = std::move(std::get<0>(creds));
@@ -790,9 +792,9 @@ TEST_F(PolicyServiceTest, DenyAndRedirectNeverAskUpstream) {
   EXPECT_EQ(r.headers[0].second, "https://elsewhere.example/base/example.com/moved/x/@v/list");
   EXPECT_EQ(m_upstream.hits("example.com/lib/@v/v1.1.0.zip"), 0);
   EXPECT_EQ(m_upstream.hits("example.com/moved/x/@v/list"), 0);
-  EXPECT_NE(m_registry.render().find(
-                "stoa_policy_refusals_total{action=\"deny\",reason=\"denied\"} 1"),
-            std::string::npos);
+  EXPECT_NE(
+      m_registry.render().find("stoa_policy_refusals_total{action=\"deny\",reason=\"denied\"} 1"),
+      std::string::npos);
 }
 
 TEST_F(PolicyServiceTest, OfflineServesOnlyTheStore) {
@@ -822,7 +824,8 @@ TEST_F(PolicyServiceTest, PrivateWithoutSourceIsStoreOnlyAndHidesFromNonReaders)
   const Response absent = get("/corp.example/a/@v/v1.0.1.info", "Bearer reader-token");
   EXPECT_EQ(absent.status, 404);
   EXPECT_EQ(absent.body, "not found: corp.example/a@v1.0.1\n");
-  EXPECT_EQ(get("/corp.example/b/@v/list", "Bearer reader-token").body, "not found: corp.example/b\n");
+  EXPECT_EQ(get("/corp.example/b/@v/list", "Bearer reader-token").body,
+            "not found: corp.example/b\n");
   // Authenticated but not a reader: the answer of a module that does not exist.
   const Response hidden = get("/corp.example/a/@v/v1.0.1.info", "Bearer other-token");
   EXPECT_EQ(hidden.status, absent.status);
@@ -837,13 +840,13 @@ TEST_F(PolicyServiceTest, PrivateWithoutSourceIsStoreOnlyAndHidesFromNonReaders)
 TEST_F(PolicyServiceTest, BcryptChecksNeverRunOnTheCallersThread) {
   ASSERT_TRUE(m_token_ok);
   put("corp.example/a/@v/v1.0.0.info", k_info);
-  const std::string good = "Basic cmVhZGVyOnB3";    // reader:pw
-  const std::string wrong = "Basic cmVhZGVyOnB4";   // reader:px
+  const std::string good = "Basic cmVhZGVyOnB3";   // reader:pw
+  const std::string wrong = "Basic cmVhZGVyOnB4";  // reader:px
   HttpRequest req = make_request("GET", "/corp.example/a/@v/v1.0.0.info");
   req.authorization = good;
-  EXPECT_FALSE(m_service->respond_now(req));  // unchecked credentials: not on this thread
+  EXPECT_FALSE(m_service->respond_now(req));     // unchecked credentials: not on this thread
   EXPECT_EQ(get(req.target, good).status, 200);  // checked on a worker
-  EXPECT_TRUE(m_service->respond_now(req));   // remembered: answered at once
+  EXPECT_TRUE(m_service->respond_now(req));      // remembered: answered at once
   EXPECT_EQ(get(req.target, wrong).status, 401);
   req.authorization = wrong;
   const auto again = m_service->respond_now(req);  // a remembered failure is cheap too
