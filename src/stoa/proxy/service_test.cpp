@@ -11,6 +11,7 @@
 
 #include "stoa/coord/redis.hpp"
 #include "stoa/coord/testing/servers.hpp"
+#include "stoa/fsio/testing/scratch_dir.hpp"
 #include "stoa/index/index.hpp"
 #include "stoa/store/memory.hpp"
 
@@ -130,12 +131,7 @@ std::string body_of(const Response& r) {
 
 class ServiceTest : public ::testing::Test {
  protected:
-  ServiceTest()
-      : m_dir(std::filesystem::temp_directory_path() /
-              ("stoa-service-test-" + std::to_string(::getpid()) + "-" +
-               ::testing::UnitTest::GetInstance()->current_test_info()->name())),
-        m_store((std::filesystem::create_directories(m_dir), store::make_memory_store(m_dir))),
-        m_pool(4, 64) {
+  ServiceTest() : m_store(store::make_memory_store(m_dir.path())), m_pool(4, 64) {
     ServiceOptions o;
     o.list_ttl = std::chrono::seconds(60);
     o.instance_id = "test-instance";
@@ -145,10 +141,7 @@ class ServiceTest : public ::testing::Test {
         std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()),
         m_registry);
   }
-  ~ServiceTest() override {
-    m_pool.shutdown();
-    std::filesystem::remove_all(m_dir);
-  }
+  ~ServiceTest() override { m_pool.shutdown(); }
 
   Response get(const std::string& target, const std::string& method = "GET",
                const std::string& range = "", const std::string& inm = "") {
@@ -161,7 +154,7 @@ class ServiceTest : public ::testing::Test {
   }
 
   metrics::Registry m_registry;
-  std::filesystem::path m_dir;
+  fsio::testing::ScratchDir m_dir;  // removed with its contents at the end of the test
   std::unique_ptr<store::Store> m_store;
   fetch::WorkerPool m_pool;
   ScriptedUpstream m_upstream;
@@ -477,11 +470,7 @@ class ReplicaTest : public ::testing::Test {
     }
   };
 
-  ReplicaTest()
-      : m_dir(std::filesystem::temp_directory_path() /
-              ("stoa-replica-test-" + std::to_string(::getpid()) + "-" + test_name())),
-        m_store((std::filesystem::create_directories(m_dir), store::make_memory_store(m_dir))) {}
-  ~ReplicaTest() override { std::filesystem::remove_all(m_dir); }
+  ReplicaTest() : m_store(store::make_memory_store(m_dir.path())) {}
 
   static std::string test_name() {
     return ::testing::UnitTest::GetInstance()->current_test_info()->name();
@@ -528,7 +517,7 @@ class ReplicaTest : public ::testing::Test {
     return n;
   }
 
-  std::filesystem::path m_dir;
+  fsio::testing::ScratchDir m_dir;  // removed with its contents at the end of the test
   std::unique_ptr<store::Store> m_store;
 };
 
@@ -635,12 +624,7 @@ namespace {
 class DirectHooksTest : public ::testing::Test {
  protected:
   DirectHooksTest()
-      : m_dir(std::filesystem::temp_directory_path() /
-              ("stoa-service-direct-test-" + std::to_string(::getpid()) + "-" +
-               ::testing::UnitTest::GetInstance()->current_test_info()->name())),
-        m_store((std::filesystem::create_directories(m_dir), store::make_memory_store(m_dir))),
-        m_pool(1, 8),
-        m_direct_pool(1, 8) {
+      : m_store(store::make_memory_store(m_dir.path())), m_pool(1, 8), m_direct_pool(1, 8) {
     ServiceOptions o;
     o.instance_id = "test-instance";
     o.direct_pool = &m_direct_pool;
@@ -656,7 +640,6 @@ class DirectHooksTest : public ::testing::Test {
   ~DirectHooksTest() override {
     m_pool.shutdown();
     m_direct_pool.shutdown();
-    std::filesystem::remove_all(m_dir);
   }
   Response get(const std::string& target, std::uint16_t port = 1) {
     Responses got;
@@ -667,7 +650,7 @@ class DirectHooksTest : public ::testing::Test {
     return std::move(got.wait_for(1).front());
   }
 
-  std::filesystem::path m_dir;
+  fsio::testing::ScratchDir m_dir;  // removed with its contents at the end of the test
   std::unique_ptr<store::Store> m_store;
   ScriptedUpstream m_upstream;
   fetch::WorkerPool m_pool;
@@ -703,12 +686,7 @@ namespace {
 // or the store.
 class PolicyServiceTest : public ::testing::Test {
  protected:
-  PolicyServiceTest()
-      : m_dir(std::filesystem::temp_directory_path() /
-              ("stoa-policy-service-test-" + std::to_string(::getpid()) + "-" +
-               ::testing::UnitTest::GetInstance()->current_test_info()->name())),
-        m_store((std::filesystem::create_directories(m_dir), store::make_memory_store(m_dir))),
-        m_pool(4, 64) {
+  PolicyServiceTest() : m_store(store::make_memory_store(m_dir.path())), m_pool(4, 64) {
     auto snap = std::make_shared<policy::Snapshot>();
     auto parsed = policy::parse_rules(R"(
 [[rule]]
@@ -746,16 +724,13 @@ action = "passthrough"
     m_policy = std::make_unique<policy::Policy>(snap);
     ServiceOptions o;
     o.policy = m_policy.get();
-    o.scratch_dir = m_dir;
+    o.scratch_dir = m_dir.path();
     m_service = std::make_unique<Service>(
         o, *m_store, m_upstream, m_pool,
         std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()),
         m_registry);
   }
-  ~PolicyServiceTest() override {
-    m_pool.shutdown();
-    std::filesystem::remove_all(m_dir);
-  }
+  ~PolicyServiceTest() override { m_pool.shutdown(); }
   Response get(const std::string& target, const std::string& authorization = "") {
     HttpRequest req = make_request("GET", target);
     req.authorization = authorization;
@@ -770,7 +745,7 @@ action = "passthrough"
   }
 
   metrics::Registry m_registry;
-  std::filesystem::path m_dir;
+  fsio::testing::ScratchDir m_dir;  // removed with its contents at the end of the test
   std::unique_ptr<store::Store> m_store;
   fetch::WorkerPool m_pool;
   ScriptedUpstream m_upstream;
