@@ -582,3 +582,43 @@ func TestTLSReloadOnSIGHUP(t *testing.T) {
 		t.Errorf("a failed reload dropped the working certificate: %v", err)
 	}
 }
+
+// golang.org/fips140 ships inside GOROOT and the go command never downloads it: stoa refuses it
+// with a 403 the go command shows, without asking the upstream, unless a rule names it.
+func TestFipsModuleRefusedUnlessARuleNamesIt(t *testing.T) {
+	t.Parallel()
+	fips := modgen.MustBuild(t, modgen.Module{Path: "golang.org/fips140", Version: "v1.0.0"})
+	up := newUpstream(t, fips)
+	s := startStoa(t, up, stoatest.Config{})
+	g := goClient(t, s.URL)
+	_, msg, err := g.ModDownload("golang.org/fips140@v1.0.0")
+	if err == nil {
+		t.Fatalf("go mod download golang.org/fips140 through stoa succeeded")
+	}
+	for _, want := range []string{"403", "GOROOT/lib/fips140"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("go mod download output lacks %q:\n%s", want, msg)
+		}
+	}
+	for _, key := range []string{fips.Key("info"), fips.Key("mod"), fips.Key("zip"), "golang.org/fips140/@v/list"} {
+		if r := get(t, s.URL+"/"+key); r.Status != http.StatusForbidden {
+			t.Errorf("GET %s: %v", key, r)
+		}
+	}
+	for _, h := range up.HitLog() {
+		if strings.Contains(strings.ToLower(h.Key), "fips140") {
+			t.Errorf("the upstream was asked for the FIPS module: %v", h.Key)
+		}
+	}
+
+	rules := writeFile(t, filepath.Join(t.TempDir(), "rules.toml"), `
+[[rule]]
+name = "fips-snapshots"
+modules = "golang.org/fips140"
+action = "cache"
+`)
+	allowed := startStoa(t, up, stoatest.Config{Args: []string{"--rules-file", rules}})
+	if _, msg, err := goClient(t, allowed.URL).ModDownload("golang.org/fips140@v1.0.0"); err != nil {
+		t.Errorf("with a rule naming it, go mod download failed: %v\n%s", err, msg)
+	}
+}

@@ -465,6 +465,21 @@ func TestSumdbEndpoint(t *testing.T) {
 		}
 	}
 
+	// Tiles of another height are a client mistake: 4xx, never a store error (which operators
+	// alert on), and never asked of the database.
+	db.ResetRequests()
+	for _, p := range []string{"/tile/4/0/000", "/tile/1/data/000", "/tile/30/0/000.p/1", "/tile/9/1/x001/000"} {
+		if r := get(t, base+p); r.Status/100 != 4 {
+			t.Errorf("GET /sumdb/%s%s: %v, want a 4xx", sumdbName, p, r)
+		}
+	}
+	if n := db.CountContaining("/tile/"); n != 0 {
+		t.Errorf("tiles of another height reached the database: %v", db.Requests())
+	}
+	if n := strings.Count(s.Log(), "store error"); n != 0 {
+		t.Errorf("a client's tile path was logged as a store error (%d lines)", n)
+	}
+
 	db.ResetRequests()
 	for _, p := range []string{
 		"/lookup/corp.example/private@v1.0.0",

@@ -20,8 +20,8 @@ class RequestMetrics {
               std::uint64_t bytes);
   metrics::Gauge& connections() { return m_connections; }
 
-  static constexpr std::array<std::string_view, 8> k_endpoints = {
-      "list", "info", "mod", "zip", "latest", "query", "internal", "other"};
+  static constexpr std::array<std::string_view, 9> k_endpoints = {
+      "list", "info", "mod", "zip", "latest", "query", "sumdb", "internal", "other"};
 
  private:
   static constexpr std::array<int, 15> k_codes = {200, 206, 304, 400, 401, 403, 404, 405,

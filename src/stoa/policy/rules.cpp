@@ -36,6 +36,17 @@ std::optional<Action> parse_action(std::string_view s) {
   return std::nullopt;
 }
 
+bool ships_with_go(std::string_view module) noexcept {
+  constexpr std::string_view k_fips = "golang.org/fips140";
+  if (module.size() != k_fips.size()) return false;
+  for (std::size_t i = 0; i < module.size(); ++i) {
+    char c = module[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != k_fips[i]) return false;
+  }
+  return true;
+}
+
 bool VersionRange::contains(std::string_view version) const {
   if (!module::semver::is_valid(version)) return false;
   for (const auto& c : all) {

@@ -26,6 +26,13 @@ enum class Action : std::uint8_t { cache, passthrough, deny, redirect, private_,
 std::string_view to_string(Action a);
 std::optional<Action> parse_action(std::string_view s);
 
+// Whether `module` is one that ships inside every Go distribution and that the go command never
+// downloads: golang.org/fips140, the FIPS 140 cryptographic module, which the go command unpacks
+// from GOROOT/lib/fips140 (cmd/go/internal/fips140). A proxy answering it could only be
+// substituting the cryptographic module, so stoa refuses it unless a rule names it. Compared
+// case-insensitively, like every other privacy or safety match of a module path.
+bool ships_with_go(std::string_view module) noexcept;
+
 struct Comparator {
   enum class Op : std::uint8_t { lt, le, eq, ge, gt };
   Op op = Op::eq;

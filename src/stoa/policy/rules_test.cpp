@@ -128,3 +128,20 @@ TEST(Rules, OtherKeysIgnored) {
 
 }  // namespace
 }  // namespace stoa::policy
+
+namespace stoa::policy {
+namespace {
+
+TEST(ShipsWithGo, Table) {
+  EXPECT_TRUE(ships_with_go("golang.org/fips140"));
+  EXPECT_TRUE(ships_with_go("golang.org/FIPS140"));
+  EXPECT_TRUE(ships_with_go("Golang.Org/Fips140"));
+  EXPECT_FALSE(ships_with_go("golang.org/fips140/v2"));
+  EXPECT_FALSE(ships_with_go("golang.org/fips1400"));
+  EXPECT_FALSE(ships_with_go("golang.org/fips14"));
+  EXPECT_FALSE(ships_with_go("example.com/golang.org/fips140"));
+  EXPECT_FALSE(ships_with_go(""));
+}
+
+}  // namespace
+}  // namespace stoa::policy

@@ -243,9 +243,11 @@ Service::Service(ServiceOptions options, store::Store& store, fetch::Upstream& u
           "stoa_policy_refusals_total",
           "Requests refused by a rule, by the rule's action and why: denied (deny), "
           "unauthenticated (401), hidden (a reader check failed: answered 404), not_stored "
-          "(offline or private without a source, and the version is not stored).",
+          "(offline or private without a source, and the version is not stored), ships_with_go "
+          "(golang.org/fips140, refused unless a rule names it).",
           {"action", "reason"})),
-      m_hot(m_options.memory_cache_bytes, m_options.memory_cache_max_object) {
+      m_hot(m_options.memory_cache_bytes, m_options.memory_cache_max_object),
+      m_answers(m_options.answer_cache_bytes, m_options.answer_max_age) {
   m_tracer = m_options.tracer != nullptr ? m_options.tracer : &m_no_tracer;
   registry.callback_gauge("stoa_fetches_in_flight", "Upstream fetches running or queued.",
                           [this] { return static_cast<double>(m_flights.in_flight()); });
@@ -257,6 +259,10 @@ Service::Service(ServiceOptions options, store::Store& store, fetch::Upstream& u
   registry.callback_gauge("stoa_memory_cache_entries",
                           "Files held by the in-memory cache of small stored files.",
                           [this] { return static_cast<double>(m_hot.stats().entries); });
+  registry.callback_gauge("stoa_answer_cache_bytes",
+                          "Bytes held by the in-memory cache of list, @latest, query and "
+                          "checksum-database answers (bounded by answer_cache_bytes).",
+                          [this] { return static_cast<double>(m_answers.bytes()); });
   if (m_options.locks != nullptr) {
     registry.callback_gauge("stoa_locks_held", "Cross-replica locks this replica holds now.",
                             [this] { return static_cast<double>(m_locks_held.load()); });
@@ -351,6 +357,12 @@ std::optional<Response> parse_sumdb(std::string_view target, const ServiceOption
     const auto tile = sumdb::parse_tile_path(rest);
     if (!tile || sumdb::tile_path(*tile) != rest) {
       return error_response(400, "bad request: malformed tile path", Outcome::rejected);
+    }
+    // Checksum databases serve tiles of height 8 only (the go command asks for no other): any
+    // other height is a client mistake, never a store or upstream matter.
+    if (tile->h != sumdb::k_tile_height) {
+      return error_response(404, "not found: checksum database tiles have height 8",
+                            Outcome::not_found);
     }
     out.path = std::string(rest);
     out.tile = true;
@@ -553,6 +565,12 @@ void Service::sumdb_fetch(const HttpRequest& req, Done done) {
   run_flight(key, std::move(waiter), nullptr, [this, s, key] {
     FetchResult res;
     try {
+      // Kept by a flight that ended after this request looked (see fetch_file).
+      if (!s.store_key.empty()) {
+        if (auto stored = read_object(m_store, s.store_key))
+          return FetchResult{Status::ok, {}, std::move(*stored), {}};
+      }
+      if (auto c = cached(key, true)) return FetchResult{Status::ok, {}, std::move(c->body), {}};
       const DatabaseSource& src = m_options.sumdb_sources.find(s.name)->second;
       std::string body;
       res = result_of(src.upstream->get(src.prefix + s.path, body, sumdb::k_max_fetch_bytes));
@@ -706,7 +724,15 @@ std::optional<Response> Service::respond_now(const HttpRequest& req) {
     } else {
       try {
         (void)m_store.get("stoa.readiness/@v/list");  // absent is fine; a backend failure throws
-        out = text(200, "ready\n", Outcome::internal);
+        try {
+          // A store that cannot take a new file cannot take a miss: not ready either. (One
+          // empty temp file created and removed: cheap enough for a probe.)
+          (void)m_store.stage();
+          out = text(200, "ready\n", Outcome::internal);
+        } catch (const std::exception& e) {
+          m_log->warn("not ready: the store cannot stage a file: {}", e.what());
+          out = text(503, "store not writable\n", Outcome::internal);
+        }
       } catch (const store::StoreError& e) {
         out = text(503, "store unavailable\n", Outcome::internal);
       }
@@ -752,6 +778,7 @@ std::optional<Response> Service::respond_now(const HttpRequest& req) {
           if (auto c = cached(module::key_of(r), true))
             out = meta_response(req, r, std::move(c->body), Outcome::hit);
         }
+        if (!out) out = answer_stale_and_refresh(req, r, p);
       } catch (const store::StoreError& e) {
         m_log->error("store error for {}: {}", req.target, e.what());
         out = error_response(503, "storage error; retry shortly", Outcome::failed);
@@ -823,14 +850,38 @@ void Service::decided(const HttpRequest& req, const module::Request& r, Done don
     resp.endpoint = endpoint_of(r);
     return done(std::move(resp));
   }
-  const Mode mode = p.decision.action == policy::Action::passthrough ? Mode::passthrough
-                    : p.decision.action == policy::Action::private_  ? Mode::private_
-                                                                     : Mode::cache;
+  const Mode mode = mode_of(p);
   if (r.canonical && r.kind != Kind::latest && r.kind != Kind::list) {
     fetch_file(req, r, std::move(done), *up, mode);
   } else {
     fetch_meta(req, r, std::move(done), *up, mode);
   }
+}
+
+Service::Mode Service::mode_of(const Policed& p) {
+  switch (p.decision.action) {
+    case policy::Action::passthrough:
+      return Mode::passthrough;
+    case policy::Action::private_:
+      return Mode::private_;
+    default:
+      return Mode::cache;
+  }
+}
+
+std::optional<Response> Service::answer_stale_and_refresh(const HttpRequest& req,
+                                                          const module::Request& r,
+                                                          const Policed& p) {
+  if (r.canonical && r.kind != Kind::list && r.kind != Kind::latest) return std::nullopt;
+  auto c = cached(module::key_of(r), false);
+  if (!c) return std::nullopt;
+  fetch::Upstream* up = source_for(p);
+  if (up == nullptr) return std::nullopt;
+  // The refresh is an ordinary flight with nobody waiting: it joins a running one, and its
+  // answer lands in the cache for the next request.
+  fetch_meta(
+      req, r, [](Response) {}, *up, mode_of(p));
+  return meta_response(req, r, std::move(c->body), Outcome::stale);
 }
 
 Service::Policed Service::police(const HttpRequest& req, const module::Request& r) const {
@@ -852,6 +903,14 @@ std::optional<Response> Service::policy_now(const HttpRequest& req, const module
                                             const Policed& p) {
   using policy::Action;
   const auto& d = p.decision;
+  if (d.rule == nullptr && policy::ships_with_go(r.module)) {
+    m_refusals.with({"deny", "ships_with_go"}).inc();
+    return error_response(403,
+                          "forbidden: " + describe(r) +
+                              " ships inside Go (GOROOT/lib/fips140) and the go command never "
+                              "downloads it; a rule naming it may allow it",
+                          Outcome::rejected);
+  }
   if (d.rule == nullptr) return std::nullopt;
   const std::string action(policy::to_string(d.action));
   // The one answer for "no such module" under a restricted rule: a hidden module gets exactly
@@ -1082,19 +1141,26 @@ void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done 
                const auto started = std::chrono::steady_clock::now();
                FetchResult res;
                std::uint64_t bytes = 0;
+               bool fetched = true;  // false: found stored, nothing asked of the upstream
                try {
-                 res = download_file_once(r, ctx, bytes, up, mode);
+                 // This flight's first request may have looked in the store just before an
+                 // earlier flight for the same file committed it and left the table: look again
+                 // before fetching, so that any number of misses make one upstream fetch.
+                 if (mode != Mode::passthrough && m_store.get(key))
+                   return FetchResult{Status::ok, {}, {}, {}};
+                 res = download_file_once(r, ctx, bytes, up, mode, fetched);
                } catch (const std::exception& e) {
                  m_log->error("fetch {} failed: {}", key, e.what());
                  res = {Status::store_error, {}, {}, {}};
                }
-               record_fetch(r, res, started, bytes);
+               if (fetched) record_fetch(r, res, started, bytes);
                return res;
              });
 }
 
 FetchResult Service::download_file_once(const module::Request& r, const FetchContext& ctx,
-                                        std::uint64_t& bytes, fetch::Upstream& up, Mode mode) {
+                                        std::uint64_t& bytes, fetch::Upstream& up, Mode mode,
+                                        bool& fetched) {
   coord::Locks* locks = m_options.locks;
   // A passthrough download is never stored, so no other replica can save this one the fetch.
   if (locks == nullptr || mode == Mode::passthrough) return download_file(r, ctx, bytes, up, mode);
@@ -1142,6 +1208,7 @@ FetchResult Service::download_file_once(const module::Request& r, const FetchCon
   // Another replica may have committed the file while this one waited.
   if (m_store.get(key)) {
     m_lock_found_stored.inc();
+    fetched = false;
     res = {Status::ok, {}, {}, {}};
   } else {
     res = download_file(r, ctx, bytes, up, mode);
@@ -1307,6 +1374,10 @@ void Service::fetch_meta(const HttpRequest& req, const module::Request& r, Done 
                const auto started = std::chrono::steady_clock::now();
                FetchResult res;
                try {
+                 // An answer remembered by a flight that ended after this one's first request
+                 // looked (see fetch_file).
+                 if (auto c = cached(key, true))
+                   return FetchResult{Status::ok, {}, std::move(c->body), {}};
                  res = download_meta(r, ctx, up);
                } catch (const std::exception& e) {
                  m_log->error("fetch {} failed: {}", key, e.what());
@@ -1405,22 +1476,15 @@ Response Service::meta_response(const HttpRequest& /*req*/, const module::Reques
 }
 
 std::optional<Service::Cached> Service::cached(const std::string& key, bool fresh_only) {
-  std::lock_guard lock(m_cache_mutex);
-  auto it = m_cache.find(key);
-  if (it == m_cache.end()) return std::nullopt;
-  if (fresh_only && m_options.now() - it->second.fetched >= m_options.list_ttl) return std::nullopt;
-  return it->second;
+  const auto now = m_options.now();
+  auto e = m_answers.get(key, now);
+  if (!e) return std::nullopt;
+  if (fresh_only && now - e->fetched >= m_options.list_ttl) return std::nullopt;
+  return Cached{*e->body, e->fetched};
 }
 
 void Service::remember(const std::string& key, std::string body) {
-  const auto now = m_options.now();
-  std::lock_guard lock(m_cache_mutex);
-  if (m_cache.size() >= m_options.max_cached_answers && !m_cache.contains(key)) {
-    std::erase_if(m_cache,
-                  [&](const auto& kv) { return now - kv.second.fetched >= m_options.list_ttl; });
-    if (m_cache.size() >= m_options.max_cached_answers) m_cache.erase(m_cache.begin());
-  }
-  m_cache.insert_or_assign(key, Cached{std::move(body), now});
+  m_answers.put(key, std::move(body), m_options.now());
 }
 
 }  // namespace stoa::proxy

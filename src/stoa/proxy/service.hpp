@@ -25,6 +25,7 @@
 #include "stoa/metrics/metrics.hpp"
 #include "stoa/module/request.hpp"
 #include "stoa/policy/policy.hpp"
+#include "stoa/proxy/answer_cache.hpp"
 #include "stoa/proxy/checksums.hpp"
 #include "stoa/proxy/hot_cache.hpp"
 #include "stoa/proxy/response.hpp"
@@ -47,7 +48,11 @@ namespace stoa::proxy {
 struct ServiceOptions {
   std::chrono::seconds list_ttl{60};  // freshness of list, @latest and .info query answers
   std::string instance_id;            // served at /_stoa/instance (self-upstream detection)
-  std::size_t max_cached_answers = 100'000;
+  // Answers of list, @latest, queries and /sumdb/ lookups kept in memory (answer_cache.hpp):
+  // reused while younger than list_ttl, served stale when the upstream fails while younger than
+  // answer_max_age; bounded in bytes.
+  std::size_t answer_cache_bytes = 32 << 20;
+  std::chrono::seconds answer_max_age{24 * 3600};
   // Small stored files answered from memory (hot_cache.hpp): total bytes (0: off) and the
   // largest file kept.
   std::size_t memory_cache_bytes = 64 << 20;
@@ -223,15 +228,24 @@ class Service {
   fetch::Upstream::Headers upstream_headers(const trace::Span& span, const FetchContext& ctx) const;
   FetchResult download_file(const module::Request& r, const FetchContext& ctx, std::uint64_t& bytes,
                             fetch::Upstream& up, Mode mode);
-  // download_file() under the cross-replica lock of the file, when there is one.
+  // download_file() under the cross-replica lock of the file, when there is one. `fetched`
+  // becomes false when another replica had stored the file meanwhile (no upstream fetch: not
+  // counted in stoa_upstream_fetches_total).
   FetchResult download_file_once(const module::Request& r, const FetchContext& ctx,
-                                 std::uint64_t& bytes, fetch::Upstream& up, Mode mode);
+                                 std::uint64_t& bytes, fetch::Upstream& up, Mode mode,
+                                 bool& fetched);
   FetchResult download_meta(const module::Request& r, const FetchContext& ctx, fetch::Upstream& up);
   Response answer_meta(const HttpRequest& req, const module::Request& r, const FetchResult& res,
                        Outcome outcome);
   std::optional<Response> answer_from_store(const HttpRequest& req, const module::Request& r,
                                             Outcome outcome);
   std::optional<Cached> cached(const std::string& key, bool fresh_only);
+  // Stale-while-revalidate: a list, @latest or query answer older than list_ttl (and younger
+  // than answer_max_age) is answered at once, and a refresh flight starts in the background, so
+  // a hanging upstream never delays these answers once one is known. nullopt: none kept.
+  std::optional<Response> answer_stale_and_refresh(const HttpRequest& req, const module::Request& r,
+                                                   const Policed& p);
+  static Mode mode_of(const Policed& p);
   // nullopt when `h1` may be stored; else why not.
   std::optional<FetchResult> verify_checksum(const module::Request& r, const std::string& h1,
                                              const trace::SpanContext& parent,
@@ -280,8 +294,7 @@ class Service {
 
   fetch::SingleFlight<FetchResult> m_flights;
   HotCache m_hot;
-  mutable std::mutex m_cache_mutex;
-  std::unordered_map<std::string, Cached> m_cache;  // list, @latest, .info queries
+  AnswerCache m_answers;  // list, @latest, .info queries, /sumdb/ lookups and latest
 };
 
 }  // namespace stoa::proxy

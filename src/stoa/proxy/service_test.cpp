@@ -8,12 +8,14 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "stoa/coord/redis.hpp"
 #include "stoa/coord/testing/servers.hpp"
 #include "stoa/fsio/testing/scratch_dir.hpp"
 #include "stoa/index/index.hpp"
 #include "stoa/store/memory.hpp"
+#include "stoa/store/testing/faulty_store.hpp"
 
 namespace stoa::proxy {
 namespace {
@@ -233,6 +235,105 @@ TEST_F(ServiceTest, ConcurrentMissesShareOneFetch) {
   EXPECT_EQ(m_upstream.hits("example.com/m/@v/v1.0.0.info"), 1);
 }
 
+// A store whose first get() of an armed key answers what the wrapped store holds at that moment
+// and then holds its caller until released: a request stopped between its store check and its
+// joining a flight, for as long as the test needs.
+class PausingStore final : public store::Store {
+ public:
+  explicit PausingStore(store::Store& inner) : m_inner(inner) {}
+
+  void arm(std::string key) {
+    std::lock_guard l(m_mutex);
+    m_key = std::move(key);
+  }
+  void wait_until_paused() {
+    std::unique_lock l(m_mutex);
+    m_cv.wait(l, [&] { return m_paused; });
+  }
+  void release() {
+    {
+      std::lock_guard l(m_mutex);
+      m_released = true;
+    }
+    m_cv.notify_all();
+  }
+
+  std::optional<store::Object> get(const std::string& key) override {
+    auto found = m_inner.get(key);
+    std::unique_lock l(m_mutex);
+    if (key == m_key) {
+      m_key.clear();  // only the first get() pauses
+      m_paused = true;
+      m_cv.notify_all();
+      m_cv.wait(l, [&] { return m_released; });
+    }
+    return found;
+  }
+  fsio::TempFile stage() override { return m_inner.stage(); }
+  bool put(const std::string& key, fsio::TempFile staged) override {
+    return m_inner.put(key, std::move(staged));
+  }
+  std::vector<std::string> versions(const std::string& m) override { return m_inner.versions(m); }
+
+ private:
+  store::Store& m_inner;
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  std::string m_key;
+  bool m_paused = false;
+  bool m_released = false;
+};
+
+// A miss that looked in the store before an earlier flight committed the file, and joins after
+// that flight has ended, must not fetch the file again (TestConcurrentMissesShareOneFetch failed
+// so under load).
+TEST_F(ServiceTest, MissThatRacesAFinishingFlightDoesNotFetchAgain) {
+  PausingStore pausing(*m_store);
+  ServiceOptions o;
+  o.instance_id = "x";
+  metrics::Registry registry;
+  Service s(o, pausing, m_upstream, m_pool,
+            std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()),
+            registry);
+  const std::string target = "/example.com/m/@v/v1.0.0.info";
+  m_upstream.set("example.com/m/@v/v1.0.0.info", {Status::ok, k_info});
+  pausing.arm("example.com/m/@v/v1.0.0.info");
+  Responses late;
+  std::thread a([&] { s.handle(make_request("GET", target), late.sink()); });
+  pausing.wait_until_paused();  // `a` found the store empty and has not joined a flight yet
+
+  Responses first;
+  s.handle(make_request("GET", target), first.sink());
+  const Response& r = first.wait_for(1).front();  // fetched, committed, flight ended
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.outcome, Outcome::miss);
+  EXPECT_EQ(s.in_flight(), 0u);
+
+  pausing.release();
+  a.join();
+  const Response& second = late.wait_for(1).front();
+  EXPECT_EQ(second.status, 200);
+  EXPECT_EQ(body_of(second), k_info);
+  EXPECT_EQ(m_upstream.hits("example.com/m/@v/v1.0.0.info"), 1);
+}
+
+// The go command unpacks golang.org/fips140 from GOROOT/lib/fips140 and never downloads it:
+// without a rule naming it, no spelling of it reaches an upstream.
+TEST_F(ServiceTest, FipsModuleIsRefusedWithoutARule) {
+  for (const char* target : {"/golang.org/fips140/@v/list", "/golang.org/fips140/@v/v1.0.0.zip",
+                             "/golang.org/fips140/@v/v1.0.0.info", "/golang.org/fips140/@latest",
+                             "/golang.org/!f!i!p!s140/@v/v1.0.0.mod"}) {
+    const Response r = get(target);
+    EXPECT_EQ(r.status, 403) << target;
+    EXPECT_NE(r.body.find("GOROOT/lib/fips140"), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(get("/golang.org/fips140x/@v/list").status, 404);  // another module: asked upstream
+  EXPECT_EQ(m_upstream.hits("golang.org/fips140/@v/list"), 0);
+  EXPECT_EQ(m_upstream.hits("golang.org/fips140/@v/v1.0.0.zip"), 0);
+  EXPECT_EQ(m_upstream.hits("golang.org/!f!i!p!s140/@v/v1.0.0.mod"), 0);
+  EXPECT_EQ(m_upstream.hits("golang.org/fips140x/@v/list"), 1);
+}
+
 TEST_F(ServiceTest, FullQueueAnswersBusy) {
   fetch::WorkerPool tiny(1, 1);  // one worker, one waiting task
   ServiceOptions o;
@@ -360,14 +461,68 @@ TEST_F(ServiceTest, ListMergesStoredVersionsAndSurvivesUpstreamFailure) {
   ASSERT_TRUE(now);
   EXPECT_EQ(m_upstream.hits("example.com/m/@v/list"), 1);
 
-  // Stale and upstream down: the last good copy.
+  // Past list_ttl, with the upstream hanging: the last good copy at once, and one refresh in
+  // the background (stale-while-revalidate).
   m_now += std::chrono::seconds(61);
-  EXPECT_FALSE(m_service->respond_now(make_request("GET", "/example.com/m/@v/list")));
+  m_upstream.close_gate();
+  auto stale = m_service->respond_now(make_request("GET", "/example.com/m/@v/list"));
+  ASSERT_TRUE(stale);
+  EXPECT_EQ(stale->outcome, Outcome::stale);
+  EXPECT_EQ(stale->body, "v1.0.0\nv1.1.0\n");
+  auto again = m_service->respond_now(make_request("GET", "/example.com/m/@v/list"));
+  ASSERT_TRUE(again);  // joins the same refresh
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto wait_until = [&](auto done, const char* what) {
+    while (!done()) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << what;
+      std::this_thread::yield();
+    }
+  };
+  wait_until([&] { return m_upstream.hits("example.com/m/@v/list") == 2; }, "no refresh started");
+  EXPECT_EQ(m_service->in_flight(), 1u);
+  m_upstream.set("example.com/m/@v/list", {Status::ok, "v1.0.0\nv1.2.0\n"});
+  m_upstream.open_gate();
+  wait_until([&] { return m_service->in_flight() == 0; }, "the refresh never ended");
+  auto fresh = m_service->respond_now(make_request("GET", "/example.com/m/@v/list"));
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(fresh->outcome, Outcome::hit);
+  EXPECT_EQ(fresh->body, "v1.0.0\nv1.1.0\nv1.2.0\n");
+  EXPECT_EQ(m_upstream.hits("example.com/m/@v/list"), 2);
+
+  // Stale and upstream down: still the last good copy.
+  m_now += std::chrono::seconds(61);
   m_upstream.set("example.com/m/@v/list", {Status::failed, ""});
   r = get("/example.com/m/@v/list");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.outcome, Outcome::stale);
-  EXPECT_EQ(r.body, "v1.0.0\nv1.1.0\n");
+  EXPECT_EQ(r.body, "v1.0.0\nv1.1.0\nv1.2.0\n");
+}
+
+// Answers are bounded in bytes, whatever the number of keys or the size of each answer.
+TEST_F(ServiceTest, AnswerCacheIsBoundedInBytes) {
+  ServiceOptions o;
+  o.instance_id = "x";
+  o.answer_cache_bytes = 256 << 10;
+  metrics::Registry registry;
+  Service s(o, *m_store, m_upstream, m_pool,
+            std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()),
+            registry);
+  std::string big;  // an upstream serving 16 KiB lists
+  for (int v = 0; big.size() < (16 << 10); ++v) big += "v1.0." + std::to_string(v) + "\n";
+  for (int i = 0; i < 40; ++i) {  // 640 KiB of answers against a 256 KiB budget
+    const std::string m = "example.com/m" + std::to_string(i);
+    m_upstream.set(m + "/@v/list", {Status::ok, big});
+    Responses rs;
+    s.handle(make_request("GET", "/" + m + "/@v/list"), rs.sink());
+    ASSERT_EQ(rs.wait_for(1).front().status, 200);
+  }
+  const std::string metrics = registry.render();
+  const std::string name = "\nstoa_answer_cache_bytes ";
+  const auto at = metrics.find(name);
+  ASSERT_NE(at, std::string::npos) << metrics;
+  const double bytes = std::strtod(metrics.substr(at + name.size(), 24).c_str(), nullptr);
+  EXPECT_GT(bytes, 128 << 10);
+  EXPECT_LE(bytes, 256 << 10);
 }
 
 TEST_F(ServiceTest, ListAndLatestFromStoreWhenUpstreamFailsWithoutCache) {
@@ -427,6 +582,28 @@ TEST_F(ServiceTest, MetricsCountFetchesByKindAndResult) {
       m.body.find("stoa_store_operation_duration_seconds_count{backend=\"disk\",op=\"get\"} 4\n"),
       std::string::npos);
   EXPECT_EQ(m.body.find("example.com"), std::string::npos) << "module paths are never labels";
+}
+
+// Readiness says whether a miss could be taken: a store that reads but cannot stage a new file
+// (a read-only or full data directory) is not ready, and neither is one that cannot read.
+TEST_F(ServiceTest, ReadinessNeedsAWritableStore) {
+  store::testing::FaultyStore faulty(store::make_memory_store(m_dir.path()));
+  ServiceOptions o;
+  o.instance_id = "x";
+  metrics::Registry registry;
+  Service s(o, faulty, m_upstream, m_pool,
+            std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()),
+            registry);
+  auto readyz = [&] { return s.respond_now(make_request("GET", "/readyz")).value(); };
+  EXPECT_EQ(readyz().status, 200);
+  faulty.fail_always(store::testing::FaultyStore::Op::stage);
+  const Response r = readyz();
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body, "store not writable\n");
+  faulty.fail_nth(store::testing::FaultyStore::Op::stage, 0);
+  EXPECT_EQ(readyz().status, 200);
+  faulty.fail_always(store::testing::FaultyStore::Op::get);
+  EXPECT_EQ(readyz().body, "store unavailable\n");
 }
 
 TEST_F(ServiceTest, InternalEndpoints) {
@@ -546,6 +723,11 @@ TEST_F(ReplicaTest, SecondReplicaWaitsForTheLockThenFindsTheFileStored) {
   EXPECT_EQ(body_of(got_b), k_info);
   EXPECT_EQ(b->upstream.hits(k_info_key), 0);
   EXPECT_EQ(metric(b->registry, "stoa_lock_found_stored_total"), "1");
+  // b asked no upstream: its found-stored file is no fetch.
+  const std::string b_fetches =
+      metric(b->registry, "stoa_upstream_fetches_total{kind=\"info\",result=\"ok\"}");
+  EXPECT_TRUE(b_fetches.empty() || b_fetches == "0") << b_fetches;
+  EXPECT_EQ(metric(a->registry, "stoa_upstream_fetches_total{kind=\"info\",result=\"ok\"}"), "1");
   EXPECT_EQ(metric(a->registry, "stoa_lock_found_stored_total"), "0");
   EXPECT_EQ(metric(a->registry, "stoa_locks_held"), "0");
   EXPECT_EQ(metric(b->registry, "stoa_lock_acquisitions_total{result=\"acquired\"}"), "1");
@@ -710,6 +892,10 @@ readers = ["reader"]
 [[rule]]
 modules = "example.com/pass"
 action = "passthrough"
+[[rule]]
+name = "fips-snapshots"
+modules = "golang.org/fips140"
+action = "cache"
 )",
                                       "rules");
     snap->rules = std::get<policy::RuleSet>(std::move(parsed));
@@ -770,6 +956,13 @@ TEST_F(PolicyServiceTest, DenyAndRedirectNeverAskUpstream) {
   EXPECT_NE(
       m_registry.render().find("stoa_policy_refusals_total{action=\"deny\",reason=\"denied\"} 1"),
       std::string::npos);
+}
+
+TEST_F(PolicyServiceTest, ARuleNamingTheFipsModuleAllowsIt) {
+  m_upstream.set("golang.org/fips140/@v/v1.0.0.info",
+                 {Status::ok, R"({"Version":"v1.0.0","Time":"2020-01-01T00:00:00Z"})"});
+  EXPECT_EQ(get("/golang.org/fips140/@v/v1.0.0.info").status, 200);
+  EXPECT_EQ(m_upstream.hits("golang.org/fips140/@v/v1.0.0.info"), 1);
 }
 
 TEST_F(PolicyServiceTest, OfflineServesOnlyTheStore) {

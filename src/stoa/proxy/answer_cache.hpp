@@ -1,0 +1,67 @@
+#pragma once
+// Recent answers to mutable requests (list, @latest, version queries, /sumdb/ lookups and
+// latest): reused while fresh, and kept past that as the stale answer of last resort when the
+// upstream fails. Bounded in bytes (keys and bodies plus a fixed overhead per entry): the least
+// recently used entries go first, an entry older than `max_age` is dropped when next looked at,
+// and a body over an eighth of the budget is never kept (one answer cannot empty the cache).
+//
+// Thread-safe: every method may be called from any thread (one mutex, held for a hash lookup and
+// a list splice; bodies are shared, never copied under the lock).
+
+#include <chrono>
+#include <cstddef>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+namespace stoa::proxy {
+
+class AnswerCache {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  struct Entry {
+    std::shared_ptr<const std::string> body;  // never null
+    Clock::time_point fetched;
+  };
+
+  // Accounted per entry besides its key and body: the list node, the map slot, the shared body.
+  static constexpr std::size_t k_entry_overhead = 160;
+
+  AnswerCache(std::size_t max_bytes, Clock::duration max_age);
+
+  // The entry for `key`, or nullopt when there is none or it is older than max_age at `now`
+  // (then it is dropped). A hit becomes the most recently used entry.
+  std::optional<Entry> get(const std::string& key, Clock::time_point now);
+  // Keeps `body` for `key` as fetched at `now`, replacing any entry for `key`; evicts the least
+  // recently used entries until the cache fits its budget. A body too big to keep removes any
+  // older entry for `key` (it would be staler than what the client just got).
+  void put(const std::string& key, std::string body, Clock::time_point now);
+
+  std::size_t bytes() const;
+  std::size_t size() const;
+
+ private:
+  struct Node {
+    std::string key;
+    Entry entry;
+  };
+  using List = std::list<Node>;
+
+  static std::size_t cost(const std::string& key, const std::string& body) {
+    return key.size() + body.size() + k_entry_overhead;
+  }
+  void erase(List::iterator it);  // with m_mutex held
+
+  const std::size_t m_max_bytes;
+  const Clock::duration m_max_age;
+  mutable std::mutex m_mutex;
+  List m_lru;  // most recently used first
+  std::unordered_map<std::string, List::iterator> m_index;
+  std::size_t m_bytes = 0;
+};
+
+}  // namespace stoa::proxy
