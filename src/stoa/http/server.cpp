@@ -13,8 +13,12 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cerrno>
+#include <chrono>
+#include <cstdint>
 #include <ctime>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <type_traits>
 #include <unordered_set>
@@ -80,6 +84,23 @@ std::string header_value(const bhttp::request_parser<bhttp::empty_body>::value_t
                          bhttp::field f) {
   const auto it = req.find(f);
   return it == req.end() ? std::string() : std::string(it->value());
+}
+
+// Why a request's framing is refused (RFC 9112), or nullopt. stoa reads no request bodies, so
+// any Transfer-Encoding (whatever its last coding: a request whose last coding is not chunked has
+// no length a server could trust) or a non-zero Content-Length is refused; an HTTP/1.1 request
+// must carry exactly one Host header, an HTTP/1.0 one at most one.
+std::optional<std::string> check_framing(
+    const bhttp::request_parser<bhttp::empty_body>::value_type& msg) {
+  if (msg.count(bhttp::field::transfer_encoding) > 0) return "request body not allowed";
+  if (msg.count(bhttp::field::content_length) > 0) {
+    const auto v = msg.find(bhttp::field::content_length)->value();
+    if (v.find_first_not_of('0') != std::string_view::npos) return "request body not allowed";
+  }
+  const std::size_t hosts = msg.count(bhttp::field::host);
+  if (hosts > 1) return "more than one Host header";
+  if (hosts == 0 && msg.version() >= 11) return "HTTP/1.1 request without a Host header";
+  return std::nullopt;
 }
 
 // A connection's deadline, checked by the server's watchdog tick instead of a timer per
@@ -281,6 +302,12 @@ struct Server::Impl {
   };
 
   asio::awaitable<void> accept_loop() {
+    // accept(2) failing for want of descriptors or memory fails again at once: without a pause
+    // the loop spins a core and floods the log. The pause doubles from 5 ms to 1 s while it
+    // lasts; a failure is logged at most every 10 s, with the count the line stands for.
+    std::chrono::milliseconds pause{0};
+    std::uint64_t unlogged = 0;
+    auto next_log = std::chrono::steady_clock::time_point::min();
     for (;;) {
       // One thread: every handler already runs in order, a strand would only add dispatch cost.
       // Several: the strand keeps a connection's concurrent waits (write || timer) serialized.
@@ -289,9 +316,24 @@ struct Server::Impl {
       auto [ec, sock] = co_await acceptor.async_accept(ex, asio::as_tuple(asio::use_awaitable));
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-        log->warn("accept: {}", ec.message());
+        ++unlogged;
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= next_log) {
+          log->warn("accept: {} ({} failures since the last such line)", ec.message(), unlogged);
+          unlogged = 0;
+          next_log = now + std::chrono::seconds(10);
+        }
+        if (ec == asio::error::no_descriptors || ec.value() == ENFILE ||
+            ec == asio::error::no_buffer_space || ec == asio::error::no_memory) {
+          pause =
+              std::clamp(pause * 2, std::chrono::milliseconds(5), std::chrono::milliseconds(1000));
+          asio::steady_timer timer(co_await asio::this_coro::executor, pause);
+          beast::error_code wait_ec;
+          co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, wait_ec));
+        }
         continue;
       }
+      pause = std::chrono::milliseconds(0);
       if (auto ctx = current_tls()) {
         co_spawn(ex, session(TlsStream(std::move(sock), *ctx), ctx), asio::detached);
       } else {
@@ -566,10 +608,10 @@ struct Server::Impl {
           req.tracestate = std::string(trace::sanitize_tracestate(msg.find("tracestate")->value()));
         }
         keep_alive = msg.keep_alive() && !draining.load();
-        if (msg.chunked() ||
-            (msg.has_content_length() && parser.content_length().value_or(0) > 0)) {
-          resp = proxy::error_response(400, "bad request: request body not allowed",
-                                       proxy::Outcome::rejected);
+        if (auto framing = check_framing(msg)) {
+          // RFC 9112 6.3 and 3.2: a body stoa would not read, or a Host it cannot trust, gets
+          // 400 and the connection closed, so no body byte is ever parsed as a request.
+          resp = proxy::error_response(400, "bad request: " + *framing, proxy::Outcome::rejected);
           keep_alive = false;
         } else if (!strip_prefix(req.target)) {
           resp =
