@@ -1,10 +1,11 @@
 #pragma once
 // Module zip rules and go.sum `h1:` hashes, as the go command applies them to a downloaded zip:
 // golang.org/x/mod/zip CheckZip, then dirhash.HashZip and zip.Unzip reading every entry through
-// Go's archive/zip (which enforces declared sizes and CRCs). Differentially tested against x/mod
-// (tests/oracle/ziporacle). Pure except for reading the file it is given; memory stays bounded
-// whatever the zip size: entries are streamed in 64 KiB chunks, and only one name and one digest
-// per entry are kept. Thread-safe: no shared state.
+// Go's archive/zip (which enforces declared sizes and CRCs), here through archive.hpp's reader.
+// Differentially tested against x/mod (tests/oracle/ziporacle). Pure except for reading the file
+// it is given; memory stays bounded whatever the entry sizes: content is streamed in 64 KiB
+// chunks, and only the central directory's entries and one digest per name are kept.
+// Thread-safe: no shared state.
 
 #include <cstdint>
 #include <optional>
@@ -40,24 +41,24 @@ struct ZipCheck {
 // - declared sizes: total of files over k_max_unzipped_bytes, go.mod over k_max_go_mod_bytes,
 //   root LICENSE over k_max_license_bytes;
 // - content: a compression method other than store/deflate; content longer or shorter than its
-//   declared size (reading stops as soon as it passes it); a CRC mismatch (a CRC field of 0 is not
-//   checked); a directory entry ("name/") declaring content.
+//   declared size (reading stops as soon as it passes it); a CRC mismatch (a CRC field of 0 is
+//   not checked unless a data descriptor follows); a data descriptor that is cut short or whose
+//   CRC differs from the central directory's; a directory entry ("name/") declaring content; a
+//   local header without its signature.
 // Accepted, as x/mod accepts them: symlink, FIFO and other non-regular modes (x/mod's CheckZip
 // ignores modes; Unzip writes every entry as a regular file); files under vendor/ (only
 // zip.Create omits them; a vendor/.../go.mod is still "not in module root"); directory entries,
 // which count in the hash (one line each, with the SHA-256 of no bytes); the "encrypted" flag
 // (Go ignores it and reads the bytes as they are).
 //
-// Known differences from Go, all about malformed zip containers rather than module content,
-// because libzip 1.7 reads archives its own way (pinned by differential_test.cpp):
-// - a NUL byte in a name reads as a space (Go rejects the name; stoa may accept);
-// - an Info-ZIP Unicode Path extra field (0x7075) replaces the name (Go ignores it);
-// - a data descriptor's own CRC field is not checked, and a 0 CRC field is not checked even when
-//   the entry has a data descriptor (Go checks both);
-// - a zip with bytes prepended before its first entry (a self-extracting layout) is rejected
-//   (Go's archive/zip accepts it).
-// In each case the go command still verifies the zip itself (hash against go.sum/the checksum
-// database, CheckZip on extraction), so a difference costs availability, never integrity.
+// The zip is read by detail::ZipArchive (archive.hpp), which sees what Go's archive/zip sees: the
+// raw central-directory names (an Info-ZIP Unicode Path field is ignored, a NUL kept), the same
+// entry set (duplicates, prepended bytes, the end record Go finds), the same sizes (ZIP64 only
+// where Go reads it) and the same data (located through the local header, data descriptors and
+// CRCs checked as File.Open checks them). `h1` is dirhash.HashZip's: every entry name, each with
+// the content of the last entry of that name, as the go command computes it; a zip accepted here
+// is one the go command accepts, with the same hash (differential_test.cpp, fuzz/zip_differential).
+// Left out: zip.Unzip's file-system failures (a name too long for the disk it extracts to).
 //
 // `problems` holds "<entry name>: <reason>" lines in x/mod's wording where x/mod has one; a
 // declared-size limit comes first. Content is read only when the names and declared sizes pass,

@@ -500,7 +500,7 @@ TEST(CheckZip, LyingHeadersAreRejected) {
       {"deflated, declared larger", ZIP_CM_DEFLATE, k_cd_size, +1, "differs from declared size"},
       {"deflated, declared zero", ZIP_CM_DEFLATE, k_cd_size,
        -static_cast<std::int64_t>(content.size()), "larger than declared size"},
-      {"stored, declared smaller", ZIP_CM_STORE, k_cd_size, -1, "differs from declared size"},
+      {"stored, declared smaller", ZIP_CM_STORE, k_cd_size, -1, "larger than declared size"},
       {"stored, declared larger", ZIP_CM_STORE, k_cd_size, +1, "differs from declared size"},
       {"deflated, truncated data", ZIP_CM_DEFLATE, k_cd_comp_size, -4, "unexpected EOF"},
       {"stored, both sizes smaller", ZIP_CM_STORE, k_cd_size, 0, ""},  // see below
