@@ -94,6 +94,10 @@ const std::vector<KeySpec>& keys() {
       {"connect_timeout", KeyType::duration, "10s", "upstream connection timeout"},
       {"stall_timeout", KeyType::duration, "60s",
        "an upstream transfer with no progress for this long fails"},
+      {"upstream_redirect_allow", KeyType::string, "",
+       "comma-separated networks (CIDR, e.g. 10.20.0.0/16, fd00:1::/64) that an upstream's "
+       "redirects may lead to although they are loopback, private, link-local or otherwise not "
+       "global; without them, only the upstream's own origin may be such an address"},
       {"fetch_workers", KeyType::count, "16", "upstream fetches run at once"},
       {"fetch_queue", KeyType::count, "1024",
        "fetches waiting for a worker before new misses get 503"},

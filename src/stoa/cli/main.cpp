@@ -201,6 +201,27 @@ std::string store_location(const RawConfig& cfg) {
   return "";
 }
 
+// upstream_redirect_allow: comma-separated CIDR networks.
+std::vector<fetch::Network> redirect_allow(const std::string& list) {
+  std::vector<fetch::Network> out;
+  std::string_view rest = list;
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (item.empty()) continue;
+    const auto network = fetch::parse_network(item);
+    if (!network) {
+      throw ConfigError("upstream_redirect_allow: not a network (CIDR, host bits zero): " +
+                        std::string(item));
+    }
+    out.push_back(*network);
+  }
+  return out;
+}
+
 // The parts every command that touches the store and upstream needs, built from the configuration.
 struct Core {
   fetch::ProxyList upstreams;
@@ -248,6 +269,7 @@ Core make_core(RawConfig& cfg) {
   uo.connect_timeout = cfg.duration("connect_timeout");
   uo.total_timeout = cfg.duration("fetch_timeout");
   uo.stall_timeout = cfg.duration("stall_timeout");
+  uo.redirect_allow = redirect_allow(cfg.get("upstream_redirect_allow"));
   uo.user_agent = "stoa/" STOA_VERSION;
   c.upstream = fetch::make_http_upstream(uo);
 

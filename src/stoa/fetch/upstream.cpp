@@ -1,16 +1,20 @@
 #include "stoa/fetch/upstream.hpp"
 
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstddef>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <mutex>
 #include <new>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -18,6 +22,7 @@
 #include <vector>
 
 #include "stoa/fetch/curl_handles.hpp"
+#include "stoa/fetch/egress.hpp"
 #include "stoa/fetch/wire.hpp"
 
 namespace stoa::fetch {
@@ -274,7 +279,8 @@ struct Transfer {
     encoded,
     stalled,
     sink_failed,
-    error_body_read
+    error_body_read,
+    framing
   };
 
   Sink* sink = nullptr;
@@ -285,10 +291,20 @@ struct Transfer {
   std::chrono::steady_clock::time_point last_progress = std::chrono::steady_clock::now();
   curl_off_t last_body_bytes = 0;
 
+  // Where connections may go (egress.hpp); `refused` says why one was not opened or used.
+  CURL* handle = nullptr;
+  std::optional<EgressGuard> guard;
+  std::string refused;
+
   // The response being received; a status line (redirect, 1xx, retry) starts a new one.
   long status = 0;
+  bool http1 = false;  // HTTP/1.0 or 1.1: framed by Content-Length, chunking, or the close
   bool headers_done = false;
-  std::optional<std::uint64_t> content_length;
+  std::optional<std::uint64_t> content_length;  // of the first Content-Length header
+  int content_length_headers = 0;
+  int transfer_encoding_headers = 0;
+  std::string transfer_encoding;
+  std::string framing_error;  // why the end of this body could not be proven
   std::string content_type;
   std::string content_encoding;
   std::uint64_t received = 0;  // body bytes of a 200 written to the sink
@@ -309,6 +325,10 @@ struct Transfer {
     status = code;
     headers_done = false;
     content_length.reset();
+    content_length_headers = 0;
+    transfer_encoding_headers = 0;
+    transfer_encoding.clear();
+    framing_error.clear();
     content_type.clear();
     content_encoding.clear();
     received = 0;
@@ -325,6 +345,26 @@ struct Transfer {
   }
 };
 
+// Why the end of a 200 body with these headers could not be proven, if it could not. libcurl
+// takes the last of several Content-Length headers, lets chunking win over a Content-Length, and
+// reads a body without either up to the close of the connection, which a reset or a crash of the
+// upstream (or a proxy in between) also produces: stored bytes must come from framing that says
+// where the body ends, and says it once.
+std::optional<std::string> framing_problem(const Transfer& t) {
+  if (!t.framing_error.empty()) return t.framing_error;
+  if (t.transfer_encoding_headers > 0) {
+    if (t.transfer_encoding_headers > 1 || !iequals(t.transfer_encoding, "chunked")) {
+      return "unsupported Transfer-Encoding \"" + t.transfer_encoding + "\"";
+    }
+    if (t.content_length_headers > 0) return "both Content-Length and Transfer-Encoding";
+    return std::nullopt;
+  }
+  if (t.content_length_headers == 0 && t.http1) {
+    return "neither Content-Length nor chunked: the end of the body is not proven";
+  }
+  return std::nullopt;
+}
+
 long parse_status_line(std::string_view line) {
   // "HTTP/1.1 200 OK\r\n", "HTTP/2 404 \r\n"
   const auto space = line.find(' ');
@@ -338,11 +378,20 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   const std::size_t n = size * count;
   t.last_progress = std::chrono::steady_clock::now();
   const std::string_view line(data, n);
-  if (line.starts_with("HTTP/")) return t.start_response(parse_status_line(line)) ? n : 0;
+  if (line.starts_with("HTTP/")) {
+    if (!t.start_response(parse_status_line(line))) return 0;
+    t.http1 = line.starts_with("HTTP/1.");
+    return n;
+  }
   if (t.headers_done) return n;  // trailers
   if (trim(line).empty()) {
     t.headers_done = true;
     if (t.status == 200) {
+      if (auto why = framing_problem(t)) {
+        t.framing_error = std::move(*why);
+        t.stop = Transfer::Stop::framing;
+        return 0;
+      }
       if (t.content_length && *t.content_length > t.max_bytes) {
         t.stop = Transfer::Stop::too_large;
         return 0;
@@ -359,7 +408,20 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   const std::string_view name = trim(line.substr(0, colon));
   const std::string_view value = trim(line.substr(colon + 1));
   if (iequals(name, "content-length")) {
-    t.content_length = parse_u64(value);
+    const auto length = parse_u64(value);
+    if (!length) {
+      t.framing_error = "invalid Content-Length \"" + std::string(value) + "\"";
+    } else if (t.content_length_headers == 0) {
+      t.content_length = length;
+    } else if (t.content_length != length) {
+      t.framing_error = "conflicting Content-Length headers (" +
+                        std::to_string(t.content_length.value_or(0)) + " and " +
+                        std::to_string(*length) + ")";
+    }
+    ++t.content_length_headers;
+  } else if (iequals(name, "transfer-encoding")) {
+    t.transfer_encoding = value;
+    ++t.transfer_encoding_headers;
   } else if (iequals(name, "content-type")) {
     t.content_type = value;
   } else if (iequals(name, "content-encoding")) {
@@ -422,7 +484,93 @@ struct AttemptConfig {
   const std::string* user_agent = nullptr;
   curl_slist* headers = nullptr;
   CURLSH* share = nullptr;
+  std::span<const Network> redirect_allow;
 };
+
+// ---------------------------------------------------------------------------------------------
+// Egress: where each hop may connect (egress.hpp)
+
+struct UrlDeleter {
+  void operator()(CURLU* u) const { curl_url_cleanup(u); }
+};
+
+// The origin of `url` as libcurl itself reads it (so the check and the connection agree).
+std::optional<Origin> origin_of(const char* url) {
+  std::unique_ptr<CURLU, UrlDeleter> u(curl_url());
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, url, 0) != CURLUE_OK) return std::nullopt;
+  const auto part = [&](CURLUPart which, unsigned flags) -> std::optional<std::string> {
+    char* text = nullptr;
+    if (curl_url_get(u.get(), which, &text, flags) != CURLUE_OK || text == nullptr) {
+      return std::nullopt;
+    }
+    std::string out(text);
+    curl_free(text);
+    return out;
+  };
+  auto scheme = part(CURLUPART_SCHEME, 0);
+  auto host = part(CURLUPART_HOST, 0);
+  const auto port = part(CURLUPART_PORT, CURLU_DEFAULT_PORT);
+  if (!scheme || !host || !port) return std::nullopt;
+  const auto number = parse_u64(*port);
+  if (!number || *number > 65535) return std::nullopt;
+  for (char& c : *scheme) c = lower(c);
+  for (char& c : *host) c = lower(c);
+  return Origin{std::move(*scheme), std::move(*host), static_cast<std::uint16_t>(*number)};
+}
+
+// Checks a connection to `address`:`port` for the hop libcurl is at now. Sets `t.refused` and
+// returns false when it must not be made or used.
+bool allow_connection(Transfer& t, const std::optional<IpAddress>& address, std::uint16_t port) {
+  char* current = nullptr;
+  curl_easy_getinfo(t.handle, CURLINFO_EFFECTIVE_URL, &current);
+  const auto hop = origin_of(current != nullptr ? current : "");
+  if (!hop || !address) {
+    t.refused = "connection refused: cannot tell where it goes";
+    return false;
+  }
+  if (auto why = t.guard->check(*hop, *address, port)) {
+    t.refused = std::move(*why);
+    return false;
+  }
+  return true;
+}
+
+// Before a connection is opened: a refused address is never even connected to, so a redirect
+// cannot probe which internal ports are open.
+curl_socket_t on_open_socket(void* user, curlsocktype purpose, curl_sockaddr* sa) {
+  auto& t = *static_cast<Transfer*>(user);
+  if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
+  std::optional<IpAddress> address;
+  std::uint16_t port = 0;
+  if (sa->family == AF_INET && sa->addrlen >= sizeof(sockaddr_in)) {
+    sockaddr_in in{};
+    std::memcpy(&in, &sa->addr, sizeof in);
+    IpAddress a;
+    std::memcpy(a.bytes.data(), &in.sin_addr, 4);
+    address = a;
+    port = ntohs(in.sin_port);
+  } else if (sa->family == AF_INET6 && sa->addrlen >= sizeof(sockaddr_in6)) {
+    sockaddr_in6 in6{};
+    std::memcpy(&in6, &sa->addr, sizeof in6);
+    IpAddress a;
+    a.v6 = true;
+    std::memcpy(a.bytes.data(), &in6.sin6_addr, 16);
+    address = a;
+    port = ntohs(in6.sin6_port);
+  }
+  if (!allow_connection(t, address, port)) return CURL_SOCKET_BAD;
+  return ::socket(sa->family, sa->socktype | SOCK_CLOEXEC, sa->protocol);
+}
+
+// Before every request, on a new or a reused connection (a reused one was opened for an
+// earlier hop or transfer, under that hop's origin).
+int on_prereq(void* user, char* primary_ip, char*, int primary_port, int) {
+  auto& t = *static_cast<Transfer*>(user);
+  const auto address = parse_ip(primary_ip != nullptr ? primary_ip : "");
+  const bool ok = primary_port > 0 && primary_port <= 65535 &&
+                  allow_connection(t, address, static_cast<std::uint16_t>(primary_port));
+  return ok ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
+}
 
 std::string percent_decode(std::string_view s) {
   const auto hex = [](char c) -> int {
@@ -487,8 +635,12 @@ Outcome perform(CURL* h, const std::string& url, const AttemptConfig& config, Si
   t.sink = &sink;
   t.max_bytes = max_bytes;
   t.stall_timeout = config.stall_timeout;
+  t.handle = h;
   std::array<char, CURL_ERROR_SIZE> errbuf{};
   const std::string redirect_schemes(redirect_protocols(url));
+  const auto configured = origin_of(url.c_str());
+  if (!configured) return finish(Status::failed, 0, redact_url(url) + ": invalid URL", url);
+  t.guard.emplace(*configured, config.redirect_allow);
 
   set(h, CURLOPT_URL, url.c_str());
   set(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -511,6 +663,10 @@ Outcome perform(CURL* h, const std::string& url, const AttemptConfig& config, Si
   set(h, CURLOPT_HEADERDATA, static_cast<void*>(&t));
   set(h, CURLOPT_WRITEFUNCTION, &on_body);
   set(h, CURLOPT_WRITEDATA, static_cast<void*>(&t));
+  set(h, CURLOPT_OPENSOCKETFUNCTION, &on_open_socket);
+  set(h, CURLOPT_OPENSOCKETDATA, static_cast<void*>(&t));
+  set(h, CURLOPT_PREREQFUNCTION, &on_prereq);
+  set(h, CURLOPT_PREREQDATA, static_cast<void*>(&t));
 
   const CURLcode rc = curl_easy_perform(h);
   if (t.sink_error) std::rethrow_exception(t.sink_error);
@@ -527,6 +683,8 @@ Outcome perform(CURL* h, const std::string& url, const AttemptConfig& config, Si
     case Transfer::Stop::encoded:
       return finish(Status::failed, status,
                     where + ": unrequested Content-Encoding " + t.content_encoding, url);
+    case Transfer::Stop::framing:
+      return finish(Status::failed, status, where + ": " + t.framing_error, url);
     case Transfer::Stop::none:
     case Transfer::Stop::stalled:
     case Transfer::Stop::sink_failed:
@@ -544,6 +702,11 @@ Outcome perform(CURL* h, const std::string& url, const AttemptConfig& config, Si
         Status::failed, status,
         where + ": stalled: no data for " + std::to_string(t.stall_timeout.count()) + " ms", url,
         true);
+  }
+  if (rc != CURLE_OK && !t.refused.empty()) {
+    // A refused hop is the upstream's failure (it sent stoa somewhere it may not go), never
+    // "not found"; the next request tries the upstream afresh.
+    return finish(Status::failed, status, where + ": " + t.refused, url);
   }
   if (rc != CURLE_OK) {
     const std::string what = errbuf[0] != '\0' ? errbuf.data() : curl_easy_strerror(rc);
@@ -658,7 +821,8 @@ class HttpUpstream final : public Upstream {
                          m_options.stall_timeout,
                          &m_options.user_agent,
                          call_headers ? call_headers.get() : m_headers.get(),
-                         m_share.get()};
+                         m_share.get(),
+                         m_options.redirect_allow};
     std::optional<Outcome> reported;
     for (const auto& entry : entries) {
       sink.clear();
@@ -748,7 +912,7 @@ std::optional<std::string> get_once(const std::string& url, std::chrono::millise
                                     std::uint64_t max_bytes) {
   ensure_curl_initialized();
   const std::string user_agent = "stoa";
-  const AttemptConfig config{timeout, timeout, timeout, &user_agent, nullptr, nullptr};
+  const AttemptConfig config{timeout, timeout, timeout, &user_agent, nullptr, nullptr, {}};
   std::string body;
   Sink sink(body);
   Easy h = new_easy();

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "stoa/fetch/address.hpp"
 #include "stoa/fsio/temp_file.hpp"
 
 namespace stoa::fetch {
@@ -74,6 +75,8 @@ struct UpstreamOptions {
   std::vector<std::string> extra_headers;  // "Name: value", sent with every request,
                                            // redirects included (except Authorization
                                            // and Cookie to another host)
+  std::vector<Network> redirect_allow;     // networks a redirect may lead to even though they
+                                           // are loopback, private, link-local... (egress.hpp)
 };
 
 // Thread-safe; every call is blocking (run it on a worker thread).
@@ -87,9 +90,15 @@ class Upstream {
   // escaped as the go command does ('!' goes out as "%21"). A body larger than `max_bytes`, a
   // transfer cut short (Content-Length mismatch, reset, missing last chunk), an unrequested
   // Content-Encoding, or a status other than 200/404/410 (other 2xx included) is Status::failed
-  // and leaves `out` with undefined content. Redirects are followed (at most 10, never
-  // https -> http). With no URL entry in the list the outcome is not_found (nothing consulted,
-  // nothing could be hidden) with exhausted set.
+  // and leaves `out` with undefined content. So is a 200 whose end is not proven by its framing:
+  // Content-Length headers that disagree or are not a plain number, Content-Length together with
+  // Transfer-Encoding, a Transfer-Encoding other than "chunked", or an HTTP/1.x body with neither
+  // (delimited only by the connection closing). Redirects are followed (at most 10, never
+  // https -> http), and every connection of a transfer is checked by the rule of egress.hpp: an
+  // upstream cannot redirect stoa to loopback, private, link-local... addresses other than its
+  // own origin (or UpstreamOptions::redirect_allow); such a redirect is Status::failed. With no
+  // URL entry in the list the outcome is not_found (nothing consulted, nothing could be hidden)
+  // with exhausted set.
   // Throws std::system_error when writing `out` fails (ENOSPC...): a local failure, not an
   // upstream outcome, and the walk stops.
   // `request_headers` ("Name: value", e.g. a traceparent) are sent with this call only, after
@@ -117,8 +126,8 @@ class Upstream {
 std::unique_ptr<Upstream> make_http_upstream(UpstreamOptions options);
 
 // One GET of an absolute http(s) URL into memory, `timeout` for connect and whole transfer, same
-// redirect rules; nullopt on any failure or non-200 status. Used at startup to detect an upstream
-// that is this stoa itself.
+// redirect and framing rules (no redirect_allow); nullopt on any failure or non-200 status. Used at
+// startup to detect an upstream that is this stoa itself.
 std::optional<std::string> get_once(const std::string& url, std::chrono::milliseconds timeout,
                                     std::uint64_t max_bytes);
 

@@ -624,6 +624,84 @@ TEST(Upstream, TruncatedBodiesFail) {
   EXPECT_EQ(out, body);
 }
 
+// The end of a stored body must be proven by its framing: a Content-Length that every header
+// agrees on and that was reached, or a chunked body up to its last chunk. Each response below is
+// sent byte for byte by a raw server, then the connection is closed.
+TEST(Upstream, RefusesAmbiguousOrUnprovenFraming) {
+  const std::string ok_head = "HTTP/1.1 200 OK\r\nContent-Type: application/zip\r\n";
+  struct Case {
+    const char* name;
+    std::string bytes;
+  };
+  const std::vector<Case> cases = {
+      {"two Content-Length, body of the first",
+       ok_head + "Content-Length: 5\r\nContent-Length: 10\r\n\r\nhello"},
+      {"two Content-Length, body of the second",
+       ok_head + "Content-Length: 10\r\nContent-Length: 5\r\n\r\nhello"},
+      {"two Content-Length, body of both",
+       ok_head + "Content-Length: 5\r\nContent-Length: 10\r\n\r\nhellohello"},
+      {"Content-Length list", ok_head + "Content-Length: 5, 10\r\n\r\nhello"},
+      {"Content-Length not a number", ok_head + "Content-Length: 5x\r\n\r\nhello"},
+      {"Content-Length and chunked",
+       ok_head + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"},
+      {"chunked and Content-Length",
+       ok_head + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n5\r\nhello\r\n0\r\n\r\n"},
+      {"unsupported transfer coding",
+       ok_head + "Transfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"},
+      {"chunked twice", ok_head + "Transfer-Encoding: chunked\r\nTransfer-Encoding: "
+                                  "chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"},
+      {"identity transfer coding", ok_head + "Transfer-Encoding: identity\r\n\r\nhello"},
+      {"no length: the body ends when the connection closes", ok_head + "\r\nhello"},
+      {"HTTP/1.0, no length", "HTTP/1.0 200 OK\r\nContent-Type: application/zip\r\n\r\nhello"},
+      {"shorter than Content-Length", ok_head + "Content-Length: 10\r\n\r\nhello"},
+      {"chunked, cut before the last chunk",
+       ok_head + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"},
+      {"chunked, cut inside a chunk", ok_head + "Transfer-Encoding: chunked\r\n\r\n5\r\nhel"},
+      {"chunked, cut after the last chunk's size line",
+       ok_head + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n"},
+  };
+  TestServer server;
+  auto up = upstream(server.url());
+  int i = 0;
+  for (const auto& c : cases) {
+    const std::string suffix = "m.example/@v/v1.0." + std::to_string(i++) + ".zip";
+    server.route("/" + suffix, testing::raw(c.bytes));
+    std::string out;
+    const Outcome o = get_string(*up, suffix, out);
+    EXPECT_EQ(o.status, Status::failed) << c.name << ": " << o.message;
+    EXPECT_EQ(o.http_status, 200) << c.name;
+    EXPECT_FALSE(o.message.empty()) << c.name;
+  }
+}
+
+TEST(Upstream, AcceptsUnambiguousFraming) {
+  const std::string ok_head = "HTTP/1.1 200 OK\r\nContent-Type: application/zip\r\n";
+  struct Case {
+    const char* name;
+    std::string bytes;
+  };
+  const std::vector<Case> cases = {
+      {"Content-Length", ok_head + "Content-Length: 5\r\n\r\nhello"},
+      {"the same Content-Length twice",
+       ok_head + "Content-Length: 5\r\ncontent-length:  5\r\n\r\nhello"},
+      {"Content-Length, HTTP/1.0", "HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello"},
+      {"chunked", ok_head + "Transfer-Encoding: chunked\r\n\r\n2\r\nhe\r\n3\r\nllo\r\n0\r\n\r\n"},
+      {"chunked, any case, with a trailer",
+       ok_head + "transfer-encoding: Chunked\r\n\r\n5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n"},
+  };
+  TestServer server;
+  auto up = upstream(server.url());
+  int i = 0;
+  for (const auto& c : cases) {
+    const std::string suffix = "m.example/@v/v1.0." + std::to_string(i++) + ".zip";
+    server.route("/" + suffix, testing::raw(c.bytes));
+    std::string out;
+    const Outcome o = get_string(*up, suffix, out);
+    EXPECT_EQ(o.status, Status::ok) << c.name << ": " << o.message;
+    EXPECT_EQ(out, "hello") << c.name;
+  }
+}
+
 TEST(Upstream, UnrequestedContentEncodingFails) {
   TestServer server;
   Reply r = text(200, "\x1f\x8b garbage", "application/zip");
@@ -642,8 +720,9 @@ TEST(Upstream, UnrequestedContentEncodingFails) {
 TEST(Upstream, BodyOfExactlyMaxBytesIsOk) {
   TestServer server;
   server.route("/m.example/@v/list", text(200, pattern(4096)));
-  Reply unsized = text(200, pattern(4096));
+  Reply unsized = text(200, pattern(4096));  // chunked: the length is known only at the end
   unsized.content_length = false;
+  unsized.chunked = true;
   server.route("/m.example/@v/unsized", unsized);
   auto up = upstream(server.url());
   std::string out;
@@ -662,8 +741,9 @@ TEST(Upstream, BodyOverMaxBytesFailsWithoutReadingItAll) {
     bool content_length;
     bool chunked;
   };
-  for (const Case c : {Case{"content-length", true, false}, Case{"chunked", false, true},
-                       Case{"until close", false, false}}) {
+  // (A body delimited by the close of the connection is refused from its headers alone:
+  // RefusesAmbiguousOrUnprovenFraming.)
+  for (const Case c : {Case{"content-length", true, false}, Case{"chunked", false, true}}) {
     TestServer server;
     Reply r = text(200, "", "application/zip");
     r.generated_body = k_size;
@@ -720,12 +800,113 @@ TEST(Upstream, FollowsRedirects) {
   origin.route("/m.example/@v/v1.0.0.zip", redirect(302, "/moved/m.example/@v/v1.0.0.zip"));
   origin.route("/moved/m.example/@v/v1.0.0.zip",
                redirect(307, cdn.url() + "/blobs/m.example/v1.0.0.zip"));
-  auto up = upstream(origin.url());
+  // The "CDN" is on loopback too: the operator allows it explicitly.
+  UpstreamOptions opts = options(origin.url());
+  opts.redirect_allow = {*parse_network("127.0.0.1")};
+  auto up = make_http_upstream(opts);
   std::string out;
   const Outcome o = get_string(*up, "m.example/@v/v1.0.0.zip", out);
   ASSERT_EQ(o.status, Status::ok) << o.message;
   EXPECT_EQ(out, "zip bytes");
   EXPECT_EQ(cdn.hits("/blobs/m.example/v1.0.0.zip"), 1u);
+}
+
+// An upstream on loopback may not send stoa to another loopback listener (another service on
+// the upstream's host, stoa's own admin port): only its own origin is allowed.
+TEST(Upstream, RedirectToAnotherLocalListenerIsRefused) {
+  TestServer origin;
+  TestServer other;  // say, a loopback-only admin listener
+  other.route("/admin/go.mod", text(200, "module m.example\n"));
+  const std::string other_port = std::to_string(other.port());
+  struct Case {
+    const char* name;
+    std::string location;
+  };
+  const std::vector<Case> cases = {
+      {"another port", other.url() + "/admin/go.mod"},
+      {"another port by name", "http://localhost:" + other_port + "/admin/go.mod"},
+      {"another loopback address", "http://127.0.0.2:" + other_port + "/admin/go.mod"},
+      {"unspecified address", "http://0.0.0.0:" + other_port + "/admin/go.mod"},
+      {"v4-mapped loopback", "http://[::ffff:127.0.0.1]:" + other_port + "/admin/go.mod"},
+  };
+  auto up = upstream(origin.url());
+  int i = 0;
+  for (const auto& c : cases) {
+    const std::string suffix = "m.example/@v/v1.0." + std::to_string(i++) + ".mod";
+    origin.route("/" + suffix, redirect(302, c.location));
+    std::string out;
+    const Outcome o = get_string(*up, suffix, out);
+    EXPECT_EQ(o.status, Status::failed) << c.name << ": " << o.message;
+    EXPECT_NE(o.message.find("refused"), std::string::npos) << c.name << ": " << o.message;
+    EXPECT_EQ(out, "") << c.name;
+  }
+  // Not even a connection was made to the other listener.
+  EXPECT_EQ(other.connections(), 0u);
+  EXPECT_EQ(other.hits("/admin/go.mod"), 0u);
+  // The upstream itself still works, and its redirects within its own origin too.
+  origin.route("/m.example/@v/list", redirect(302, "/moved/list"));
+  origin.route("/moved/list", text(200, "v1.0.0\n"));
+  std::string out;
+  const Outcome o = get_string(*up, "m.example/@v/list", out);
+  ASSERT_EQ(o.status, Status::ok) << o.message;
+  EXPECT_EQ(out, "v1.0.0\n");
+}
+
+TEST(Upstream, RedirectToTheOriginsListenerByAnotherNameIsAllowed) {
+  TestServer origin;
+  origin.route("/m.example/@v/list",
+               redirect(302, "http://localhost:" + std::to_string(origin.port()) + "/moved"));
+  origin.route("/moved", text(200, "v1.0.0\n"));
+  std::string out;
+  const Outcome o = get_string(*upstream(origin.url()), "m.example/@v/list", out);
+  // "localhost" may resolve to ::1 first, where nothing listens: that address is refused
+  // (it is not where the origin was reached), and 127.0.0.1 is the one used.
+  ASSERT_EQ(o.status, Status::ok) << o.message;
+  EXPECT_EQ(out, "v1.0.0\n");
+}
+
+TEST(Upstream, RedirectAllowListIsByNetwork) {
+  TestServer origin;
+  TestServer other;
+  other.route("/blob", text(200, "blob"));
+  origin.route("/m.example/@v/v1.0.0.zip", redirect(302, other.url() + "/blob"));
+  for (const char* network : {"127.0.0.2/32", "10.0.0.0/8", "::1/128"}) {
+    UpstreamOptions o = options(origin.url());
+    o.redirect_allow = {*parse_network(network)};
+    std::string out;
+    EXPECT_EQ(get_string(*make_http_upstream(o), "m.example/@v/v1.0.0.zip", out).status,
+              Status::failed)
+        << network;
+  }
+  EXPECT_EQ(other.connections(), 0u);
+  for (const char* network : {"127.0.0.1/32", "127.0.0.0/8"}) {
+    UpstreamOptions o = options(origin.url());
+    o.redirect_allow = {*parse_network(network)};
+    std::string out;
+    const Outcome got = get_string(*make_http_upstream(o), "m.example/@v/v1.0.0.zip", out);
+    EXPECT_EQ(got.status, Status::ok) << network << ": " << got.message;
+    EXPECT_EQ(out, "blob") << network;
+  }
+}
+
+// A connection kept from an earlier attempt to an allowed place is checked again before it is
+// used for a hop that may not go there.
+TEST(Upstream, ReusedConnectionsAreCheckedForEachHop) {
+  TestServer first;
+  TestServer second;
+  const std::string suffix = "m.example/@v/v1.0.0.mod";
+  second.route("/" + suffix, text(500, "busy"));
+  second.route("/admin", text(200, "module m.example\n"));
+  first.route("/" + suffix, redirect(302, second.url() + "/admin"));
+  // "second|first": the attempt at `second` fails and leaves its connection in the handle that
+  // the attempt at `first` takes next; `first` redirects to `second`, on that very connection.
+  auto up = upstream(second.url() + "|" + first.url());
+  std::string out;
+  const Outcome o = get_string(*up, suffix, out);
+  EXPECT_EQ(o.status, Status::failed) << o.message;
+  EXPECT_NE(o.message.find("refused"), std::string::npos) << o.message;
+  EXPECT_EQ(second.hits("/admin"), 0u);
+  EXPECT_EQ(second.connections(), 1u);
 }
 
 TEST(Upstream, RedirectToNotFoundIsNotFound) {

@@ -64,6 +64,9 @@ class HttpValidator final : public Validator {
     set(h.get(), CURLOPT_WRITEFUNCTION, &on_body);
     set(h.get(), CURLOPT_WRITEDATA, static_cast<void*>(&answer));
     set(h.get(), CURLOPT_PROTOCOLS_STR, "http,https");
+    // One endpoint the operator chose: a redirect is an answer other than 200/403 (an error),
+    // never a hop to somewhere else (egress.hpp explains why stoa's clients distrust redirects).
+    set(h.get(), CURLOPT_FOLLOWLOCATION, 0L);
     set(h.get(), CURLOPT_USERAGENT, "stoa-validator");
     const CURLcode rc = curl_easy_perform(h.get());
     if (rc != CURLE_OK) {

@@ -4,7 +4,8 @@
 //   {"module":"example.com/m","version":"v1.2.3","kind":"zip","size":12345,"h1":"h1:..."}
 // and reads the answer: 200 allows, 403 denies (the first line of a text/plain body is the reason
 // shown to the go user), anything else (or no answer within the timeout) is an error, which the
-// caller turns into allow or deny per its configured failure mode. Thread-safe; blocking.
+// caller turns into allow or deny per its configured failure mode. Redirects are not followed: a
+// 3xx is an error like any other status. Thread-safe; blocking.
 
 #include <chrono>
 #include <cstdint>

@@ -46,6 +46,23 @@ TEST(Validator, AllowDenyAndErrors) {
             Decision::error);
 }
 
+// The validator is one endpoint the operator configured: its redirects are not followed (a 3xx
+// is an error, whichever the failure mode makes of it), so the answer always comes from there.
+TEST(Validator, RedirectsAreNotFollowed) {
+  TestServer server;
+  TestServer elsewhere;
+  elsewhere.route("/allow", testing::text(200, "ok"));
+  for (const int status : {301, 302, 303, 307, 308}) {
+    const std::string target = "/moved" + std::to_string(status);
+    server.route(target, testing::redirect(status, elsewhere.url() + "/allow"));
+    const auto v =
+        make_http_validator(server.url() + target, std::chrono::seconds(2))->check(sample());
+    EXPECT_EQ(v.decision, Decision::error) << status;
+    EXPECT_NE(v.reason.find(std::to_string(status)), std::string::npos) << v.reason;
+  }
+  EXPECT_EQ(elsewhere.connections(), 0u);
+}
+
 TEST(Validator, SlowOrDeadValidatorIsAnError) {
   TestServer server;
   testing::Reply slow = testing::text(200, "ok");

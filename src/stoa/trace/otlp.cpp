@@ -219,6 +219,9 @@ class OtlpHttpExporter final : public Exporter {
     set(h, CURLOPT_USERAGENT, m_user_agent.c_str());
     set(h, CURLOPT_NOSIGNAL, 1L);
     set(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    // The collector is one endpoint the operator chose: a redirect is a failed export, never a
+    // hop elsewhere (spans name modules, so they go only where configured).
+    set(h, CURLOPT_FOLLOWLOCATION, 0L);
     set(h, CURLOPT_WRITEFUNCTION, &discard_body);
     set(h, CURLOPT_ERRORBUFFER, m_error.data());
     set(h, CURLOPT_XFERINFOFUNCTION, &OtlpHttpExporter::on_progress);

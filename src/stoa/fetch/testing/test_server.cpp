@@ -107,6 +107,12 @@ Reply text(int status, std::string body, std::string content_type) {
   return r;
 }
 
+Reply raw(std::string bytes) {
+  Reply r;
+  r.raw = std::move(bytes);
+  return r;
+}
+
 Reply redirect(int status, std::string location) {
   Reply r;
   r.status = status;
@@ -299,6 +305,10 @@ bool TestServer::answer(int fd, const Reply& reply) {
     wait_for_stop(reply.delay);
     std::lock_guard lock(m_mutex);
     if (m_stopping) return false;
+  }
+  if (!reply.raw.empty()) {
+    send_all(fd, reply.raw, true);
+    return false;
   }
   const std::uint64_t size = reply.generated_body > 0 ? reply.generated_body : reply.body.size();
   std::string head =

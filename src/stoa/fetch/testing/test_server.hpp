@@ -31,10 +31,13 @@ struct Reply {
   bool hang_after_cut = false;  // with cut_after: stay silent with the connection open instead
   std::chrono::milliseconds delay{0};  // before answering
   bool never_answer = false;           // read the request, then stay silent with it open
+  std::string raw;  // non-empty: these exact bytes are the whole response (status line, headers,
+                    // body, as hostile as a test needs); then the connection is closed
 };
 
 // Common replies.
 Reply text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+Reply raw(std::string bytes);
 Reply redirect(int status, std::string location);
 
 struct Recorded {
