@@ -365,7 +365,9 @@ Response sumdb_answer(const SumdbRequest& s, std::string body, Outcome outcome,
   Response r;
   r.outcome = outcome;
   r.content_type = s.tile ? "application/octet-stream" : "text/plain; charset=utf-8";
-  r.cache_control = s.store_key.empty() ? short_cache : std::string(k_immutable);
+  // Bytes from the database (or remembered from it) are passed on unauthenticated: never as
+  // immutable, only the store's authenticated tiles are (sumdb_now).
+  r.cache_control = short_cache;
   r.body = std::move(body);
   return r;
 }
