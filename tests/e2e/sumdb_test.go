@@ -398,7 +398,7 @@ func TestSumdbForkDetected(t *testing.T) {
 		}
 	}
 	checkNothingStored(t, s.DataDir, b, "zip", "mod", "ziphash", "modhash")
-	if !strings.Contains(s.Log(), misbehaved) {
+	if !strings.Contains(s.WaitLog(misbehaved, 1, 10*time.Second), misbehaved) {
 		t.Errorf("stoa's log does not say %q", misbehaved)
 	}
 	if head, _ := os.ReadFile(headFile(s.DataDir)); !bytes.Equal(head, headA) {
@@ -416,7 +416,7 @@ func TestSumdbForkDetected(t *testing.T) {
 		t.Errorf("after a restart, GET %s from the forked database: %v, want 503 (or 502)", b.Key("zip"), r)
 	}
 	checkNothingStored(t, s2.DataDir, b, "zip", "mod", "ziphash", "modhash")
-	if !strings.Contains(s2.Log(), misbehaved) {
+	if !strings.Contains(s2.WaitLog(misbehaved, 1, 10*time.Second), misbehaved) {
 		t.Errorf("after a restart, stoa's log does not say %q", misbehaved)
 	}
 	if head, _ := os.ReadFile(headFile(s2.DataDir)); !bytes.Equal(head, headA) {

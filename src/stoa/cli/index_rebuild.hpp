@@ -18,7 +18,8 @@ struct RebuildReport {
   std::size_t private_versions = 0;  // modules matching no_sumdb: never indexed
 };
 
-// Versions of modules matching `no_sumdb` (GONOSUMDB syntax) are left out, as serve does.
+// Versions of modules matching `no_sumdb` (GONOSUMDB syntax, in any letter case) are left out,
+// as serve does; the CLI passes the no_sumdb and private_modules settings, as serve uses them.
 // Throws index::IndexError when the index fails.
 RebuildReport rebuild_index(const std::filesystem::path& data_dir, const std::string& no_sumdb,
                             index::Index& idx, std::ostream& out);

@@ -779,7 +779,7 @@ int rebuild(RawConfig cfg) {
   const auto idx = make_index(cfg);
   if (!idx) throw ConfigError("index rebuild: index = none");
   fill_go_defaults(cfg);  // no_sumdb from `go env GONOSUMDB` unless set
-  rebuild_index(cfg.get("data_dir"), cfg.get("no_sumdb"), *idx, std::cout);
+  rebuild_index(cfg.get("data_dir"), not_verified(cfg), *idx, std::cout);
   return 0;
 }
 

@@ -115,7 +115,8 @@ VerifyReport verify_store(const VerifyOptions& o, std::ostream& out) {
         continue;
       }
     }
-    if (o.checksum_db != nullptr && !module::match_prefix_patterns(o.no_sumdb, *module_path)) {
+    if (o.checksum_db != nullptr &&
+        !module::match_prefix_patterns_folded(o.no_sumdb, *module_path)) {
       sumdb::Verdict v;
       try {
         v = o.checksum_db->verify(*module_path, *version,

@@ -19,7 +19,7 @@ namespace stoa::cli {
 struct VerifyOptions {
   std::filesystem::path data_dir;
   sumdb::Client* checksum_db = nullptr;  // nullptr: compare with recorded hashes only
-  std::string no_sumdb;                  // patterns not looked up in the database
+  std::string no_sumdb;  // patterns not looked up in the database (matched in any letter case)
   bool quarantine = false;
 };
 

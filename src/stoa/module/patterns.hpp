@@ -23,6 +23,8 @@ std::optional<bool> match_glob(std::string_view pattern, std::string_view name) 
 // N + 1 '/'-separated elements of target (so "example.com/*" matches "example.com/a/b/c" but not
 // "example.com"). One trailing '/' is trimmed from each glob; empty globs are skipped; malformed
 // globs never match. Empty `globs` matches nothing.
+// Case-sensitive, as the go command: never use it to decide whether a path is private (that is
+// match_prefix_patterns_folded's job, the only matcher of private paths).
 bool match_prefix_patterns(std::string_view globs, std::string_view target) noexcept;
 
 // Deliberately broader than the go command, to keep private module paths private whatever the

@@ -14,12 +14,12 @@
 #include "stoa/index/feed.hpp"
 #include "stoa/index/index.hpp"
 #include "stoa/module/path.hpp"
-#include "stoa/module/patterns.hpp"
 #include "stoa/module/semver.hpp"
 #include "stoa/modzip/modzip.hpp"
 #include "stoa/proxy/checksums.hpp"
 #include "stoa/proxy/conditional.hpp"
 #include "stoa/proxy/listing.hpp"
+#include "stoa/proxy/privacy.hpp"
 #include "stoa/sumdb/tile.hpp"
 
 namespace stoa::proxy {
@@ -343,9 +343,7 @@ std::optional<Response> parse_sumdb(std::string_view target, const ServiceOption
     if (!path || !version || !module::semver::is_valid(*version)) {
       return error_response(400, "bad request: malformed lookup", Outcome::rejected);
     }
-    const auto snap = o.policy != nullptr && !o.policy->no_rules() ? o.policy->current() : nullptr;
-    if (module::match_prefix_patterns_folded(o.no_sumdb, *path) ||
-        (snap && snap->rules.is_private(*path))) {
+    if (is_private_module(o, *path)) {
       return error_response(403,
                             "forbidden: private module paths are not sent to a checksum database",
                             Outcome::rejected);
@@ -377,7 +375,9 @@ Response sumdb_answer(const SumdbRequest& s, std::string body, Outcome outcome,
   Response r;
   r.outcome = outcome;
   r.content_type = s.tile ? "application/octet-stream" : "text/plain; charset=utf-8";
-  r.cache_control = s.store_key.empty() ? short_cache : std::string(k_immutable);
+  // Bytes from the database (or remembered from it) are passed on unauthenticated: never as
+  // immutable, only the store's authenticated tiles are (sumdb_now).
+  r.cache_control = short_cache;
   r.body = std::move(body);
   return r;
 }
@@ -490,8 +490,8 @@ void Service::index_fetch(const HttpRequest& req, Done done) {
 
 void Service::record_index(const module::Request& r, const std::string& h1, std::uint64_t size) {
   if (m_options.index == nullptr) return;
-  // /index and /catalog answer anyone: private module names (no_sumdb) are never put there.
-  if (module::match_prefix_patterns_folded(m_options.no_sumdb, r.module)) return;
+  // /index and /catalog answer anyone: private module names are never put there.
+  if (is_private_module(m_options, r.module)) return;
   index::Entry e;
   e.module = r.module;
   e.version = r.version;
@@ -634,8 +634,7 @@ std::optional<FetchResult> Service::verify_checksum(const module::Request& r, co
                                                     const trace::SpanContext& parent,
                                                     const std::string& tag) {
   trace::Span span = m_tracer->start_span("sumdb.verify", &parent);
-  if (m_options.checksum_db == nullptr ||
-      module::match_prefix_patterns(m_options.no_sumdb, r.module)) {
+  if (m_options.checksum_db == nullptr || is_private_module(m_options, r.module)) {
     m_checksum_checks.with({"skipped"}).inc();
     return std::nullopt;
   }

@@ -62,10 +62,11 @@ struct ServiceOptions {
   fetch::Validator* validator = nullptr;
   bool validator_allows_on_error = false;
   // Every .mod and .zip from upstream is checked against this checksum database before it is
-  // stored (nullptr: not checked), except modules matching `no_sumdb` (GONOSUMDB syntax).
+  // stored (nullptr: not checked), except private modules (privacy.hpp: `no_sumdb`, GONOSUMDB
+  // syntax in any letter case, and private rules).
   sumdb::Client* checksum_db = nullptr;
   std::string no_sumdb;
-  // Checksum databases proxied at /sumdb/<name>/ (lookups of `no_sumdb` modules get 403).
+  // Checksum databases proxied at /sumdb/<name>/ (lookups of private modules get 403).
   std::map<std::string, DatabaseSource, std::less<>> sumdb_sources;
   // Spans for store reads, upstream fetches and checksum checks (nullptr: no tracing). The trace
   // context of the request that starts a fetch goes to the upstream as traceparent.
@@ -84,7 +85,7 @@ struct ServiceOptions {
   std::chrono::milliseconds lock_retry{5'000};
   // Index of stored versions (nullptr: none): written after each commit of a .info, .mod or .zip
   // (a failure is logged and counted, never fails the request), read by /index and /catalog.
-  // Modules matching `no_sumdb` (private) are never recorded, so their names are not published.
+  // Private modules (privacy.hpp) are never recorded, so their names are not published.
   index::Index* index = nullptr;
   std::string origin;  // recorded as the origin of what is fetched (the upstream, redacted)
   // Rules and client credentials (nullptr: none; everything is `cache`, nobody authenticates).

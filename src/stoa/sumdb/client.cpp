@@ -412,8 +412,18 @@ struct Client::Impl {
       slot = std::string(line->hash);
     }
     if (found.zip_h1.empty() || found.mod_h1.empty()) {
-      return lookup_error(where + "record " + std::to_string(record->id) + " has no h1: hash for " +
-                          (found.zip_h1.empty() ? "the module zip" : "the go.mod file"));
+      // An authenticated record that is not the one asked for: another module's or version's
+      // record replayed (by the database or by a proxy in between), or a record the database
+      // signed without the hashes. The go command calls this a security error ("checksum missing
+      // from sumdb response"): neither "not found" nor a match, whatever hash it does list.
+      throw SecurityError(
+          verifier.name() + ": SECURITY ERROR: lookup of " + module::excerpt(key) +
+              " answered with record " + std::to_string(record->id) +
+              ", which has no h1: hash for " +
+              (found.zip_h1.empty() ? "its module zip" : "its go.mod file") +
+              " (checksum missing from the checksum database response)",
+          "SECURITY ERROR\n" + verifier.name() + " answered a lookup of " + module::excerpt(key) +
+              " with an authenticated record that does not list it:\n\t" + indent(*body) + "\n");
     }
     remember(key, found);
     return found;

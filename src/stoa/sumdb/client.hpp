@@ -29,6 +29,10 @@ namespace stoa::sumdb {
 // tree sizes; evidence() holds both signed notes and the hashes proving the inconsistency (for
 // logs, and for reporting the misbehavior). The stored tree head is never replaced by the head
 // that caused it.
+// Also thrown when a lookup is answered with an authenticated record that lacks the hashes of the
+// module version asked for (another module's or version's record, as the go command's "checksum
+// missing from sumdb response"): what() names the lookup and the record, evidence() holds the
+// whole response.
 class SecurityError : public std::runtime_error {
  public:
   SecurityError(const std::string& what, std::string evidence)
@@ -128,8 +132,13 @@ class Client {
   // The verified go.sum hashes of module_path@version (decoded forms; version canonical, without
   // "/go.mod"). Fetches the lookup record, verifies its signed tree head, merges that head into
   // the latest one (proving consistency; a newer head is persisted), then authenticates the
-  // record against the latest head through tiles and extracts the two h1: lines.
-  // Throws SecurityError on proven misbehavior, and what the injected interfaces throw.
+  // record against the latest head through tiles (every tile checked against the signed head or
+  // its authenticated parent before any hash of it is used or kept) and extracts the two h1:
+  // lines of exactly module_path@version (byte-equal path and version, as the go command's
+  // prefix match). Other lines of the record, about other modules or versions, are ignored: they
+  // reach no answer and no cache. Throws SecurityError on proven misbehavior and when the
+  // authenticated record lacks either h1: line of module_path@version; and what the injected
+  // interfaces throw.
   Lookup lookup(std::string_view module_path, std::string_view version);
 
   // Compares a downloaded file's hash with the database's (through lookup(); same exceptions).

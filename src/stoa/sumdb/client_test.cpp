@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "stoa/fsio/testing/scratch_dir.hpp"
@@ -192,15 +193,12 @@ TEST(SumdbClient, RejectsTamperedRecords) {
     std::string body;
     std::string_view message;
   };
-  const auto& other = record(main, 778);
-  const std::string& other_body = other.body;
   const Case cases[] = {
       {"changed hash", swap(original, r.zip_h1.substr(0, 10), "h1:AAAAAAA"),
        "cannot authenticate record data"},
       {"another record's id", swap(original, "777\n", "776\n"), "cannot authenticate record data"},
       {"id beyond the tree", swap(original, "777\n", "3000\n"), "cannot validate record 3000"},
       {"negative id", swap(original, "777\n", "-1\n"), "cannot validate record -1"},
-      {"another module's record", other_body, "has no h1: hash"},
       {"no blank line", original.substr(0, original.find("\n\n")), "malformed lookup response"},
       {"record runs into the note", swap(original, "\n\n", "\n"), "reading tree note"},
       {"empty", "", "malformed lookup response"},
@@ -539,6 +537,193 @@ TEST(SumdbClient, ConcurrentLookupsWhileTheTreeGrows) {
   expect_found(*s.client, record(main, 2999));
   EXPECT_EQ(s.client->latest().n, main.final_size());
   EXPECT_EQ(s.state->load(), main.note(main.final_size()));
+}
+
+// The forgeries sumdbgen makes with x/mod's own server (tests/oracle/sumdbgen, genForged).
+
+constexpr std::string_view k_forged_zip_h1 = "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+constexpr std::string_view k_forged_mod_h1 = "h1:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=";
+
+const RecordInfo& record_of(const Database& d, std::string_view path) {
+  for (const auto& r : d.records) {
+    if (r.path == path) return r;
+  }
+  throw std::runtime_error("no lookup for " + std::string(path));
+}
+
+// A lookup x/mod's server answered with another record (forged/misdirected.tsv).
+struct Misdirected {
+  std::string kind;
+  RecordInfo asked;  // path, version and lookup path asked for; body: the answer
+  std::int64_t served_id = 0;
+};
+
+std::vector<Misdirected> misdirected(const Database& d) {
+  std::vector<Misdirected> out;
+  std::istringstream in(testing::read_file(d.dir / "misdirected.tsv"));
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> f;
+    std::size_t start = 0;
+    for (std::size_t at; (at = line.find('\t', start)) != std::string::npos; start = at + 1) {
+      f.push_back(line.substr(start, at - start));
+    }
+    f.push_back(line.substr(start));
+    auto body = detail::decode_base64(f.at(6));
+    if (!body) throw std::runtime_error("bad misdirected.tsv line: " + line);
+    Misdirected m;
+    m.kind = f.at(0);
+    m.asked = {-1, f.at(1), f.at(2), f.at(3), f.at(4), {}, {}, *body};
+    m.served_id = std::stoll(f.at(5));
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+// CVE-2026-56865: every tile is checked against the signed head or its authenticated parent.
+// The forged tiles are x/mod's own tiles of a twin log whose record 290 differs: each is
+// internally well-formed, none is signed by the heads served.
+TEST(SumdbForged, TilesOfAnotherLogAreRejectedAndNeverKept) {
+  const Database& forged = db("forged");
+  const Database& twin = db("forged-twin");
+  struct Case {
+    std::string name;
+    std::int64_t stage;
+    std::string path;                  // replaced by the twin's tile (nullopt: 404)
+    std::optional<std::string> other;  // a second path made to 404, if any
+  };
+  const Case cases[] = {
+      {"full level-0 tile", 700, "tile/8/0/001", {}},
+      {"partial level-1 tile (the head's own)", 700, "tile/8/1/000.p/2", {}},
+      {"partial level-0 tile", 300, "tile/8/0/001.p/44", {}},
+      // The server has no partial tile any more, and its full tile disagrees with the head.
+      {"full tile standing in for a partial one", 300, "tile/8/0/001", "tile/8/0/001.p/44"},
+  };
+  const auto& r = record(forged, 290);  // in tile 0/001
+  for (const auto& c : cases) {
+    Harness s(forged);
+    s.fetcher.set_stage(c.stage);
+    const std::string twin_tile = testing::read_file(twin.dir / c.path);
+    ASSERT_NE(twin_tile, testing::read_file(forged.dir / c.path)) << c.name;
+    s.fetcher.override_path(c.path, twin_tile);
+    if (c.other) s.fetcher.override_path(*c.other, std::nullopt);
+    const Lookup l = s.client->lookup(r.path, r.version);
+    EXPECT_EQ(l.status, Lookup::Status::error) << c.name;
+    EXPECT_TRUE(contains(l.message, "downloaded inconsistent tile")) << c.name << ": " << l.message;
+    EXPECT_EQ(s.cache.puts.load(), 0) << c.name << ": nothing kept from a failed authentication";
+    s.cache.expect_only_tiles_of(forged);
+    // The honest tile is accepted next: nothing of the forgery was remembered.
+    s.fetcher.override_path(c.path, testing::read_file(forged.dir / c.path));
+    if (c.other) s.fetcher.override_path(*c.other, testing::read_file(forged.dir / *c.other));
+    expect_found(*s.client, r);
+    s.cache.expect_only_tiles_of(forged);
+  }
+}
+
+TEST(SumdbForged, DataTilesNeverReachADecision) {
+  // Lookups are authenticated from hash tiles only: a forged data tile is never even read.
+  const Database& forged = db("forged");
+  const Database& twin = db("forged-twin");
+  Harness s(forged);
+  s.fetcher.override_path("tile/8/data/001", testing::read_file(twin.dir / "tile/8/data/001"));
+  expect_found(*s.client, record(forged, 290));
+  EXPECT_EQ(s.fetcher.count("tile/8/data/"), 0);
+}
+
+// CVE-2026-56864: a lookup's record may list other modules' hashes; only the requested module's
+// lines are used, and the others reach no answer, cache or verdict.
+TEST(SumdbForged, OtherModulesHashesInARecordAreIgnored) {
+  const Database& forged = db("forged");
+  const auto& victim = record_of(forged, "victim.example/a");
+  const auto& bystander = record_of(forged, "bystander.example/b");
+  ASSERT_TRUE(contains(victim.body,
+                       std::string("bystander.example/b v1.0.0 ") + std::string(k_forged_zip_h1)));
+  {
+    Harness s(forged);
+    expect_found(*s.client, victim);
+    // The bystander is looked up on its own, and its own record decides.
+    const Verdict zip =
+        s.client->verify(bystander.path, bystander.version, Artifact::zip, k_forged_zip_h1);
+    EXPECT_EQ(zip.status, Verdict::Status::mismatch);
+    EXPECT_EQ(zip.expected, bystander.zip_h1);
+    const Verdict mod =
+        s.client->verify(bystander.path, bystander.version, Artifact::mod, k_forged_mod_h1);
+    EXPECT_EQ(mod.status, Verdict::Status::mismatch);
+    EXPECT_EQ(mod.expected, bystander.mod_h1);
+    EXPECT_EQ(s.fetcher.count(bystander.lookup()), 1);
+    EXPECT_EQ(
+        s.client->verify(bystander.path, bystander.version, Artifact::zip, bystander.zip_h1).status,
+        Verdict::Status::match);
+  }
+  {
+    // The database does not know the bystander: its hashes seen in another record do not make
+    // it known, let alone matching.
+    Harness s(forged);
+    expect_found(*s.client, victim);
+    s.fetcher.override_path(bystander.lookup(), std::nullopt);
+    EXPECT_EQ(
+        s.client->verify(bystander.path, bystander.version, Artifact::zip, k_forged_zip_h1).status,
+        Verdict::Status::not_found);
+    EXPECT_EQ(s.client->lookup(bystander.path, bystander.version).status,
+              Lookup::Status::not_found);
+  }
+  {
+    // Unauthenticated extra lines (added to the record text on the way) fail the record.
+    Harness s(forged);
+    std::string body = victim.body;
+    const std::string extra = "bystander.example/b v1.0.0 " + std::string(k_forged_zip_h1) + "\n";
+    body.insert(body.find('\n') + 1, extra);
+    s.fetcher.override_path(victim.lookup(), body);
+    const Lookup l = s.client->lookup(victim.path, victim.version);
+    EXPECT_EQ(l.status, Lookup::Status::error);
+    EXPECT_TRUE(contains(l.message, "cannot authenticate record data")) << l.message;
+    EXPECT_EQ(
+        s.client->verify(bystander.path, bystander.version, Artifact::zip, k_forged_zip_h1).status,
+        Verdict::Status::mismatch);
+  }
+}
+
+// CVE-2026-42501: a lookup answered with an authenticated record that lacks the requested module
+// version (another module's, another version's, another case's, or one without both h1: lines)
+// is a security error: neither "not found" nor a match, and nothing of it is remembered.
+TEST(SumdbForged, ALookupAnsweredWithAnotherRecordIsASecurityError) {
+  const Database& forged = db("forged");
+  const auto answers = misdirected(forged);
+  ASSERT_EQ(answers.size(), 4U);
+  for (const auto& m : answers) {
+    const RecordInfo& served = record(forged, m.served_id);
+    for (const auto artifact : {Artifact::zip, Artifact::mod}) {
+      Harness s(forged);
+      s.fetcher.override_path(m.asked.lookup(), m.asked.body);
+      const std::string hash = artifact == Artifact::zip ? served.zip_h1 : served.mod_h1;
+      try {
+        const Verdict v = s.client->verify(m.asked.path, m.asked.version, artifact,
+                                           hash.empty() ? std::string(k_forged_zip_h1) : hash);
+        ADD_FAILURE() << m.kind << ": no SecurityError; verdict " << static_cast<int>(v.status)
+                      << " " << v.message;
+      } catch (const SecurityError& e) {
+        const std::string what = e.what();
+        EXPECT_TRUE(contains(what, "sumdb.test: SECURITY ERROR")) << what;
+        EXPECT_TRUE(contains(what, m.asked.path + "@" + m.asked.version)) << what;
+        EXPECT_TRUE(contains(what, "record " + std::to_string(m.served_id))) << what;
+        EXPECT_EQ(what.find('\n'), std::string::npos) << "what() is one line";
+        const std::string text = served.formatted_record();
+        const auto first = text.find('\n') + 1;
+        EXPECT_TRUE(contains(e.evidence(), text.substr(first, text.find('\n', first) - first)))
+            << e.evidence();
+      }
+      // Not remembered: the next answer is looked up again.
+      s.fetcher.override_path(m.asked.lookup(), std::nullopt);
+      EXPECT_EQ(s.client->lookup(m.asked.path, m.asked.version).status, Lookup::Status::not_found)
+          << m.kind;
+    }
+  }
+  // The same with the main database's honest answer for record 778 served for record 777.
+  const Database& main = db("main");
+  Harness s(main);
+  s.fetcher.override_path(record(main, 777).lookup(), record(main, 778).body);
+  EXPECT_THROW(s.client->lookup(record(main, 777).path, record(main, 777).version), SecurityError);
+  s.fetcher.override_path(record(main, 777).lookup(), record(main, 777).body);
+  expect_found(*s.client, record(main, 777));
 }
 
 }  // namespace

@@ -26,6 +26,8 @@
 //	otherkey   key B: same name as A, another key; main's records
 //	othername  key C: another name; main's records
 //	big        key A, 65836 records (full level-1 tile, level-2 tile); lookups for a sample
+//	forged, forged-twin
+//	           key A, 700 records: forgeries for the client's regression tests (see genForged)
 //
 // Plus <outdir>/proofs.tsv for main: x/mod's tlog answers (tab-separated):
 //
@@ -182,6 +184,7 @@ func get(srv *sumdb.Server, path string) ([]byte, error) {
 type rec struct {
 	m            module.Version
 	zipH1, modH1 string
+	text         string // the record text when not the usual two lines (forged database)
 }
 
 func h1(parts ...string) string {
@@ -245,6 +248,9 @@ func buildDB(dir string, spec dbSpec) (*ops, error) {
 		for i := prev; i < size; i++ {
 			r := spec.records[i]
 			text := fmt.Sprintf("%s %s %s\n%s %s/go.mod %s\n", r.m.Path, r.m.Version, r.zipH1, r.m.Path, r.m.Version, r.modH1)
+			if r.text != "" {
+				text = r.text
+			}
 			if err := o.add(r.m, []byte(text)); err != nil {
 				return nil, err
 			}
@@ -378,7 +384,115 @@ func gen(out string) error {
 			mainOps = o
 		}
 	}
+	if err := genForged(out, skeyA, vkeyA); err != nil {
+		return fmt.Errorf("forged: %v", err)
+	}
 	return writeProofs(filepath.Join(out, "proofs.tsv"), mainOps)
+}
+
+// Forgeries, all made by x/mod's own server (the client tests' regression cases):
+//
+//	forged       key A, 700 records, stages 300 and 700, data tiles. Record 10 is
+//	             victim.example/a v1.0.0 and also lists hashes of bystander.example/b v1.0.0
+//	             (forgedZipH1/forgedModH1); record 20 is bystander.example/b v1.0.0 with its own
+//	             hashes; record 30 lists only the go.mod hash of halfrec.example/c v1.0.0.
+//	forged/misdirected.tsv
+//	             lookups answered by x/mod's server over ops whose Lookup returns another
+//	             record: kind, asked module, asked version, escaped module, escaped version,
+//	             record id, base64 body. Kinds: other-module, other-version, case-variant,
+//	             go-mod-only (record 30 for its own module).
+//	forged-twin  the same log but record 290 (tile 0/001) differs: its tiles, signed heads and
+//	             data tiles are internally consistent x/mod output that forged's heads do not
+//	             sign.
+const (
+	forgedZipH1 = "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+	forgedModH1 = "h1:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA="
+)
+
+// misdirectOps answers lookups of some module versions with another record.
+type misdirectOps struct {
+	*ops
+	to map[module.Version]int64
+}
+
+func (o *misdirectOps) Lookup(ctx context.Context, m module.Version) (int64, error) {
+	if id, ok := o.to[m]; ok {
+		return id, nil
+	}
+	return o.ops.Lookup(ctx, m)
+}
+
+func forgedRecords(twin bool) []rec {
+	rs := make([]rec, 700)
+	for i := range rs {
+		salt := "forged"
+		if twin && i == 290 {
+			salt = "twin"
+		}
+		rs[i] = mainRecord(i, salt)
+	}
+	victim := module.Version{Path: "victim.example/a", Version: "v1.0.0"}
+	by := module.Version{Path: "bystander.example/b", Version: "v1.0.0"}
+	half := module.Version{Path: "halfrec.example/c", Version: "v1.0.0"}
+	v := rec{m: victim, zipH1: h1("zip", victim.Path), modH1: h1("mod", victim.Path)}
+	v.text = fmt.Sprintf("%s %s %s\n%s %s/go.mod %s\n%s %s %s\n%s %s/go.mod %s\n",
+		by.Path, by.Version, forgedZipH1, by.Path, by.Version, forgedModH1,
+		victim.Path, victim.Version, v.zipH1, victim.Path, victim.Version, v.modH1)
+	rs[10] = v
+	rs[20] = rec{m: by, zipH1: h1("zip", by.Path), modH1: h1("mod", by.Path)}
+	h := rec{m: half, modH1: h1("mod", half.Path)}
+	h.text = fmt.Sprintf("%s %s/go.mod %s\n", half.Path, half.Version, h.modH1)
+	rs[30] = h
+	return rs
+}
+
+func genForged(out, skey, vkey string) error {
+	spec := dbSpec{skey: skey, vkey: vkey, records: forgedRecords(false), stages: []int{300, 700}, data: true}
+	o, err := buildDB(filepath.Join(out, "forged"), spec)
+	if err != nil {
+		return err
+	}
+	twin := spec
+	twin.records = forgedRecords(true)
+	twin.lookupOf = func(int) bool { return false }
+	if _, err := buildDB(filepath.Join(out, "forged-twin"), twin); err != nil {
+		return err
+	}
+
+	type ask struct {
+		kind string
+		m    module.Version
+		id   int64
+	}
+	asks := []ask{
+		{"other-module", module.Version{Path: "asked.example/m", Version: "v1.0.0"}, 20},
+		{"other-version", module.Version{Path: "bystander.example/b", Version: "v1.0.1"}, 20},
+		{"case-variant", module.Version{Path: "bystander.example/B", Version: "v1.0.0"}, 20},
+		{"go-mod-only", module.Version{Path: "halfrec.example/c", Version: "v1.0.0"}, 30},
+	}
+	mo := &misdirectOps{ops: o, to: map[module.Version]int64{}}
+	for _, a := range asks {
+		mo.to[a.m] = a.id
+	}
+	srv := sumdb.NewServer(mo)
+	var tsv strings.Builder
+	for _, a := range asks {
+		ep, err := module.EscapePath(a.m.Path)
+		if err != nil {
+			return err
+		}
+		ev, err := module.EscapeVersion(a.m.Version)
+		if err != nil {
+			return err
+		}
+		body, err := get(srv, "lookup/"+ep+"@"+ev)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&tsv, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", a.kind, a.m.Path, a.m.Version, ep, ev, a.id,
+			base64.StdEncoding.EncodeToString(body))
+	}
+	return writeFile(filepath.Join(out, "forged", "misdirected.tsv"), []byte(tsv.String()))
 }
 
 func writeProofs(path string, o *ops) error {
