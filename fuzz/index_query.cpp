@@ -28,8 +28,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(index::parse_rfc3339(back) == ns, "format_rfc3339 does not round-trip", since);
   }
   if (const auto c = index::decode_cursor(cursor)) {
-    require(c->first.find('\n') == std::string::npos, "a decoded module holds a newline", cursor);
-    const auto again = index::decode_cursor(index::encode_cursor(c->first, c->second));
+    require(c->module.find('\n') == std::string::npos, "a decoded module holds a newline", cursor);
+    require(c->version.find('\n') == std::string::npos, "a decoded version holds a newline",
+            cursor);
+    require(c->skip <= index::k_max_cursor_skip, "a decoded skip is out of range", cursor);
+    const auto again = index::decode_cursor(index::encode_cursor(*c));
     require(again == c, "encode_cursor does not round-trip", cursor);
   }
   return 0;

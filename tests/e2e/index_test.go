@@ -3,16 +3,20 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"stoa.test/internal/modgen"
 	"stoa.test/internal/stoatest"
+	"stoa.test/internal/upstream"
 )
 
 type feedLine struct {
@@ -144,5 +148,114 @@ func TestIndexNone(t *testing.T) {
 		if r := do(t, "GET", s.URL+p); r.Status != 404 {
 			t.Errorf("GET %s with index = none: %d, want 404", p, r.Status)
 		}
+	}
+}
+
+// /index and /catalog list to each client only what it could read itself: the versions of a
+// private rule (with readers and its own upstream) reach its readers only, in every case
+// spelling, with the rule's upstream as Origin; public versions reach everyone with the global
+// upstream as Origin; and pages stay full although hidden versions come first.
+func TestIndexListsOnlyWhatTheClientMayRead(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	lower := modgen.MustBuild(t, modgen.Module{Path: privatePrefix + "/lib", Version: "v1.0.0"})
+	upper := modgen.MustBuild(t, modgen.Module{Path: privatePrefix + "/Lib", Version: "v1.0.0"})
+	privUp := upstream.New() // the rule's own upstream: the only place allowed to see the prefix
+	t.Cleanup(privUp.Close)
+	privUp.Add(lower, upper)
+	pub := modgen.MustBuild(t, modgen.Module{Path: "example.com/listed", Version: "v1.0.0"})
+	up := newUpstream(t, pub)
+
+	users := writeFile(t, filepath.Join(dir, "users"),
+		usersLine(t, "alice", "alice-pw")+"\n"+usersLine(t, "bob", "bob-pw")+"\n")
+	rules := writeFile(t, filepath.Join(dir, "rules.toml"), `
+[[rule]]
+name = "corp"
+modules = "`+privatePrefix+`/lib"
+action = "private"
+readers = ["alice"]
+upstream = "`+privUp.URL()+`"
+`)
+	s := startStoa(t, up, stoatest.Config{Args: []string{"--rules-file", rules, "--users-file", users}})
+	auth := func(user, pass string) string {
+		return "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+	}
+	alice, bob := auth("alice", "alice-pw"), auth("bob", "bob-pw")
+	as := func(who string) []string {
+		if who == "" {
+			return nil
+		}
+		return []string{who}
+	}
+	// The private versions are stored first, so an anonymous first page must read past them.
+	for _, m := range []*modgen.Built{lower, upper} {
+		for _, kind := range []string{"info", "mod", "zip"} {
+			if r := do(t, "GET", s.URL+"/"+m.Key(kind), alice); r.Status != 200 {
+				t.Fatalf("GET %s as alice: %v", m.Key(kind), r)
+			}
+		}
+		if r := do(t, "GET", s.URL+"/"+m.Key("info")); r.Status != 401 {
+			t.Fatalf("GET %s anonymously: %v, want 401", m.Key("info"), r)
+		}
+	}
+	for _, kind := range []string{"info", "mod", "zip"} {
+		if r := do(t, "GET", s.URL+"/"+pub.Key(kind)); r.Status != 200 {
+			t.Fatalf("GET %s: %v", pub.Key(kind), r)
+		}
+	}
+
+	type listed struct{ path, origin string }
+	catalog := func(who string, limit int) (out []listed) {
+		t.Helper()
+		for q := fmt.Sprintf("?limit=%d", limit); ; {
+			r := do(t, "GET", s.URL+"/catalog"+q, as(who)...)
+			if strings.Contains(strings.ToLower(string(r.Body)), privatePrefix) && who != alice {
+				t.Errorf("GET /catalog%s as %q names the private module: %s", q, who, r.Body)
+			}
+			var p catalogPage
+			if r.Status != 200 || json.Unmarshal(r.Body, &p) != nil {
+				t.Fatalf("GET /catalog%s: %v", q, r)
+			}
+			for _, v := range p.Versions {
+				out = append(out, listed{v.Path, v.Origin})
+			}
+			if p.Next == "" {
+				return out
+			}
+			q = fmt.Sprintf("?limit=%d&cursor=%s", limit, url.QueryEscape(p.Next))
+		}
+	}
+	public := []listed{{pub.Path, up.URL()}}
+	for _, who := range []string{"", bob, auth("alice", "wrong")} {
+		for _, limit := range []int{1, 100} {
+			if got := catalog(who, limit); !slices.Equal(got, public) {
+				t.Errorf("/catalog?limit=%d as %q: %v, want %v", limit, who, got, public)
+			}
+		}
+		for _, q := range []string{"", "?limit=1"} {
+			r := do(t, "GET", s.URL+"/index"+q, as(who)...)
+			if r.Status != 200 || strings.Contains(strings.ToLower(string(r.Body)), privatePrefix) ||
+				!strings.Contains(string(r.Body), `"Path":"example.com/listed"`) {
+				t.Errorf("GET /index%s as %q: %v", q, who, r)
+			}
+		}
+	}
+	want := []listed{{upper.Path, privUp.URL()}, {lower.Path, privUp.URL()}, {pub.Path, up.URL()}}
+	for _, limit := range []int{1, 100} {
+		if got := catalog(alice, limit); !slices.Equal(got, want) {
+			t.Errorf("/catalog?limit=%d as alice: %v, want %v", limit, got, want)
+		}
+	}
+	if r := do(t, "GET", s.URL+"/index", alice); !strings.Contains(string(r.Body), `"Path":"`+upper.Path+`"`) {
+		t.Errorf("GET /index as alice: %v", r)
+	}
+
+	// `stoa index rebuild` keeps the Origin it cannot know from the files.
+	res := stoatest.Run(t, time.Minute, nil, "index", "rebuild", "--data-dir", s.DataDir)
+	if res.ExitCode != 0 {
+		t.Fatalf("stoa index rebuild: exit %d\n%s%s", res.ExitCode, res.Stdout, res.Stderr)
+	}
+	if got := catalog(alice, 100); !slices.Equal(got, want) {
+		t.Errorf("/catalog as alice after rebuild: %v, want %v", got, want)
 	}
 }

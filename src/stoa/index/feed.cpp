@@ -185,18 +185,19 @@ std::string render_catalog(const std::vector<Entry>& entries, const std::string&
   return out;
 }
 
-std::string encode_cursor(const std::string& module, const std::string& version) {
+std::string encode_cursor(const Cursor& c) {
   static constexpr char hex[] = "0123456789abcdef";
   std::string out;
-  const std::string raw = module + "\n" + version;
-  for (const char c : raw) {
-    out += hex[static_cast<unsigned char>(c) >> 4];
-    out += hex[static_cast<unsigned char>(c) & 15];
+  std::string raw = c.module + "\n" + c.version;
+  if (c.skip != 0) raw += "\n" + std::to_string(c.skip);
+  for (const char ch : raw) {
+    out += hex[static_cast<unsigned char>(ch) >> 4];
+    out += hex[static_cast<unsigned char>(ch) & 15];
   }
   return out;
 }
 
-std::optional<std::pair<std::string, std::string>> decode_cursor(std::string_view cursor) {
+std::optional<Cursor> decode_cursor(std::string_view cursor) {
   if (cursor.size() % 2 != 0 || cursor.size() > 4096) return std::nullopt;
   std::string raw;
   for (std::size_t i = 0; i < cursor.size(); i += 2) {
@@ -207,7 +208,19 @@ std::optional<std::pair<std::string, std::string>> decode_cursor(std::string_vie
   }
   const auto nl = raw.find('\n');
   if (nl == std::string::npos) return std::nullopt;
-  return std::make_pair(raw.substr(0, nl), raw.substr(nl + 1));
+  Cursor c;
+  c.module = raw.substr(0, nl);
+  c.version = raw.substr(nl + 1);
+  if (const auto nl2 = c.version.find('\n'); nl2 != std::string::npos) {
+    const std::string_view digits = std::string_view(c.version).substr(nl2 + 1);
+    if (digits.empty() || digits.front() == '0') return std::nullopt;
+    const auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), c.skip);
+    if (ec != std::errc() || p != digits.data() + digits.size() || c.skip > k_max_cursor_skip) {
+      return std::nullopt;
+    }
+    c.version.resize(nl2);
+  }
+  return c;
 }
 
 }  // namespace stoa::index

@@ -25,8 +25,20 @@ std::string render_feed(const std::vector<Entry>& entries);
 //  "Next":"<cursor>"} with "Next" only when there may be more.
 std::string render_catalog(const std::vector<Entry>& entries, const std::string& next);
 
-// Opaque page cursors: hex of "<module>\n<version>".
-std::string encode_cursor(const std::string& module, const std::string& version);
-std::optional<std::pair<std::string, std::string>> decode_cursor(std::string_view cursor);
+// Where a /catalog page starts: after (module, version), then after `skip` more versions. A
+// skip lets a client page past versions it may not see without their names in the cursor.
+struct Cursor {
+  std::string module;
+  std::string version;
+  std::uint64_t skip = 0;
+  friend bool operator==(const Cursor&, const Cursor&) = default;
+};
+inline constexpr std::uint64_t k_max_cursor_skip = 1'000'000'000'000;
+
+// Opaque page cursors: hex of "<module>\n<version>", with "\n<skip>" (decimal, no leading
+// zero, 1 to k_max_cursor_skip) when skip is not 0. decode_cursor(encode_cursor(c)) == c; a
+// cursor without a skip decodes with skip 0.
+std::string encode_cursor(const Cursor& c);
+std::optional<Cursor> decode_cursor(std::string_view cursor);
 
 }  // namespace stoa::index

@@ -45,11 +45,28 @@ TEST(Feed, RendersThePublicIndexShape) {
 }
 
 TEST(Catalog, CursorsRoundTripAndRejectGarbage) {
-  const auto c = encode_cursor("example.com/m", "v1.0.0");
-  EXPECT_EQ(decode_cursor(c), std::make_pair(std::string("example.com/m"), std::string("v1.0.0")));
+  const auto c = encode_cursor({"example.com/m", "v1.0.0"});
+  EXPECT_EQ(c, "6578616d706c652e636f6d2f6d0a76312e302e30");  // as before skips existed
+  EXPECT_EQ(decode_cursor(c), (Cursor{"example.com/m", "v1.0.0", 0}));
+  const Cursor skipping{"example.com/m", "v1.0.0", 100000};
+  EXPECT_EQ(decode_cursor(encode_cursor(skipping)), skipping);
+  EXPECT_EQ(decode_cursor(encode_cursor({"", "", 7})), (Cursor{"", "", 7}));
   EXPECT_EQ(decode_cursor("zz"), std::nullopt);
   EXPECT_EQ(decode_cursor("abc"), std::nullopt);
   EXPECT_EQ(decode_cursor("6162"), std::nullopt);  // no separator
+  auto hex = [](std::string_view raw) {
+    std::string out;
+    for (const char ch : raw) {
+      out += "0123456789abcdef"[static_cast<unsigned char>(ch) >> 4];
+      out += "0123456789abcdef"[static_cast<unsigned char>(ch) & 15];
+    }
+    return out;
+  };
+  EXPECT_EQ(decode_cursor(hex("m\nv\n12")), (Cursor{"m", "v", 12}));
+  for (const auto* bad : {"m\nv\n", "m\nv\n0", "m\nv\n012", "m\nv\n-1", "m\nv\n1x", "m\nv\n1\n2",
+                          "m\nv\n1000000000001", "m\nv\n99999999999999999999999"}) {
+    EXPECT_EQ(decode_cursor(hex(bad)), std::nullopt) << bad;
+  }
   EXPECT_NE(render_catalog({{"m", "v1", "h1:z", "h1:m", 5, 0, "o"}}, c).find("\"Next\":\"" + c),
             std::string::npos);
   EXPECT_EQ(render_catalog({}, ""), "{\"Versions\":[]}\n");

@@ -40,12 +40,22 @@ class Index {
   // Adds the version, or completes it: known hashes, size and origin are kept unless empty
   // (-1) in the index; stored_ns is that of the first record.
   virtual void record(const Entry& e) = 0;
-  // Versions first stored at or after `since_ns`, oldest first (then by module, version).
-  virtual std::vector<Entry> since(std::int64_t since_ns, std::size_t limit) = 0;
+  // Versions in (stored_ns, module, version) order (modules and versions bytewise) strictly
+  // after the triple (since_ns, after_module, after_version): with after_module and
+  // after_version "", every version first stored at or after `since_ns`.
+  virtual std::vector<Entry> since(std::int64_t since_ns, const std::string& after_module,
+                                   const std::string& after_version, std::size_t limit) = 0;
+  std::vector<Entry> since(std::int64_t since_ns, std::size_t limit) {
+    return since(since_ns, "", "", limit);
+  }
   // Versions ordered by (module, version) bytewise, strictly after the given pair ("", "" for
-  // the start).
+  // the start), leaving out the first `skip` of them.
   virtual std::vector<Entry> page(const std::string& after_module, const std::string& after_version,
-                                  std::size_t limit) = 0;
+                                  std::size_t limit, std::size_t skip) = 0;
+  std::vector<Entry> page(const std::string& after_module, const std::string& after_version,
+                          std::size_t limit) {
+    return page(after_module, after_version, limit, 0);
+  }
 };
 
 // A SQLite file (created if missing; WAL, busy timeout), or ":memory:".

@@ -85,6 +85,30 @@ TEST_P(IndexTest, PagesWalkEveryVersionOnceInByteOrder) {
   EXPECT_EQ(got, want);
 }
 
+// since() resumes strictly after a (time, module, version) triple, ties broken bytewise; page()
+// leaves out the first `skip` versions after its pair.
+TEST_P(IndexTest, SinceResumesAfterATripleAndPagesSkip) {
+  auto idx = open();
+  const std::int64_t base = 1'600'000'000'000'000'000 + (GetParam() == "sqlite" ? 0 : 11);
+  for (const std::string m : {"b", "B", "a"}) {
+    for (const std::string v : {"v1.0.0", "v0.9.0"}) idx->record({mod(m), v, "", "", -1, base, ""});
+  }
+  idx->record({mod("a"), "v2.0.0", "", "", -1, base + 1, ""});
+  auto names = [](const std::vector<Entry>& es) {
+    std::string out;
+    for (const auto& e : es)
+      out += e.module.substr(e.module.rfind('/') + 1) + "@" + e.version + " ";
+    return out;
+  };
+  EXPECT_EQ(names(idx->since(base, "", "", 3)), "B@v0.9.0 B@v1.0.0 a@v0.9.0 ");
+  EXPECT_EQ(names(idx->since(base, mod("a"), "v0.9.0", 3)), "a@v1.0.0 b@v0.9.0 b@v1.0.0 ");
+  EXPECT_EQ(names(idx->since(base, mod("b"), "v1.0.0", 3)), "a@v2.0.0 ");
+  EXPECT_EQ(names(idx->since(base + 1, mod("a"), "v2.0.0", 3)), "");
+  EXPECT_EQ(names(idx->page(mod(""), "", 2, 0)), "B@v0.9.0 B@v1.0.0 ");
+  EXPECT_EQ(names(idx->page(mod(""), "", 2, 3)), "a@v1.0.0 a@v2.0.0 ");
+  EXPECT_EQ(names(idx->page(mod("a"), "v0.9.0", 3, 2)), "b@v0.9.0 b@v1.0.0 ");
+}
+
 // Replicas: several handles (processes) on one index, writing at once.
 TEST_P(IndexTest, ConcurrentWritersFromSeveralHandles) {
   std::vector<std::thread> threads;

@@ -58,22 +58,22 @@ class PostgresIndex final : public Index {
     give(std::move(c));
   }
 
-  std::vector<Entry> since(std::int64_t since_ns, std::size_t limit) override {
+  std::vector<Entry> since(std::int64_t since_ns, const std::string& after_module,
+                           const std::string& after_version, std::size_t limit) override {
     return query(
         "SELECT module, version, zip_h1, mod_h1, zip_size, stored_ns, origin FROM stoa_versions "
-        "WHERE stored_ns >= $1::bigint ORDER BY stored_ns, module COLLATE \"C\", version COLLATE "
-        "\"C\" "
-        "LIMIT $2::bigint",
-        {std::to_string(since_ns), std::to_string(limit)});
+        "WHERE (stored_ns, module COLLATE \"C\", version COLLATE \"C\") > ($1::bigint, $2, $3) "
+        "ORDER BY stored_ns, module COLLATE \"C\", version COLLATE \"C\" LIMIT $4::bigint",
+        {std::to_string(since_ns), after_module, after_version, std::to_string(limit)});
   }
 
   std::vector<Entry> page(const std::string& after_module, const std::string& after_version,
-                          std::size_t limit) override {
+                          std::size_t limit, std::size_t skip) override {
     return query(
         "SELECT module, version, zip_h1, mod_h1, zip_size, stored_ns, origin FROM stoa_versions "
         "WHERE (module COLLATE \"C\", version COLLATE \"C\") > ($1, $2) "
-        "ORDER BY module COLLATE \"C\", version COLLATE \"C\" LIMIT $3::bigint",
-        {after_module, after_version, std::to_string(limit)});
+        "ORDER BY module COLLATE \"C\", version COLLATE \"C\" LIMIT $3::bigint OFFSET $4::bigint",
+        {after_module, after_version, std::to_string(limit), std::to_string(skip)});
   }
 
  private:

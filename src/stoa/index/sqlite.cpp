@@ -45,25 +45,31 @@ class SqliteIndex final : public Index {
     if (::sqlite3_step(s.get()) != SQLITE_DONE) fail("record");
   }
 
-  std::vector<Entry> since(std::int64_t since_ns, std::size_t limit) override {
+  std::vector<Entry> since(std::int64_t since_ns, const std::string& after_module,
+                           const std::string& after_version, std::size_t limit) override {
     const std::lock_guard lock(m_mu);
     Stmt s = prepare(
         "SELECT module, version, zip_h1, mod_h1, zip_size, stored_ns, origin FROM stoa_versions "
-        "WHERE stored_ns >= ?1 ORDER BY stored_ns, module, version LIMIT ?2");
+        "WHERE (stored_ns, module, version) > (?1, ?2, ?3) ORDER BY stored_ns, module, version "
+        "LIMIT ?4");
     ::sqlite3_bind_int64(s.get(), 1, since_ns);
-    ::sqlite3_bind_int64(s.get(), 2, static_cast<std::int64_t>(limit));
+    bind(s, 2, after_module);
+    bind(s, 3, after_version);
+    ::sqlite3_bind_int64(s.get(), 4, static_cast<std::int64_t>(limit));
     return rows(s);
   }
 
   std::vector<Entry> page(const std::string& after_module, const std::string& after_version,
-                          std::size_t limit) override {
+                          std::size_t limit, std::size_t skip) override {
     const std::lock_guard lock(m_mu);
     Stmt s = prepare(
         "SELECT module, version, zip_h1, mod_h1, zip_size, stored_ns, origin FROM stoa_versions "
-        "WHERE module > ?1 OR (module = ?1 AND version > ?2) ORDER BY module, version LIMIT ?3");
+        "WHERE module > ?1 OR (module = ?1 AND version > ?2) ORDER BY module, version "
+        "LIMIT ?3 OFFSET ?4");
     bind(s, 1, after_module);
     bind(s, 2, after_version);
     ::sqlite3_bind_int64(s.get(), 3, static_cast<std::int64_t>(limit));
+    ::sqlite3_bind_int64(s.get(), 4, static_cast<std::int64_t>(skip));
     return rows(s);
   }
 

@@ -155,5 +155,63 @@ readers = ["bob"]
   EXPECT_EQ(snap->decide("example.com/open", "", "Basic garbage").access, A::allowed);
 }
 
+// decide_as() with credentials checked once gives what decide() gives with the header, and
+// serves_files() says which of those decisions hand out files (what /index and /catalog list).
+TEST(Snapshot, DecideAsEqualsDecideAndServesFiles) {
+  auto snap = std::make_shared<Snapshot>();
+  auto parsed = parse_rules(R"(
+[[rule]]
+modules = "example.com/old"
+versions = "<v2.0.0"
+action = "deny"
+[[rule]]
+modules = "example.com/moved"
+action = "redirect"
+to = "https://elsewhere.example"
+[[rule]]
+modules = "example.com/frozen"
+action = "offline"
+[[rule]]
+modules = "corp.example.com"
+action = "private"
+readers = ["alice"]
+[[rule]]
+modules = "example.com/gated"
+readers = ["bob"]
+)",
+                            "t");
+  snap->rules = std::get<RuleSet>(std::move(parsed));
+  snap->credentials = creds("alice:" + bcrypt("a") + "\nbob:" + bcrypt("b") + "\n", "");
+  struct Case {
+    std::string_view module, version;
+    bool alice, bob, anonymous;  // serves_files() for each
+  } cases[] = {
+      {"example.com/public", "v1.0.0", true, true, true},
+      {"example.com/old", "v1.0.0", false, false, false},
+      {"example.com/old", "v2.0.0", true, true, true},
+      {"example.com/moved", "v1.0.0", false, false, false},
+      {"example.com/frozen", "v1.0.0", true, true, true},
+      {"corp.example.com/x", "v1.0.0", true, false, false},
+      {"Corp.Example.com/X", "v1.0.0", true, false, false},
+      {"example.com/gated", "v1.0.0", false, true, false},
+      {"Example.com/GATED/sub", "v1.0.0", false, true, false},
+  };
+  const std::string alice = basic("alice:a"), bob = basic("bob:b");
+  for (const auto& c : cases) {
+    for (const auto& [auth, want] :
+         {std::pair{alice, c.alice}, std::pair{bob, c.bob}, std::pair{std::string(), c.anonymous},
+          std::pair{basic("alice:wrong"), c.anonymous}}) {
+      const Decision d = snap->decide(c.module, c.version, auth);
+      const Decision as =
+          snap->decide_as(c.module, c.version, snap->credentials->authenticate(auth));
+      EXPECT_EQ(as.rule, d.rule) << c.module;
+      EXPECT_EQ(as.action, d.action) << c.module;
+      EXPECT_EQ(as.access, d.access) << c.module << " " << auth;
+      EXPECT_EQ(as.principal, d.principal) << c.module;
+      EXPECT_EQ(serves_files(d), want) << c.module << "@" << c.version << " as " << auth;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace stoa::policy

@@ -43,21 +43,48 @@ bool Snapshot::needs_slow_check(std::string_view module, std::string_view versio
   return r != nullptr && r->restricted() && credentials->is_slow(authorization);
 }
 
-Decision Snapshot::decide(std::string_view module, std::string_view version,
-                          std::string_view authorization) const {
+namespace {
+
+// The decision before access: which rule, action and source.
+Decision route(const Snapshot& s, std::string_view module, std::string_view version) {
   Decision d;
-  d.rule = rules.match(module, version);
+  d.rule = s.rules.match(module, version);
   if (d.rule == nullptr) return d;
   d.action = d.rule->action;
-  if (d.rule->index < sources.size()) d.source = sources[d.rule->index].get();
-  if (!d.rule->restricted()) return d;
-  const AuthResult a = credentials->authenticate(authorization);
+  if (d.rule->index < s.sources.size()) d.source = s.sources[d.rule->index].get();
+  return d;
+}
+
+// The access of a client who authenticated as `a` to a restricted rule's module.
+void restrict_to(const Snapshot& s, Decision& d, const AuthResult& a) {
   if (a.status != AuthResult::Status::ok) {
     d.access = Decision::Access::unauthenticated;
-    return d;
+    return;
   }
   d.principal = a.principal;
-  if (!may_read(*d.rule, a.principal)) d.access = Decision::Access::hidden;
+  if (!s.may_read(*d.rule, a.principal)) d.access = Decision::Access::hidden;
+}
+
+}  // namespace
+
+bool serves_files(const Decision& d) {
+  return d.access == Decision::Access::allowed && d.action != Action::deny &&
+         d.action != Action::redirect;
+}
+
+Decision Snapshot::decide(std::string_view module, std::string_view version,
+                          std::string_view authorization) const {
+  Decision d = route(*this, module, version);
+  // Credentials are checked only where they matter (a bcrypt check is slow).
+  if (d.rule != nullptr && d.rule->restricted())
+    restrict_to(*this, d, credentials->authenticate(authorization));
+  return d;
+}
+
+Decision Snapshot::decide_as(std::string_view module, std::string_view version,
+                             const AuthResult& who) const {
+  Decision d = route(*this, module, version);
+  if (d.rule != nullptr && d.rule->restricted()) restrict_to(*this, d, who);
   return d;
 }
 

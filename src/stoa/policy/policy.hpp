@@ -43,12 +43,22 @@ class Snapshot {
   // `version` is the canonical version the request names, or "".
   Decision decide(std::string_view module, std::string_view version,
                   std::string_view authorization) const;
+  // decide() for a client whose credentials were checked once already (`who`, from
+  // credentials->authenticate()): the same decision, without a check per call. For answers
+  // about many modules to one client (/index, /catalog).
+  Decision decide_as(std::string_view module, std::string_view version,
+                     const AuthResult& who) const;
   // Whether decide() would run a bcrypt check (see Credentials::is_slow).
   bool needs_slow_check(std::string_view module, std::string_view version,
                         std::string_view authorization) const;
   // Whether `principal` may read modules of `rule` (readers semantics in rules.hpp).
   bool may_read(const Rule& rule, const std::string& principal) const;
 };
+
+// Whether a client given `d` for module@version gets that version's files from this proxy:
+// access allowed, and an action that serves them (every action but deny and redirect). What
+// /index and /catalog may list to the client.
+bool serves_files(const Decision& d);
 
 struct PolicyFiles {
   std::string rules_file;   // TOML with [[rule]] and [groups]; "" when none

@@ -120,9 +120,10 @@ std::optional<VersionRange> parse_version_range(std::string_view text, std::stri
 namespace {
 
 bool rule_matches_module(const Rule& r, std::string_view module) {
-  // Private paths are matched whatever the case of their letters (see patterns.hpp).
-  return r.action == Action::private_ ? module::match_prefix_patterns_folded(r.modules, module)
-                                      : module::match_prefix_patterns(r.modules, module);
+  // Private and reader-restricted paths are matched whatever the case of their letters (see
+  // patterns.hpp), so no other spelling of a restricted path escapes its readers.
+  return r.restricted() ? module::match_prefix_patterns_folded(r.modules, module)
+                        : module::match_prefix_patterns(r.modules, module);
 }
 
 bool rule_matches(const Rule& r, std::string_view module, std::string_view version) {

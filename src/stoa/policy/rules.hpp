@@ -1,7 +1,9 @@
 #pragma once
 // Policy rules: an ordered list, each matching module path globs (GOPRIVATE syntax) and
 // optionally a version range, each with an action. The first rule that matches a request
-// decides; no match means `cache`. Pure: parsing and matching do no I/O and never throw
+// decides; no match means `cache`. Restricted rules (private, or with readers) match whatever
+// the ASCII case of the path's letters (module::match_prefix_patterns_folded); others match as
+// the go command does. Pure: parsing and matching do no I/O and never throw
 // (parse_rules reports errors as values), thread-safe once built.
 //
 // Version ranges: comparators separated by blanks, all of which must hold, e.g.

@@ -90,6 +90,27 @@ readers = ["@team", "bob"]
   EXPECT_NE(s.explain(nullptr, "other.org/m", "").find("default"), std::string::npos);
 }
 
+// A rule that restricts readers covers every ASCII-case spelling of its paths, as a private
+// rule does: otherwise "Example.com/Gated" would be a way around the readers of
+// "example.com/gated". Unrestricted rules keep the go command's exact matching.
+TEST(Rules, RestrictedRulesMatchEverySpelling) {
+  const RuleSet s = parse_ok(R"(
+[[rule]]
+modules = "example.com/gated"
+readers = ["bob"]
+[[rule]]
+modules = "example.com/open"
+action = "deny"
+)");
+  for (const auto* spelling : {"example.com/gated", "Example.com/Gated/x", "EXAMPLE.COM/GATED"}) {
+    EXPECT_EQ(s.match(spelling, "v1.0.0"), &s.rules[0]) << spelling;
+    EXPECT_EQ(s.match(spelling, ""), &s.rules[0]) << spelling;
+  }
+  EXPECT_EQ(s.match("example.com/open/x", ""), &s.rules[1]);
+  EXPECT_EQ(s.match("Example.com/Open/x", ""), nullptr);
+  EXPECT_FALSE(s.is_private("Example.com/Gated"));  // restricted, not private
+}
+
 TEST(Rules, Errors) {
   struct Case {
     std::string_view text, want;

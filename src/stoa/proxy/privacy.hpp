@@ -1,7 +1,8 @@
 #pragma once
 // Which module paths are private, for every decision that could leak a private path: a lookup
-// forwarded at /sumdb/, the checksum verification of a download, the recording of a version in
-// the public /index and /catalog. One predicate for all of them, so that they cannot disagree.
+// forwarded at /sumdb/, the checksum verification of a download. One predicate for all of them,
+// so that they cannot disagree. (The index records modules of private rules and lists them to
+// their readers only: index_access.hpp.)
 //
 // Matching ignores ASCII letter case (module::match_prefix_patterns_folded): module paths are
 // case-sensitive for the go command, but hosts and many code hosts are not, so a private

@@ -13,11 +13,13 @@
 #include "stoa/coord/lock.hpp"
 #include "stoa/index/feed.hpp"
 #include "stoa/index/index.hpp"
+#include "stoa/index/visible.hpp"
 #include "stoa/module/path.hpp"
 #include "stoa/module/semver.hpp"
 #include "stoa/modzip/modzip.hpp"
 #include "stoa/proxy/checksums.hpp"
 #include "stoa/proxy/conditional.hpp"
+#include "stoa/proxy/index_access.hpp"
 #include "stoa/proxy/listing.hpp"
 #include "stoa/proxy/privacy.hpp"
 #include "stoa/sumdb/tile.hpp"
@@ -391,7 +393,7 @@ struct IndexQuery {
   bool catalog = false;
   std::int64_t since_ns = 0;
   std::size_t limit = 0;
-  std::string after_module, after_version;
+  index::Cursor from;  // /catalog: where the page starts
 };
 
 constexpr std::size_t k_feed_max = 2000;
@@ -436,8 +438,7 @@ std::optional<Response> parse_index_query(std::string_view target, IndexQuery& q
     } else if (name == "cursor" && q.catalog) {
       const auto c = index::decode_cursor(*value);
       if (!c) return bad("malformed cursor");
-      q.after_module = c->first;
-      q.after_version = c->second;
+      q.from = *c;
     } else {
       return bad("unknown parameter " + std::string(name.substr(0, 32)));
     }
@@ -452,22 +453,32 @@ void Service::index_fetch(const HttpRequest& req, Done done) {
   if (auto bad = parse_index_query(req.target, q)) return done(std::move(*bad));
   const bool head = req.method == "HEAD";
   auto shared_done = std::make_shared<Done>(std::move(done));
-  const bool queued = m_pool.try_submit([this, q, head, shared_done] {
+  const bool queued = m_pool.try_submit([this, q, head, shared_done, auth = req.authorization] {
     Response resp;
     try {
+      // Only what this client could read: see index_access.hpp.
+      const index::Visible visible = visible_to(m_options.policy, auth);
       if (q.catalog) {
-        // One more than asked: whether there is a next page.
-        auto page = m_options.index->page(q.after_module, q.after_version, q.limit + 1);
-        std::string next;
-        if (page.size() > q.limit) {
-          page.resize(q.limit);
-          next = index::encode_cursor(page.back().module, page.back().version);
-        }
-        resp = text(200, index::render_catalog(page, next), Outcome::internal);
+        const auto page = index::visible_page(*m_options.index, q.from, q.limit, visible);
+        resp = text(
+            200,
+            index::render_catalog(page.entries, page.next ? index::encode_cursor(*page.next) : ""),
+            Outcome::internal);
         resp.content_type = "application/json";
+      } else if (auto feed = index::visible_since(*m_options.index, q.since_ns, q.limit, visible);
+                 feed.cut && feed.entries.empty()) {
+        // The feed cannot point past entries it does not show; an empty page would read as "no
+        // more" (see visible.hpp).
+        m_log->warn(
+            "/index: more than {} entries in a row after since={} are hidden from this "
+            "client; answering 503",
+            index::k_scan_max, index::format_rfc3339(q.since_ns));
+        resp = error_response(503,
+                              "more than " + std::to_string(index::k_scan_max) +
+                                  " index entries in a row are not visible to this client",
+                              Outcome::failed);
       } else {
-        resp = text(200, index::render_feed(m_options.index->since(q.since_ns, q.limit)),
-                    Outcome::internal);
+        resp = text(200, index::render_feed(feed.entries), Outcome::internal);
         resp.content_type = "application/json";
       }
     } catch (const std::exception& e) {
@@ -488,10 +499,12 @@ void Service::index_fetch(const HttpRequest& req, Done done) {
   }
 }
 
-void Service::record_index(const module::Request& r, const std::string& h1, std::uint64_t size) {
+void Service::record_index(const module::Request& r, const std::string& h1, std::uint64_t size,
+                           const std::string& origin) {
   if (m_options.index == nullptr) return;
-  // /index and /catalog answer anyone: private module names are never put there.
-  if (is_private_module(m_options, r.module)) return;
+  // Modules not verified (no_sumdb) are never put there; restricted ones are, and are listed
+  // to their readers only (index_access.hpp).
+  if (module::match_prefix_patterns_folded(m_options.no_sumdb, r.module)) return;
   index::Entry e;
   e.module = r.module;
   e.version = r.version;
@@ -504,7 +517,7 @@ void Service::record_index(const module::Request& r, const std::string& h1, std:
   e.stored_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();
-  e.origin = m_options.origin;
+  e.origin = origin;
   // After a failure the index is left alone for lock_retry, so that an unreachable database
   // does not add a connect timeout to every fetch.
   const auto now = std::chrono::steady_clock::now();
@@ -614,8 +627,10 @@ void Service::run_flight(const std::string& key, fetch::SingleFlight<FetchResult
 }
 
 Service::FetchContext Service::context_of(const HttpRequest& req) {
-  FetchContext c{req.trace, req.tracestate,
-                 "request_id=" + (req.request_id.empty() ? "-" : req.request_id)};
+  FetchContext c{req.trace,
+                 req.tracestate,
+                 "request_id=" + (req.request_id.empty() ? "-" : req.request_id),
+                 {}};
   if (req.trace.trace_id.valid()) c.tag += " trace_id=" + req.trace.trace_id.hex();
   return c;
 }
@@ -851,7 +866,7 @@ void Service::decided(const HttpRequest& req, const module::Request& r, Done don
   }
   const Mode mode = mode_of(p);
   if (r.canonical && r.kind != Kind::latest && r.kind != Kind::list) {
-    fetch_file(req, r, std::move(done), *up, mode);
+    fetch_file(req, r, std::move(done), *up, mode, origin_of(p.decision, m_options.origin));
   } else {
     fetch_meta(req, r, std::move(done), *up, mode);
   }
@@ -1089,7 +1104,7 @@ Response Service::serve_stored(const HttpRequest& req, store::Object obj, Kind k
 // ---- immutable files: .info, .mod, .zip of canonical versions ----
 
 void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done done,
-                         fetch::Upstream& up, Mode mode) {
+                         fetch::Upstream& up, Mode mode, std::string origin) {
   const std::string key = module::key_of(r);
   const bool head = req.method == "HEAD";
   // Set by the start function, which only the leader runs, before the work is submitted: so it
@@ -1135,8 +1150,10 @@ void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done 
   // A passthrough download is its own flight: it must not satisfy a waiter that expects the
   // file in the store, nor the other way round.
   const std::string flight = mode == Mode::passthrough ? "passthrough:" + key : key;
+  FetchContext ctx = context_of(req);
+  ctx.origin = std::move(origin);
   run_flight(flight, std::move(waiter), leader, pool_for(r),
-             [this, r, key, ctx = context_of(req), &up, mode] {
+             [this, r, key, ctx = std::move(ctx), &up, mode] {
                const auto started = std::chrono::steady_clock::now();
                FetchResult res;
                std::uint64_t bytes = 0;
@@ -1332,7 +1349,7 @@ FetchResult Service::download_file(const module::Request& r, const FetchContext&
         std::chrono::steady_clock::now() - started);
     m_log->info("{} {} ({} bytes, {} ms) [{}]", committed ? "stored" : "already stored", key, size,
                 ms.count(), ctx.tag);
-    if (committed) record_index(r, h1, size);
+    if (committed) record_index(r, h1, size, ctx.origin);
     if (committed && !h1.empty()) {
       put_bytes(m_store,
                 r.escaped_module + "/@v/" + r.escaped_version +

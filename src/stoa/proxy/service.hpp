@@ -85,9 +85,12 @@ struct ServiceOptions {
   std::chrono::milliseconds lock_retry{5'000};
   // Index of stored versions (nullptr: none): written after each commit of a .info, .mod or .zip
   // (a failure is logged and counted, never fails the request), read by /index and /catalog.
-  // Private modules (privacy.hpp) are never recorded, so their names are not published.
+  // Private modules (privacy.hpp) are never recorded, so their names are not published; the
+  // endpoints list to each client only the versions the policy lets it read (index_access.hpp).
   index::Index* index = nullptr;
-  std::string origin;  // recorded as the origin of what is fetched (the upstream, redacted)
+  // Recorded as the origin of what the global upstream serves (redacted); what a rule's own
+  // upstream serves is recorded with that upstream (index_access.hpp).
+  std::string origin;
   // Rules and client credentials (nullptr: none; everything is `cache`, nobody authenticates).
   // See docs/configuration.md "Rules": deny, redirect and offline are answered without upstream;
   // passthrough fetches into `scratch_dir` and never stores; private modules are answered from
@@ -205,8 +208,9 @@ class Service {
   // How a fetch treats what it gets: store it (cache), serve it without storing (passthrough),
   // or store it without asking the checksum database (private).
   enum class Mode : std::uint8_t { cache, passthrough, private_ };
+  // `origin` is recorded in the index as where the file came from (index_access.hpp).
   void fetch_file(const HttpRequest& req, const module::Request& r, Done done, fetch::Upstream& up,
-                  Mode mode);
+                  Mode mode, std::string origin);
   void fetch_meta(const HttpRequest& req, const module::Request& r, Done done, fetch::Upstream& up,
                   Mode mode);
   // What a fetch job carries of the request that started it: its trace context and a tag for
@@ -215,6 +219,7 @@ class Service {
     trace::SpanContext trace;
     std::string tracestate;
     std::string tag;
+    std::string origin;  // recorded in the index for a file this fetch stores
   };
   static FetchContext context_of(const HttpRequest& req);
   // Joins the flight for `key` with `waiter`; the first joiner queues `work` on the pool (its
@@ -256,7 +261,8 @@ class Service {
   void sumdb_fetch(const HttpRequest& req, Done done);
   // /index and /catalog: parameters checked now, the index read on the worker pool.
   void index_fetch(const HttpRequest& req, Done done);
-  void record_index(const module::Request& r, const std::string& h1, std::uint64_t size);
+  void record_index(const module::Request& r, const std::string& h1, std::uint64_t size,
+                    const std::string& origin);
   void remember(const std::string& key, std::string body);
   Response meta_response(const HttpRequest& req, const module::Request& r, std::string body,
                          Outcome outcome) const;

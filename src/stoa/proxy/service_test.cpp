@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
+#include <cctype>
 #include <condition_variable>
 #include <filesystem>
 #include <map>
@@ -1031,6 +1033,136 @@ TEST_F(PolicyServiceTest, PassthroughServesWithoutStoring) {
   }
   EXPECT_EQ(m_upstream.hits("example.com/pass/@v/v1.0.0.info"), 2);
   EXPECT_FALSE(m_store->get("example.com/pass/@v/v1.0.0.info"));
+}
+
+}  // namespace
+}  // namespace stoa::proxy
+
+namespace stoa::proxy {
+namespace {
+
+// /index and /catalog list to each client only what it could read, in every spelling the rules
+// cover, and name as Origin the source that served each version.
+class IndexPolicyTest : public ::testing::Test {
+ protected:
+  IndexPolicyTest() : m_store(store::make_memory_store(m_dir.path())), m_pool(4, 64) {
+    auto snap = std::make_shared<policy::Snapshot>();
+    auto parsed = policy::parse_rules(R"(
+[[rule]]
+name = "corp"
+modules = "corp.example/secret"
+action = "private"
+readers = ["reader"]
+upstream = "http://user:pw@corp-proxy.example/go|http://backup.example"
+[[rule]]
+modules = "example.com/gated"
+readers = ["reader"]
+[[rule]]
+modules = "example.com/denied"
+action = "deny"
+)",
+                                      "rules");
+    snap->rules = std::get<policy::RuleSet>(std::move(parsed));
+    auto corp = std::make_unique<ScriptedUpstream>();
+    m_corp = corp.get();
+    snap->sources.resize(snap->rules.rules.size());
+    snap->sources[0] = std::move(corp);
+    // Tokens "reader-token" and "other-token" (their SHA-256).
+    auto creds = policy::Credentials::parse(
+        "", "users",
+        "reader ba5005a40cf5212e4ac0190104cc127edab013294bb71279a975b27a80982d45\nother "
+        "6c67163bbed989f232b31acc4f04df54b31285bfc01bd022c735b71e041a4754\n",
+        "t");
+    snap->credentials = std::move(std::get<0>(creds));
+    m_policy = std::make_unique<policy::Policy>(snap);
+    ServiceOptions o;
+    o.policy = m_policy.get();
+    o.index = m_index.get();
+    o.origin = "http://global.example";
+    o.scratch_dir = m_dir.path();
+    m_service = std::make_unique<Service>(
+        o, *m_store, m_upstream, m_pool,
+        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()),
+        m_registry);
+  }
+  ~IndexPolicyTest() override { m_pool.shutdown(); }
+  Response get(const std::string& target, const std::string& authorization = "") {
+    HttpRequest req = make_request("GET", target);
+    req.authorization = authorization;
+    Responses rs;
+    m_service->handle(req, rs.sink());
+    return std::move(rs.wait_for(1).front());
+  }
+  // Path@Version Origin, one per listed version, through every /catalog page.
+  std::string catalog(const std::string& authorization, int limit) {
+    std::string out, cursor;
+    for (int i = 0; i < 100; ++i) {
+      const Response r = get(
+          "/catalog?limit=" + std::to_string(limit) + (cursor.empty() ? "" : "&cursor=" + cursor),
+          authorization);
+      EXPECT_EQ(r.status, 200) << r.body;
+      const auto doc = boost::json::parse(r.body).as_object();
+      for (const auto& v : doc.at("Versions").as_array()) {
+        const auto& e = v.as_object();
+        out += std::string(e.at("Path").as_string()) + "@" +
+               std::string(e.at("Version").as_string()) + " " +
+               std::string(e.at("Origin").as_string()) + "\n";
+      }
+      if (!doc.contains("Next")) return out;
+      cursor = std::string(doc.at("Next").as_string());
+    }
+    return out + "(no end)";
+  }
+
+  metrics::Registry m_registry;
+  fsio::testing::ScratchDir m_dir;
+  std::unique_ptr<store::Store> m_store;
+  fetch::WorkerPool m_pool;
+  ScriptedUpstream m_upstream;
+  ScriptedUpstream* m_corp = nullptr;  // the corp rule's own upstream
+  std::unique_ptr<index::Index> m_index = index::make_sqlite_index(":memory:");
+  std::unique_ptr<policy::Policy> m_policy;
+  std::unique_ptr<Service> m_service;
+};
+
+TEST_F(IndexPolicyTest, ListsOnlyWhatTheClientCouldReadWithTheSourceThatServedIt) {
+  const std::string reader = "Bearer reader-token";
+  // Stored first, so anonymous pages must read past them.
+  for (const std::string m : {"corp.example/secret", "corp.example/!secret"}) {
+    m_corp->set(m + "/@v/v1.0.0.info", {Status::ok, k_info});
+    ASSERT_EQ(get("/" + m + "/@v/v1.0.0.info", reader).status, 200) << m;
+    EXPECT_EQ(get("/" + m + "/@v/v1.0.0.info").status, 401) << m;
+  }
+  for (const std::string m : {"example.com/gated", "example.com/!gated", "example.com/pub"}) {
+    m_upstream.set(m + "/@v/v1.0.0.info", {Status::ok, k_info});
+    ASSERT_EQ(get("/" + m + "/@v/v1.0.0.info", reader).status, 200) << m;
+  }
+  EXPECT_EQ(get("/example.com/!gated/@v/v1.0.0.info").status, 401);  // readers in every spelling
+  m_index->record({"example.com/denied", "v1.0.0", "", "", -1, 1, "http://global.example"});
+
+  const std::string corp_origin = "http://corp-proxy.example/go|http://backup.example";
+  const std::string all = "corp.example/Secret@v1.0.0 " + corp_origin + "\n" +
+                          "corp.example/secret@v1.0.0 " + corp_origin + "\n" +
+                          "example.com/Gated@v1.0.0 http://global.example\n" +
+                          "example.com/gated@v1.0.0 http://global.example\n" +
+                          "example.com/pub@v1.0.0 http://global.example\n";
+  EXPECT_EQ(catalog(reader, 100), all);
+  EXPECT_EQ(catalog(reader, 1), all);
+  const std::string pub = "example.com/pub@v1.0.0 http://global.example\n";
+  for (const std::string who : {"", "Bearer other-token", "Bearer wrong", "Basic garbage"}) {
+    EXPECT_EQ(catalog(who, 100), pub) << who;
+    EXPECT_EQ(catalog(who, 1), pub) << who;
+    // The feed: a page of one is the public version, not an empty page that reads as the end.
+    const Response feed = get("/index?limit=1", who);
+    EXPECT_EQ(feed.status, 200);
+    EXPECT_NE(feed.body.find("\"Path\":\"example.com/pub\""), std::string::npos) << feed.body;
+    std::string lower = feed.body + get("/index", who).body;
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (const auto* hidden : {"corp.example", "gated", "denied"}) {
+      EXPECT_EQ(lower.find(hidden), std::string::npos) << who << ": " << lower;
+    }
+  }
+  EXPECT_NE(get("/index", reader).body.find("\"Path\":\"corp.example/Secret\""), std::string::npos);
 }
 
 }  // namespace
