@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"stoa.test/internal/gocmd"
 	"stoa.test/internal/modgen"
 	"stoa.test/internal/stoatest"
 )
@@ -298,6 +300,24 @@ func TestConfigShowsDerivedDefaults(t *testing.T) {
 	}
 	if !strings.Contains(r.Stdout, "# derived from fetch_timeout") {
 		t.Errorf("lock_wait's line does not say where it comes from:\n%s", r.Stdout)
+	}
+
+	// Without --upstream: the go command's GOPROXY, and the line says so.
+	goEnv := exec.Command(gocmd.Bin(t), "env", "GOPROXY")
+	goEnv.Env = stoatest.Env()
+	want, err := goEnv.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = stoatest.Run(t, 30*time.Second, nil, "config", "--data-dir", data)
+	if r.ExitCode != 0 {
+		t.Fatalf("stoa config: exit %d\nstderr:\n%s", r.ExitCode, r.Stderr)
+	}
+	if v := configValues(r.Stdout)["upstream"]; v != strings.TrimSpace(string(want)) {
+		t.Errorf("upstream = %q, want `go env GOPROXY` = %q", v, want)
+	}
+	if !strings.Contains(r.Stdout, "# derived from go env GOPROXY") {
+		t.Errorf("upstream's line does not say it comes from the go command:\n%s", r.Stdout)
 	}
 }
 

@@ -103,9 +103,13 @@ std::string fill_go_defaults(RawConfig& cfg) {
       upstream.text.empty() || sumdb.text.empty() || no_sumdb.source == Source::default_value;
   if (!need) return {};
   const auto env = go_env({"GOPROXY", "GOSUMDB", "GONOSUMDB", "GOROOT"});
-  if (upstream.text.empty()) upstream.text = env.at("GOPROXY");
-  if (sumdb.text.empty()) sumdb.text = env.at("GOSUMDB");
-  if (no_sumdb.source == Source::default_value) no_sumdb.text = env.at("GONOSUMDB");
+  // Marked derived, so that `stoa config` says where the value came from.
+  if (upstream.text.empty() && !env.at("GOPROXY").empty())
+    upstream = {env.at("GOPROXY"), Source::derived, "go env GOPROXY"};
+  if (sumdb.text.empty() && !env.at("GOSUMDB").empty())
+    sumdb = {env.at("GOSUMDB"), Source::derived, "go env GOSUMDB"};
+  if (no_sumdb.source == Source::default_value)
+    no_sumdb = {env.at("GONOSUMDB"), Source::derived, "go env GONOSUMDB"};
   return env.at("GOROOT");
 }
 
