@@ -7,7 +7,19 @@ export GOFLAGS := -mod=mod
 STOA_ADDR ?= 127.0.0.1:8080
 STOA_DATA ?= $(CURDIR)/data
 
-.PHONY: all deps deps-test deps-fuzz build build-asan build-fuzz run test unit e2e fuzz fuzz-smoke fuzz-ci deps-bench bench bench-smoke bench-ci format clean
+# make install: where things go (DESTDIR is prepended to every path, for packaging).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+# Separate debug info, where gdb finds it by the binary's .gnu_debuglink: <DEBUGDIR><BINDIR>/stoa.debug
+DEBUGDIR ?= /usr/lib/debug
+# The binary to ship (the release build unless told otherwise) and where `make dist` puts its
+# stripped copy and its debug info.
+STOA_INSTALL_BIN ?= build/release/stoa
+DIST_DIR ?= build/dist
+
+.PHONY: all deps deps-test deps-fuzz build build-asan build-fuzz run test unit e2e fuzz fuzz-smoke fuzz-ci deps-bench bench bench-smoke bench-ci format clean dist install uninstall
 
 all: build
 
@@ -37,7 +49,36 @@ build-fuzz: deps-fuzz
 
 ## run: install, build and start stoa on 127.0.0.1:8080 with its data under ./data
 run: build
-	./build/release/stoa serve --listen $(STOA_ADDR) --data-dir $(STOA_DATA)
+	env -u STOA_ADDR -u STOA_DATA ./build/release/stoa serve --listen $(STOA_ADDR) --data-dir $(STOA_DATA)
+
+## dist: the release binary stripped (build/dist/stoa) and its debug info split off (build/dist/stoa.debug, named by the binary's .gnu_debuglink)
+dist:
+ifeq ($(STOA_INSTALL_BIN),build/release/stoa)
+	@$(MAKE) --no-print-directory build
+endif
+	@mkdir -p $(DIST_DIR)
+	objcopy --only-keep-debug $(STOA_INSTALL_BIN) $(DIST_DIR)/stoa.debug
+	chmod 0644 $(DIST_DIR)/stoa.debug
+	objcopy --strip-debug --strip-unneeded --add-gnu-debuglink=$(DIST_DIR)/stoa.debug $(STOA_INSTALL_BIN) $(DIST_DIR)/stoa
+	sed -e 's|/usr/local/bin/stoa|$(BINDIR)/stoa|g' -e 's|/etc/stoa/|$(SYSCONFDIR)/stoa/|g' packaging/stoa.service > $(DIST_DIR)/stoa.service
+	@ls -l $(STOA_INSTALL_BIN) $(DIST_DIR)/stoa $(DIST_DIR)/stoa.debug
+
+## install: the stripped binary, its debug info, the systemd unit and the reference configuration (an existing stoa.toml is kept); DESTDIR and PREFIX are honoured
+install: dist
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DEBUGDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/stoa
+	install -m 0755 $(DIST_DIR)/stoa $(DESTDIR)$(BINDIR)/stoa
+	install -m 0644 $(DIST_DIR)/stoa.debug $(DESTDIR)$(DEBUGDIR)$(BINDIR)/stoa.debug
+	install -m 0644 $(DIST_DIR)/stoa.service $(DESTDIR)$(UNITDIR)/stoa.service
+	install -m 0644 packaging/stoa.toml $(DESTDIR)$(SYSCONFDIR)/stoa/stoa.toml.reference
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/stoa/stoa.toml ]; then \
+	  echo "install: keeping $(DESTDIR)$(SYSCONFDIR)/stoa/stoa.toml (the reference is stoa.toml.reference)"; \
+	else \
+	  install -m 0644 packaging/stoa.toml $(DESTDIR)$(SYSCONFDIR)/stoa/stoa.toml; \
+	fi
+
+## uninstall: removes what install put there, except the configuration
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/stoa $(DESTDIR)$(DEBUGDIR)$(BINDIR)/stoa.debug $(DESTDIR)$(UNITDIR)/stoa.service $(DESTDIR)$(SYSCONFDIR)/stoa/stoa.toml.reference
 
 ## test: install, build with sanitizers, run the unit tests, then the end-to-end tests with the real go command
 test: build-asan

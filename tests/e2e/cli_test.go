@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"stoa.test/internal/gocmd"
 	"stoa.test/internal/modgen"
 	"stoa.test/internal/stoatest"
 )
@@ -155,4 +157,180 @@ func TestRefusesItselfAsUpstream(t *testing.T) {
 		}
 		checkDownload(t, ds[0], b)
 	})
+}
+
+// nonEmptyLines are the lines of s that are not blank.
+func nonEmptyLines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.TrimSpace(l) != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Every usage error (unknown command, flag or argument, missing value) exits 2, the documented
+// status for usage and configuration errors, with one line that says what was wrong; a
+// mistyped command gets the closest real one suggested.
+func TestUsageErrorsExit2(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name     string
+		args     []string
+		mentions []string
+	}{
+		{"unknown command", []string{"servee"}, []string{`unknown command "servee"`, `did you mean "serve"?`}},
+		{"unknown command, nothing close", []string{"frobnicate"}, []string{`unknown command "frobnicate"`}},
+		{"unknown subcommand", []string{"index", "rebiuld"}, []string{`stoa index: unknown command "rebiuld"`, `did you mean "rebuild"?`}},
+		{"no command", nil, []string{"subcommand"}},
+		{"unknown flag", []string{"serve", "--bogus-flag", "1"}, []string{"--bogus-flag"}},
+		{"missing value", []string{"serve", "--listen"}, []string{"--listen"}},
+		{"extra argument", []string{"version", "extra"}, []string{"extra"}},
+		{"missing argument", []string{"passwd"}, []string{"name"}},
+		{"flag given twice", []string{"config", "--list-ttl", "1s", "--list-ttl", "2s"}, []string{"--list-ttl"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := stoatest.Run(t, 30*time.Second, nil, tc.args...)
+			if r.TimedOut || r.ExitCode != 2 {
+				t.Fatalf("stoa %s: exit %d (timed out %v), want 2\nstderr:\n%s", strings.Join(tc.args, " "), r.ExitCode, r.TimedOut, r.Stderr)
+			}
+			for _, m := range tc.mentions {
+				if !strings.Contains(r.Stderr, m) {
+					t.Errorf("stoa %s: the message does not say %q:\n%s", strings.Join(tc.args, " "), m, r.Stderr)
+				}
+			}
+			if lines := nonEmptyLines(r.Stderr); len(lines) != 1 {
+				t.Errorf("stoa %s: %d lines on stderr, want one message:\n%s", strings.Join(tc.args, " "), len(lines), r.Stderr)
+			}
+		})
+	}
+}
+
+// `stoa --version` prints what `stoa version` prints, and exits 0.
+func TestVersionFlag(t *testing.T) {
+	t.Parallel()
+	want := stoatest.Run(t, 30*time.Second, nil, "version")
+	got := stoatest.Run(t, 30*time.Second, nil, "--version")
+	if got.ExitCode != 0 || want.ExitCode != 0 {
+		t.Fatalf("stoa --version: exit %d, stoa version: exit %d\nstderr:\n%s", got.ExitCode, want.ExitCode, got.Stderr)
+	}
+	if !strings.HasPrefix(got.Stdout, "stoa ") || got.Stdout != want.Stdout {
+		t.Errorf("stoa --version printed %q, stoa version %q", got.Stdout, want.Stdout)
+	}
+}
+
+// A bad configuration stops stoa with exit 2 and a message naming where the bad value came
+// from: the file with line and column, the STOA_* variable, or the flag.
+func TestConfigurationErrorsNameTheirSource(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	syntax := file("syntax.toml", "list_ttl = \"5s\"\n\nfetch_timeout = \n")
+	array := file("array.toml", "list_ttl = \"5s\"\nupstream = [\"http://127.0.0.1:9\"]\n")
+	workers := file("workers.toml", "fetch_workers = 0\n")
+	cert := file("cert.toml", "tls_cert = \""+filepath.Join(dir, "cert.pem")+"\"\n")
+	typo := file("typo.toml", "lsten = \"127.0.0.1:1\"\n")
+	cases := []struct {
+		name     string
+		env      []string
+		args     []string
+		mentions []string
+	}{
+		{"TOML syntax error", nil, []string{"--config", syntax}, []string{syntax + ":3:"}},
+		{"array for a string", nil, []string{"--config", array}, []string{"upstream (" + array + ":2:1): must be a string, not an array"}},
+		{"unknown key", nil, []string{"--config", typo}, []string{typo + ":1:1: unknown key \"lsten\"", "did you mean listen?"}},
+		{"fetch_workers = 0", nil, []string{"--config", workers}, []string{"fetch_workers (" + workers + ":1:1): must be at least 1"}},
+		{"fetch_workers = 0 in the environment", []string{"STOA_FETCH_WORKERS=0"}, nil, []string{"fetch_workers (STOA_FETCH_WORKERS): must be at least 1"}},
+		{"tls_cert without tls_key", nil, []string{"--config", cert}, []string{"tls_cert (" + cert + ":1:1) is set but tls_key is not"}},
+		{"tls_key without tls_cert", nil, []string{"--tls-key", filepath.Join(dir, "key.pem")}, []string{"tls_key (--tls-key) is set but tls_cert is not"}},
+		{"unknown STOA_ variable", []string{"STOA_LISTN=127.0.0.1:1"}, nil, []string{"STOA_LISTN: unknown environment variable", "did you mean STOA_LISTEN?"}},
+		{"port out of range", nil, []string{"--listen", "127.0.0.1:99999"}, []string{"listen (--listen): port 99999 is out of range (0-65535)"}},
+		{"port out of range in the environment", []string{"STOA_LISTEN=127.0.0.1:65536"}, nil, []string{"listen (STOA_LISTEN): port 65536 is out of range"}},
+		{"no port", nil, []string{"--admin-listen", "127.0.0.1"}, []string{"admin_listen (--admin-listen): not host:port"}},
+	}
+	for _, tc := range cases {
+		for _, cmd := range []string{"serve", "config"} {
+			t.Run(tc.name+"/"+cmd, func(t *testing.T) {
+				t.Parallel()
+				args := slices.Concat([]string{cmd, "--data-dir", filepath.Join(t.TempDir(), "data"), "--upstream", "http://127.0.0.1:9"}, tc.args)
+				r := stoatest.Run(t, 30*time.Second, tc.env, args...)
+				if r.TimedOut || r.ExitCode != 2 {
+					t.Fatalf("stoa %s: exit %d (timed out %v), want 2\nstderr:\n%s", strings.Join(args, " "), r.ExitCode, r.TimedOut, r.Stderr)
+				}
+				for _, m := range tc.mentions {
+					if !strings.Contains(r.Stderr, m) {
+						t.Errorf("stoa %s: the message does not say %q:\n%s", strings.Join(args, " "), m, r.Stderr)
+					}
+				}
+				if lines := nonEmptyLines(r.Stderr); len(lines) != 1 {
+					t.Errorf("%d lines on stderr, want one message:\n%s", len(lines), r.Stderr)
+				}
+			})
+		}
+	}
+}
+
+// `stoa config` shows the value stoa uses for a key whose default is derived, not "".
+func TestConfigShowsDerivedDefaults(t *testing.T) {
+	t.Parallel()
+	data := filepath.Join(t.TempDir(), "data")
+	r := stoatest.Run(t, 30*time.Second, nil, "config", "--data-dir", data,
+		"--upstream", "http://127.0.0.1:9", "--fetch-timeout", "42s")
+	if r.ExitCode != 0 {
+		t.Fatalf("stoa config: exit %d\nstderr:\n%s", r.ExitCode, r.Stderr)
+	}
+	vals := configValues(r.Stdout)
+	if v := vals["lock_wait"]; !equalDuration(v, 42*time.Second) {
+		t.Errorf("lock_wait = %q, want 42s (fetch_timeout)", v)
+	}
+	if v, want := vals["direct_dir"], data+"/.stoa-state/direct"; v != want {
+		t.Errorf("direct_dir = %q, want %q", v, want)
+	}
+	if v, want := vals["direct_home"], data+"/.stoa-state/direct/home"; v != want {
+		t.Errorf("direct_home = %q, want %q", v, want)
+	}
+	if !strings.Contains(r.Stdout, "# derived from fetch_timeout") {
+		t.Errorf("lock_wait's line does not say where it comes from:\n%s", r.Stdout)
+	}
+
+	// Without --upstream: the go command's GOPROXY, and the line says so.
+	goEnv := exec.Command(gocmd.Bin(t), "env", "GOPROXY")
+	goEnv.Env = stoatest.Env()
+	want, err := goEnv.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = stoatest.Run(t, 30*time.Second, nil, "config", "--data-dir", data)
+	if r.ExitCode != 0 {
+		t.Fatalf("stoa config: exit %d\nstderr:\n%s", r.ExitCode, r.Stderr)
+	}
+	if v := configValues(r.Stdout)["upstream"]; v != strings.TrimSpace(string(want)) {
+		t.Errorf("upstream = %q, want `go env GOPROXY` = %q", v, want)
+	}
+	if !strings.Contains(r.Stdout, "# derived from go env GOPROXY") {
+		t.Errorf("upstream's line does not say it comes from the go command:\n%s", r.Stdout)
+	}
+}
+
+// With a lock configured, the start-up line names the lock wait: fetch_timeout when lock_wait
+// is not set (it printed an undefined value before).
+func TestStartupLineNamesTheLockWait(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t)
+	// A PostgreSQL lock connects lazily: nothing needs to listen at the URL for stoa to start.
+	s := startStoa(t, up, stoatest.Config{FetchTimeout: "42s",
+		Args: []string{"--lock", "postgres", "--postgres-url", "postgresql://127.0.0.1:9/none", "--index", "none"}})
+	log := s.WaitLog("cross-replica lock", 1, 10*time.Second)
+	if !strings.Contains(log, "wait up to 42000 ms") {
+		t.Errorf("start-up log does not say the lock wait is 42000 ms:\n%s", log)
+	}
 }

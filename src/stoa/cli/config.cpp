@@ -6,13 +6,16 @@
 #include <cctype>
 #include <charconv>
 
+#include "stoa/cli/suggest.hpp"
+
 namespace stoa::cli {
 
 const std::vector<KeySpec>& keys() {
   static const std::vector<KeySpec> table = {
-      {"listen", KeyType::string, "127.0.0.1:8080",
-       "address to serve on, host:port (port 0 picks one)"},
-      {"admin_listen", KeyType::string, "",
+      {"listen", KeyType::address, "127.0.0.1:8080",
+       "address to serve on: host:port (port 0 picks one), or unix:PATH for a unix socket (for a "
+       "reverse proxy on the same host)"},
+      {"admin_listen", KeyType::address, "",
        "address of the admin listener (metrics, health, fetches in flight, effective "
        "configuration, "
        "store statistics); empty: off. Bind it to a private address"},
@@ -67,8 +70,13 @@ const std::vector<KeySpec>& keys() {
        "with store = \"s3\": answer a stored .zip with a 302 to a presigned URL valid this long, "
        "so its bytes flow from the object store (clients must reach s3_endpoint); 0: serve the "
        "bytes"},
-      {"s3_part_size", KeyType::count, "16777216",
-       "bytes per part of a multipart upload (at least 5 MiB); bigger files are uploaded in parts"},
+      {"s3_part_size",
+       KeyType::count,
+       "16777216",
+       "bytes per part of a multipart upload (at least 5 MiB); bigger files are uploaded in parts",
+       {},
+       false,
+       5242880},
       {"upstream", KeyType::string, "",
        "upstream proxies in GOPROXY syntax (',' falls through on 404/410, '|' on any error); "
        "\"direct\" (last) fetches what no proxy has from its version control with the go "
@@ -98,7 +106,13 @@ const std::vector<KeySpec>& keys() {
        "comma-separated networks (CIDR, e.g. 10.20.0.0/16, fd00:1::/64) that an upstream's "
        "redirects may lead to although they are loopback, private, link-local or otherwise not "
        "global; without them, only the upstream's own origin may be such an address"},
-      {"fetch_workers", KeyType::count, "16", "upstream fetches run at once"},
+      {"fetch_workers",
+       KeyType::count,
+       "16",
+       "upstream fetches run at once (at least 1)",
+       {},
+       false,
+       1},
       {"fetch_queue", KeyType::count, "1024",
        "fetches waiting for a worker before new misses get 503"},
       {"private_modules", KeyType::string, "",
@@ -132,7 +146,13 @@ const std::vector<KeySpec>& keys() {
        "HTTPS_PROXY,NO_PROXY); nothing else of stoa's environment is"},
       {"direct_timeout", KeyType::duration, "5m",
        "upper bound for one go command run; then its process group is killed"},
-      {"direct_workers", KeyType::count, "4", "go commands that run at once"},
+      {"direct_workers",
+       KeyType::count,
+       "4",
+       "go commands that run at once (at least 1)",
+       {},
+       false,
+       1},
       {"direct_negative_ttl", KeyType::duration, "30s",
        "how long \"does not exist\" from a direct fetch is remembered (failures never are)"},
       {"threads", KeyType::count, "0",
@@ -218,6 +238,15 @@ std::string flag_name(std::string_view key) {
   return s;
 }
 
+namespace {
+// "STOA_DATA_DIR" -> "data_dir".
+std::string key_of_env_name(std::string_view name) {
+  std::string s(name.substr(5));
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+}  // namespace
+
 std::string env_name(std::string_view key) {
   std::string s = "STOA_";
   for (const char c : key) s += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -234,6 +263,8 @@ std::string_view to_string(Source s) {
       return "env";
     case Source::flag:
       return "flag";
+    case Source::derived:
+      return "derived";
   }
   return "?";
 }
@@ -278,6 +309,46 @@ const KeySpec* find_key(std::string_view name) {
   return nullptr;
 }
 
+std::vector<std::string_view> key_names() {
+  std::vector<std::string_view> out;
+  for (const auto& k : keys()) out.push_back(k.name);
+  return out;
+}
+
+// " (did you mean X?)" or "".
+std::string did_you_mean(std::string_view typed, const std::vector<std::string_view>& names) {
+  const auto c = closest(typed, names);
+  return c ? fmt::format(" (did you mean {}?)", *c) : std::string();
+}
+
+// Empty when `v` is a valid listen address, else why not.
+std::string check_address(std::string_view v) {
+  if (v.starts_with("unix:")) {
+    const auto path = v.substr(5);
+    if (path.empty()) return "unix: needs a socket path, like unix:/run/stoa/stoa.sock";
+    // sun_path holds 108 bytes including the terminating NUL.
+    if (path.size() > 107) return "unix socket path longer than 107 bytes";
+    if (path.find('\0') != std::string_view::npos) return "unix socket path contains a NUL";
+    return {};
+  }
+  const auto colon = v.rfind(':');
+  if (colon == std::string_view::npos) return "not host:port (or unix:PATH)";
+  const auto host = v.substr(0, colon);
+  if (host.find(':') != std::string_view::npos &&
+      !(host.size() >= 2 && host.front() == '[' && host.back() == ']')) {
+    return "an IPv6 host must be in brackets, like [::1]:8080";
+  }
+  const auto port = v.substr(colon + 1);
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string_view::npos) {
+    return "the port must be a number from 0 to 65535";
+  }
+  unsigned n = 0;
+  std::from_chars(port.data(), port.data() + port.size(), n);
+  if (n > 65535) return fmt::format("port {} is out of range (0-65535)", n);
+  return {};
+}
+
 void validate(const KeySpec& k, const std::string& v, std::string_view where) {
   auto fail = [&](std::string_view what) {
     throw ConfigError(fmt::format("{} ({}): {}: {:?}", k.name, where, what, v.substr(0, 200)));
@@ -295,8 +366,13 @@ void validate(const KeySpec& k, const std::string& v, std::string_view where) {
       auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
       if (v.empty() || ec != std::errc{} || p != v.data() + v.size())
         fail("not a non-negative integer");
+      if (n < k.min) fail(fmt::format("must be at least {}", k.min));
       break;
     }
+    case KeyType::address:
+      if (v.empty() && k.default_value.empty()) break;  // admin_listen: off
+      if (const auto why = check_address(v); !why.empty()) fail(why);
+      break;
     case KeyType::boolean:
       if (v != "true" && v != "false") fail("must be true or false");
       break;
@@ -308,11 +384,42 @@ void validate(const KeySpec& k, const std::string& v, std::string_view where) {
   }
 }
 
-std::string toml_to_string(const toml::node& node, const KeySpec& k) {
+// "FILE:LINE:COLUMN" of a TOML node or error.
+std::string position(const std::string& file, const toml::source_region& where) {
+  return fmt::format("{}:{}:{}", file, where.begin.line, where.begin.column);
+}
+
+std::string toml_to_string(const toml::node& node, const KeySpec& k, const std::string& origin) {
   if (auto s = node.value<std::string>(); s && node.is_string()) return *s;
   if (node.is_integer()) return std::to_string(*node.value<std::int64_t>());
   if (node.is_boolean()) return *node.value<bool>() ? "true" : "false";
-  throw ConfigError(fmt::format("{} (file): must be a string, integer or boolean", k.name));
+  const char* what = node.is_array()            ? "an array"
+                     : node.is_table()          ? "a table"
+                     : node.is_floating_point() ? "a floating-point number"
+                                                : "a date or time";
+  throw ConfigError(fmt::format("{} ({}): must be a {}, not {}", k.name, origin,
+                                k.type == KeyType::count     ? "non-negative integer"
+                                : k.type == KeyType::boolean ? "boolean (true or false)"
+                                                             : "string",
+                                what));
+}
+
+// Keys that only work together.
+void check_combinations(const RawConfig& cfg) {
+  const bool cert = !cfg.get("tls_cert").empty();
+  const bool key = !cfg.get("tls_key").empty();
+  if (cert != key) {
+    throw ConfigError(
+        fmt::format("{} is set but {} is not: HTTPS needs both the certificate and "
+                    "its private key",
+                    cfg.where(cert ? "tls_cert" : "tls_key"), cert ? "tls_key" : "tls_cert"));
+  }
+  if (cert && cfg.get("listen").starts_with("unix:")) {
+    throw ConfigError(fmt::format(
+        "{}: TLS is not served on a unix socket ({}); let the reverse proxy in front terminate "
+        "TLS",
+        cfg.where("tls_cert"), cfg.where("listen")));
+  }
 }
 
 }  // namespace
@@ -336,44 +443,95 @@ std::uint64_t RawConfig::count(std::string_view key) const {
 
 bool RawConfig::boolean(std::string_view key) const { return get(key) == "true"; }
 
+std::string RawConfig::where(std::string_view key) const {
+  const auto it = values.find(key);
+  if (it == values.end() || it->second.origin.empty()) return std::string(key);
+  if (it->second.source == Source::derived)
+    return fmt::format("{} (derived from {})", key, it->second.origin);
+  return fmt::format("{} ({})", key, it->second.origin);
+}
+
 RawConfig load_config(const std::string& config_file,
                       const std::map<std::string, std::string, std::less<>>& env,
                       const std::map<std::string, std::string, std::less<>>& flags) {
   RawConfig cfg;
   for (const auto& k : keys())
-    cfg.values[std::string(k.name)] = {std::string(k.default_value), Source::default_value};
+    cfg.values[std::string(k.name)] = {std::string(k.default_value), Source::default_value, {}};
 
   if (!config_file.empty()) {
     toml::table table;
     try {
       table = toml::parse_file(config_file);
     } catch (const toml::parse_error& e) {
-      throw ConfigError(fmt::format("{}: {}", config_file, e.description()));
+      throw ConfigError(fmt::format("{}: {}", position(config_file, e.source()), e.description()));
     }
     for (const auto& [name, node] : table) {
       // Policy rules live in the same file; the policy component reads them.
       if (name.str() == "rule" || name.str() == "groups") continue;
+      const std::string origin = position(config_file, name.source());
       const KeySpec* k = find_key(name.str());
-      if (k == nullptr)
-        throw ConfigError(fmt::format("{}: unknown key {:?}", config_file, name.str()));
-      const std::string v = toml_to_string(node, *k);
-      validate(*k, v, config_file);
-      cfg.values[std::string(k->name)] = {v, Source::file};
+      if (k == nullptr) {
+        throw ConfigError(fmt::format("{}: unknown key {:?}{}", origin, name.str(),
+                                      did_you_mean(name.str(), key_names())));
+      }
+      const std::string v = toml_to_string(node, *k, origin);
+      validate(*k, v, origin);
+      cfg.values[std::string(k->name)] = {v, Source::file, origin};
     }
   }
-  for (const auto& k : keys()) {
-    if (auto it = env.find(env_name(k.name)); it != env.end()) {
-      validate(k, it->second, env_name(k.name));
-      cfg.values[std::string(k.name)] = {it->second, Source::env};
+  for (const auto& [name, v] : env) {
+    if (name == "STOA_CONFIG") continue;
+    const KeySpec* k = name.starts_with("STOA_") ? find_key(key_of_env_name(name)) : nullptr;
+    if (k == nullptr || env_name(k->name) != name) {
+      std::vector<std::string> names;
+      for (const auto& key : keys()) names.push_back(env_name(key.name));
+      names.emplace_back("STOA_CONFIG");
+      const std::vector<std::string_view> views(names.begin(), names.end());
+      throw ConfigError(fmt::format(
+          "{}: unknown environment variable{}; stoa reads every STOA_* variable as a setting, so "
+          "unset it (or fix the name)",
+          name, did_you_mean(name, views)));
     }
+    validate(*k, v, name);
+    cfg.values[std::string(k->name)] = {v, Source::env, name};
   }
   for (const auto& [name, v] : flags) {
     const KeySpec* k = find_key(name);
     if (k == nullptr) throw ConfigError(fmt::format("unknown flag --{}", flag_name(name)));
     validate(*k, v, "--" + flag_name(name));
-    cfg.values[std::string(k->name)] = {v, Source::flag};
+    cfg.values[std::string(k->name)] = {v, Source::flag, "--" + flag_name(name)};
   }
+  check_combinations(cfg);
   return cfg;
+}
+
+void derive_defaults(RawConfig& cfg, const std::string& config_file,
+                     const std::function<std::string(const char*)>& getenv) {
+  auto derive = [&](std::string_view key, std::string value, std::string origin) {
+    Value& v = cfg.values.at(std::string(key));
+    if (!v.text.empty() || value.empty()) return;
+    v = {std::move(value), Source::derived, std::move(origin)};
+  };
+  derive("lock_wait", cfg.get("fetch_timeout"), "fetch_timeout");
+  if (cfg.get("store") == "disk") {
+    derive("direct_dir", cfg.get("data_dir") + "/.stoa-state/direct", "data_dir");
+  }
+  if (!cfg.get("direct_dir").empty()) {
+    derive("direct_home", cfg.get("direct_dir") + "/home", "direct_dir");
+  }
+  derive("rules_file", config_file, "--config");
+  if (cfg.get("store") != "s3") return;
+  auto from_env = [&](std::string_view key, std::initializer_list<const char*> vars) {
+    for (const char* var : vars) {
+      if (std::string v = getenv(var); !v.empty()) return derive(key, std::move(v), var);
+    }
+  };
+  from_env("s3_region", {"AWS_REGION", "AWS_DEFAULT_REGION"});
+  derive("s3_region", "us-east-1", "the AWS default region");
+  derive("s3_endpoint", "https://s3." + cfg.get("s3_region") + ".amazonaws.com", "s3_region");
+  from_env("s3_access_key", {"AWS_ACCESS_KEY_ID"});
+  from_env("s3_secret_key", {"AWS_SECRET_ACCESS_KEY"});
+  from_env("s3_session_token", {"AWS_SESSION_TOKEN"});
 }
 
 std::string redact_url_credentials(std::string_view url) {
@@ -452,7 +610,12 @@ std::string render_config(const RawConfig& config) {
       }
       rendered += '"';
     }
-    out += fmt::format("{} = {}  # {}\n", k.name, rendered, to_string(v.source));
+    out += fmt::format("{} = {}  # {}", k.name, rendered, to_string(v.source));
+    if (!v.origin.empty()) {
+      out += v.source == Source::derived ? " from " : " ";
+      out += v.origin;
+    }
+    out += '\n';
   }
   return out;
 }

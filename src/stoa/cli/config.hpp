@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -13,7 +14,8 @@
 
 namespace stoa::cli {
 
-enum class KeyType { string, duration, count, boolean, choice };
+// address: "host:port" (port 0-65535; 0 picks a free one) or "unix:PATH" (a unix socket).
+enum class KeyType { string, duration, count, boolean, choice, address };
 
 struct KeySpec {
   std::string_view name;  // TOML key; flag is --name with '-' for '_'; env STOA_NAME
@@ -22,6 +24,7 @@ struct KeySpec {
   std::string_view help;
   std::vector<std::string_view> choices = {};  // for KeyType::choice
   bool secret = false;                         // redacted by `stoa config`
+  std::uint64_t min = 0;                       // for KeyType::count: the least value accepted
 };
 
 // The one table of keys. ARCHITECTURE.md and docs/configuration.md list the same keys.
@@ -30,12 +33,17 @@ const std::vector<KeySpec>& keys();
 std::string flag_name(std::string_view key);  // "data_dir" -> "data-dir"
 std::string env_name(std::string_view key);   // "data_dir" -> "STOA_DATA_DIR"
 
-enum class Source { default_value, file, env, flag };
+// derived: the key was left empty and its effective value was worked out from other keys or
+// the environment (derive_defaults()).
+enum class Source { default_value, file, env, flag, derived };
 std::string_view to_string(Source s);
 
 struct Value {
   std::string text;
   Source source = Source::default_value;
+  // Where exactly: "FILE:LINE:COLUMN", "STOA_NAME", "--flag-name", or for a derived value what
+  // it was derived from ("fetch_timeout", "AWS_REGION"); "" for a default.
+  std::string origin;
 };
 
 // Effective raw values, validated per type. Throws ConfigError with one clear message.
@@ -51,13 +59,29 @@ struct RawConfig {
   std::chrono::milliseconds duration(std::string_view key) const;
   std::uint64_t count(std::string_view key) const;
   bool boolean(std::string_view key) const;
+  // "KEY (ORIGIN)" for error messages, e.g. "upstream (/etc/stoa/stoa.toml:3:12)", or just
+  // "KEY" for a default: every configuration error names where the bad value came from.
+  std::string where(std::string_view key) const;
 };
 
-// Merges defaults, the TOML file (if `config_file` is non-empty), the environment (`env`, as
-// from environ) and flags. Unknown TOML keys, malformed values and bad choices throw ConfigError.
+// Merges defaults, the TOML file (if `config_file` is non-empty), the environment (`env`: the
+// STOA_* variables of environ) and flags. Throws ConfigError, naming the file, line and column,
+// the variable or the flag, on: a TOML syntax error, an unknown key or STOA_* variable (a typo
+// must not silently leave a setting at its default; STOA_CONFIG is the one variable that is not
+// a key), a value of the wrong type or out of range, and keys that only work together
+// (tls_cert and tls_key).
 RawConfig load_config(const std::string& config_file,
                       const std::map<std::string, std::string, std::less<>>& env,
                       const std::map<std::string, std::string, std::less<>>& flags);
+
+// Fills in the keys whose default depends on other keys or on the environment, so that
+// `stoa config` shows the values stoa will use and serve uses the same ones: lock_wait
+// (fetch_timeout), direct_dir and direct_home (under data_dir, disk store), rules_file (the
+// configuration file), and with store = "s3" s3_region, s3_endpoint and the credentials (the
+// AWS_* variables, read through `getenv`). Values marked Source::derived; set ones are kept.
+// Defaults from the go command (upstream, sumdb, no_sumdb) are filled in by cli/main.
+void derive_defaults(RawConfig& config, const std::string& config_file,
+                     const std::function<std::string(const char*)>& getenv);
 
 // Parses "250ms", "10s", "5m", "1h30m", "0"; nullopt when malformed.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view s);

@@ -81,8 +81,158 @@ TEST(Config, MalformedValuesAreErrors) {
   EXPECT_THROW(load_config("/nonexistent/stoa.toml", {}, {}), ConfigError);
 }
 
-TEST(Config, UnrelatedEnvironmentIsIgnored) {
-  EXPECT_NO_THROW(load_config("", {{"STOA_SOMETHING_ELSE", "x"}}, {}));
+// The message of the ConfigError that load_config throws; "" when it does not throw.
+std::string error_of(const std::string& file, std::map<std::string, std::string, std::less<>> env,
+                     std::map<std::string, std::string, std::less<>> flags) {
+  try {
+    load_config(file, env, flags);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+#define EXPECT_MENTIONS(message, part)               \
+  EXPECT_NE((message).find(part), std::string::npos) \
+      << "message: " << (message) << "\nwant: " << (part)
+
+TEST(Config, UnknownStoaVariableIsRefused) {
+  // A misspelt STOA_* variable would otherwise leave its setting at the default unnoticed.
+  const std::string e = error_of("", {{"STOA_LISTN", "127.0.0.1:1"}}, {});
+  EXPECT_MENTIONS(e, "STOA_LISTN: unknown environment variable");
+  EXPECT_MENTIONS(e, "did you mean STOA_LISTEN?");
+  EXPECT_MENTIONS(error_of("", {{"STOA_SOMETHING_ELSE", "x"}}, {}), "STOA_SOMETHING_ELSE");
+  // Names must match exactly: the key table is lower case, variables upper case.
+  EXPECT_MENTIONS(error_of("", {{"STOA_listen", "127.0.0.1:1"}}, {}), "STOA_listen");
+  EXPECT_EQ(error_of("", {{"STOA_CONFIG", ""}, {"STOA_LISTEN", "127.0.0.1:1"}}, {}), "");
+}
+
+TEST(Config, ListenAddresses) {
+  for (const char* ok : {"127.0.0.1:0", "127.0.0.1:65535", "[::1]:8080", ":8080", "localhost:80",
+                         "unix:/run/stoa/stoa.sock", "unix:relative.sock"}) {
+    EXPECT_EQ(error_of("", {}, {{"listen", ok}}), "") << ok;
+    EXPECT_EQ(error_of("", {}, {{"admin_listen", ok}}), "") << ok;
+  }
+  EXPECT_EQ(error_of("", {}, {{"admin_listen", ""}}), "") << "empty admin_listen is off";
+  struct Bad {
+    const char* value;
+    const char* why;
+  };
+  for (const Bad& b :
+       {Bad{"127.0.0.1:99999", "port 99999 is out of range (0-65535)"},
+        Bad{"127.0.0.1:65536", "port 65536 is out of range"},
+        Bad{"127.0.0.1:123456", "must be a number from 0 to 65535"},
+        Bad{"127.0.0.1:-1", "must be a number from 0 to 65535"},
+        Bad{"127.0.0.1:http", "must be a number from 0 to 65535"},
+        Bad{"127.0.0.1:", "must be a number from 0 to 65535"}, Bad{"127.0.0.1", "not host:port"},
+        Bad{"", "not host:port"}, Bad{"::1:80", "IPv6 host must be in brackets"},
+        Bad{"unix:", "needs a socket path"}}) {
+    const std::string e = error_of("", {}, {{"listen", b.value}});
+    EXPECT_MENTIONS(e, "listen (--listen): ");
+    EXPECT_MENTIONS(e, b.why);
+  }
+  EXPECT_MENTIONS(error_of("", {}, {{"listen", "unix:/" + std::string(107, 'a')}}),
+                  "longer than 107 bytes");
+}
+
+TEST(Config, TomlSyntaxErrorHasLineAndColumn) {
+  TempToml f("listen = \"127.0.0.1:1\"\n\nfetch_timeout = \n");
+  const std::string e = error_of(f.path(), {}, {});
+  EXPECT_MENTIONS(e, f.path() + ":3:");
+}
+
+TEST(Config, EveryErrorNamesItsSource) {
+  TempToml f("listen = \"127.0.0.1:1\"\n  upstream = [\"https://a.example\"]\n");
+  EXPECT_MENTIONS(error_of(f.path(), {}, {}),
+                  "upstream (" + f.path() + ":2:3): must be a string, not an array");
+  TempToml workers("\nfetch_workers = 0\n");
+  EXPECT_MENTIONS(error_of(workers.path(), {}, {}),
+                  "fetch_workers (" + workers.path() + ":2:1): must be at least 1");
+  TempToml typo("lisen = \"x\"\n");
+  const std::string e = error_of(typo.path(), {}, {});
+  EXPECT_MENTIONS(e, typo.path() + ":1:1: unknown key \"lisen\"");
+  EXPECT_MENTIONS(e, "did you mean listen?");
+  EXPECT_MENTIONS(error_of("", {{"STOA_FETCH_WORKERS", "0"}}, {}),
+                  "fetch_workers (STOA_FETCH_WORKERS): must be at least 1");
+  EXPECT_MENTIONS(error_of("", {}, {{"fetch_workers", "0"}}),
+                  "fetch_workers (--fetch-workers): must be at least 1");
+  EXPECT_MENTIONS(error_of("", {}, {{"direct_workers", "0"}}), "direct_workers (--direct-workers)");
+  EXPECT_MENTIONS(error_of("", {}, {{"s3_part_size", "5242879"}}), "must be at least 5242880");
+  EXPECT_EQ(error_of("", {}, {{"fetch_workers", "1"}, {"s3_part_size", "5242880"}}), "");
+}
+
+TEST(Config, TlsNeedsCertificateAndKey) {
+  TempToml f("tls_cert = \"/etc/stoa/cert.pem\"\n");
+  EXPECT_MENTIONS(error_of(f.path(), {}, {}),
+                  "tls_cert (" + f.path() + ":1:1) is set but tls_key is not");
+  EXPECT_MENTIONS(error_of("", {{"STOA_TLS_KEY", "/k.pem"}}, {}),
+                  "tls_key (STOA_TLS_KEY) is set but tls_cert is not");
+  EXPECT_EQ(error_of("", {{"STOA_TLS_KEY", "/k.pem"}}, {{"tls_cert", "/c.pem"}}), "");
+  EXPECT_MENTIONS(
+      error_of("", {}, {{"tls_cert", "/c.pem"}, {"tls_key", "/k.pem"}, {"listen", "unix:/s"}}),
+      "TLS is not served on a unix socket (listen (--listen))");
+}
+
+TEST(Config, WhereNamesTheOrigin) {
+  TempToml f("listen = \"127.0.0.1:1\"\n");
+  const RawConfig c = load_config(f.path(), {{"STOA_LIST_TTL", "1s"}}, {{"data_dir", "/d"}});
+  EXPECT_EQ(c.where("listen"), "listen (" + f.path() + ":1:1)");
+  EXPECT_EQ(c.where("list_ttl"), "list_ttl (STOA_LIST_TTL)");
+  EXPECT_EQ(c.where("data_dir"), "data_dir (--data-dir)");
+  EXPECT_EQ(c.where("store"), "store");
+}
+
+std::string no_env(const char*) { return ""; }
+
+TEST(DeriveDefaults, EmptyDefaultsGetTheirEffectiveValues) {
+  RawConfig c = load_config("", {}, {{"fetch_timeout", "42s"}, {"data_dir", "/srv/stoa"}});
+  derive_defaults(c, "/etc/stoa/stoa.toml", no_env);
+  EXPECT_EQ(c.get("lock_wait"), "42s");
+  EXPECT_EQ(c.values.at("lock_wait").source, Source::derived);
+  EXPECT_EQ(c.where("lock_wait"), "lock_wait (derived from fetch_timeout)");
+  EXPECT_EQ(c.get("direct_dir"), "/srv/stoa/.stoa-state/direct");
+  EXPECT_EQ(c.get("direct_home"), "/srv/stoa/.stoa-state/direct/home");
+  EXPECT_EQ(c.get("rules_file"), "/etc/stoa/stoa.toml");
+  for (const char* s3 : {"s3_region", "s3_endpoint", "s3_access_key"})
+    EXPECT_EQ(c.get(s3), "") << s3;
+  const std::string out = render_config(c);
+  EXPECT_MENTIONS(out, "lock_wait = \"42s\"  # derived from fetch_timeout");
+}
+
+TEST(DeriveDefaults, SetValuesAreKept) {
+  RawConfig c =
+      load_config("", {{"STOA_LOCK_WAIT", "3s"}}, {{"direct_dir", "/x"}, {"store", "memory"}});
+  derive_defaults(c, "", no_env);
+  EXPECT_EQ(c.get("lock_wait"), "3s");
+  EXPECT_EQ(c.values.at("lock_wait").source, Source::env);
+  EXPECT_EQ(c.get("direct_dir"), "/x");
+  EXPECT_EQ(c.get("direct_home"), "/x/home");
+  EXPECT_EQ(c.get("rules_file"), "");
+  RawConfig m = load_config("", {}, {{"store", "memory"}});
+  derive_defaults(m, "", no_env);
+  EXPECT_EQ(m.get("direct_dir"), "") << "the memory store's direct_dir is a fresh temp directory";
+}
+
+TEST(DeriveDefaults, S3FromTheAwsEnvironment) {
+  RawConfig c = load_config("", {}, {{"store", "s3"}, {"s3_bucket", "b"}});
+  derive_defaults(c, "", [](const char* name) -> std::string {
+    if (std::string_view(name) == "AWS_DEFAULT_REGION") return "eu-west-3";
+    if (std::string_view(name) == "AWS_SECRET_ACCESS_KEY") return "s3cr3t";
+    return "";
+  });
+  EXPECT_EQ(c.get("s3_region"), "eu-west-3");
+  EXPECT_EQ(c.where("s3_region"), "s3_region (derived from AWS_DEFAULT_REGION)");
+  EXPECT_EQ(c.get("s3_endpoint"), "https://s3.eu-west-3.amazonaws.com");
+  EXPECT_EQ(c.get("s3_secret_key"), "s3cr3t");
+  EXPECT_EQ(c.get("s3_access_key"), "");
+  const std::string out = render_config(c);
+  EXPECT_EQ(out.find("s3cr3t"), std::string::npos) << out;
+  RawConfig d = load_config("", {}, {{"store", "s3"}, {"s3_region", "ap-south-1"}});
+  derive_defaults(d, "", no_env);
+  EXPECT_EQ(d.get("s3_endpoint"), "https://s3.ap-south-1.amazonaws.com");
+  RawConfig e = load_config("", {}, {{"store", "s3"}});
+  derive_defaults(e, "", no_env);
+  EXPECT_EQ(e.get("s3_region"), "us-east-1");
 }
 
 TEST(ParseDuration, Table) {

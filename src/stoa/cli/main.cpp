@@ -24,6 +24,7 @@
 #include "stoa/cli/config.hpp"
 #include "stoa/cli/index_rebuild.hpp"
 #include "stoa/cli/logging.hpp"
+#include "stoa/cli/suggest.hpp"
 #include "stoa/cli/verify.hpp"
 #include "stoa/coord/postgres.hpp"
 #include "stoa/coord/redis.hpp"
@@ -102,9 +103,13 @@ std::string fill_go_defaults(RawConfig& cfg) {
       upstream.text.empty() || sumdb.text.empty() || no_sumdb.source == Source::default_value;
   if (!need) return {};
   const auto env = go_env({"GOPROXY", "GOSUMDB", "GONOSUMDB", "GOROOT"});
-  if (upstream.text.empty()) upstream.text = env.at("GOPROXY");
-  if (sumdb.text.empty()) sumdb.text = env.at("GOSUMDB");
-  if (no_sumdb.source == Source::default_value) no_sumdb.text = env.at("GONOSUMDB");
+  // Marked derived, so that `stoa config` says where the value came from.
+  if (upstream.text.empty() && !env.at("GOPROXY").empty())
+    upstream = {env.at("GOPROXY"), Source::derived, "go env GOPROXY"};
+  if (sumdb.text.empty() && !env.at("GOSUMDB").empty())
+    sumdb = {env.at("GOSUMDB"), Source::derived, "go env GOSUMDB"};
+  if (no_sumdb.source == Source::default_value)
+    no_sumdb = {env.at("GONOSUMDB"), Source::derived, "go env GONOSUMDB"};
   return env.at("GOROOT");
 }
 
@@ -126,9 +131,9 @@ fetch::ProxyList resolve_upstream(RawConfig& cfg) {
   }
   std::string error;
   auto list = fetch::parse_proxy_list(v.text, &error);
-  if (!list) throw ConfigError("upstream: " + error);
+  if (!list) throw ConfigError(cfg.where("upstream") + ": " + error);
   if (list->entries.empty() && !list->direct) {
-    throw ConfigError("upstream: " + redact_url_credentials(v.text) +
+    throw ConfigError(cfg.where("upstream") + ": " + redact_url_credentials(v.text) +
                       " names no proxy and not direct: nothing could ever be fetched");
   }
   return *list;
@@ -164,8 +169,10 @@ store::S3Options s3_options(const RawConfig& cfg) {
   o.region = from("s3_region", {"AWS_REGION", "AWS_DEFAULT_REGION"});
   if (o.region.empty()) o.region = "us-east-1";
   o.endpoint = cfg.get("s3_endpoint");
+  // An endpoint derived from the region is AWS's own (derive_defaults()).
+  const bool aws = o.endpoint.empty() || cfg.values.at("s3_endpoint").source == Source::derived;
   const std::string& addressing = cfg.get("s3_addressing");
-  o.virtual_host = addressing == "virtual" || (addressing == "auto" && o.endpoint.empty());
+  o.virtual_host = addressing == "virtual" || (addressing == "auto" && aws);
   if (o.endpoint.empty()) o.endpoint = "https://s3." + o.region + ".amazonaws.com";
   o.access_key = from("s3_access_key", {"AWS_ACCESS_KEY_ID"});
   o.secret_key = from("s3_secret_key", {"AWS_SECRET_ACCESS_KEY"});
@@ -179,10 +186,7 @@ store::S3Options s3_options(const RawConfig& cfg) {
   o.conditional = cond == "on"    ? store::ConditionalWrite::on
                   : cond == "off" ? store::ConditionalWrite::off
                                   : store::ConditionalWrite::automatic;
-  o.part_size = cfg.count("s3_part_size");
-  if (o.part_size < (std::uint64_t{5} << 20)) {
-    throw ConfigError("s3_part_size: must be at least 5242880 (5 MiB, the S3 minimum)");
-  }
+  o.part_size = cfg.count("s3_part_size");  // at least 5 MiB, the S3 minimum (the key table)
   o.spool_dir = std::filesystem::path(cfg.get("data_dir")) / ".stoa-s3-spool";
   o.connect_timeout = cfg.duration("connect_timeout");
   o.stall_timeout = cfg.duration("stall_timeout");
@@ -194,8 +198,10 @@ std::string store_location(const RawConfig& cfg) {
   if (cfg.get("store") == "disk") return cfg.get("data_dir");
   if (cfg.get("store") == "s3") {
     const std::string& ep = cfg.get("s3_endpoint");
-    return (ep.empty() ? std::string("aws") : redact_url_credentials(ep)) + " bucket " +
-           cfg.get("s3_bucket") +
+    return (ep.empty() || cfg.values.at("s3_endpoint").source == Source::derived
+                ? std::string("aws")
+                : redact_url_credentials(ep)) +
+           " bucket " + cfg.get("s3_bucket") +
            (cfg.get("s3_prefix").empty() ? "" : " prefix " + cfg.get("s3_prefix"));
   }
   return "";
@@ -245,7 +251,7 @@ Core make_core(RawConfig& cfg) {
   const std::string goroot = fill_go_defaults(cfg);
   c.upstreams = resolve_upstream(cfg);
   const ChecksumDbSetting setting = parse_checksum_db(cfg.get("sumdb"), go_known_keys(goroot));
-  if (!setting.error.empty()) throw ConfigError("sumdb: " + setting.error);
+  if (!setting.error.empty()) throw ConfigError(cfg.where("sumdb") + ": " + setting.error);
   c.db = setting.db;
 
   if (cfg.get("store") == "s3") {
@@ -286,7 +292,7 @@ Core make_core(RawConfig& cfg) {
       fetch::UpstreamOptions dbo = uo;
       std::string error;
       auto list = fetch::parse_proxy_list(db->url, &error);
-      if (!list) throw ConfigError("sumdb: " + error);
+      if (!list) throw ConfigError(cfg.where("sumdb") + ": " + error);
       dbo.proxies = *list;
       c.sumdb_upstream = fetch::make_http_upstream(dbo);
       c.sumdb_source = {c.sumdb_upstream.get(), ""};
@@ -309,7 +315,8 @@ Core make_core(RawConfig& cfg) {
 }
 
 // How long to wait for another replica's lock: lock_wait, by default fetch_timeout (the holder's
-// own transfer is bounded by it).
+// own transfer is bounded by it; derive_defaults() fills it in, this is the same rule again for
+// a configuration that did not go through it).
 std::chrono::milliseconds lock_wait(const RawConfig& cfg) {
   return cfg.get("lock_wait").empty() ? cfg.duration("fetch_timeout") : cfg.duration("lock_wait");
 }
@@ -320,7 +327,7 @@ std::unique_ptr<coord::Locks> make_locks(const RawConfig& cfg) {
   if (kind == "none") return nullptr;
   const std::string url_key = kind == "redis" ? "redis_url" : "postgres_url";
   const std::string& url = cfg.get(url_key);
-  if (url.empty()) throw ConfigError("lock = " + kind + " needs " + url_key);
+  if (url.empty()) throw ConfigError(cfg.where("lock") + ": lock = " + kind + " needs " + url_key);
   try {
     if (kind == "redis") {
       return coord::make_redis_locks({url, cfg.duration("lock_lease")});
@@ -421,7 +428,7 @@ std::unique_ptr<Direct> make_direct(const RawConfig& cfg, Core& core, metrics::R
   auto d = std::make_unique<Direct>();
   namespace fs = std::filesystem;
   d->dir = cfg.get("direct_dir");
-  if (d->dir.empty()) {
+  if (d->dir.empty() || cfg.values.at("direct_dir").source == Source::derived) {
     d->dir = cfg.get("store") == "disk"
                  ? fs::path(cfg.get("data_dir")) / ".stoa-state" / "direct"
                  : fs::temp_directory_path() / ("stoa-direct-" + random_instance_id());
@@ -432,7 +439,7 @@ std::unique_ptr<Direct> make_direct(const RawConfig& cfg, Core& core, metrics::R
   o.env.path = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
   o.go_binary = cfg.get("go_binary");
   if (!executable_in_path(o.go_binary, o.env.path)) {
-    throw ConfigError("go_binary: " + o.go_binary +
+    throw ConfigError(cfg.where("go_binary") + ": " + o.go_binary +
                       " is not an executable (direct fetching runs the go command)");
   }
   try {
@@ -445,7 +452,10 @@ std::unique_ptr<Direct> make_direct(const RawConfig& cfg, Core& core, metrics::R
   o.env.go_cache = (d->dir / "gocache").string();
   o.env.go_path = (d->dir / "gopath").string();
   o.work_root = d->dir / "work";
-  o.env.home = cfg.get("direct_home").empty() ? (d->dir / "home").string() : cfg.get("direct_home");
+  // The default HOME (also when derive_defaults() spelled it out) is under the absolute dir.
+  const bool default_home =
+      cfg.get("direct_home").empty() || cfg.values.at("direct_home").source == Source::derived;
+  o.env.home = default_home ? (d->dir / "home").string() : cfg.get("direct_home");
   o.env.govcs = cfg.get("direct_govcs");
   if (const passwd* pw = ::getpwuid(::geteuid()); pw != nullptr && pw->pw_name != nullptr) {
     o.env.user = pw->pw_name;
@@ -456,7 +466,7 @@ std::unique_ptr<Direct> make_direct(const RawConfig& cfg, Core& core, metrics::R
     if (::access(netrc.c_str(), R_OK) != 0)
       throw ConfigError("direct_netrc: " + netrc + " cannot be read");
     o.env.netrc = fs::absolute(netrc).string();
-    if (cfg.get("direct_home").empty()) {
+    if (default_home) {
       // git (through curl) reads only ~/.netrc: the default HOME gets a link to the file.
       const auto link = d->dir / "home" / ".netrc";
       std::error_code ec;
@@ -591,8 +601,7 @@ int serve(RawConfig cfg, const std::string& config_file) {
               snap->credentials->users(), snap->credentials->tokens());
   };
 
-  fetch::WorkerPool pool(std::max<std::uint64_t>(1, cfg.count("fetch_workers")),
-                         cfg.count("fetch_queue"));
+  fetch::WorkerPool pool(cfg.count("fetch_workers"), cfg.count("fetch_queue"));
 
   std::unique_ptr<fetch::Validator> validator;
   if (const auto& url = cfg.get("validator_url"); !url.empty()) {
@@ -623,7 +632,7 @@ int serve(RawConfig cfg, const std::string& config_file) {
     log->info(
         "cross-replica lock: {} at {} (lease {} ms, wait up to {} ms)", locks->backend(),
         redact_url_credentials(cfg.get(cfg.get("lock") == "redis" ? "redis_url" : "postgres_url")),
-        cfg.duration("lock_lease").count(), cfg.duration("lock_wait").count());
+        cfg.duration("lock_lease").count(), lock_wait(cfg).count());
   }
 
   const std::unique_ptr<index::Index> index = make_index(cfg);
@@ -644,7 +653,8 @@ int serve(RawConfig cfg, const std::string& config_file) {
       return direct::route_of(d->routes, d->have_proxy, module) == direct::Route::direct;
     };
     so.from_own_fetcher = [d = direct.get()](const proxy::HttpRequest& req) {
-      if (d->running.empty()) return false;
+      // A client on the unix socket has no address; the go command cannot use a unix socket.
+      if (d->running.empty() || req.remote_address.empty()) return false;
       return direct::connection_from_groups(req.remote_address, req.remote_port,
                                             d->running.snapshot());
     };
@@ -729,13 +739,18 @@ int serve(RawConfig cfg, const std::string& config_file) {
     ao.path_prefix.clear();
     admin_server =
         std::make_unique<http::Server>(ao, admin->handler(), log, logs.access, admin_registry);
-    log->info("admin listener on http://{}", admin_server->bind());
+    const std::string admin_addr = admin_server->bind();
+    log->info("admin listener on {}{}", admin_addr.starts_with("unix:") ? "http over " : "http://",
+              admin_addr);
   }
   server.start();
   if (admin_server) admin_server->start();
-  log->info("stoa {} serving {}://{}{} (store: {} {}, upstream: {})", STOA_VERSION,
-            cfg.get("tls_cert").empty() ? "http" : "https", addr, cfg.get("path_prefix"),
-            cfg.get("store"), store_location(cfg), redact_url_credentials(cfg.get("upstream")));
+  log->info("stoa {} serving {}{}{} (store: {} {}, upstream: {})", STOA_VERSION,
+            addr.starts_with("unix:")     ? "http over "
+            : cfg.get("tls_cert").empty() ? "http://"
+                                          : "https://",
+            addr, cfg.get("path_prefix"), cfg.get("store"), store_location(cfg),
+            redact_url_credentials(cfg.get("upstream")));
 
   // An upstream that is this very process would make every miss a loop.
   for (const auto& e : upstreams.entries) {
@@ -783,11 +798,64 @@ int rebuild(RawConfig cfg) {
   return 0;
 }
 
+// The name of a subcommand the user meant when argv names one that does not exist ("stoa
+// servee", "stoa index rebiuld"): walks argv down the subcommand tree (only leaf commands take
+// options with values); nullopt when every command word is known.
+struct UnknownCommand {
+  std::string path;  // "stoa" or "stoa index": where the unknown word was
+  std::string typed;
+  std::optional<std::string> suggestion;
+};
+
+std::optional<UnknownCommand> unknown_command(const CLI::App& root, int argc, char** argv) {
+  const CLI::App* app = &root;
+  std::string path = "stoa";
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view word(argv[i]);
+    if (word.starts_with("-")) continue;
+    const auto subs = app->get_subcommands([](const CLI::App*) { return true; });
+    if (subs.empty()) return std::nullopt;
+    const CLI::App* next = nullptr;
+    std::vector<std::string_view> names;
+    for (const auto* sub : subs) {
+      names.push_back(sub->get_name());
+      if (sub->get_name() == word) next = sub;
+    }
+    if (next == nullptr) return UnknownCommand{path, std::string(word), closest(word, names)};
+    app = next;
+    path += " " + std::string(word);
+  }
+  return std::nullopt;
+}
+
+// The usage error of a failed parse as one line on stderr, exit status 2 (as documented for
+// every usage and configuration error); help and --version exit 0 as CLI11 prints them.
+int usage_error(CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
+  if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+  if (const auto u = unknown_command(app, argc, argv)) {
+    std::cerr << u->path << ": unknown command \"" << module::excerpt(u->typed) << "\"";
+    if (u->suggestion) std::cerr << "; did you mean \"" << *u->suggestion << "\"?";
+    std::cerr << " (" << u->path << " --help lists the commands)\n";
+    return 2;
+  }
+  // The deepest subcommand that was recognised, for the pointer to its --help.
+  std::string path = "stoa";
+  for (const CLI::App* a = &app;;) {
+    const auto parsed = a->get_subcommands();
+    if (parsed.empty()) break;
+    a = parsed.front();
+    path += " " + a->get_name();
+  }
+  std::cerr << path << ": " << e.what() << " (" << path << " --help lists the options)\n";
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"stoa: a caching Go module proxy"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "stoa " STOA_VERSION, "print the version and exit");
   std::string config_file;
   std::map<std::string, std::string, std::less<>> flags;
 
@@ -841,7 +909,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return usage_error(app, e, argc, argv);
   }
   if (app.got_subcommand("passwd")) {
     std::string password;
@@ -870,6 +938,10 @@ int main(int argc, char** argv) {
       if (auto it = env.find("STOA_CONFIG"); it != env.end()) config_file = it->second;
     }
     RawConfig cfg = load_config(config_file, env, flags);
+    derive_defaults(cfg, config_file, [](const char* name) {
+      const char* v = std::getenv(name);
+      return std::string(v != nullptr ? v : "");
+    });
     if (app.got_subcommand("config") && reference) {
       std::cout << render_reference();
       return 0;

@@ -3,7 +3,10 @@
 #include <spdlog/spdlog.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -36,6 +39,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using asio::ip::tcp;
+using unix_stream = asio::local::stream_protocol;
 using TlsStream = asio::ssl::stream<tcp::socket>;
 using namespace asio::experimental::awaitable_operators;
 
@@ -131,6 +135,10 @@ struct Server::Impl {
   std::shared_ptr<spdlog::logger> access;
   asio::io_context ioc;
   tcp::acceptor acceptor{ioc};
+  // listen = "unix:PATH": the unix socket listener instead of `acceptor` (plain HTTP only).
+  unix_stream::acceptor unix_acceptor{ioc};
+  std::string unix_path;
+  ino_t unix_inode = 0;  // of the socket file bound, so that only our own file is removed
   asio::signal_set signals{ioc, SIGINT, SIGTERM};
   asio::signal_set reload_signal{ioc, SIGHUP};
   asio::steady_timer check_timer{ioc};
@@ -150,6 +158,21 @@ struct Server::Impl {
   RequestMetrics metrics;
   trace::Tracer no_tracer;
   const trace::Tracer* tracer;
+
+  ~Impl() {
+    // The socket file goes with the listener (unless another process has replaced it since).
+    struct stat st {};
+    if (!unix_path.empty() && ::lstat(unix_path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) &&
+        st.st_ino == unix_inode) {
+      ::unlink(unix_path.c_str());
+    }
+  }
+
+  void close_listeners() {
+    beast::error_code ec;
+    acceptor.close(ec);
+    unix_acceptor.close(ec);
+  }
 
   Impl(ServerOptions o, proxy::Handler s, std::shared_ptr<spdlog::logger> l,
        std::shared_ptr<spdlog::logger> a, metrics::Registry& registry)
@@ -226,7 +249,7 @@ struct Server::Impl {
   void stop_now() {
     asio::post(ioc, [this] {
       beast::error_code ec;
-      acceptor.close(ec);
+      close_listeners();
       signals.cancel(ec);
       reload_signal.cancel(ec);
       check_timer.cancel();
@@ -234,6 +257,41 @@ struct Server::Impl {
       watchdog_timer.cancel();
       ioc.stop();
     });
+  }
+
+  // Listens on the unix socket at `path` (see ServerOptions::listen); returns "unix:PATH".
+  std::string bind_unix(const std::string& path) {
+    if (tls) throw std::runtime_error("TLS is not served on a unix socket (listen = unix:...)");
+    if (path.empty() || path.size() >= sizeof(sockaddr_un::sun_path))
+      throw std::runtime_error("unix socket path empty or too long: " + path);
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0) {
+      if (!S_ISSOCK(st.st_mode))
+        throw std::runtime_error("listen: " + path +
+                                 " exists and is not a socket; not removing it");
+      // A socket file: stale (left by a process that died) unless someone still accepts on it.
+      unix_stream::socket probe(ioc);
+      beast::error_code ec;
+      probe.connect(unix_stream::endpoint(path), ec);
+      if (!ec) throw std::runtime_error("listen: another process is serving on " + path);
+      if (ec != asio::error::connection_refused)
+        throw std::runtime_error("listen: cannot check " + path + ": " + ec.message());
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+        throw std::system_error(errno, std::generic_category(), "remove stale socket " + path);
+    }
+    beast::error_code ec;
+    unix_acceptor.open(unix_stream(), ec);
+    if (!ec) unix_acceptor.bind(unix_stream::endpoint(path), ec);
+    if (ec) throw std::runtime_error("cannot listen on unix:" + path + ": " + ec.message());
+    unix_path = path;
+    if (::lstat(path.c_str(), &st) == 0) unix_inode = st.st_ino;
+    // Owner and group may connect (connecting needs write permission on the file); set before
+    // listen(), so nobody connects while the mode is still the umask's.
+    if (::chmod(path.c_str(), 0660) != 0)
+      throw std::system_error(errno, std::generic_category(), "chmod " + path);
+    unix_acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) throw std::runtime_error("cannot listen on unix:" + path + ": " + ec.message());
+    return "unix:" + path;
   }
 
   // Called when a request finishes: the last one out during a drain stops the server.
@@ -245,8 +303,7 @@ struct Server::Impl {
     if (draining.exchange(true)) return;
     if (options.on_drain) options.on_drain();
     asio::post(ioc, [this] {
-      beast::error_code ec;
-      acceptor.close(ec);
+      close_listeners();
       log->info("draining: {} request(s) in progress, grace {} ms", active_requests.load(),
                 options.shutdown_grace.count());
       if (active_requests.load() == 0) return stop_now();
@@ -301,10 +358,12 @@ struct Server::Impl {
     WatchGuard& operator=(const WatchGuard&) = delete;
   };
 
-  asio::awaitable<void> accept_loop() {
-    // accept(2) failing for want of descriptors or memory fails again at once: without a pause
-    // the loop spins a core and floods the log. The pause doubles from 5 ms to 1 s while it
-    // lasts; a failure is logged at most every 10 s, with the count the line stands for.
+  // Accepts on `listener` (TCP, or the unix socket) until it is closed.
+  // accept(2) failing for want of descriptors or memory fails again at once: without a pause
+  // the loop spins a core and floods the log. The pause doubles from 5 ms to 1 s while it
+  // lasts; a failure is logged at most every 10 s, with the count the line stands for.
+  template <typename Acceptor>
+  asio::awaitable<void> accept_loop(Acceptor& listener) {
     std::chrono::milliseconds pause{0};
     std::uint64_t unlogged = 0;
     auto next_log = std::chrono::steady_clock::time_point::min();
@@ -313,9 +372,9 @@ struct Server::Impl {
       // Several: the strand keeps a connection's concurrent waits (write || timer) serialized.
       asio::any_io_executor ex =
           options.threads == 1 ? asio::any_io_executor(ioc.get_executor()) : asio::make_strand(ioc);
-      auto [ec, sock] = co_await acceptor.async_accept(ex, asio::as_tuple(asio::use_awaitable));
+      auto [ec, sock] = co_await listener.async_accept(ex, asio::as_tuple(asio::use_awaitable));
       if (ec) {
-        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        if (ec == asio::error::operation_aborted || !listener.is_open()) co_return;
         ++unlogged;
         const auto now = std::chrono::steady_clock::now();
         if (now >= next_log) {
@@ -334,19 +393,23 @@ struct Server::Impl {
         continue;
       }
       pause = std::chrono::milliseconds(0);
-      if (auto ctx = current_tls()) {
-        co_spawn(ex, session(TlsStream(std::move(sock), *ctx), ctx), asio::detached);
-      } else {
-        co_spawn(ex, session(std::move(sock), nullptr), asio::detached);
+      if constexpr (std::is_same_v<Acceptor, tcp::acceptor>) {
+        if (auto ctx = current_tls()) {
+          co_spawn(ex, session(TlsStream(std::move(sock), *ctx), ctx), asio::detached);
+          continue;
+        }
       }
+      co_spawn(ex, session(std::move(sock), nullptr), asio::detached);
     }
   }
 
   // Waits until the socket can take more bytes; the watch (armed with the write stall timeout
   // at each progress) cuts a reader that stopped reading. Throws when it did.
-  static asio::awaitable<void> wait_writable(tcp::socket& sock, Watch& watch) {
+  // Socket: tcp::socket or unix_stream::socket, here and in the plain-socket functions below.
+  template <typename Socket>
+  static asio::awaitable<void> wait_writable(Socket& sock, Watch& watch) {
     beast::error_code ec;
-    co_await sock.async_wait(tcp::socket::wait_write,
+    co_await sock.async_wait(asio::socket_base::wait_write,
                              asio::redirect_error(asio::use_awaitable, ec));
     if (watch.fired.load()) throw std::runtime_error("write stalled");
   }
@@ -355,8 +418,9 @@ struct Server::Impl {
   // fits the socket buffer, so it costs one system call and no asynchronous operation; only a
   // full buffer waits for writability (bounded by the write stall timeout). Throws on error.
   // `flags` are added to MSG_NOSIGNAL (MSG_MORE when a sendfile follows).
-  asio::awaitable<void> send_two(tcp::socket& sock, Watch& watch, std::string_view a,
-                                 std::string_view b, int flags = 0) {
+  template <typename Socket>
+  asio::awaitable<void> send_two(Socket& sock, Watch& watch, std::string_view a, std::string_view b,
+                                 int flags = 0) {
     const int s = sock.native_handle();
     watch.arm(options.write_stall_timeout);
     std::size_t done = 0;
@@ -390,7 +454,9 @@ struct Server::Impl {
 
   // Sends `head` then `length` bytes of `fd` from `offset` with sendfile(2). Returns bytes of the
   // body sent; throws on error or stall.
-  asio::awaitable<std::uint64_t> send_file(tcp::socket& sock, Watch& watch, const std::string& head,
+  // sendfile(2) works on a unix stream socket as on TCP.
+  template <typename Socket>
+  asio::awaitable<std::uint64_t> send_file(Socket& sock, Watch& watch, const std::string& head,
                                            int fd, std::uint64_t offset, std::uint64_t length) {
     co_await send_two(sock, watch, head, {}, length > 0 ? MSG_MORE : 0);
     const int s = sock.native_handle();
@@ -480,7 +546,8 @@ struct Server::Impl {
   // One read of at most `max` bytes into buffer.prepare(): a plain non-blocking recv (a pipelined
   // or busy client's bytes are usually there already, and then no asynchronous operation is
   // started); when nothing is there, wait for readability through the reactor and try again.
-  static asio::awaitable<std::size_t> read_some(tcp::socket& sock, beast::flat_buffer& buffer,
+  template <typename Socket>
+  static asio::awaitable<std::size_t> read_some(Socket& sock, beast::flat_buffer& buffer,
                                                 std::size_t max, beast::error_code& ec) {
     auto space = buffer.prepare(max);
     for (;;) {
@@ -496,34 +563,42 @@ struct Server::Impl {
         co_return 0;
       }
       // Nothing yet: wait for readability (no second speculative read), then recv again.
-      co_await sock.async_wait(tcp::socket::wait_read,
+      co_await sock.async_wait(asio::socket_base::wait_read,
                                asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return 0;
     }
   }
 
-  // One connection; Stream is tcp::socket (plain HTTP) or TlsStream. `ctx` keeps the TLS
-  // context the connection started with alive (a SIGHUP may replace the server's).
+  // One connection; Stream is tcp::socket (plain HTTP), unix_stream::socket (plain HTTP on the
+  // unix socket) or TlsStream. `ctx` keeps the TLS context the connection started with alive (a
+  // SIGHUP may replace the server's).
   template <typename Stream>
   asio::awaitable<void> session(Stream stream, std::shared_ptr<asio::ssl::context> ctx) {
-    constexpr bool k_plain = std::is_same_v<Stream, tcp::socket>;
-    tcp::socket& sock = [&]() -> tcp::socket& {
+    constexpr bool k_plain = !std::is_same_v<Stream, TlsStream>;
+    constexpr bool k_unix = std::is_same_v<Stream, unix_stream::socket>;
+    auto& sock = [&]() -> auto& {
       if constexpr (k_plain) {
         return stream;
       } else {
         return stream.next_layer();
       }
-    }();
+    }
+    ();
     beast::error_code ignored;
-    sock.set_option(tcp::no_delay(true), ignored);
     sock.native_non_blocking(true, ignored);
-    std::string remote = "?";
+    // The access log's client: the peer address over TCP; a unix socket's peer has no address
+    // (the reverse proxy in front logs the real client), and requests from it carry an empty
+    // remote_address.
+    std::string remote = k_unix ? "unix" : "?";
     std::string remote_address;
     std::uint16_t remote_port = 0;
-    if (auto ep = sock.remote_endpoint(ignored); !ignored) {
-      remote = ep.address().to_string();
-      remote_address = remote;
-      remote_port = ep.port();
+    if constexpr (!k_unix) {
+      sock.set_option(tcp::no_delay(true), ignored);
+      if (auto ep = sock.remote_endpoint(ignored); !ignored) {
+        remote = ep.address().to_string();
+        remote_address = remote;
+        remote_port = ep.port();
+      }
     }
     Watch watch(sock.native_handle());
     WatchGuard watch_guard(*this, watch);
@@ -685,7 +760,7 @@ struct Server::Impl {
       watch.arm(std::chrono::seconds(1));
       co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
     }
-    sock.shutdown(tcp::socket::shutdown_send, ec);
+    sock.shutdown(asio::socket_base::shutdown_send, ec);
   }
 };
 
@@ -707,9 +782,16 @@ std::string Server::bind() {
     impl.tls = impl.make_tls();
   }
   const auto& listen = impl.options.listen;
+  if (listen.starts_with("unix:")) return impl.bind_unix(listen.substr(5));
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos)
     throw std::runtime_error("listen address must be host:port: " + listen);
+  // getaddrinfo reads a numeric service modulo 2^16 (99999 would be port 34463).
+  const std::string port = listen.substr(colon + 1);
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || std::stoul(port) > 65535) {
+    throw std::runtime_error("listen address " + listen + ": the port must be 0 to 65535");
+  }
   std::string host = listen.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
@@ -737,7 +819,11 @@ void Server::start() {
   impl.wait_for_reload();
   impl.schedule_check();
   impl.watchdog_tick();
-  co_spawn(impl.ioc, impl.accept_loop(), asio::detached);
+  if (impl.unix_acceptor.is_open()) {
+    co_spawn(impl.ioc, impl.accept_loop(impl.unix_acceptor), asio::detached);
+  } else {
+    co_spawn(impl.ioc, impl.accept_loop(impl.acceptor), asio::detached);
+  }
   std::size_t n = impl.options.threads;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
   for (std::size_t i = 0; i < n; ++i) impl.threads.emplace_back([&impl] { impl.ioc.run(); });

@@ -30,7 +30,11 @@ namespace stoa::http {
 enum class LogFormat { text, json };
 
 struct ServerOptions {
-  std::string listen = "127.0.0.1:8080";                  // host:port; port 0 picks a free one
+  // "host:port" (port 0 picks a free one), or "unix:PATH": a unix stream socket for a reverse
+  // proxy on the same host (plain HTTP only). A socket file left at PATH by a dead process is
+  // replaced; anything else there, or a live listener, is an error. The file gets mode 0660 and
+  // is removed when the server is destroyed. Requests on it have an empty remote_address.
+  std::string listen = "127.0.0.1:8080";
   std::size_t threads = 0;                                // 0: one per core
   std::chrono::milliseconds header_timeout{10'000};       // whole request header, once it started
   std::chrono::milliseconds idle_timeout{60'000};         // keep-alive wait for the next request
@@ -72,7 +76,8 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds and listens; returns the bound address "ip:port". Throws std::runtime_error.
+  // Binds and listens; returns the bound address "ip:port" or "unix:PATH". Throws
+  // std::runtime_error.
   std::string bind();
   // Starts serving on the worker threads; returns at once. SIGINT/SIGTERM stop the server.
   void start();

@@ -90,6 +90,9 @@ func SanitizerReport(log string) string {
 
 // Config is how to start stoa serve. Empty fields are not passed.
 type Config struct {
+	// Listen is --listen; "" means a free loopback port. "unix:PATH" serves on a unix socket:
+	// Addr is then "unix:PATH", URL "http://stoa.unix" and Client() dials the socket.
+	Listen       string
 	Upstream     string // --upstream
 	DataDir      string // --data-dir; "" means a fresh directory under the test's temp dir
 	Store        string // --store
@@ -135,7 +138,11 @@ func Start(tb testing.TB, c Config) *Stoa {
 	}
 	var last *Stoa
 	for attempt := 0; attempt < 3; attempt++ {
-		s := launch(tb, bin, FreeAddr(tb), c)
+		addr := c.Listen
+		if addr == "" {
+			addr = FreeAddr(tb)
+		}
+		s := launch(tb, bin, addr, c)
 		err := s.waitHealthy()
 		if err == nil {
 			return s
@@ -199,6 +206,15 @@ func launch(tb testing.TB, bin, addr string, c Config) *Stoa {
 	if c.TLS != nil {
 		s.URL = "https://" + addr
 		s.client.Transport = &http.Transport{TLSClientConfig: c.TLS}
+	}
+	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
+		s.URL = "http://stoa.unix"
+		s.client.Transport = &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, "unix", path)
+			},
+		}
 	}
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.Env = env
@@ -383,6 +399,10 @@ func Run(tb testing.TB, timeout time.Duration, env []string, args ...string) Res
 	}
 	return r
 }
+
+// Client is an HTTP client that reaches s (over its unix socket, with TLS trust, as started),
+// with a 2 s timeout.
+func (s *Stoa) Client() *http.Client { return s.client }
 
 // Port is the numeric port of s.
 func (s *Stoa) Port() int {
