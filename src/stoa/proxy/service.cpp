@@ -866,9 +866,10 @@ void Service::decided(const HttpRequest& req, const module::Request& r, Done don
   }
   const Mode mode = mode_of(p);
   if (r.canonical && r.kind != Kind::latest && r.kind != Kind::list) {
-    fetch_file(req, r, std::move(done), *up, mode, origin_of(p.decision, m_options.origin));
+    fetch_file(req, r, std::move(done), *up, mode, origin_of(p.decision, m_options.origin),
+               p.snapshot);
   } else {
-    fetch_meta(req, r, std::move(done), *up, mode);
+    fetch_meta(req, r, std::move(done), *up, mode, p.snapshot);
   }
 }
 
@@ -894,7 +895,7 @@ std::optional<Response> Service::answer_stale_and_refresh(const HttpRequest& req
   // The refresh is an ordinary flight with nobody waiting: it joins a running one, and its
   // answer lands in the cache for the next request.
   fetch_meta(
-      req, r, [](Response) {}, *up, mode_of(p));
+      req, r, [](Response) {}, *up, mode_of(p), p.snapshot);
   return meta_response(req, r, std::move(c->body), Outcome::stale);
 }
 
@@ -1104,7 +1105,8 @@ Response Service::serve_stored(const HttpRequest& req, store::Object obj, Kind k
 // ---- immutable files: .info, .mod, .zip of canonical versions ----
 
 void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done done,
-                         fetch::Upstream& up, Mode mode, std::string origin) {
+                         fetch::Upstream& up, Mode mode, std::string origin,
+                         std::shared_ptr<const policy::Snapshot> snapshot) {
   const std::string key = module::key_of(r);
   const bool head = req.method == "HEAD";
   // Set by the start function, which only the leader runs, before the work is submitted: so it
@@ -1153,7 +1155,8 @@ void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done 
   FetchContext ctx = context_of(req);
   ctx.origin = std::move(origin);
   run_flight(flight, std::move(waiter), leader, pool_for(r),
-             [this, r, key, ctx = std::move(ctx), &up, mode] {
+             [this, r, key, ctx = std::move(ctx), &up, mode, snapshot = std::move(snapshot)] {
+               (void)snapshot;  // keeps `up` alive (a rule's upstream) until the job ends
                const auto started = std::chrono::steady_clock::now();
                FetchResult res;
                std::uint64_t bytes = 0;
@@ -1366,7 +1369,8 @@ FetchResult Service::download_file(const module::Request& r, const FetchContext&
 // ---- mutable answers: list, @latest, .info queries ----
 
 void Service::fetch_meta(const HttpRequest& req, const module::Request& r, Done done,
-                         fetch::Upstream& up, Mode mode) {
+                         fetch::Upstream& up, Mode mode,
+                         std::shared_ptr<const policy::Snapshot> snapshot) {
   const std::string key = module::key_of(r);
   const bool head = req.method == "HEAD";
   auto leader = std::make_shared<bool>(false);
@@ -1386,7 +1390,8 @@ void Service::fetch_meta(const HttpRequest& req, const module::Request& r, Done 
     done(std::move(resp));
   };
   run_flight(key, std::move(waiter), leader, pool_for(r),
-             [this, r, key, ctx = context_of(req), &up] {
+             [this, r, key, ctx = context_of(req), &up, snapshot = std::move(snapshot)] {
+               (void)snapshot;  // keeps `up` alive (a rule's upstream) until the job ends
                const auto started = std::chrono::steady_clock::now();
                FetchResult res;
                try {

@@ -208,11 +208,13 @@ class Service {
   // How a fetch treats what it gets: store it (cache), serve it without storing (passthrough),
   // or store it without asking the checksum database (private).
   enum class Mode : std::uint8_t { cache, passthrough, private_ };
-  // `origin` is recorded in the index as where the file came from (index_access.hpp).
+  // `origin` is recorded in the index as where the file came from (index_access.hpp). `up` may
+  // belong to a policy snapshot (a rule's own upstream): the job holds `snapshot` until it ends,
+  // so a reload meanwhile cannot free it.
   void fetch_file(const HttpRequest& req, const module::Request& r, Done done, fetch::Upstream& up,
-                  Mode mode, std::string origin);
+                  Mode mode, std::string origin, std::shared_ptr<const policy::Snapshot> snapshot);
   void fetch_meta(const HttpRequest& req, const module::Request& r, Done done, fetch::Upstream& up,
-                  Mode mode);
+                  Mode mode, std::shared_ptr<const policy::Snapshot> snapshot);
   // What a fetch job carries of the request that started it: its trace context and a tag for
   // log lines ("request_id=... trace_id=...").
   struct FetchContext {
