@@ -53,7 +53,7 @@ func TestUpstreamGoModTheGoCommandRefuses(t *testing.T) {
 		{"backquoted path", "module `%s`\n"},
 		{"unterminated string", "module \"%s\n"},
 		{"C comment", "module %s /* x */\n"},
-		{"bad require", "module %s\nrequire example.com/dep v1\n"},
+		{"require without a semantic version", "module %s\nrequire example.com/dep 1.0.0\n"},
 	}
 	db := sumdbtest.New(t, sumdbName)
 	configs := []struct {
