@@ -422,6 +422,29 @@ INDEX_QUERIES = [
 ]
 
 
+# .info bodies as the go command decodes them (fuzz/rev_info.cpp), hostile shapes included.
+REV_INFO = [
+    '{"Version":"v1.0.0","Time":"2023-01-01T00:00:00Z"}',
+    '{"Version":"v1.0.0","VERSION":"v9.9.9"}',
+    '{"version":"v1.0.0","time":"2023-01-01T1:00:00,5+24:60"}',
+    '{"Ver\\u017fion":"v1.0.0","Origin":{"VCS":"git","Hash":null,"X":[1,{}]}}',
+    '{"Version":"v1.0.0","Origin":5}',
+    '{"Version":"\\u00761.0.0\\ud800","Time":null}',
+    "null",
+]
+
+# .mod bodies as the go command parses a dependency's go.mod (fuzz/go_mod.cpp).
+GO_MOD = [
+    "module example.com/m\n\ngo 1.21\n\nrequire (\n\texample.com/a v1.0.0 // indirect\n)\n",
+    'module "example.com/\\x6d" // c\r\nretract [v1.0.0, v1.1.0]\r\n',
+    "// Deprecated: x\nmodule (\n\texample.com/m\n)\nfrob ( a b )\n",
+    "module example.com/m\nmodule example.com/m\n",
+    "\ufeffmodule example.com/m\n",
+    "<!DOCTYPE html>\n<html></html>\n",
+    "go 1.21.x\nrequire example.com/a/v2 v2.0.0+incompatible\n",
+]
+
+
 # Authorization header values (fuzz/authorization.cpp: alice's password is "pw", token "tok" is ci's).
 AUTHORIZATION = [
     "Basic YWxpY2U6cHc=",  # alice:pw
@@ -453,6 +476,8 @@ def main():
     write("semver", [(s, s) for s in SEMVER])
     write("zip_check", list(zips().items()))
     write("info_json", [(s, s) for s in INFO_JSON])
+    write("rev_info", [(s, s) for s in REV_INFO])
+    write("go_mod", [(s, s) for s in GO_MOD])
     write("range_header", [(s, s) for s in RANGES])
     write("proxy_list", [(s, s) for s in PROXY_LISTS])
     write("index_query", [(s, s) for s in INDEX_QUERIES])

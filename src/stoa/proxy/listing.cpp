@@ -1,29 +1,19 @@
 #include "stoa/proxy/listing.hpp"
 
 #include <algorithm>
-#include <boost/json/parse.hpp>
-#include <boost/json/value.hpp>
 #include <set>
 
 #include "stoa/module/semver.hpp"
+#include "stoa/proxy/info_json.hpp"
 
 namespace stoa::proxy {
 
 namespace semver = module::semver;
 
 std::optional<InfoFields> parse_info(std::string_view json) {
-  boost::system::error_code ec;
-  const boost::json::value v = boost::json::parse(json, ec);
-  if (ec || !v.is_object()) return std::nullopt;
-  const auto& obj = v.get_object();
-  const auto* version = obj.if_contains("Version");
-  if (version == nullptr || !version->is_string()) return std::nullopt;
-  InfoFields out{std::string(version->get_string()), {}};
-  if (const auto* time = obj.if_contains("Time"); time != nullptr && !time->is_null()) {
-    if (!time->is_string() || !is_rfc3339(time->get_string())) return std::nullopt;
-    out.time = std::string(time->get_string());
-  }
-  return out;
+  auto info = decode_rev_info(json);
+  if (!info) return std::nullopt;
+  return InfoFields{std::move(info->version), std::move(info->time)};
 }
 
 bool is_rfc3339(std::string_view s) {

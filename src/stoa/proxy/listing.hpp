@@ -13,9 +13,10 @@ struct InfoFields {
   std::string time;  // RFC 3339 as given, may be empty
 };
 
-// Parses a .info / @latest body: a JSON object whose "Version" is a string (required) and
-// "Time", when present and not null, an RFC 3339 date-time the go command can parse. Other
-// fields are ignored. nullopt when malformed.
+// Parses a .info / @latest body exactly as the go command decodes it (decode_rev_info in
+// info_json.hpp): Version and the raw text of Time as Go's case-insensitive, last-wins decoding
+// sees them; Version is empty when the body has none. nullopt when the go command would refuse
+// the body.
 std::optional<InfoFields> parse_info(std::string_view json);
 
 // RFC 3339 date-time as Go's time.RFC3339 layout parses it: "2006-01-02T15:04:05Z07:00" with

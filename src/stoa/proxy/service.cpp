@@ -22,6 +22,7 @@
 #include "stoa/proxy/index_access.hpp"
 #include "stoa/proxy/listing.hpp"
 #include "stoa/proxy/privacy.hpp"
+#include "stoa/proxy/validate.hpp"
 #include "stoa/sumdb/tile.hpp"
 
 namespace stoa::proxy {
@@ -1273,17 +1274,14 @@ FetchResult Service::download_file(const module::Request& r, const FetchContext&
   // Validate before anything becomes visible.
   std::string problem;
   std::string zip_h1;
-  if (r.kind == Kind::info) {
+  if (r.kind == Kind::info || r.kind == Kind::mod) {
     std::string body(staged.size(), '\0');
     if (::pread(staged.fd(), body.data(), body.size(), 0) != static_cast<ssize_t>(body.size())) {
       return {Status::store_error, "reading staged file", {}, {}};
     }
-    const auto info = parse_info(body);
-    if (!info) {
-      problem = "malformed .info JSON";
-    } else if (info->version != r.version) {
-      problem = ".info names version " + info->version.substr(0, 128) + ", not " + r.version;
-    }
+    // What the go command would refuse is never stored (validate.hpp).
+    problem = (r.kind == Kind::info ? info_problem(body, r.version) : go_mod_problem(body))
+                  .value_or(std::string());
   } else if (r.kind == Kind::zip) {
     const modzip::ZipCheck check = modzip::check_zip(staged.path().string(), r.module, r.version);
     zip_h1 = check.h1;
