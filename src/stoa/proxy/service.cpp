@@ -15,6 +15,7 @@
 #include "stoa/index/index.hpp"
 #include "stoa/index/visible.hpp"
 #include "stoa/module/path.hpp"
+#include "stoa/module/patterns.hpp"
 #include "stoa/module/semver.hpp"
 #include "stoa/modzip/modzip.hpp"
 #include "stoa/proxy/checksums.hpp"
