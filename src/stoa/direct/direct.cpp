@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <condition_variable>
 #include <cstdlib>
@@ -196,9 +197,17 @@ class DirectSource final : public fetch::Upstream {
     const std::string at =
         r.module + "@" + (r.kind == Kind::latest ? std::string("latest") : r.version) + ": ";
     if (line.starts_with(at)) line.erase(0, at.size());
-    if (classify(text, r.module, r.version) == ErrorKind::not_found) {
-      remember_absent(key, line);
-      return not_found(line);
+    switch (classify(text, r.module, r.version)) {
+      case ErrorKind::not_found:
+        remember_absent(key, line, m_options.negative_ttl);
+        return not_found(line);
+      case ErrorKind::no_repository:
+        // Often a name that does not resolve here, or a lookup page that is down for now: as
+        // "does not exist" for the go command, but remembered briefly.
+        remember_absent(key, line, std::min(m_options.negative_ttl, k_no_repository_ttl));
+        return not_found(line);
+      case ErrorKind::failed:
+        break;
     }
     return failed("direct: " + line);
   }
@@ -300,18 +309,20 @@ class DirectSource final : public fetch::Upstream {
     return it->second.message;
   }
 
-  void remember_absent(const std::string& key, const std::string& message) {
-    if (m_options.negative_ttl.count() <= 0) return;
+  void remember_absent(const std::string& key, const std::string& message,
+                       std::chrono::milliseconds ttl) {
+    if (ttl.count() <= 0) return;
     const auto now = m_options.now();
     std::lock_guard lock(m_neg_mutex);
     if (m_negative.size() >= k_max_negative) {
       std::erase_if(m_negative, [&](const auto& kv) { return now >= kv.second.expires; });
       if (m_negative.size() >= k_max_negative) m_negative.clear();
     }
-    m_negative.insert_or_assign(key, Absent{message, now + m_options.negative_ttl});
+    m_negative.insert_or_assign(key, Absent{message, now + ttl});
   }
 
   static constexpr std::size_t k_max_negative = 10'000;
+  static constexpr std::chrono::milliseconds k_no_repository_ttl{5'000};
   struct Absent {
     std::string message;
     std::chrono::steady_clock::time_point expires;

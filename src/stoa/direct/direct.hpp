@@ -11,11 +11,12 @@
 //                              +incompatible versions included, pseudo-versions never
 //   <m>/@latest, <m>/@v/<q>.info  `go list -m -json m@<q>` -> {"Version", "Time"}
 // Outcomes: ok; not_found (http_status 404) when the go command says the module or version does
-// not exist (classify()), remembered for `negative_ttl`; failed for everything else (timeouts,
-// VCS and network failures, a go command that cannot start), never remembered. `exhausted` is
-// set on every non-ok outcome (nothing comes after direct).
-// A suffix that module::parse_request refuses, or that asks for something else (sumdb/...), is
-// failed without starting anything.
+// not exist (classify()), remembered for `negative_ttl`; not_found too when the import-path
+// lookup failed (ErrorKind::no_repository), remembered for at most 5 s; failed for everything else
+// (timeouts, VCS and network failures, a go command that cannot start), never remembered.
+// `exhausted` is set on every non-ok outcome (nothing comes after direct). A suffix that
+// module::parse_request refuses, or that asks for something else (sumdb/...), is failed without
+// starting anything.
 //
 // Thread-safe. At most `max_running` go commands run at once; further callers wait for a slot.
 

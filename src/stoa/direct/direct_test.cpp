@@ -155,15 +155,36 @@ TEST_F(DirectTest, NotFoundIsRememberedForTheNegativeTtl) {
   EXPECT_EQ(runs(), 2);
 }
 
+// The import-path lookup failed (here: the host does not resolve). The go command takes that as
+// "does not exist" in direct mode, so stoa answers 404 too (a `go get` probing the prefixes of a
+// package path goes on), but remembers it only briefly: it may be an outage of the lookup page.
+TEST_F(DirectTest, AFailedImportPathLookupIsNotFoundRememberedBriefly) {
+  auto src = source(
+      R"(printf '{"Path":"nowhere.test/m/sub","Version":"latest","Error":"nowhere.test/m/sub@latest: unrecognized import path \"nowhere.test/m/sub\": https fetch: Get \"https://nowhere.test/m/sub?go-get=1\": dial tcp: lookup nowhere.test: no such host"}'; exit 1)");
+  for (int i = 0; i < 2; ++i) {
+    std::string out;
+    const auto o = src->get("nowhere.test/m/sub/@v/list", out, 1 << 20);
+    EXPECT_EQ(o.status, fetch::Status::not_found);
+    EXPECT_EQ(o.http_status, 404);
+    EXPECT_TRUE(o.exhausted);
+    EXPECT_NE(o.message.find("no such host"), std::string::npos) << o.message;
+  }
+  EXPECT_EQ(runs(), 1);
+  m_now += std::chrono::seconds(6);  // well within negative_ttl (30 s), past the brief memory
+  std::string out;
+  EXPECT_EQ(src->get("nowhere.test/m/sub/@v/list", out, 1 << 20).status, fetch::Status::not_found);
+  EXPECT_EQ(runs(), 2);
+}
+
 TEST_F(DirectTest, FailuresAreNeverRemembered) {
   auto src = source(
-      R"(echo 'go: vcs.test/r.git@v1.0.0: unrecognized import path: dial tcp 127.0.0.1:1: connect: connection refused' >&2; exit 1)");
+      R"(echo "go: vcs.test/r.git@v1.0.0: invalid version: git ls-remote -q origin in /w: exit status 128: fatal: unable to access 'http://vcs.test/r/': Failed to connect to 127.0.0.1 port 1: Connection refused" >&2; exit 1)");
   for (int i = 0; i < 3; ++i) {
     auto out = fsio::TempFile::create(m_dir.path());
     const auto o = src->get("vcs.test/r.git/@v/v1.0.0.zip", out, 1 << 20);
     EXPECT_EQ(o.status, fetch::Status::failed);
     EXPECT_TRUE(o.exhausted);
-    EXPECT_NE(o.message.find("connection refused"), std::string::npos) << o.message;
+    EXPECT_NE(o.message.find("Connection refused"), std::string::npos) << o.message;
   }
   EXPECT_EQ(runs(), 3);
 }

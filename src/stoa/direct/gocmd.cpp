@@ -218,6 +218,27 @@ std::string info_body(std::string_view version, std::string_view time) {
   return json::serialize(o);
 }
 
+namespace {
+
+// "invalid <host prefix> import path \"": a known host's pattern refused the path.
+bool names_invalid_host_path(std::string_view t) {
+  constexpr std::string_view tail = " import path \"";
+  for (auto at = t.find(tail); at != std::string_view::npos; at = t.find(tail, at + 1)) {
+    const auto head = t.substr(0, at);
+    const auto space = head.rfind(' ');
+    if (space == std::string_view::npos || space == 0) continue;
+    const auto word = head.substr(space + 1);
+    // A host prefix ("github.com", "hub.jazz.net/git"): a dot, no colon.
+    if (word.find('.') != std::string_view::npos && word.find(':') == std::string_view::npos &&
+        head.substr(0, space).ends_with("invalid")) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 ErrorKind classify(std::string_view go_error, std::string_view module, std::string_view version) {
   // The module path and version are the caller's words, not the go command's: a module named
   // ".../timeout" must not read as a timeout.
@@ -228,6 +249,12 @@ ErrorKind classify(std::string_view go_error, std::string_view module, std::stri
       text.replace(at, word.size(), "M");
   }
   const std::string t = lower(text);
+  // The texts of vcs.RepoRootForImportPath's errors (cmd/go/internal/vcs), the only ones with
+  // these words: the dynamic lookup's wrapper, the static patterns' refusal, GOVCS.
+  if (contains_any(t, {"unrecognized import path \"", "govcs disallows using "}) ||
+      names_invalid_host_path(t)) {
+    return ErrorKind::no_repository;
+  }
   if (contains_any(t, {"dial tcp",
                        "connection refused",
                        "connection reset",
@@ -244,7 +271,6 @@ ErrorKind classify(std::string_view go_error, std::string_view module, std::stri
                        "401 unauthorized",
                        "403 forbidden",
                        "permission denied",
-                       "govcs",
                        "unable to access",
                        "no secure protocol",
                        "500 internal",

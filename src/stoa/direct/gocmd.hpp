@@ -73,12 +73,21 @@ std::string list_body(const std::vector<std::string>& versions);
 // The .info body {"Version":..,"Time":..} (Time omitted when empty).
 std::string info_body(std::string_view version, std::string_view time);
 
-enum class ErrorKind : std::uint8_t { not_found, failed };
+enum class ErrorKind : std::uint8_t { not_found, no_repository, failed };
 
-// The go command's words for "this module or version does not exist" ("unknown revision",
-// "no matching versions", "invalid version", "not found", "404 Not Found", "410 Gone") make
-// not_found, unless the text also shows a failure that could hide it (network, DNS, TLS,
-// timeout, authentication, GOVCS policy): then failed, and everything else is failed too.
+// no_repository: the go command could not find where the module's code lives: the import-path
+// lookup failed ("unrecognized import path ...": the ?go-get=1 page could not be fetched or
+// named no repository, its host did not resolve, GOVCS forbids the tool it names) or a known
+// host's path pattern refused the path ("invalid ... import path", "GOVCS disallows ...").
+// The go command reports all of these as "does not exist" in direct mode (modfetch wraps every
+// vcs.RepoRootForImportPath error in a notExistError), so that `go get` probing the prefixes of
+// a package path goes on to the next one: a proxy answering them with 5xx makes the client fail
+// where the go command alone succeeds. Failures after the lookup (cloning, fetching a revision)
+// are never no_repository.
+// Otherwise the go command's words for "this module or version does not exist" ("unknown
+// revision", "no matching versions", "invalid version", "not found", "404 Not Found", "410 Gone")
+// make not_found, unless the text also shows a failure that could hide it (network, DNS, TLS,
+// timeout, authentication): then failed, and everything else is failed too.
 // Occurrences of `module` and `version` in the text are ignored (a module named ".../timeout").
 ErrorKind classify(std::string_view go_error, std::string_view module = {},
                    std::string_view version = {});

@@ -164,18 +164,34 @@ TEST(Classify, Table) {
        ErrorKind::not_found},
       {"go: unrecognized import path \"vcs.test/nope\": reading https://vcs.test/nope?go-get=1: "
        "404 Not Found",
-       ErrorKind::not_found},
+       ErrorKind::no_repository},
       {"go: vcs.test/r.git@v1.0.0: invalid version: git ls-remote -q origin: exit status 128:\n\t"
        "fatal: unable to access 'https://vcs.test/r/': Could not resolve host: vcs.test",
        ErrorKind::failed},
+      // The import-path lookup failed: "does not exist" for the go command, whatever the cause.
       {"go: vcs.test/x@latest: unrecognized import path \"vcs.test/x\": https fetch: Get "
        "\"https://vcs.test/x?go-get=1\": dial tcp 127.0.0.1:1: connect: connection refused",
+       ErrorKind::no_repository},
+      {"go: a.invalid/m@latest: unrecognized import path \"a.invalid/m\": https fetch: Get "
+       "\"https://a.invalid/m?go-get=1\": dial tcp: lookup a.invalid: no such host",
+       ErrorKind::no_repository},
+      {"go: h.test/m@latest: unrecognized import path \"h.test/m\": reading "
+       "http://h.test/m?go-get=1: 502 Bad Gateway",
+       ErrorKind::no_repository},
+      {"go: github.com/a@latest: invalid github.com import path \"github.com/a\"",
+       ErrorKind::no_repository},
+      // After a successful lookup, an outage is an outage.
+      {"go: vcs.test/r.git@v1.0.0: invalid version: git ls-remote -q origin: exit status 128:\n\t"
+       "fatal: unable to access 'http://vcs.test/r/': Could not resolve host: vcs.test",
+       ErrorKind::failed},
+      {"go: vcs.test/r.git@v1.0.0: invalid version: import path \"x\" timed out",
        ErrorKind::failed},
       {"go: vcs.test/p.git@v1.0.0: invalid version: git ls-remote: fatal: could not read "
        "Username for 'http://127.0.0.1:5': terminal prompts disabled",
        ErrorKind::failed},
-      {"go: vcs.test/x.svn@v1.0.0: GOVCS disallows using svn for public vcs.test/x.svn",
-       ErrorKind::failed},
+      {"go: vcs.test/x.svn@v1.0.0: GOVCS disallows using svn for public vcs.test/x.svn; see 'go "
+       "help vcs'",
+       ErrorKind::no_repository},
       {"go: vcs.test/r.git@v1.0.0: reading ...: 503 Service Unavailable", ErrorKind::failed},
       {"signal: killed", ErrorKind::failed},
       {"something nobody expected", ErrorKind::failed},
@@ -186,6 +202,11 @@ TEST(Classify, Table) {
   EXPECT_EQ(classify("go: vcs.test/timeout.git@v1.0.0: invalid version: unknown revision v1.0.0",
                      "vcs.test/timeout.git", "v1.0.0"),
             ErrorKind::not_found);
+  // ...nor can it pose as the lookup's words.
+  EXPECT_EQ(
+      classify("go: h.test/unrecognized@v1.0.0: invalid version: git fetch: connection refused",
+               "h.test/unrecognized", "v1.0.0"),
+      ErrorKind::failed);
   EXPECT_EQ(classify("go: vcs.test/notfound.git@v1.0.0: exit status 128: connection refused",
                      "vcs.test/notfound.git", "v1.0.0"),
             ErrorKind::failed);
