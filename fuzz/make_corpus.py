@@ -135,7 +135,7 @@ GO_OUTPUT = [
 
 INFO_JSON = [
     '{"Version":"v1.0.0","Time":"2023-01-01T00:00:00Z"}',
-    '{"Version":"v0.14.0","Time":"2023-10-27T17:27:39Z","Origin":{"VCS":"git","URL":"https://go.googlesource.com/mod"}}',
+    '{"Version":"v0.14.0","Time":"2023-10-27T17:27:39Z","Origin":{"VCS":"git","URL":"https://vcs.test/mod"}}',
     '{"Version":"v1.0.0"}',
     '{"Version":1}',
     '{"Version":"v1.0.0","Time":5}',
@@ -434,7 +434,7 @@ REV_INFO = [
 ]
 
 # .mod bodies as the go command parses a dependency's go.mod (fuzz/go_mod.cpp).
-GO_MOD = [
+GO_MOD_FILES = [
     "module example.com/m\n\ngo 1.21\n\nrequire (\n\texample.com/a v1.0.0 // indirect\n)\n",
     'module "example.com/\\x6d" // c\r\nretract [v1.0.0, v1.1.0]\r\n',
     "// Deprecated: x\nmodule (\n\texample.com/m\n)\nfrob ( a b )\n",
@@ -477,7 +477,7 @@ def main():
     write("zip_check", list(zips().items()))
     write("info_json", [(s, s) for s in INFO_JSON])
     write("rev_info", [(s, s) for s in REV_INFO])
-    write("go_mod", [(s, s) for s in GO_MOD])
+    write("go_mod", [(s, s) for s in GO_MOD_FILES])
     write("range_header", [(s, s) for s in RANGES])
     write("proxy_list", [(s, s) for s in PROXY_LISTS])
     write("index_query", [(s, s) for s in INDEX_QUERIES])
