@@ -278,14 +278,18 @@ func (s *Stoa) waitHealthy() error {
 	return s.startErr()
 }
 
-// ownsListener reports whether this stoa process holds the TCP listening socket of s.Addr
-// (always true for a unix socket, whose path is the test's own): the inode of the port's LISTEN
-// entry in /proc/net/tcp{,6} must be one of the process's open files.
+// ownsListener reports whether this stoa process holds the listening socket of s.Addr (always
+// true for a unix socket, whose path is the test's own).
 func (s *Stoa) ownsListener() bool {
-	if strings.HasPrefix(s.Addr, "unix:") {
-		return true
-	}
-	_, portText, err := net.SplitHostPort(s.Addr)
+	return strings.HasPrefix(s.Addr, "unix:") || ListensOn(s.cmd.Process.Pid, s.Addr)
+}
+
+// ListensOn reports whether process pid holds the TCP listening socket of addr ("host:port"):
+// the inode of the port's LISTEN entry in /proc/net/tcp{,6} is one of the process's open files.
+// A readiness check that only connects can be answered by another process that took the port
+// between FreeAddr and the bind (parallel tests do).
+func ListensOn(pid int, addr string) bool {
+	_, portText, err := net.SplitHostPort(addr)
 	if err != nil {
 		return false
 	}
@@ -311,12 +315,12 @@ func (s *Stoa) ownsListener() bool {
 			}
 		}
 	}
-	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", s.cmd.Process.Pid))
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
 	if err != nil {
 		return false
 	}
 	for _, fd := range fds {
-		target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", s.cmd.Process.Pid, fd.Name()))
+		target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
 		if err == nil && inodes[target] {
 			return true
 		}
