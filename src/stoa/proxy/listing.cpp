@@ -57,8 +57,13 @@ std::string merge_list(std::string_view upstream, const std::vector<std::string>
   };
   std::vector<Line> lines;
   std::set<std::string, std::less<>> seen;
-  auto add = [&](std::string_view version, std::string_view rest) {
-    if (!semver::is_canonical(version) || semver::is_pseudo(version)) return;
+  // Pseudo-versions are passed on from the upstream's list: the go command leaves them out of
+  // the versions it chooses from, but computes @latest from them (and their time column) when
+  // the upstream has no @latest (modfetch/proxy.go latestFromList). Stored ones are not added:
+  // the upstream did not list them, and a client asking it would not see them either.
+  auto add = [&](std::string_view version, std::string_view rest, bool from_upstream) {
+    if (!semver::is_canonical(version)) return;
+    if (!from_upstream && semver::is_pseudo(version)) return;
     if (!seen.emplace(version).second) return;
     lines.push_back({std::string(version), std::string(rest)});
   };
@@ -79,9 +84,9 @@ std::string merge_list(std::string_view upstream, const std::vector<std::string>
       rest = rest.substr(0, rest.find_first_of(" \t"));
       if (!is_rfc3339(rest)) rest = {};
     }
-    add(version, rest);
+    add(version, rest, true);
   }
-  for (const auto& v : stored) add(v, {});
+  for (const auto& v : stored) add(v, {}, false);
   std::sort(lines.begin(), lines.end(), [](const Line& a, const Line& b) {
     const int c = semver::compare(a.version, b.version);
     return c != 0 ? c < 0 : a.version < b.version;

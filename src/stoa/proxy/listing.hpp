@@ -23,9 +23,11 @@ std::optional<InfoFields> parse_info(std::string_view json);
 // optional fractional seconds, "Z" or a numeric offset, and calendar-valid fields.
 bool is_rfc3339(std::string_view s);
 
-// The list body served to clients: the valid semver, non-pseudo first fields of `upstream`'s
-// lines (a line's optional second field is kept), plus the decoded `stored` versions that are
-// canonical and not pseudo-versions; one per line, de-duplicated, sorted by semver.
+// The list body served to clients: the canonical semver first fields of `upstream`'s lines,
+// pseudo-versions included (a line's optional second field is kept when it is a time), plus the
+// decoded `stored` versions that are canonical and not pseudo-versions; one per line,
+// de-duplicated, sorted by semver. The go command computes @latest from the pseudo-versions and
+// times of a list when the upstream has no @latest, so they are passed on.
 std::string merge_list(std::string_view upstream, const std::vector<std::string>& stored);
 
 // The version the go command would call latest among `versions` (decoded): the highest

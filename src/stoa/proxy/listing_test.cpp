@@ -44,7 +44,12 @@ TEST(MergeList, KeepsValidUpstreamLinesAddsStoredSorts) {
       "v2.0.0+incompatible\nv1.2\n\nv1.2.0\n";
   const std::string got =
       merge_list(upstream, {"v1.3.0", "v1.2.0", "v0.0.0-20200101000000-abcdefabcdef", "bogus"});
-  EXPECT_EQ(got, "v1.2.0 2020-01-01T00:00:00Z\nv1.3.0\nv1.10.0\nv2.0.0+incompatible\n");
+  // The upstream's pseudo-version is passed on; the stored one, which it did not list, is not.
+  EXPECT_EQ(got,
+            "v1.0.0-20200101000000-abcdefabcdef\nv1.2.0 2020-01-01T00:00:00Z\nv1.3.0\nv1.10.0\n"
+            "v2.0.0+incompatible\n");
+  EXPECT_EQ(merge_list("v0.0.0-20240102030405-abcdefabcdef 2024-01-02T03:04:05Z\n", {}),
+            "v0.0.0-20240102030405-abcdefabcdef 2024-01-02T03:04:05Z\n");
 }
 
 TEST(MergeList, SecondFieldIsATimeOrNothing) {

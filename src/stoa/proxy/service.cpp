@@ -1458,7 +1458,11 @@ Response Service::answer_meta(const HttpRequest& req, const module::Request& r,
       return meta_response(req, r, std::move(c->body), Outcome::stale);
     }
   }
-  if (res.status != Status::busy && res.status != Status::forbidden) {
+  // An upstream without @latest is an answer, not an outage: the go command then computes the
+  // latest version from the list itself (modfetch/proxy.go), which stoa serves; answering from
+  // the store here would take that choice away from it (#20).
+  const bool upstream_has_no_latest = r.kind == Kind::latest && res.status == Status::not_found;
+  if (res.status != Status::busy && res.status != Status::forbidden && !upstream_has_no_latest) {
     if (auto fallback = answer_from_store(
             req, r, res.status == Status::not_found ? Outcome::hit : Outcome::stale)) {
       return std::move(*fallback);
