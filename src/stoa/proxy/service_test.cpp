@@ -1166,6 +1166,37 @@ TEST_F(IndexPolicyTest, ListsOnlyWhatTheClientCouldReadWithTheSourceThatServedIt
   EXPECT_NE(get("/index", reader).body.find("\"Path\":\"corp.example/Secret\""), std::string::npos);
 }
 
+TEST_F(IndexPolicyTest, FailedLoginsAreLimitedHereToo) {
+  // /index and /catalog list more to a reader: wrong credentials count, and a limited address
+  // gets 429 for any credentials (else the listing would tell a right guess from a wrong one).
+  metrics::Registry registry;
+  ServiceOptions o;
+  o.policy = m_policy.get();
+  o.index = m_index.get();
+  o.scratch_dir = m_dir.path();
+  o.login_limit = {2, std::chrono::seconds(60), 100};
+  Service service(
+      o, *m_store, m_upstream, m_pool,
+      std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()),
+      registry);
+  auto get_from = [&](const std::string& target, const std::string& auth) {
+    HttpRequest req = make_request("GET", target);
+    req.authorization = auth;
+    req.remote_address = "192.0.2.1";
+    Responses rs;
+    service.handle(req, rs.sink());
+    return std::move(rs.wait_for(1).front());
+  };
+  EXPECT_EQ(get_from("/catalog", "Bearer wrong-1").status, 200);  // anonymous's listing
+  EXPECT_EQ(get_from("/index", "Bearer wrong-2").status, 200);
+  const Response limited = get_from("/catalog", "Bearer reader-token");
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.endpoint, "internal");
+  EXPECT_EQ(get_from("/index", "Bearer reader-token").status, 429);
+  EXPECT_EQ(get_from("/catalog", "").status, 200);  // no credentials: nothing to limit
+  EXPECT_NE(registry.render().find("stoa_login_failures_total 2"), std::string::npos);
+}
+
 // Credential checks on their own bounded pool, and the failed-login limit per address.
 class LoginServiceTest : public ::testing::Test {
  protected:
