@@ -100,6 +100,7 @@ func TestBadConfigurationRefused(t *testing.T) {
 		{"unknown TOML key", []string{"serve", "--config", cfgFile}, "bogus_key"},
 		{"unknown flag", []string{"serve", "--data-dir", filepath.Join(dir, "data"), "--bogus-flag", "1"}, "bogus-flag"},
 		{"unknown TOML key in config", []string{"config", "--config", cfgFile}, "bogus_key"},
+		{"failed-login window under a second", []string{"serve", "--data-dir", filepath.Join(dir, "data"), "--auth-failure-window", "0"}, "auth_failure_window (--auth-failure-window): must be at least 1s"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -219,6 +219,22 @@ const std::vector<KeySpec>& keys() {
       {"tokens_file", KeyType::string, "",
        "file of bearer tokens, one \"name sha256-hex-of-token\" per line; reloaded with the "
        "rules; empty: none"},
+      {"auth_workers",
+       KeyType::count,
+       "2",
+       "credential (bcrypt) checks run at once, on threads of their own apart from "
+       "fetch_workers, so a flood of logins never delays misses (at least 1)",
+       {},
+       false,
+       1},
+      {"auth_queue", KeyType::count, "64",
+       "credential checks waiting for an auth worker before new ones get 503"},
+      {"auth_max_failures", KeyType::count, "10",
+       "failed logins from one client address (IPv6: its /64) within auth_failure_window; "
+       "beyond them its requests with credentials for restricted modules get 429, unchecked; "
+       "0: no limit"},
+      {"auth_failure_window", KeyType::duration, "1m",
+       "the window of auth_max_failures (at least 1s)"},
       {"rules_check_interval", KeyType::duration, "2s",
        "how often the rules, users and tokens files are checked for changes (one stat each); "
        "0: only on SIGHUP"},

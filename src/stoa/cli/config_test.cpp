@@ -157,6 +157,9 @@ TEST(Config, EveryErrorNamesItsSource) {
   EXPECT_MENTIONS(error_of("", {}, {{"fetch_workers", "0"}}),
                   "fetch_workers (--fetch-workers): must be at least 1");
   EXPECT_MENTIONS(error_of("", {}, {{"direct_workers", "0"}}), "direct_workers (--direct-workers)");
+  EXPECT_MENTIONS(error_of("", {}, {{"auth_workers", "0"}}),
+                  "auth_workers (--auth-workers): must be at least 1");
+  EXPECT_EQ(error_of("", {}, {{"auth_queue", "0"}, {"auth_max_failures", "0"}}), "");
   EXPECT_MENTIONS(error_of("", {}, {{"s3_part_size", "5242879"}}), "must be at least 5242880");
   EXPECT_EQ(error_of("", {}, {{"fetch_workers", "1"}, {"s3_part_size", "5242880"}}), "");
 }

@@ -609,6 +609,8 @@ int serve(RawConfig cfg, const std::string& config_file) {
   };
 
   fetch::WorkerPool pool(cfg.count("fetch_workers"), cfg.count("fetch_queue"));
+  // Credential checks apart from fetches: a flood of logins never queues ahead of misses.
+  fetch::WorkerPool auth_pool(cfg.count("auth_workers"), cfg.count("auth_queue"));
 
   std::unique_ptr<fetch::Validator> validator;
   if (const auto& url = cfg.get("validator_url"); !url.empty()) {
@@ -690,6 +692,14 @@ int serve(RawConfig cfg, const std::string& config_file) {
   so.memory_cache_bytes = cfg.count("memory_cache_bytes");
   so.memory_cache_max_object = cfg.count("memory_cache_max_object");
   so.policy = policy.get();
+  so.auth_pool = &auth_pool;
+  so.login_limit.max_failures = cfg.count("auth_max_failures");
+  so.login_limit.window =
+      std::chrono::duration_cast<std::chrono::seconds>(cfg.duration("auth_failure_window"));
+  if (so.login_limit.max_failures > 0 && so.login_limit.window.count() < 1) {
+    throw ConfigError(cfg.where("auth_failure_window") +
+                      ": must be at least 1s (or auth_max_failures = 0: no limit)");
+  }
   // A `private` rule without an upstream of its own fetches with the go command, when direct
   // fetching is configured.
   so.private_source = direct ? direct->source.get() : nullptr;
@@ -783,6 +793,7 @@ int serve(RawConfig cfg, const std::string& config_file) {
                  redact_url_credentials(e.base_url));
       server.stop();
       server.wait();
+      auth_pool.shutdown();  // its tasks may still queue fetches
       pool.shutdown();
       if (direct) direct->pool->shutdown();
       return 1;
@@ -793,6 +804,7 @@ int serve(RawConfig cfg, const std::string& config_file) {
     admin_server->stop();
     admin_server->wait();
   }
+  auth_pool.shutdown();  // its tasks may still queue fetches
   pool.shutdown();
   if (direct) direct->pool->shutdown();
   tracer.shutdown(std::chrono::steady_clock::now() + std::chrono::seconds(2));

@@ -36,6 +36,13 @@ bool Snapshot::may_read(const Rule& rule, const std::string& principal) const {
   return false;
 }
 
+bool Snapshot::checks_credentials(std::string_view module, std::string_view version,
+                                  std::string_view authorization) const {
+  if (authorization.empty()) return false;
+  const Rule* r = rules.match(module, version);
+  return r != nullptr && r->restricted();
+}
+
 bool Snapshot::needs_slow_check(std::string_view module, std::string_view version,
                                 std::string_view authorization) const {
   if (authorization.empty()) return false;

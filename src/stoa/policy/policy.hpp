@@ -48,6 +48,10 @@ class Snapshot {
   // about many modules to one client (/index, /catalog).
   Decision decide_as(std::string_view module, std::string_view version,
                      const AuthResult& who) const;
+  // Whether decide() checks `authorization` at all: credentials were sent and the module's rule
+  // is restricted (elsewhere they are ignored).
+  bool checks_credentials(std::string_view module, std::string_view version,
+                          std::string_view authorization) const;
   // Whether decide() would run a bcrypt check (see Credentials::is_slow).
   bool needs_slow_check(std::string_view module, std::string_view version,
                         std::string_view authorization) const;

@@ -250,6 +250,19 @@ Service::Service(ServiceOptions options, store::Store& store, fetch::Upstream& u
           "(offline or private without a source, and the version is not stored), ships_with_go "
           "(golang.org/fips140, refused unless a rule names it).",
           {"action", "reason"})),
+      m_auth_rejected(registry.counter(
+          "stoa_auth_rejected_total",
+          "Requests with credentials answered without checking them: rate_limited (429, too "
+          "many failed logins from the client's address), busy (503, the credential-check "
+          "queue auth_queue was full).",
+          {"reason"})),
+      m_login_failures(registry
+                           .counter("stoa_login_failures_total",
+                                    "Failed credential checks (wrong, unknown or malformed "
+                                    "credentials for a restricted module, /index or /catalog).",
+                                    {})
+                           .with({})),
+      m_login_limit(m_options.login_limit),
       m_hot(m_options.memory_cache_bytes, m_options.memory_cache_max_object),
       m_answers(m_options.answer_cache_bytes, m_options.answer_max_age) {
   m_tracer = m_options.tracer != nullptr ? m_options.tracer : &m_no_tracer;
@@ -267,6 +280,13 @@ Service::Service(ServiceOptions options, store::Store& store, fetch::Upstream& u
                           "Bytes held by the in-memory cache of list, @latest, query and "
                           "checksum-database answers (bounded by answer_cache_bytes).",
                           [this] { return static_cast<double>(m_answers.bytes()); });
+  if (m_options.auth_pool != nullptr) {
+    registry.callback_gauge("stoa_auth_queue_depth", "Credential checks waiting for a worker.",
+                            [this] { return static_cast<double>(m_options.auth_pool->queued()); });
+  }
+  registry.callback_gauge("stoa_login_limit_addresses",
+                          "Client addresses whose failed logins are being counted.",
+                          [this] { return static_cast<double>(m_login_limit.tracked()); });
   if (m_options.locks != nullptr) {
     registry.callback_gauge("stoa_locks_held", "Cross-replica locks this replica holds now.",
                             [this] { return static_cast<double>(m_locks_held.load()); });
@@ -455,6 +475,38 @@ void Service::index_fetch(const HttpRequest& req, Done done) {
   if (auto bad = parse_index_query(req.target, q)) return done(std::move(*bad));
   const bool head = req.method == "HEAD";
   auto shared_done = std::make_shared<Done>(std::move(done));
+  auto answer = [head, shared_done](Response resp) {
+    resp.head = head;
+    resp.endpoint = "internal";
+    (*shared_done)(std::move(resp));
+  };
+  if (!req.authorization.empty() && m_options.policy != nullptr && !m_options.policy->no_rules()) {
+    // What is listed depends on the credentials: limited and checked as for a restricted module.
+    if (auto limited = login_limited(req)) return answer(std::move(*limited));
+    const auto snap = m_options.policy->current();
+    if (snap->credentials->is_slow(req.authorization)) {
+      const bool queued = submit_check([this, req, shared_done] {
+        if (auto limited = login_limited(req)) {
+          limited->head = req.method == "HEAD";
+          limited->endpoint = "internal";
+          return (*shared_done)(std::move(*limited));
+        }
+        (void)m_options.policy->current()->credentials->authenticate(req.authorization);
+        index_fetch(req, std::move(*shared_done));  // the verdict is remembered: fast now
+      });
+      if (!queued) {
+        Response resp = error_response(503, "stoa is busy checking credentials; retry shortly",
+                                       Outcome::failed);
+        resp.headers.emplace_back("Retry-After", "1");
+        answer(std::move(resp));
+      }
+      return;
+    }
+    if (snap->credentials->authenticate(req.authorization).status !=
+        policy::AuthResult::Status::ok) {
+      login_failed(req);
+    }
+  }
   const bool queued = m_pool.try_submit([this, q, head, shared_done, auth = req.authorization] {
     Response resp;
     try {
@@ -785,6 +837,16 @@ std::optional<Response> Service::respond_now(const HttpRequest& req) {
     } else {
       const auto& r = std::get<module::Request>(parsed);
       try {
+        if (m_login_limit.enabled() && m_options.policy != nullptr &&
+            !m_options.policy->no_rules() &&
+            m_options.policy->current()->checks_credentials(
+                r.module, r.canonical ? std::string_view(r.version) : "", req.authorization)) {
+          if (auto limited = login_limited(req)) {
+            limited->endpoint = endpoint_of(r);
+            limited->head = head;
+            return limited;
+          }
+        }
         if (slow_credentials(req, r)) return std::nullopt;  // handle() checks them off-thread
         const Policed p = police(req, r);
         out = policy_now(req, r, p);
@@ -829,9 +891,15 @@ void Service::handle(const HttpRequest& req, Done done) {
   }
   if (slow_credentials(req, r)) {
     auto shared = std::make_shared<Done>(std::move(done));
-    const bool queued = m_pool.try_submit([this, req, r, shared] {
+    const bool queued = submit_check([this, req, r, shared] {
       try {
-        police(req, r);  // the bcrypt check; its verdict is remembered
+        // Failures counted while this waited may have used up the address's attempts.
+        if (auto limited = login_limited(req)) {
+          limited->endpoint = endpoint_of(r);
+          limited->head = req.method == "HEAD";
+          return (*shared)(std::move(*limited));
+        }
+        police(req, r);  // the bcrypt check; its verdict is remembered (and counted just below)
         if (auto now = respond_now(req)) return (*shared)(std::move(*now));
         decided(req, r, std::move(*shared));
       } catch (const std::exception& e) {
@@ -839,10 +907,41 @@ void Service::handle(const HttpRequest& req, Done done) {
         (*shared)(error_response(503, "storage error; retry shortly", Outcome::failed));
       }
     });
-    if (!queued) (*shared)(failure(r, {Status::busy, {}, {}, {}}));
+    if (!queued) {
+      Response resp =
+          error_response(503, "stoa is busy checking credentials; retry shortly", Outcome::failed);
+      resp.headers.emplace_back("Retry-After", "1");
+      resp.head = req.method == "HEAD";
+      resp.endpoint = endpoint_of(r);
+      (*shared)(std::move(resp));
+    }
     return;
   }
   decided(req, r, std::move(done));
+}
+
+bool Service::submit_check(std::function<void()> check) {
+  fetch::WorkerPool& pool = m_options.auth_pool != nullptr ? *m_options.auth_pool : m_pool;
+  if (pool.try_submit(std::move(check))) return true;
+  m_auth_rejected.with({"busy"}).inc();
+  return false;
+}
+
+std::optional<Response> Service::login_limited(const HttpRequest& req) {
+  const auto left = m_login_limit.blocked(req.remote_address, m_options.now());
+  if (!left) return std::nullopt;
+  m_auth_rejected.with({"rate_limited"}).inc();
+  Response resp = error_response(
+      429,
+      "too many failed logins from this address; retry in " + std::to_string(left->count()) + " s",
+      Outcome::rejected);
+  resp.headers.emplace_back("Retry-After", std::to_string(left->count()));
+  return resp;
+}
+
+void Service::login_failed(const HttpRequest& req) {
+  m_login_failures.inc();
+  m_login_limit.failed(req.remote_address, m_options.now());
 }
 
 bool Service::slow_credentials(const HttpRequest& req, const module::Request& r) const {
@@ -938,6 +1037,7 @@ std::optional<Response> Service::policy_now(const HttpRequest& req, const module
   using Access = policy::Decision::Access;
   if (d.access == Access::unauthenticated) {
     m_refusals.with({action, "unauthenticated"}).inc();
+    if (!req.authorization.empty()) login_failed(req);  // sent, and wrong
     Response resp = error_response(401, "unauthorized: " + describe(r) + " needs credentials",
                                    Outcome::rejected);
     resp.headers.emplace_back("WWW-Authenticate", "Basic realm=\"stoa\"");

@@ -24,6 +24,7 @@
 #include "stoa/fetch/worker_pool.hpp"
 #include "stoa/metrics/metrics.hpp"
 #include "stoa/module/request.hpp"
+#include "stoa/policy/login_limit.hpp"
 #include "stoa/policy/policy.hpp"
 #include "stoa/proxy/answer_cache.hpp"
 #include "stoa/proxy/checksums.hpp"
@@ -111,6 +112,14 @@ struct ServiceOptions {
   // here): it is answered 508 at once instead of starting or joining a fetch, so a loop ends
   // after one hop instead of waiting on its own flight. Null: never.
   std::function<bool(const HttpRequest&)> from_own_fetcher;
+  // Credential checks that run bcrypt (a first check of Basic credentials) run on `auth_pool`
+  // (nullptr: on the fetch pool), so a flood of logins never queues ahead of misses; when its
+  // queue is full the request gets 503 with Retry-After at once.
+  fetch::WorkerPool* auth_pool = nullptr;
+  // Failed logins per client address (login_limit.hpp): once an address is over the limit, its
+  // requests whose answer depends on credentials (restricted modules, /index, /catalog) get 429
+  // with Retry-After, without any check; other requests from it are served as usual.
+  policy::LoginLimitOptions login_limit;
 };
 
 // What an upstream fetch came to; shared by every request waiting on it.
@@ -190,6 +199,14 @@ class Service {
   Policed police(const HttpRequest& req, const module::Request& r) const;
   // Whether deciding `req` would run a bcrypt check (kept off the serving threads).
   bool slow_credentials(const HttpRequest& req, const module::Request& r) const;
+  // 429 when the address of `req` has failed to log in too often (login_limit.hpp); nullopt
+  // when it may try. Only for requests whose answer depends on their credentials.
+  std::optional<Response> login_limited(const HttpRequest& req);
+  // Counts a failed credential check of `req` against its address.
+  void login_failed(const HttpRequest& req);
+  // Runs `check` on the auth pool (the fetch pool without one); false when its queue is full
+  // (counted as busy).
+  bool submit_check(std::function<void()> check);
   // handle() once the credentials are cheap to check: policy answer, or a fetch.
   void decided(const HttpRequest& req, const module::Request& r, Done done);
   // The answer the policy gives without looking further (401, hidden 404, 403, 302, offline
@@ -298,6 +315,9 @@ class Service {
   std::atomic<std::int64_t> m_locks_held{0};
   std::atomic<std::int64_t> m_lock_down_until{0};  // steady_clock ticks; lock skipped until then
   metrics::Family<metrics::Counter>& m_refusals;   // {action, reason}
+  metrics::Family<metrics::Counter>& m_auth_rejected;  // {reason}
+  metrics::Counter& m_login_failures;
+  policy::LoginLimit m_login_limit;
   void record_fetch(const module::Request& r, const FetchResult& res,
                     std::chrono::steady_clock::time_point started, std::uint64_t bytes);
 

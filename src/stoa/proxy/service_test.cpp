@@ -8,6 +8,7 @@
 #include <cctype>
 #include <condition_variable>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -1164,6 +1165,188 @@ TEST_F(IndexPolicyTest, ListsOnlyWhatTheClientCouldReadWithTheSourceThatServedIt
     }
   }
   EXPECT_NE(get("/index", reader).body.find("\"Path\":\"corp.example/Secret\""), std::string::npos);
+}
+
+TEST_F(IndexPolicyTest, FailedLoginsAreLimitedHereToo) {
+  // /index and /catalog list more to a reader: wrong credentials count, and a limited address
+  // gets 429 for any credentials (else the listing would tell a right guess from a wrong one).
+  metrics::Registry registry;
+  ServiceOptions o;
+  o.policy = m_policy.get();
+  o.index = m_index.get();
+  o.scratch_dir = m_dir.path();
+  o.login_limit = {2, std::chrono::seconds(60), 100};
+  Service service(
+      o, *m_store, m_upstream, m_pool,
+      std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()),
+      registry);
+  auto get_from = [&](const std::string& target, const std::string& auth) {
+    HttpRequest req = make_request("GET", target);
+    req.authorization = auth;
+    req.remote_address = "192.0.2.1";
+    Responses rs;
+    service.handle(req, rs.sink());
+    return std::move(rs.wait_for(1).front());
+  };
+  EXPECT_EQ(get_from("/catalog", "Bearer wrong-1").status, 200);  // anonymous's listing
+  EXPECT_EQ(get_from("/index", "Bearer wrong-2").status, 200);
+  const Response limited = get_from("/catalog", "Bearer reader-token");
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.endpoint, "internal");
+  EXPECT_EQ(get_from("/index", "Bearer reader-token").status, 429);
+  EXPECT_EQ(get_from("/catalog", "").status, 200);  // no credentials: nothing to limit
+  EXPECT_NE(registry.render().find("stoa_login_failures_total 2"), std::string::npos);
+}
+
+// Credential checks on their own bounded pool, and the failed-login limit per address.
+class LoginServiceTest : public ::testing::Test {
+ protected:
+  LoginServiceTest()
+      : m_store(store::make_memory_store(m_dir.path())), m_pool(2, 16), m_auth_pool(1, 2) {
+    auto snap = std::make_shared<policy::Snapshot>();
+    auto parsed = policy::parse_rules(R"(
+[[rule]]
+modules = "corp.example/*"
+action = "private"
+readers = ["reader"]
+)",
+                                      "rules");
+    snap->rules = std::get<policy::RuleSet>(std::move(parsed));
+    auto creds = policy::Credentials::parse(
+        "reader:" + policy::hash_password("pw", 4).value_or("?") + "\n", "users", "", "t");
+    m_creds_ok = std::holds_alternative<std::unique_ptr<policy::Credentials>>(creds);
+    if (m_creds_ok) snap->credentials = std::move(std::get<0>(creds));
+    m_policy = std::make_unique<policy::Policy>(snap);
+    ServiceOptions o;
+    o.policy = m_policy.get();
+    o.scratch_dir = m_dir.path();
+    o.auth_pool = &m_auth_pool;
+    o.login_limit = {3, std::chrono::seconds(60), 100};
+    o.now = [this] {
+      std::lock_guard l(m_now_mutex);
+      return m_now;
+    };
+    m_service = std::make_unique<Service>(
+        o, *m_store, m_upstream, m_pool,
+        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()),
+        m_registry);
+    auto t = m_store->stage();
+    t.write(k_info);
+    m_store->put("corp.example/a/@v/v1.0.0.info", std::move(t));
+  }
+  ~LoginServiceTest() override {
+    m_auth_pool.shutdown();
+    m_pool.shutdown();
+  }
+  Response get(const std::string& target, const std::string& authorization,
+               const std::string& address) {
+    HttpRequest req = make_request("GET", target);
+    req.authorization = authorization;
+    req.remote_address = address;
+    Responses rs;
+    m_service->handle(req, rs.sink());
+    return std::move(rs.wait_for(1).front());
+  }
+  void advance(std::chrono::seconds d) {
+    std::lock_guard l(m_now_mutex);
+    m_now += d;
+  }
+  bool metric(const std::string& line) {
+    return m_registry.render().find(line) != std::string::npos;
+  }
+  static std::string header(const Response& r, const std::string& name) {
+    for (const auto& [k, v] : r.headers) {
+      if (k == name) return v;
+    }
+    return "";
+  }
+
+  static constexpr const char* k_private = "/corp.example/a/@v/v1.0.0.info";
+  static constexpr const char* k_good = "Basic cmVhZGVyOnB3";  // reader:pw
+  // reader:wrong0, reader:wrong1, ...: each a first check (a bcrypt run).
+  static std::string wrong(int i) {
+    static const char* k[] = {"Basic cmVhZGVyOndyb25nMA==", "Basic cmVhZGVyOndyb25nMQ==",
+                              "Basic cmVhZGVyOndyb25nMg==", "Basic cmVhZGVyOndyb25nMw=="};
+    return k[i];
+  }
+
+  metrics::Registry m_registry;
+  fsio::testing::ScratchDir m_dir;
+  std::unique_ptr<store::Store> m_store;
+  fetch::WorkerPool m_pool;
+  fetch::WorkerPool m_auth_pool;  // one worker, two waiting
+  ScriptedUpstream m_upstream;
+  std::unique_ptr<policy::Policy> m_policy;
+  std::unique_ptr<Service> m_service;
+  std::mutex m_now_mutex;
+  std::chrono::steady_clock::time_point m_now{std::chrono::hours(1)};
+  bool m_creds_ok = false;
+};
+
+TEST_F(LoginServiceTest, FailedLoginsFromOneAddressAreRefusedWithoutACheck) {
+  ASSERT_TRUE(m_creds_ok);
+  const std::string a = "192.0.2.1", b = "192.0.2.2";
+  // The right password is remembered from another client first: the limit must not let `a`
+  // test guesses against that remembered answer either.
+  EXPECT_EQ(get(k_private, k_good, b).status, 200);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(get(k_private, wrong(i), a).status, 401) << i;
+  Response r = get(k_private, k_good, a);
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(header(r, "Retry-After"), "60");
+  EXPECT_EQ(r.body, "too many failed logins from this address; retry in 60 s\n");
+  // A new guess is answered on the calling thread: no check is queued for it.
+  HttpRequest req = make_request("GET", k_private);
+  req.authorization = wrong(3);
+  req.remote_address = a;
+  const auto now = m_service->respond_now(req);
+  ASSERT_TRUE(now);
+  EXPECT_EQ(now->status, 429);
+  // Other addresses, and requests of `a` that need no credentials, are served as usual.
+  EXPECT_EQ(get(k_private, k_good, b).status, 200);
+  EXPECT_EQ(get(k_private, wrong(3), "192.0.2.3").status, 401);
+  m_upstream.set("example.com/pub/@v/v1.0.0.info", {Status::ok, k_info});
+  EXPECT_EQ(get("/example.com/pub/@v/v1.0.0.info", "", a).status, 200);
+  EXPECT_EQ(get("/example.com/pub/@v/v1.0.0.info", wrong(3), a).status, 200);  // not checked
+  EXPECT_EQ(get(k_private, "", a).status, 401);  // no credentials: nothing to limit
+  advance(std::chrono::seconds(30));
+  EXPECT_EQ(header(get(k_private, k_good, a), "Retry-After"), "30");
+  advance(std::chrono::seconds(30));  // the window is over
+  EXPECT_EQ(get(k_private, k_good, a).status, 200);
+  EXPECT_TRUE(metric("stoa_auth_rejected_total{reason=\"rate_limited\"} 3")) << m_registry.render();
+  EXPECT_TRUE(metric("stoa_login_failures_total 4")) << m_registry.render();
+  EXPECT_TRUE(metric("stoa_login_limit_addresses 2")) << m_registry.render();
+}
+
+TEST_F(LoginServiceTest, CredentialChecksHaveTheirOwnBoundedQueue) {
+  ASSERT_TRUE(m_creds_ok);
+  // The one auth worker is held, and its queue filled.
+  std::promise<void> started;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  ASSERT_TRUE(m_auth_pool.try_submit([&started, released] {
+    started.set_value();
+    released.wait();
+  }));
+  started.get_future().wait();
+  ASSERT_TRUE(m_auth_pool.try_submit([released] { released.wait(); }));
+  Responses waiting;  // a check that waits in the queue
+  HttpRequest req = make_request("GET", k_private);
+  req.authorization = k_good;
+  req.remote_address = "192.0.2.1";
+  m_service->handle(req, waiting.sink());
+  // The queue is full: refused at once, without a check.
+  const Response busy = get(k_private, wrong(0), "192.0.2.1");
+  EXPECT_EQ(busy.status, 503);
+  EXPECT_EQ(header(busy, "Retry-After"), "1");
+  EXPECT_EQ(busy.body, "stoa is busy checking credentials; retry shortly\n");
+  EXPECT_TRUE(metric("stoa_auth_rejected_total{reason=\"busy\"} 1")) << m_registry.render();
+  EXPECT_TRUE(metric("stoa_auth_queue_depth 2")) << m_registry.render();
+  // Misses never wait behind credential checks.
+  m_upstream.set("example.com/pub/@v/v1.0.0.info", {Status::ok, k_info});
+  EXPECT_EQ(get("/example.com/pub/@v/v1.0.0.info", "", "192.0.2.9").status, 200);
+  release.set_value();
+  EXPECT_EQ(waiting.wait_for(1).front().status, 200);
+  EXPECT_TRUE(metric("stoa_login_failures_total 0")) << m_registry.render();
 }
 
 }  // namespace
