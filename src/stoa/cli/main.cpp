@@ -720,9 +720,11 @@ int serve(RawConfig cfg, const std::string& config_file) {
 
   // The admin listener: its own request metrics go to a registry nobody renders, so the
   // main listener's numbers stay those of module traffic.
+  // Declared first, so destroyed last: the server's connections still count themselves in it
+  // when the server goes.
+  metrics::Registry admin_registry;
   std::unique_ptr<proxy::Admin> admin;
   std::unique_ptr<http::Server> admin_server;
-  metrics::Registry admin_registry;
   if (const auto& admin_listen = cfg.get("admin_listen"); !admin_listen.empty()) {
     admin = std::make_unique<proxy::Admin>(
         proxy::AdminOptions{render_config(cfg),
