@@ -709,6 +709,9 @@ int serve(RawConfig cfg, const std::string& config_file) {
   ho.shutdown_grace = cfg.duration("shutdown_grace");
   ho.on_drain = [&service] { service.set_draining(); };
   ho.tracer = &tracer;
+  // One counter for the main and the admin listener (ao copies it): a request id names one
+  // request of this process.
+  ho.request_ids = std::make_shared<std::atomic<std::uint64_t>>(0);
   ho.tls_cert = cfg.get("tls_cert");
   ho.tls_key = cfg.get("tls_key");
   ho.path_prefix = cfg.get("path_prefix");

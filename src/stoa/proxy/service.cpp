@@ -455,7 +455,9 @@ void Service::index_fetch(const HttpRequest& req, Done done) {
   if (auto bad = parse_index_query(req.target, q)) return done(std::move(*bad));
   const bool head = req.method == "HEAD";
   auto shared_done = std::make_shared<Done>(std::move(done));
-  const bool queued = m_pool.try_submit([this, q, head, shared_done, auth = req.authorization] {
+  const bool queued = m_pool.try_submit([this, q, head, shared_done, auth = req.authorization,
+                                         log = req.log] {
+    const trace::ScopedLogContext log_scope(log);
     Response resp;
     try {
       // Only what this client could read: see index_access.hpp.
@@ -577,7 +579,8 @@ void Service::sumdb_fetch(const HttpRequest& req, Done done) {
     resp.endpoint = "sumdb";
     done(std::move(resp));
   };
-  run_flight(key, std::move(waiter), nullptr, [this, s, key] {
+  run_flight(key, std::move(waiter), nullptr, [this, s, key, log = req.log] {
+    const trace::ScopedLogContext log_scope(log);
     FetchResult res;
     try {
       // Kept by a flight that ended after this request looked (see fetch_file).
@@ -629,12 +632,7 @@ void Service::run_flight(const std::string& key, fetch::SingleFlight<FetchResult
 }
 
 Service::FetchContext Service::context_of(const HttpRequest& req) {
-  FetchContext c{req.trace,
-                 req.tracestate,
-                 "request_id=" + (req.request_id.empty() ? "-" : req.request_id),
-                 {}};
-  if (req.trace.trace_id.valid()) c.tag += " trace_id=" + req.trace.trace_id.hex();
-  return c;
+  return FetchContext{req.trace, req.tracestate, req.log, {}};
 }
 
 fetch::Upstream::Headers Service::upstream_headers(const trace::Span& span,
@@ -648,8 +646,7 @@ fetch::Upstream::Headers Service::upstream_headers(const trace::Span& span,
 }
 
 std::optional<FetchResult> Service::verify_checksum(const module::Request& r, const std::string& h1,
-                                                    const trace::SpanContext& parent,
-                                                    const std::string& tag) {
+                                                    const trace::SpanContext& parent) {
   trace::Span span = m_tracer->start_span("sumdb.verify", &parent);
   if (m_options.checksum_db == nullptr || is_private_module(m_options, r.module)) {
     m_checksum_checks.with({"skipped"}).inc();
@@ -680,9 +677,9 @@ std::optional<FetchResult> Service::verify_checksum(const module::Request& r, co
       m_log->error(
           "SECURITY: checksum mismatch for {}@{} ({}): upstream served {}, checksum database {} "
           "has {}; "
-          "refused, nothing stored [{}]",
+          "refused, nothing stored",
           r.module, r.version, r.kind == Kind::zip ? "zip" : "go.mod", h1,
-          m_options.checksum_db->name(), v.expected, tag);
+          m_options.checksum_db->name(), v.expected);
       return FetchResult{
           Status::invalid,
           "checksum mismatch: upstream served " + h1 + ", the checksum database has " + v.expected,
@@ -819,8 +816,8 @@ void Service::handle(const HttpRequest& req, Done done) {
   if (m_options.from_own_fetcher && m_options.from_own_fetcher(req)) {
     m_log->warn(
         "{} was asked by stoa's own go command (a go-import loop back to this proxy); "
-        "refused [request_id={}]",
-        module::key_of(r), req.request_id);
+        "refused",
+        module::key_of(r));
     Response resp = error_response(508, "loop detected: stoa does not fetch for its own go command",
                                    Outcome::rejected);
     resp.head = req.method == "HEAD";
@@ -830,6 +827,7 @@ void Service::handle(const HttpRequest& req, Done done) {
   if (slow_credentials(req, r)) {
     auto shared = std::make_shared<Done>(std::move(done));
     const bool queued = m_pool.try_submit([this, req, r, shared] {
+      const trace::ScopedLogContext log_scope(req.log);
       try {
         police(req, r);  // the bcrypt check; its verdict is remembered
         if (auto now = respond_now(req)) return (*shared)(std::move(*now));
@@ -1115,6 +1113,7 @@ void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done 
   // happens-before the completion that reads it.
   auto leader = std::make_shared<bool>(false);
   auto waiter = [this, req, r, done = std::move(done), head, leader, mode](const FetchResult& res) {
+    const trace::ScopedLogContext log_scope(req.log);
     Response resp;
     const Outcome outcome = *leader ? Outcome::miss : Outcome::coalesced;
     if (res.status == Status::ok && res.file) {
@@ -1159,6 +1158,7 @@ void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done 
   run_flight(flight, std::move(waiter), leader, pool_for(r),
              [this, r, key, ctx = std::move(ctx), &up, mode, snapshot = std::move(snapshot)] {
                (void)snapshot;  // keeps `up` alive (a rule's upstream) until the job ends
+               const trace::ScopedLogContext log_scope(ctx.log);
                const auto started = std::chrono::steady_clock::now();
                FetchResult res;
                std::uint64_t bytes = 0;
@@ -1205,8 +1205,8 @@ FetchResult Service::download_file_once(const module::Request& r, const FetchCon
       m_lock_down_until.store(until.time_since_epoch().count());
       m_log->warn(
           "lock service ({}) unavailable: {}; fetching {} with per-replica single-flight only, "
-          "retrying the lock service in {} ms [{}]",
-          locks->backend(), e.what(), key, m_options.lock_retry.count(), ctx.tag);
+          "retrying the lock service in {} ms",
+          locks->backend(), e.what(), key, m_options.lock_retry.count());
       return download_file(r, ctx, bytes, up, mode);
     }
     m_lock_wait_seconds.observe(
@@ -1214,8 +1214,8 @@ FetchResult Service::download_file_once(const module::Request& r, const FetchCon
   }
   if (!held) {
     m_lock_acquisitions.with({"timeout"}).inc();
-    m_log->warn("{} stayed locked by another replica for {} ms; fetching it anyway [{}]", key,
-                m_options.lock_wait.count(), ctx.tag);
+    m_log->warn("{} stayed locked by another replica for {} ms; fetching it anyway", key,
+                m_options.lock_wait.count());
     return download_file(r, ctx, bytes, up, mode);
   }
   m_lock_acquisitions.with({"acquired"}).inc();
@@ -1224,7 +1224,7 @@ FetchResult Service::download_file_once(const module::Request& r, const FetchCon
     std::atomic<std::int64_t>& n;
     ~Unheld() { n.fetch_sub(1); }
   } unheld{m_locks_held};
-  m_log->debug("lock {} acquired [{}]", key, ctx.tag);
+  m_log->debug("lock {} acquired", key);
   FetchResult res;
   // Another replica may have committed the file while this one waited.
   if (m_store.get(key)) {
@@ -1234,11 +1234,11 @@ FetchResult Service::download_file_once(const module::Request& r, const FetchCon
   } else {
     res = download_file(r, ctx, bytes, up, mode);
   }
-  if (held->lost()) m_log->warn("lost the lock of {} while fetching it [{}]", key, ctx.tag);
+  if (held->lost()) m_log->warn("lost the lock of {} while fetching it", key);
   try {
     held->release();
   } catch (const coord::LockError& e) {
-    m_log->warn("releasing the lock of {}: {} (it ends by itself) [{}]", key, e.what(), ctx.tag);
+    m_log->warn("releasing the lock of {}: {} (it ends by itself)", key, e.what());
   }
   return res;
 }
@@ -1268,7 +1268,7 @@ FetchResult Service::download_file(const module::Request& r, const FetchContext&
   }
   if (res.status != Status::ok) {
     if (res.status != Status::not_found)
-      m_log->warn("upstream fetch {} failed: {} [{}]", key, res.message, ctx.tag);
+      m_log->warn("upstream fetch {} failed: {}", key, res.message);
     return res;
   }
 
@@ -1307,7 +1307,7 @@ FetchResult Service::download_file(const module::Request& r, const FetchContext&
     }
   }
   if (!problem.empty()) {
-    m_log->error("refusing {} from upstream: {} [{}]", key, problem, ctx.tag);
+    m_log->error("refusing {} from upstream: {}", key, problem);
     span.set_status(trace::StatusCode::error, problem);
     return {Status::invalid, problem, {}, {}};
   }
@@ -1322,10 +1322,10 @@ FetchResult Service::download_file(const module::Request& r, const FetchContext&
   if (mode == Mode::private_) {
     m_checksum_checks.with({"skipped"}).inc();  // private paths never reach a checksum database
   } else if (!h1.empty()) {
-    if (auto refused = verify_checksum(r, h1, span.context(), ctx.tag)) return std::move(*refused);
+    if (auto refused = verify_checksum(r, h1, span.context())) return std::move(*refused);
   }
   if (mode == Mode::passthrough) {
-    m_log->info("passed through {} ({} bytes, not stored) [{}]", key, staged.size(), ctx.tag);
+    m_log->info("passed through {} ({} bytes, not stored)", key, staged.size());
     auto passed = std::make_shared<FetchResult::PassedFile>();
     passed->fd = fsio::UniqueFd(::dup(staged.fd()));
     passed->size = staged.size();
@@ -1349,8 +1349,8 @@ FetchResult Service::download_file(const module::Request& r, const FetchContext&
     }
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - started);
-    m_log->info("{} {} ({} bytes, {} ms) [{}]", committed ? "stored" : "already stored", key, size,
-                ms.count(), ctx.tag);
+    m_log->info("{} {} ({} bytes, {} ms)", committed ? "stored" : "already stored", key, size,
+                ms.count());
     if (committed) record_index(r, h1, size, ctx.origin);
     if (committed && !h1.empty()) {
       put_bytes(m_store,
@@ -1374,6 +1374,7 @@ void Service::fetch_meta(const HttpRequest& req, const module::Request& r, Done 
   const bool head = req.method == "HEAD";
   auto leader = std::make_shared<bool>(false);
   auto waiter = [this, req, r, done = std::move(done), head, leader, mode](const FetchResult& res) {
+    const trace::ScopedLogContext log_scope(req.log);
     Response resp;
     try {
       resp = answer_meta(req, r, res, *leader ? Outcome::miss : Outcome::coalesced);
@@ -1391,6 +1392,7 @@ void Service::fetch_meta(const HttpRequest& req, const module::Request& r, Done 
   run_flight(key, std::move(waiter), leader, pool_for(r),
              [this, r, key, ctx = context_of(req), &up, snapshot = std::move(snapshot)] {
                (void)snapshot;  // keeps `up` alive (a rule's upstream) until the job ends
+               const trace::ScopedLogContext log_scope(ctx.log);
                const auto started = std::chrono::steady_clock::now();
                FetchResult res;
                try {
@@ -1421,8 +1423,7 @@ FetchResult Service::download_meta(const module::Request& r, const FetchContext&
     span.set_status(trace::StatusCode::error, res.message);
   }
   if (res.status != Status::ok) {
-    if (res.status != Status::not_found)
-      m_log->warn("upstream {} failed: {} [{}]", key, res.message, ctx.tag);
+    if (res.status != Status::not_found) m_log->warn("upstream {} failed: {}", key, res.message);
     return res;
   }
   if (r.kind == Kind::list) {
@@ -1441,7 +1442,7 @@ FetchResult Service::download_meta(const module::Request& r, const FetchContext&
       problem = "version " + info->version.substr(0, 128) + " does not match module path";
     }
     if (!problem.empty()) {
-      m_log->error("refusing {} from upstream: {} [{}]", key, problem, ctx.tag);
+      m_log->error("refusing {} from upstream: {}", key, problem);
       return {Status::invalid, problem, {}, {}};
     }
   }

@@ -215,12 +215,12 @@ class Service {
                   Mode mode, std::string origin, std::shared_ptr<const policy::Snapshot> snapshot);
   void fetch_meta(const HttpRequest& req, const module::Request& r, Done done, fetch::Upstream& up,
                   Mode mode, std::shared_ptr<const policy::Snapshot> snapshot);
-  // What a fetch job carries of the request that started it: its trace context and a tag for
-  // log lines ("request_id=... trace_id=...").
+  // What a fetch job carries of the request that started it: its trace context, and its log
+  // context, which the job sets on its worker thread (trace::ScopedLogContext).
   struct FetchContext {
     trace::SpanContext trace;
     std::string tracestate;
-    std::string tag;
+    trace::LogContext log;
     std::string origin;  // recorded in the index for a file this fetch stores
   };
   static FetchContext context_of(const HttpRequest& req);
@@ -256,8 +256,7 @@ class Service {
   static Mode mode_of(const Policed& p);
   // nullopt when `h1` may be stored; else why not.
   std::optional<FetchResult> verify_checksum(const module::Request& r, const std::string& h1,
-                                             const trace::SpanContext& parent,
-                                             const std::string& tag);
+                                             const trace::SpanContext& parent);
   // /sumdb/<name>/...: answered now when possible (supported, stored tiles, cached answers).
   std::optional<Response> sumdb_now(const HttpRequest& req);
   void sumdb_fetch(const HttpRequest& req, Done done);
