@@ -314,6 +314,19 @@ Core make_core(RawConfig& cfg) {
   return c;
 }
 
+// Who may read /metrics, /index and /catalog on the main listener: operational_endpoints, by
+// default "authenticated" when clients have credentials to authenticate with (derive_defaults()
+// fills it in; this is the same rule again for a configuration that did not go through it).
+proxy::ServiceOptions::OperationalAccess operational_access(const RawConfig& cfg) {
+  using Access = proxy::ServiceOptions::OperationalAccess;
+  const std::string& v = cfg.get("operational_endpoints");
+  if (v == "admin") return Access::admin_only;
+  if (v == "authenticated") return Access::authenticated;
+  if (v == "public") return Access::anyone;
+  const bool credentials = !cfg.get("users_file").empty() || !cfg.get("tokens_file").empty();
+  return credentials ? Access::authenticated : Access::anyone;
+}
+
 // How long to wait for another replica's lock: lock_wait, by default fetch_timeout (the holder's
 // own transfer is bounded by it; derive_defaults() fills it in, this is the same rule again for
 // a configuration that did not go through it).
@@ -667,6 +680,7 @@ int serve(RawConfig cfg, const std::string& config_file) {
   so.memory_cache_bytes = cfg.count("memory_cache_bytes");
   so.memory_cache_max_object = cfg.count("memory_cache_max_object");
   so.policy = policy.get();
+  so.operational_access = operational_access(cfg);
   // A `private` rule without an upstream of its own fetches with the go command, when direct
   // fetching is configured.
   so.private_source = direct ? direct->source.get() : nullptr;

@@ -750,21 +750,17 @@ std::optional<Response> Service::respond_now(const HttpRequest& req) {
         out = text(503, "store unavailable\n", Outcome::internal);
       }
     }
-  } else if (req.target == "/metrics") {
-    out = text(200, m_registry.render(), Outcome::internal);
-    out->content_type = "text/plain; version=0.0.4; charset=utf-8";
-  } else if (req.target == "/") {
-    out = text(200, "stoa: a Go module proxy. Set GOPROXY to this URL.\n", Outcome::internal);
-  } else if (is_index_target(req.target)) {
-    if (m_options.index == nullptr) {
-      out = error_response(404, "not found: this stoa keeps no index (index = none)",
-                           Outcome::not_found);
-    } else {
-      IndexQuery q;
-      out = parse_index_query(req.target, q);
-      if (!out) return std::nullopt;  // read on the worker pool by handle()
+  } else if (is_operational_target(req.target)) {
+    bool slow = false;
+    out = operational_gate(req, slow);
+    if (slow) return std::nullopt;  // handle() checks the credentials off-thread
+    if (!out) {
+      out = operational_now(req);
+      if (!out) return std::nullopt;  // the index is read on the worker pool by handle()
     }
     out->endpoint = "internal";
+  } else if (req.target == "/") {
+    out = text(200, "stoa: a Go module proxy. Set GOPROXY to this URL.\n", Outcome::internal);
   } else if (req.target.starts_with("/sumdb/")) {
     try {
       out = sumdb_now(req);
@@ -806,10 +802,110 @@ std::optional<Response> Service::respond_now(const HttpRequest& req) {
   return out;
 }
 
+namespace {
+
+// 401 for /metrics, /index or /catalog without valid credentials.
+Response operational_unauthorized(std::string_view target) {
+  Response resp = error_response(
+      401,
+      "unauthorized: " + std::string(target.substr(0, target.find('?'))) + " needs credentials",
+      Outcome::rejected);
+  resp.headers.emplace_back("WWW-Authenticate", "Basic realm=\"stoa\"");
+  resp.endpoint = "internal";
+  return resp;
+}
+
+}  // namespace
+
+bool Service::is_operational_target(std::string_view target) {
+  return target == "/metrics" || is_index_target(target);
+}
+
+std::optional<Response> Service::operational_gate(const HttpRequest& req, bool& slow) const {
+  using Access = ServiceOptions::OperationalAccess;
+  switch (m_options.operational_access) {
+    case Access::anyone:
+      return std::nullopt;
+    case Access::admin_only: {
+      Response resp = error_response(404, "not found", Outcome::not_found);
+      resp.endpoint = "internal";
+      return resp;
+    }
+    case Access::authenticated:
+      break;
+  }
+  if (!req.authorization.empty() && m_options.policy != nullptr) {
+    const auto snap = m_options.policy->current();
+    if (snap->credentials->is_slow(req.authorization)) {
+      slow = true;
+      return std::nullopt;
+    }
+    if (snap->credentials->authenticate(req.authorization).status == policy::AuthResult::Status::ok)
+      return std::nullopt;
+  }
+  return operational_unauthorized(req.target);
+}
+
+std::optional<Response> Service::operational_now(const HttpRequest& req) {
+  std::optional<Response> out;
+  if (req.target == "/metrics") {
+    out = text(200, m_registry.render(), Outcome::internal);
+    out->content_type = "text/plain; version=0.0.4; charset=utf-8";
+  } else if (is_index_target(req.target)) {
+    if (m_options.index == nullptr) {
+      out = error_response(404, "not found: this stoa keeps no index (index = none)",
+                           Outcome::not_found);
+    } else {
+      IndexQuery q;
+      out = parse_index_query(req.target, q);
+      if (!out) return std::nullopt;  // read on the worker pool by handle_operational()
+    }
+  } else {
+    return std::nullopt;
+  }
+  out->head = req.method == "HEAD";
+  out->endpoint = "internal";
+  return out;
+}
+
+void Service::handle_operational(const HttpRequest& req, Done done) {
+  if (auto now = operational_now(req)) return done(std::move(*now));
+  if (is_index_target(req.target)) return index_fetch(req, std::move(done));
+  Response resp = error_response(404, "not found", Outcome::not_found);
+  resp.endpoint = "internal";
+  done(std::move(resp));
+}
+
 void Service::handle(const HttpRequest& req, Done done) {
   if (auto r = respond_now(req)) return done(std::move(*r));
   if (req.target.starts_with("/sumdb/")) return sumdb_fetch(req, std::move(done));
-  if (is_index_target(req.target)) return index_fetch(req, std::move(done));
+  if (is_operational_target(req.target)) {
+    bool slow = false;
+    if (auto refused = operational_gate(req, slow)) {
+      refused->head = req.method == "HEAD";
+      return done(std::move(*refused));
+    }
+    if (!slow) return handle_operational(req, std::move(done));
+    // The first bcrypt check of these credentials: on a worker (its verdict is remembered).
+    auto shared = std::make_shared<Done>(std::move(done));
+    const bool queued = m_pool.try_submit([this, req, shared] {
+      const trace::ScopedLogContext log_scope(req.log);
+      const auto who = m_options.policy->current()->credentials->authenticate(req.authorization);
+      if (who.status != policy::AuthResult::Status::ok) {
+        Response resp = operational_unauthorized(req.target);
+        resp.head = req.method == "HEAD";
+        return (*shared)(std::move(resp));
+      }
+      handle_operational(req, std::move(*shared));
+    });
+    if (!queued) {
+      Response resp = error_response(503, "stoa is busy; retry shortly", Outcome::failed);
+      resp.headers.emplace_back("Retry-After", "1");
+      resp.endpoint = "internal";
+      (*shared)(std::move(resp));
+    }
+    return;
+  }
   // respond_now only declines for well-formed module requests that need upstream work, or
   // whose credentials need a bcrypt check: that runs on a worker, never on a serving thread.
   auto r = std::get<module::Request>(module::parse_request(req.target));

@@ -111,6 +111,12 @@ struct ServiceOptions {
   // here): it is answered 508 at once instead of starting or joining a fetch, so a loop ends
   // after one hop instead of waiting on its own flight. Null: never.
   std::function<bool(const HttpRequest&)> from_own_fetcher;
+  // Who may read /metrics, /index and /catalog through respond_now() and handle() (the main
+  // listener): anyone; only clients whose credentials `policy` accepts (any valid user or
+  // token; none or wrong ones: 401 with WWW-Authenticate); or nobody (404: the admin listener
+  // serves them, through operational_now() and handle_operational()).
+  enum class OperationalAccess : std::uint8_t { anyone, authenticated, admin_only };
+  OperationalAccess operational_access = OperationalAccess::anyone;
 };
 
 // What an upstream fetch came to; shared by every request waiting on it.
@@ -162,6 +168,13 @@ class Service {
   // This service as a listener's Handler (the service must outlive it).
   Handler handler();
 
+  // /metrics, /index and /catalog whatever `operational_access` says, for the admin listener:
+  // the answer now, or nullopt when handle_operational() must read the index on a worker.
+  // Other targets: nullopt from operational_now(), 404 from handle_operational().
+  std::optional<Response> operational_now(const HttpRequest& req);
+  void handle_operational(const HttpRequest& req, Done done);
+  static bool is_operational_target(std::string_view target);
+
   // Fetches in flight (files and metadata).
   std::size_t in_flight() const;
   // Their keys (e.g. "example.com/m/@v/v1.0.0.zip"), for the admin listener.
@@ -188,6 +201,10 @@ class Service {
     policy::Decision decision;
   };
   Policed police(const HttpRequest& req, const module::Request& r) const;
+  // The main listener's check of an operational target (operational_access): the refusal
+  // (401, 404), or nullopt when it may be served. `slow` is set (and nullopt returned) when the
+  // credentials need a bcrypt check first, which handle() runs on a worker.
+  std::optional<Response> operational_gate(const HttpRequest& req, bool& slow) const;
   // Whether deciding `req` would run a bcrypt check (kept off the serving threads).
   bool slow_credentials(const HttpRequest& req, const module::Request& r) const;
   // handle() once the credentials are cheap to check: policy answer, or a fetch.
