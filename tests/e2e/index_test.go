@@ -176,7 +176,10 @@ action = "private"
 readers = ["alice"]
 upstream = "`+privUp.URL()+`"
 `)
-	s := startStoa(t, up, stoatest.Config{Args: []string{"--rules-file", rules, "--users-file", users}})
+	// Public listings (with users the default is authenticated): anonymous clients must see
+	// the public versions and nothing private.
+	s := startStoa(t, up, stoatest.Config{Args: []string{"--rules-file", rules, "--users-file", users,
+		"--operational-endpoints", "public"}})
 	auth := func(user, pass string) string {
 		return "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
 	}

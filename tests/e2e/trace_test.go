@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -143,6 +144,39 @@ func TestTracingSpansAndPropagation(t *testing.T) {
 	}
 	if !strings.Contains(s.WaitLog("trace_id="+traceID, 1, 10*time.Second), "trace_id="+traceID) {
 		t.Errorf("the access log does not carry the trace id")
+	}
+}
+
+// TestTracingRootSpanTraceIDIsTheAccessLines: a request without traceparent (as the go command
+// sends them) starts a trace; its access line carries that trace's id, so the line and the
+// exported spans meet.
+func TestTracingRootSpanTraceIDIsTheAccessLines(t *testing.T) {
+	t.Parallel()
+	m := modgen.MustBuild(t, modgen.Module{Path: "example.com/rooted", Version: "v1.0.0"})
+	up := newUpstream(t, m)
+	c := newCollector(t)
+	s := startStoa(t, up, stoatest.Config{Env: []string{
+		"OTEL_EXPORTER_OTLP_ENDPOINT=" + c.srv.URL, "OTEL_BSP_SCHEDULE_DELAY=50"}})
+	r := get(t, s.URL+"/"+m.Key("mod"))
+	if r.Status != 200 {
+		t.Fatalf("GET mod: %v", r)
+	}
+	id := r.Header.Get("X-Request-Id")
+	log := s.WaitLog(`path="/`+m.Key("mod")+`"`, 1, 10*time.Second)
+	match := regexp.MustCompile(`access request_id=` + id + ` .* trace_id=([0-9a-f]{32})`).FindStringSubmatch(log)
+	if match == nil {
+		t.Fatalf("no access line with a trace id for request %s:\n%s", id, log)
+	}
+	spans := c.waitSpans(t, match[1], func(ss []otlpSpan) bool {
+		for _, s := range ss {
+			if s.Kind == 2 && s.ParentSpanID == "" {
+				return true
+			}
+		}
+		return false
+	})
+	if len(spans) == 0 {
+		t.Errorf("no root server span in trace %s", match[1])
 	}
 }
 

@@ -238,6 +238,14 @@ const std::vector<KeySpec>& keys() {
       {"rules_check_interval", KeyType::duration, "2s",
        "how often the rules, users and tokens files are checked for changes (one stat each); "
        "0: only on SIGHUP"},
+      {"operational_endpoints",
+       KeyType::choice,
+       "",
+       "who may read /metrics, /index and /catalog on the main listener: public (anyone), "
+       "authenticated (valid credentials of users_file or tokens_file) or admin (only on the "
+       "admin listener; 404 on the main one); default: authenticated when users_file or "
+       "tokens_file is set, else public",
+       {"public", "authenticated", "admin"}},
       {"tls_cert", KeyType::string, "",
        "PEM certificate chain file; with tls_key, serve HTTPS instead of HTTP"},
       {"tls_key", KeyType::string, "", "PEM private key file of tls_cert"},
@@ -393,6 +401,8 @@ void validate(const KeySpec& k, const std::string& v, std::string_view where) {
       if (v != "true" && v != "false") fail("must be true or false");
       break;
     case KeyType::choice:
+      // A key whose default is empty takes "" as "derive it" (operational_endpoints).
+      if (v.empty() && k.default_value.empty()) break;
       if (std::find(k.choices.begin(), k.choices.end(), v) == k.choices.end()) {
         fail(fmt::format("must be one of {}", fmt::join(k.choices, ", ")));
       }
@@ -429,6 +439,18 @@ void check_combinations(const RawConfig& cfg) {
         fmt::format("{} is set but {} is not: HTTPS needs both the certificate and "
                     "its private key",
                     cfg.where(cert ? "tls_cert" : "tls_key"), cert ? "tls_key" : "tls_cert"));
+  }
+  const auto& operational = cfg.get("operational_endpoints");
+  if (operational == "admin" && cfg.get("admin_listen").empty()) {
+    throw ConfigError(fmt::format(
+        "{}: /metrics, /index and /catalog would be served nowhere; set admin_listen too",
+        cfg.where("operational_endpoints")));
+  }
+  if (operational == "authenticated" && cfg.get("users_file").empty() &&
+      cfg.get("tokens_file").empty()) {
+    throw ConfigError(
+        fmt::format("{}: no client could ever authenticate; set users_file or tokens_file too",
+                    cfg.where("operational_endpoints")));
   }
   if (cert && cfg.get("listen").starts_with("unix:")) {
     throw ConfigError(fmt::format(
@@ -536,6 +558,14 @@ void derive_defaults(RawConfig& cfg, const std::string& config_file,
     derive("direct_home", cfg.get("direct_dir") + "/home", "direct_dir");
   }
   derive("rules_file", config_file, "--config");
+  // Where clients must authenticate, the listings and numbers are not for anyone either.
+  if (!cfg.get("users_file").empty()) {
+    derive("operational_endpoints", "authenticated", "users_file");
+  } else if (!cfg.get("tokens_file").empty()) {
+    derive("operational_endpoints", "authenticated", "tokens_file");
+  } else {
+    derive("operational_endpoints", "public", "users_file and tokens_file (unset)");
+  }
   if (cfg.get("store") != "s3") return;
   auto from_env = [&](std::string_view key, std::initializer_list<const char*> vars) {
     for (const char* var : vars) {

@@ -176,6 +176,23 @@ TEST(Config, TlsNeedsCertificateAndKey) {
       "TLS is not served on a unix socket (listen (--listen))");
 }
 
+TEST(Config, OperationalEndpointsNeedWhatTheyPromise) {
+  EXPECT_MENTIONS(error_of("", {}, {{"operational_endpoints", "admin"}}),
+                  "operational_endpoints (--operational-endpoints): /metrics, /index and /catalog "
+                  "would be served nowhere; set admin_listen too");
+  EXPECT_EQ(
+      error_of("", {}, {{"operational_endpoints", "admin"}, {"admin_listen", "127.0.0.1:9090"}}),
+      "");
+  EXPECT_MENTIONS(error_of("", {{"STOA_OPERATIONAL_ENDPOINTS", "authenticated"}}, {}),
+                  "operational_endpoints (STOA_OPERATIONAL_ENDPOINTS): no client could ever "
+                  "authenticate; set users_file or tokens_file too");
+  EXPECT_EQ(error_of("", {{"STOA_OPERATIONAL_ENDPOINTS", "authenticated"}},
+                     {{"tokens_file", "/etc/stoa/tokens"}}),
+            "");
+  EXPECT_MENTIONS(error_of("", {}, {{"operational_endpoints", "private"}}),
+                  "must be one of public, authenticated, admin");
+}
+
 TEST(Config, WhereNamesTheOrigin) {
   TempToml f("listen = \"127.0.0.1:1\"\n");
   const RawConfig c = load_config(f.path(), {{"STOA_LIST_TTL", "1s"}}, {{"data_dir", "/d"}});
@@ -214,6 +231,24 @@ TEST(DeriveDefaults, SetValuesAreKept) {
   RawConfig m = load_config("", {}, {{"store", "memory"}});
   derive_defaults(m, "", no_env);
   EXPECT_EQ(m.get("direct_dir"), "") << "the memory store's direct_dir is a fresh temp directory";
+}
+
+TEST(DeriveDefaults, OperationalEndpointsAreAuthenticatedWhereClientsAuthenticate) {
+  RawConfig open = load_config("", {}, {});
+  derive_defaults(open, "", no_env);
+  EXPECT_EQ(open.get("operational_endpoints"), "public");
+  RawConfig users = load_config("", {}, {{"users_file", "/etc/stoa/users"}});
+  derive_defaults(users, "", no_env);
+  EXPECT_EQ(users.get("operational_endpoints"), "authenticated");
+  EXPECT_EQ(users.where("operational_endpoints"),
+            "operational_endpoints (derived from users_file)");
+  RawConfig tokens = load_config("", {}, {{"tokens_file", "/etc/stoa/tokens"}});
+  derive_defaults(tokens, "", no_env);
+  EXPECT_EQ(tokens.get("operational_endpoints"), "authenticated");
+  RawConfig set = load_config(
+      "", {}, {{"tokens_file", "/etc/stoa/tokens"}, {"operational_endpoints", "public"}});
+  derive_defaults(set, "", no_env);
+  EXPECT_EQ(set.get("operational_endpoints"), "public");
 }
 
 TEST(DeriveDefaults, S3FromTheAwsEnvironment) {

@@ -7,6 +7,8 @@
 
 #include <ctime>
 
+#include "stoa/trace/log_context.hpp"
+
 namespace stoa::cli {
 namespace {
 
@@ -22,24 +24,55 @@ std::string timestamp(const spdlog::details::log_msg& msg) {
   return fmt::format("{}.{:03}Z", std::string_view(ts, n), ms.count());
 }
 
-// One JSON object per line: {"time":..., "level":..., "msg":...} with the message escaped.
+// `text` as the inside of a JSON string.
+void append_json_escaped(spdlog::memory_buf_t& dest, std::string_view text) {
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      dest.push_back('\\');
+      dest.push_back(c);
+    } else if (u < 0x20 || u == 0x7f) {
+      fmt::format_to(std::back_inserter(dest), "\\u{:04x}", u);
+    } else {
+      dest.push_back(c);
+    }
+  }
+}
+
+// `text` with control bytes (and the backslash) as \xNN.
+void append_text_escaped(spdlog::memory_buf_t& dest, std::string_view text) {
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f || c == '\\') {
+      fmt::format_to(std::back_inserter(dest), "\\x{:02x}", u);
+    } else {
+      dest.push_back(c);
+    }
+  }
+}
+
+// One JSON object per line: {"time":..., "level":..., "msg":...} with the message escaped, and
+// "request_id" and "trace_id" when the record is about a request (trace/log_context.hpp).
 class JsonFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     fmt::format_to(std::back_inserter(dest), R"({{"time":"{}","level":"{}","msg":")",
                    timestamp(msg), spdlog::level::to_string_view(msg.level));
-    for (const char c : std::string_view(msg.payload.data(), msg.payload.size())) {
-      const auto u = static_cast<unsigned char>(c);
-      if (c == '"' || c == '\\') {
-        dest.push_back('\\');
-        dest.push_back(c);
-      } else if (u < 0x20 || u == 0x7f) {
-        fmt::format_to(std::back_inserter(dest), "\\u{:04x}", u);
-      } else {
-        dest.push_back(c);
+    append_json_escaped(dest, std::string_view(msg.payload.data(), msg.payload.size()));
+    dest.push_back('"');
+    if (const trace::LogContext* ctx = trace::current_log_context()) {
+      if (!ctx->request_id.empty()) {
+        dest.append(std::string_view(R"(,"request_id":")"));
+        append_json_escaped(dest, ctx->request_id);
+        dest.push_back('"');
+      }
+      if (!ctx->trace_id.empty()) {
+        dest.append(std::string_view(R"(,"trace_id":")"));
+        append_json_escaped(dest, ctx->trace_id);
+        dest.push_back('"');
       }
     }
-    dest.append(std::string_view("\"}\n"));
+    dest.append(std::string_view("}\n"));
   }
   std::unique_ptr<spdlog::formatter> clone() const override {
     return std::make_unique<JsonFormatter>();
@@ -47,19 +80,23 @@ class JsonFormatter final : public spdlog::formatter {
 };
 
 // "<time> <level> <message>" with control bytes of the message as \xNN, so text quoted from
-// an upstream (or a checksum database's evidence) can neither split nor forge a log line.
+// an upstream (or a checksum database's evidence) can neither split nor forge a log line. A
+// record about a request ends with " [request_id=<id> trace_id=<id>]" (trace/log_context.hpp).
 class TextFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     fmt::format_to(std::back_inserter(dest), "{} {} ", timestamp(msg),
                    spdlog::level::to_string_view(msg.level));
-    for (const char c : std::string_view(msg.payload.data(), msg.payload.size())) {
-      const auto u = static_cast<unsigned char>(c);
-      if (u < 0x20 || u == 0x7f || c == '\\') {
-        fmt::format_to(std::back_inserter(dest), "\\x{:02x}", u);
-      } else {
-        dest.push_back(c);
+    append_text_escaped(dest, std::string_view(msg.payload.data(), msg.payload.size()));
+    if (const trace::LogContext* ctx = trace::current_log_context();
+        ctx != nullptr && !ctx->request_id.empty()) {
+      dest.append(std::string_view(" [request_id="));
+      append_text_escaped(dest, ctx->request_id);
+      if (!ctx->trace_id.empty()) {
+        dest.append(std::string_view(" trace_id="));
+        append_text_escaped(dest, ctx->trace_id);
       }
+      dest.push_back(']');
     }
     dest.push_back('\n');
   }

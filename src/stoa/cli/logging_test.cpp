@@ -4,7 +4,10 @@
 #include <spdlog/details/log_msg.h>
 #include <spdlog/formatter.h>
 
+#include <boost/json.hpp>
 #include <string>
+
+#include "stoa/trace/log_context.hpp"
 
 namespace stoa::cli {
 namespace {
@@ -33,6 +36,33 @@ TEST(Logging, JsonRecordIsOneEscapedObject) {
   EXPECT_EQ(line.find('\n'), line.size() - 1) << line;
   EXPECT_NE(line.find(R"("level":"warning","msg":"a\"b\\c\u000ad\u0001"})"), std::string::npos)
       << line;
+}
+
+TEST(Logging, JsonRecordCarriesTheRequestAsFields) {
+  const trace::LogContext ctx{"42", "4bf92f3577b34da6a3ce929d0e0e4736"};
+  const trace::ScopedLogContext scope(ctx);
+  const std::string line = format_one("json", "upstream fetch x failed");
+  const auto v = boost::json::parse(line).as_object();
+  EXPECT_EQ(v.at("msg").as_string(), "upstream fetch x failed");
+  EXPECT_EQ(v.at("request_id").as_string(), "42");
+  EXPECT_EQ(v.at("trace_id").as_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+}
+
+TEST(Logging, JsonRecordWithoutARequestHasNoRequestFields) {
+  const auto v = boost::json::parse(format_one("json", "stoa serving")).as_object();
+  EXPECT_FALSE(v.contains("request_id"));
+  EXPECT_FALSE(v.contains("trace_id"));
+}
+
+TEST(Logging, TextRecordEndsWithTheRequest) {
+  const trace::LogContext ctx{"42", "4bf92f3577b34da6a3ce929d0e0e4736"};
+  {
+    const trace::ScopedLogContext scope(ctx);
+    EXPECT_TRUE(format_one("text", "lock x acquired")
+                    .ends_with(" lock x acquired [request_id=42 "
+                               "trace_id=4bf92f3577b34da6a3ce929d0e0e4736]\n"));
+  }
+  EXPECT_TRUE(format_one("text", "lock x acquired").ends_with(" lock x acquired\n"));
 }
 
 }  // namespace

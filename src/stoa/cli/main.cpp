@@ -318,6 +318,19 @@ Core make_core(RawConfig& cfg) {
   return c;
 }
 
+// Who may read /metrics, /index and /catalog on the main listener: operational_endpoints, by
+// default "authenticated" when clients have credentials to authenticate with (derive_defaults()
+// fills it in; this is the same rule again for a configuration that did not go through it).
+proxy::ServiceOptions::OperationalAccess operational_access(const RawConfig& cfg) {
+  using Access = proxy::ServiceOptions::OperationalAccess;
+  const std::string& v = cfg.get("operational_endpoints");
+  if (v == "admin") return Access::admin_only;
+  if (v == "authenticated") return Access::authenticated;
+  if (v == "public") return Access::anyone;
+  const bool credentials = !cfg.get("users_file").empty() || !cfg.get("tokens_file").empty();
+  return credentials ? Access::authenticated : Access::anyone;
+}
+
 // How long to wait for another replica's lock: lock_wait, by default fetch_timeout (the holder's
 // own transfer is bounded by it; derive_defaults() fills it in, this is the same rule again for
 // a configuration that did not go through it).
@@ -700,6 +713,7 @@ int serve(RawConfig cfg, const std::string& config_file) {
     throw ConfigError(cfg.where("auth_failure_window") +
                       ": must be at least 1s (or auth_max_failures = 0: no limit)");
   }
+  so.operational_access = operational_access(cfg);
   // A `private` rule without an upstream of its own fetches with the go command, when direct
   // fetching is configured.
   so.private_source = direct ? direct->source.get() : nullptr;
@@ -742,6 +756,9 @@ int serve(RawConfig cfg, const std::string& config_file) {
   ho.shutdown_grace = cfg.duration("shutdown_grace");
   ho.on_drain = [&service] { service.set_draining(); };
   ho.tracer = &tracer;
+  // One counter for the main and the admin listener (ao copies it): a request id names one
+  // request of this process.
+  ho.request_ids = std::make_shared<std::atomic<std::uint64_t>>(0);
   ho.tls_cert = cfg.get("tls_cert");
   ho.tls_key = cfg.get("tls_key");
   ho.path_prefix = cfg.get("path_prefix");
@@ -753,9 +770,11 @@ int serve(RawConfig cfg, const std::string& config_file) {
 
   // The admin listener: its own request metrics go to a registry nobody renders, so the
   // main listener's numbers stay those of module traffic.
+  // Declared first, so destroyed last: the server's connections still count themselves in it
+  // when the server goes.
+  metrics::Registry admin_registry;
   std::unique_ptr<proxy::Admin> admin;
   std::unique_ptr<http::Server> admin_server;
-  metrics::Registry admin_registry;
   if (const auto& admin_listen = cfg.get("admin_listen"); !admin_listen.empty()) {
     admin = std::make_unique<proxy::Admin>(
         proxy::AdminOptions{render_config(cfg),

@@ -30,6 +30,7 @@
 #include "stoa/http/request_metrics.hpp"
 #include "stoa/http/wire.hpp"
 #include "stoa/proxy/response.hpp"
+#include "stoa/trace/log_context.hpp"
 #include "stoa/trace/tracer.hpp"
 
 namespace stoa::http {
@@ -50,6 +51,7 @@ auto async_handle(const proxy::Handler& service, proxy::HttpRequest req, Token&&
       [&service](auto handler, proxy::HttpRequest request) {
         auto ex = asio::get_associated_executor(handler);
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        const trace::ScopedLogContext log_scope(request.log);
         service.handle(request, [shared, ex](proxy::Response r) {
           asio::post(ex, [shared, r = std::move(r)]() mutable { (*shared)(std::move(r)); });
         });
@@ -147,7 +149,7 @@ struct Server::Impl {
   std::shared_ptr<asio::ssl::context> tls;
   std::string prefix;  // path_prefix without a trailing '/'; "" for none
   std::vector<std::thread> threads;
-  std::atomic<std::uint64_t> next_id{1};
+  std::shared_ptr<std::atomic<std::uint64_t>> request_ids;  // the last id handed out
   std::atomic<bool> stopped{false};
   std::atomic<bool> draining{false};
   std::atomic<int> active_requests{0};
@@ -182,6 +184,8 @@ struct Server::Impl {
         access(std::move(a)),
         metrics(registry),
         tracer(options.tracer != nullptr ? options.tracer : &no_tracer) {
+    request_ids =
+        options.request_ids ? options.request_ids : std::make_shared<std::atomic<std::uint64_t>>(0);
     prefix = options.path_prefix;
     while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
   }
@@ -641,7 +645,8 @@ struct Server::Impl {
       watch.disarm();
       if (watch.fired.load()) co_return;  // went quiet mid-header: nothing to answer
       const auto started = std::chrono::steady_clock::now();
-      const std::string id = std::to_string(next_id.fetch_add(1, std::memory_order_relaxed));
+      const std::string id =
+          std::to_string(request_ids->fetch_add(1, std::memory_order_relaxed) + 1);
       if (draining.load() && ec) co_return;
       active_requests.fetch_add(1);
       struct ActiveRequest {
@@ -651,7 +656,7 @@ struct Server::Impl {
 
       proxy::Response resp;
       proxy::HttpRequest req;
-      req.request_id = id;
+      req.log.request_id = id;
       req.remote_address = remote_address;
       req.remote_port = remote_port;
       trace::Span span;
@@ -679,6 +684,10 @@ struct Server::Impl {
           parent = trace::parse_traceparent(msg.find("traceparent")->value());
         span = tracer->start_span("HTTP request", parent ? &*parent : nullptr, trace::Kind::server);
         req.trace = span.context();
+        // Every request gets a trace id in the logs: its span's (the client's trace, or the
+        // root span's when tracing is on), else a made-up one.
+        req.log.trace_id =
+            req.trace.trace_id.valid() ? req.trace.trace_id.hex() : trace::random_trace_id().hex();
         if (msg.count("tracestate") == 1) {
           req.tracestate = std::string(trace::sanitize_tracestate(msg.find("tracestate")->value()));
         }
@@ -691,7 +700,10 @@ struct Server::Impl {
         } else if (!strip_prefix(req.target)) {
           resp =
               proxy::error_response(404, "not found: outside " + prefix, proxy::Outcome::not_found);
-        } else if (auto now = service.respond_now(req)) {
+        } else if (auto now = [&] {
+                     const trace::ScopedLogContext log_scope(req.log);
+                     return service.respond_now(req);
+                   }()) {
           resp = std::move(*now);
         } else {
           resp = co_await async_handle(service, req, asio::use_awaitable);
@@ -734,8 +746,8 @@ struct Server::Impl {
         if (resp.status >= 500) span.set_status(trace::StatusCode::error, error);
       }
       span.end();
-      const std::string trace_id =
-          req.trace.trace_id.valid() ? req.trace.trace_id.hex() : std::string();
+      // A request refused before it was parsed (400, 431) has no trace id yet.
+      if (req.log.trace_id.empty()) req.log.trace_id = trace::random_trace_id().hex();
       metrics.record(resp.endpoint, resp.status, resp.outcome,
                      std::chrono::duration<double>(elapsed).count(), body_bytes);
       if (access) {
@@ -749,7 +761,7 @@ struct Server::Impl {
         rec.duration = std::chrono::duration_cast<std::chrono::microseconds>(elapsed);
         rec.outcome = resp.outcome;
         rec.error = error;
-        rec.trace_id = trace_id;
+        rec.trace_id = req.log.trace_id;
         access->info(format_access(rec, options.log_format, log_timestamp()));
       }
       if (!keep_alive || draining.load()) break;

@@ -3,8 +3,10 @@
 // access log, and zero-copy (sendfile) for stored files. The only component that includes
 // Boost.Asio/Beast; everything protocol-specific is in proxy::Service.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -41,6 +43,10 @@ struct ServerOptions {
   std::chrono::milliseconds write_stall_timeout{60'000};  // no write progress for this long
   std::size_t max_header_bytes = 16 << 10;
   LogFormat log_format = LogFormat::text;
+  // Where request ids come from (X-Request-Id, the access log, log lines about the request):
+  // give every listener of a process the same counter so that an id names one request. nullptr:
+  // a counter of this server's own.
+  std::shared_ptr<std::atomic<std::uint64_t>> request_ids;
   // On SIGTERM/SIGINT: `on_drain` runs (readiness turns false), the listener closes, requests in
   // progress (including those waiting for a fetch) finish, then the threads end; after
   // `shutdown_grace` whatever is left is cut off.

@@ -25,9 +25,12 @@ Admin::Admin(AdminOptions options, Service& service)
     : m_options(std::move(options)), m_service(service) {}
 
 Handler Admin::handler() {
-  return {
-      [this](const HttpRequest& r) { return respond_now(r); },
-      [this](const HttpRequest& r, std::function<void(Response)> done) { done(*respond_now(r)); }};
+  return {[this](const HttpRequest& r) { return respond_now(r); },
+          [this](const HttpRequest& r, std::function<void(Response)> done) {
+            if (auto now = respond_now(r)) return done(std::move(*now));
+            m_service.handle_operational(r,
+                                         std::move(done));  // /index and /catalog: a worker reads
+          }};
 }
 
 std::optional<Response> Admin::respond_now(const HttpRequest& req) {
@@ -35,8 +38,12 @@ std::optional<Response> Admin::respond_now(const HttpRequest& req) {
   if (req.method != "GET" && req.method != "HEAD") {
     out = error_response(405, "method not allowed", Outcome::rejected);
     out->headers.emplace_back("Allow", "GET, HEAD");
-  } else if (req.target == "/healthz" || req.target == "/readyz" || req.target == "/metrics") {
+  } else if (req.target == "/healthz" || req.target == "/readyz") {
     out = m_service.respond_now(req);
+  } else if (Service::is_operational_target(req.target)) {
+    // Whatever operational_endpoints says about the main listener; nullopt: handle() reads the
+    // index on a worker.
+    return m_service.operational_now(req);
   } else if (req.target == "/admin/fetches") {
     auto keys = m_service.in_flight_keys();
     std::sort(keys.begin(), keys.end());
@@ -63,8 +70,10 @@ std::optional<Response> Admin::respond_now(const HttpRequest& req) {
             c.objects, c.bytes, m_service.in_flight(), fs),
         "application/json");
   } else if (req.target == "/" || req.target == "/admin") {
-    out = plain(
-        200, "stoa admin: /healthz /readyz /metrics /admin/fetches /admin/config /admin/store\n");
+    out =
+        plain(200,
+              "stoa admin: /healthz /readyz /metrics /index /catalog /admin/fetches /admin/config "
+              "/admin/store\n");
   } else {
     out = error_response(404, "not found", Outcome::not_found);
     out->endpoint = "internal";

@@ -1,6 +1,8 @@
 #pragma once
 // The admin listener's endpoints (off by default; bind it to a private address):
 //   /healthz /readyz /metrics   as on the main listener
+//   /index /catalog             as on the main listener (what the client's credentials may read),
+//                               whatever operational_endpoints says about the main listener
 //   /admin/fetches              upstream fetches in flight, one key per line
 //   /admin/config               the effective configuration, secrets redacted
 //   /admin/store                what this process committed, and the data filesystem's space (JSON)

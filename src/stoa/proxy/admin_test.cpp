@@ -41,6 +41,8 @@ TEST(Admin, Endpoints) {
     metrics::Registry registry;
     ServiceOptions so;
     so.instance_id = "i";
+    // The main listener serves none of /metrics, /index, /catalog: the admin listener still does.
+    so.operational_access = ServiceOptions::OperationalAccess::admin_only;
     Service service(
         so, *store, upstream, pool,
         std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()),
@@ -55,6 +57,10 @@ TEST(Admin, Endpoints) {
     EXPECT_NE(s.body.find("\"free_bytes\":"), std::string::npos) << s.body;
     EXPECT_EQ(get("/healthz").status, 200);
     EXPECT_EQ(get("/metrics").status, 200);
+    EXPECT_EQ(service.respond_now(make_request("GET", "/metrics"))->status, 404);
+    const Response index = get("/index");  // index = none here: past the mode, to the index
+    EXPECT_EQ(index.status, 404);
+    EXPECT_NE(index.body.find("keeps no index"), std::string::npos) << index.body;
     EXPECT_EQ(get("/example.com/m/@v/list").status, 404);  // the admin listener serves no modules
     EXPECT_EQ(admin.respond_now(make_request("DELETE", "/admin/config"))->status, 405);
     pool.shutdown();

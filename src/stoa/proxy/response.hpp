@@ -12,6 +12,7 @@
 
 #include "stoa/store/store.hpp"
 #include "stoa/trace/context.hpp"
+#include "stoa/trace/log_context.hpp"
 
 namespace stoa::proxy {
 
@@ -21,7 +22,9 @@ struct HttpRequest {
   std::string if_none_match;
   std::string range;
   std::string if_range;
-  std::string request_id;    // for log lines about this request
+  // For log lines about this request (trace::ScopedLogContext): its id, unique in the process,
+  // and a trace id: that of `trace` when valid, else one made up for the logs (not propagated).
+  trace::LogContext log;
   trace::SpanContext trace;  // the request's server span (or the caller's context); may be invalid
   std::string tracestate;    // passed on to upstreams with the trace context
   std::string remote_address;     // the client's IP address ("" when unknown)

@@ -486,6 +486,7 @@ void Service::index_fetch(const HttpRequest& req, Done done) {
     const auto snap = m_options.policy->current();
     if (snap->credentials->is_slow(req.authorization)) {
       const bool queued = submit_check([this, req, shared_done] {
+        const trace::ScopedLogContext log_scope(req.log);
         if (auto limited = login_limited(req)) {
           limited->head = req.method == "HEAD";
           limited->endpoint = "internal";
@@ -507,7 +508,9 @@ void Service::index_fetch(const HttpRequest& req, Done done) {
       login_failed(req);
     }
   }
-  const bool queued = m_pool.try_submit([this, q, head, shared_done, auth = req.authorization] {
+  const bool queued = m_pool.try_submit([this, q, head, shared_done, auth = req.authorization,
+                                         log = req.log] {
+    const trace::ScopedLogContext log_scope(log);
     Response resp;
     try {
       // Only what this client could read: see index_access.hpp.
@@ -629,7 +632,8 @@ void Service::sumdb_fetch(const HttpRequest& req, Done done) {
     resp.endpoint = "sumdb";
     done(std::move(resp));
   };
-  run_flight(key, std::move(waiter), nullptr, [this, s, key] {
+  run_flight(key, std::move(waiter), nullptr, [this, s, key, log = req.log] {
+    const trace::ScopedLogContext log_scope(log);
     FetchResult res;
     try {
       // Kept by a flight that ended after this request looked (see fetch_file).
@@ -681,12 +685,7 @@ void Service::run_flight(const std::string& key, fetch::SingleFlight<FetchResult
 }
 
 Service::FetchContext Service::context_of(const HttpRequest& req) {
-  FetchContext c{req.trace,
-                 req.tracestate,
-                 "request_id=" + (req.request_id.empty() ? "-" : req.request_id),
-                 {}};
-  if (req.trace.trace_id.valid()) c.tag += " trace_id=" + req.trace.trace_id.hex();
-  return c;
+  return FetchContext{req.trace, req.tracestate, req.log, {}};
 }
 
 fetch::Upstream::Headers Service::upstream_headers(const trace::Span& span,
@@ -700,8 +699,7 @@ fetch::Upstream::Headers Service::upstream_headers(const trace::Span& span,
 }
 
 std::optional<FetchResult> Service::verify_checksum(const module::Request& r, const std::string& h1,
-                                                    const trace::SpanContext& parent,
-                                                    const std::string& tag) {
+                                                    const trace::SpanContext& parent) {
   trace::Span span = m_tracer->start_span("sumdb.verify", &parent);
   if (m_options.checksum_db == nullptr || is_private_module(m_options, r.module)) {
     m_checksum_checks.with({"skipped"}).inc();
@@ -732,9 +730,9 @@ std::optional<FetchResult> Service::verify_checksum(const module::Request& r, co
       m_log->error(
           "SECURITY: checksum mismatch for {}@{} ({}): upstream served {}, checksum database {} "
           "has {}; "
-          "refused, nothing stored [{}]",
+          "refused, nothing stored",
           r.module, r.version, r.kind == Kind::zip ? "zip" : "go.mod", h1,
-          m_options.checksum_db->name(), v.expected, tag);
+          m_options.checksum_db->name(), v.expected);
       return FetchResult{
           Status::invalid,
           "checksum mismatch: upstream served " + h1 + ", the checksum database has " + v.expected,
@@ -805,21 +803,17 @@ std::optional<Response> Service::respond_now(const HttpRequest& req) {
         out = text(503, "store unavailable\n", Outcome::internal);
       }
     }
-  } else if (req.target == "/metrics") {
-    out = text(200, m_registry.render(), Outcome::internal);
-    out->content_type = "text/plain; version=0.0.4; charset=utf-8";
-  } else if (req.target == "/") {
-    out = text(200, "stoa: a Go module proxy. Set GOPROXY to this URL.\n", Outcome::internal);
-  } else if (is_index_target(req.target)) {
-    if (m_options.index == nullptr) {
-      out = error_response(404, "not found: this stoa keeps no index (index = none)",
-                           Outcome::not_found);
-    } else {
-      IndexQuery q;
-      out = parse_index_query(req.target, q);
-      if (!out) return std::nullopt;  // read on the worker pool by handle()
+  } else if (is_operational_target(req.target)) {
+    bool slow = false;
+    out = operational_gate(req, slow);
+    if (slow) return std::nullopt;  // handle() checks the credentials off-thread
+    if (!out) {
+      out = operational_now(req);
+      if (!out) return std::nullopt;  // the index is read on the worker pool by handle()
     }
     out->endpoint = "internal";
+  } else if (req.target == "/") {
+    out = text(200, "stoa: a Go module proxy. Set GOPROXY to this URL.\n", Outcome::internal);
   } else if (req.target.starts_with("/sumdb/")) {
     try {
       out = sumdb_now(req);
@@ -871,18 +865,118 @@ std::optional<Response> Service::respond_now(const HttpRequest& req) {
   return out;
 }
 
+namespace {
+
+// 401 for /metrics, /index or /catalog without valid credentials.
+Response operational_unauthorized(std::string_view target) {
+  Response resp = error_response(
+      401,
+      "unauthorized: " + std::string(target.substr(0, target.find('?'))) + " needs credentials",
+      Outcome::rejected);
+  resp.headers.emplace_back("WWW-Authenticate", "Basic realm=\"stoa\"");
+  resp.endpoint = "internal";
+  return resp;
+}
+
+}  // namespace
+
+bool Service::is_operational_target(std::string_view target) {
+  return target == "/metrics" || is_index_target(target);
+}
+
+std::optional<Response> Service::operational_gate(const HttpRequest& req, bool& slow) const {
+  using Access = ServiceOptions::OperationalAccess;
+  switch (m_options.operational_access) {
+    case Access::anyone:
+      return std::nullopt;
+    case Access::admin_only: {
+      Response resp = error_response(404, "not found", Outcome::not_found);
+      resp.endpoint = "internal";
+      return resp;
+    }
+    case Access::authenticated:
+      break;
+  }
+  if (!req.authorization.empty() && m_options.policy != nullptr) {
+    const auto snap = m_options.policy->current();
+    if (snap->credentials->is_slow(req.authorization)) {
+      slow = true;
+      return std::nullopt;
+    }
+    if (snap->credentials->authenticate(req.authorization).status == policy::AuthResult::Status::ok)
+      return std::nullopt;
+  }
+  return operational_unauthorized(req.target);
+}
+
+std::optional<Response> Service::operational_now(const HttpRequest& req) {
+  std::optional<Response> out;
+  if (req.target == "/metrics") {
+    out = text(200, m_registry.render(), Outcome::internal);
+    out->content_type = "text/plain; version=0.0.4; charset=utf-8";
+  } else if (is_index_target(req.target)) {
+    if (m_options.index == nullptr) {
+      out = error_response(404, "not found: this stoa keeps no index (index = none)",
+                           Outcome::not_found);
+    } else {
+      IndexQuery q;
+      out = parse_index_query(req.target, q);
+      if (!out) return std::nullopt;  // read on the worker pool by handle_operational()
+    }
+  } else {
+    return std::nullopt;
+  }
+  out->head = req.method == "HEAD";
+  out->endpoint = "internal";
+  return out;
+}
+
+void Service::handle_operational(const HttpRequest& req, Done done) {
+  if (auto now = operational_now(req)) return done(std::move(*now));
+  if (is_index_target(req.target)) return index_fetch(req, std::move(done));
+  Response resp = error_response(404, "not found", Outcome::not_found);
+  resp.endpoint = "internal";
+  done(std::move(resp));
+}
+
 void Service::handle(const HttpRequest& req, Done done) {
   if (auto r = respond_now(req)) return done(std::move(*r));
   if (req.target.starts_with("/sumdb/")) return sumdb_fetch(req, std::move(done));
-  if (is_index_target(req.target)) return index_fetch(req, std::move(done));
+  if (is_operational_target(req.target)) {
+    bool slow = false;
+    if (auto refused = operational_gate(req, slow)) {
+      refused->head = req.method == "HEAD";
+      return done(std::move(*refused));
+    }
+    if (!slow) return handle_operational(req, std::move(done));
+    // The first bcrypt check of these credentials: on a worker (its verdict is remembered).
+    auto shared = std::make_shared<Done>(std::move(done));
+    const bool queued = m_pool.try_submit([this, req, shared] {
+      const trace::ScopedLogContext log_scope(req.log);
+      const auto who = m_options.policy->current()->credentials->authenticate(req.authorization);
+      if (who.status != policy::AuthResult::Status::ok) {
+        Response resp = operational_unauthorized(req.target);
+        resp.head = req.method == "HEAD";
+        return (*shared)(std::move(resp));
+      }
+      handle_operational(req, std::move(*shared));
+    });
+    if (!queued) {
+      Response resp = error_response(503, "stoa is busy; retry shortly", Outcome::failed);
+      resp.headers.emplace_back("Retry-After", "1");
+      resp.endpoint = "internal";
+      (*shared)(std::move(resp));
+    }
+    return;
+  }
   // respond_now only declines for well-formed module requests that need upstream work, or
   // whose credentials need a bcrypt check: that runs on a worker, never on a serving thread.
   auto r = std::get<module::Request>(module::parse_request(req.target));
   if (m_options.from_own_fetcher && m_options.from_own_fetcher(req)) {
     m_log->warn(
         "{} was asked by stoa's own go command (a go-import loop back to this proxy); "
-        "refused [request_id={}]",
-        module::key_of(r), req.request_id);
+        "refused",
+        module::key_of(r));
     Response resp = error_response(508, "loop detected: stoa does not fetch for its own go command",
                                    Outcome::rejected);
     resp.head = req.method == "HEAD";
@@ -892,6 +986,7 @@ void Service::handle(const HttpRequest& req, Done done) {
   if (slow_credentials(req, r)) {
     auto shared = std::make_shared<Done>(std::move(done));
     const bool queued = submit_check([this, req, r, shared] {
+      const trace::ScopedLogContext log_scope(req.log);
       try {
         // Failures counted while this waited may have used up the address's attempts.
         if (auto limited = login_limited(req)) {
@@ -1215,6 +1310,7 @@ void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done 
   // happens-before the completion that reads it.
   auto leader = std::make_shared<bool>(false);
   auto waiter = [this, req, r, done = std::move(done), head, leader, mode](const FetchResult& res) {
+    const trace::ScopedLogContext log_scope(req.log);
     Response resp;
     const Outcome outcome = *leader ? Outcome::miss : Outcome::coalesced;
     if (res.status == Status::ok && res.file) {
@@ -1259,6 +1355,7 @@ void Service::fetch_file(const HttpRequest& req, const module::Request& r, Done 
   run_flight(flight, std::move(waiter), leader, pool_for(r),
              [this, r, key, ctx = std::move(ctx), &up, mode, snapshot = std::move(snapshot)] {
                (void)snapshot;  // keeps `up` alive (a rule's upstream) until the job ends
+               const trace::ScopedLogContext log_scope(ctx.log);
                const auto started = std::chrono::steady_clock::now();
                FetchResult res;
                std::uint64_t bytes = 0;
@@ -1305,8 +1402,8 @@ FetchResult Service::download_file_once(const module::Request& r, const FetchCon
       m_lock_down_until.store(until.time_since_epoch().count());
       m_log->warn(
           "lock service ({}) unavailable: {}; fetching {} with per-replica single-flight only, "
-          "retrying the lock service in {} ms [{}]",
-          locks->backend(), e.what(), key, m_options.lock_retry.count(), ctx.tag);
+          "retrying the lock service in {} ms",
+          locks->backend(), e.what(), key, m_options.lock_retry.count());
       return download_file(r, ctx, bytes, up, mode);
     }
     m_lock_wait_seconds.observe(
@@ -1314,8 +1411,8 @@ FetchResult Service::download_file_once(const module::Request& r, const FetchCon
   }
   if (!held) {
     m_lock_acquisitions.with({"timeout"}).inc();
-    m_log->warn("{} stayed locked by another replica for {} ms; fetching it anyway [{}]", key,
-                m_options.lock_wait.count(), ctx.tag);
+    m_log->warn("{} stayed locked by another replica for {} ms; fetching it anyway", key,
+                m_options.lock_wait.count());
     return download_file(r, ctx, bytes, up, mode);
   }
   m_lock_acquisitions.with({"acquired"}).inc();
@@ -1324,7 +1421,7 @@ FetchResult Service::download_file_once(const module::Request& r, const FetchCon
     std::atomic<std::int64_t>& n;
     ~Unheld() { n.fetch_sub(1); }
   } unheld{m_locks_held};
-  m_log->debug("lock {} acquired [{}]", key, ctx.tag);
+  m_log->debug("lock {} acquired", key);
   FetchResult res;
   // Another replica may have committed the file while this one waited.
   if (m_store.get(key)) {
@@ -1334,11 +1431,11 @@ FetchResult Service::download_file_once(const module::Request& r, const FetchCon
   } else {
     res = download_file(r, ctx, bytes, up, mode);
   }
-  if (held->lost()) m_log->warn("lost the lock of {} while fetching it [{}]", key, ctx.tag);
+  if (held->lost()) m_log->warn("lost the lock of {} while fetching it", key);
   try {
     held->release();
   } catch (const coord::LockError& e) {
-    m_log->warn("releasing the lock of {}: {} (it ends by itself) [{}]", key, e.what(), ctx.tag);
+    m_log->warn("releasing the lock of {}: {} (it ends by itself)", key, e.what());
   }
   return res;
 }
@@ -1368,7 +1465,7 @@ FetchResult Service::download_file(const module::Request& r, const FetchContext&
   }
   if (res.status != Status::ok) {
     if (res.status != Status::not_found)
-      m_log->warn("upstream fetch {} failed: {} [{}]", key, res.message, ctx.tag);
+      m_log->warn("upstream fetch {} failed: {}", key, res.message);
     return res;
   }
 
@@ -1407,7 +1504,7 @@ FetchResult Service::download_file(const module::Request& r, const FetchContext&
     }
   }
   if (!problem.empty()) {
-    m_log->error("refusing {} from upstream: {} [{}]", key, problem, ctx.tag);
+    m_log->error("refusing {} from upstream: {}", key, problem);
     span.set_status(trace::StatusCode::error, problem);
     return {Status::invalid, problem, {}, {}};
   }
@@ -1422,10 +1519,10 @@ FetchResult Service::download_file(const module::Request& r, const FetchContext&
   if (mode == Mode::private_) {
     m_checksum_checks.with({"skipped"}).inc();  // private paths never reach a checksum database
   } else if (!h1.empty()) {
-    if (auto refused = verify_checksum(r, h1, span.context(), ctx.tag)) return std::move(*refused);
+    if (auto refused = verify_checksum(r, h1, span.context())) return std::move(*refused);
   }
   if (mode == Mode::passthrough) {
-    m_log->info("passed through {} ({} bytes, not stored) [{}]", key, staged.size(), ctx.tag);
+    m_log->info("passed through {} ({} bytes, not stored)", key, staged.size());
     auto passed = std::make_shared<FetchResult::PassedFile>();
     passed->fd = fsio::UniqueFd(::dup(staged.fd()));
     passed->size = staged.size();
@@ -1449,8 +1546,8 @@ FetchResult Service::download_file(const module::Request& r, const FetchContext&
     }
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - started);
-    m_log->info("{} {} ({} bytes, {} ms) [{}]", committed ? "stored" : "already stored", key, size,
-                ms.count(), ctx.tag);
+    m_log->info("{} {} ({} bytes, {} ms)", committed ? "stored" : "already stored", key, size,
+                ms.count());
     if (committed) record_index(r, h1, size, ctx.origin);
     if (committed && !h1.empty()) {
       put_bytes(m_store,
@@ -1474,6 +1571,7 @@ void Service::fetch_meta(const HttpRequest& req, const module::Request& r, Done 
   const bool head = req.method == "HEAD";
   auto leader = std::make_shared<bool>(false);
   auto waiter = [this, req, r, done = std::move(done), head, leader, mode](const FetchResult& res) {
+    const trace::ScopedLogContext log_scope(req.log);
     Response resp;
     try {
       resp = answer_meta(req, r, res, *leader ? Outcome::miss : Outcome::coalesced);
@@ -1491,6 +1589,7 @@ void Service::fetch_meta(const HttpRequest& req, const module::Request& r, Done 
   run_flight(key, std::move(waiter), leader, pool_for(r),
              [this, r, key, ctx = context_of(req), &up, snapshot = std::move(snapshot)] {
                (void)snapshot;  // keeps `up` alive (a rule's upstream) until the job ends
+               const trace::ScopedLogContext log_scope(ctx.log);
                const auto started = std::chrono::steady_clock::now();
                FetchResult res;
                try {
@@ -1521,8 +1620,7 @@ FetchResult Service::download_meta(const module::Request& r, const FetchContext&
     span.set_status(trace::StatusCode::error, res.message);
   }
   if (res.status != Status::ok) {
-    if (res.status != Status::not_found)
-      m_log->warn("upstream {} failed: {} [{}]", key, res.message, ctx.tag);
+    if (res.status != Status::not_found) m_log->warn("upstream {} failed: {}", key, res.message);
     return res;
   }
   if (r.kind == Kind::list) {
@@ -1541,7 +1639,7 @@ FetchResult Service::download_meta(const module::Request& r, const FetchContext&
       problem = "version " + info->version.substr(0, 128) + " does not match module path";
     }
     if (!problem.empty()) {
-      m_log->error("refusing {} from upstream: {} [{}]", key, problem, ctx.tag);
+      m_log->error("refusing {} from upstream: {}", key, problem);
       return {Status::invalid, problem, {}, {}};
     }
   }

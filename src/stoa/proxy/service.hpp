@@ -120,6 +120,12 @@ struct ServiceOptions {
   // requests whose answer depends on credentials (restricted modules, /index, /catalog) get 429
   // with Retry-After, without any check; other requests from it are served as usual.
   policy::LoginLimitOptions login_limit;
+  // Who may read /metrics, /index and /catalog through respond_now() and handle() (the main
+  // listener): anyone; only clients whose credentials `policy` accepts (any valid user or
+  // token; none or wrong ones: 401 with WWW-Authenticate); or nobody (404: the admin listener
+  // serves them, through operational_now() and handle_operational()).
+  enum class OperationalAccess : std::uint8_t { anyone, authenticated, admin_only };
+  OperationalAccess operational_access = OperationalAccess::anyone;
 };
 
 // What an upstream fetch came to; shared by every request waiting on it.
@@ -171,6 +177,13 @@ class Service {
   // This service as a listener's Handler (the service must outlive it).
   Handler handler();
 
+  // /metrics, /index and /catalog whatever `operational_access` says, for the admin listener:
+  // the answer now, or nullopt when handle_operational() must read the index on a worker.
+  // Other targets: nullopt from operational_now(), 404 from handle_operational().
+  std::optional<Response> operational_now(const HttpRequest& req);
+  void handle_operational(const HttpRequest& req, Done done);
+  static bool is_operational_target(std::string_view target);
+
   // Fetches in flight (files and metadata).
   std::size_t in_flight() const;
   // Their keys (e.g. "example.com/m/@v/v1.0.0.zip"), for the admin listener.
@@ -197,6 +210,10 @@ class Service {
     policy::Decision decision;
   };
   Policed police(const HttpRequest& req, const module::Request& r) const;
+  // The main listener's check of an operational target (operational_access): the refusal
+  // (401, 404), or nullopt when it may be served. `slow` is set (and nullopt returned) when the
+  // credentials need a bcrypt check first, which handle() runs on a worker.
+  std::optional<Response> operational_gate(const HttpRequest& req, bool& slow) const;
   // Whether deciding `req` would run a bcrypt check (kept off the serving threads).
   bool slow_credentials(const HttpRequest& req, const module::Request& r) const;
   // 429 when the address of `req` has failed to log in too often (login_limit.hpp); nullopt
@@ -232,12 +249,12 @@ class Service {
                   Mode mode, std::string origin, std::shared_ptr<const policy::Snapshot> snapshot);
   void fetch_meta(const HttpRequest& req, const module::Request& r, Done done, fetch::Upstream& up,
                   Mode mode, std::shared_ptr<const policy::Snapshot> snapshot);
-  // What a fetch job carries of the request that started it: its trace context and a tag for
-  // log lines ("request_id=... trace_id=...").
+  // What a fetch job carries of the request that started it: its trace context, and its log
+  // context, which the job sets on its worker thread (trace::ScopedLogContext).
   struct FetchContext {
     trace::SpanContext trace;
     std::string tracestate;
-    std::string tag;
+    trace::LogContext log;
     std::string origin;  // recorded in the index for a file this fetch stores
   };
   static FetchContext context_of(const HttpRequest& req);
@@ -273,8 +290,7 @@ class Service {
   static Mode mode_of(const Policed& p);
   // nullopt when `h1` may be stored; else why not.
   std::optional<FetchResult> verify_checksum(const module::Request& r, const std::string& h1,
-                                             const trace::SpanContext& parent,
-                                             const std::string& tag);
+                                             const trace::SpanContext& parent);
   // /sumdb/<name>/...: answered now when possible (supported, stored tiles, cached answers).
   std::optional<Response> sumdb_now(const HttpRequest& req);
   void sumdb_fetch(const HttpRequest& req, Done done);

@@ -1026,6 +1026,66 @@ TEST_F(PolicyServiceTest, BcryptChecksNeverRunOnTheCallersThread) {
   EXPECT_EQ(again->status, 401);
 }
 
+TEST_F(PolicyServiceTest, OperationalEndpointsFollowTheirAccessMode) {
+  ASSERT_TRUE(m_token_ok);
+  using Access = ServiceOptions::OperationalAccess;
+  auto service = [&](Access access) {
+    ServiceOptions o;
+    o.policy = m_policy.get();
+    o.scratch_dir = m_dir.path();
+    o.operational_access = access;
+    return std::make_unique<Service>(
+        o, *m_store, m_upstream, m_pool,
+        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()),
+        m_registry);
+  };
+  auto ask = [](Service& s, const std::string& target, const std::string& authorization) {
+    HttpRequest req = make_request("GET", target);
+    req.authorization = authorization;
+    Responses rs;
+    s.handle(req, rs.sink());
+    return std::move(rs.wait_for(1).front());
+  };
+  const std::string token = "Bearer reader-token";
+  const std::string good = "Basic cmVhZGVyOnB3";   // reader:pw
+  const std::string wrong = "Basic cmVhZGVyOnB4";  // reader:px
+
+  auto anyone = service(Access::anyone);
+  EXPECT_EQ(ask(*anyone, "/metrics", "").status, 200);
+  EXPECT_EQ(ask(*anyone, "/index", "").status, 404) << "no index: as before";
+
+  auto authenticated = service(Access::authenticated);
+  for (const std::string target : {"/metrics", "/index?limit=1", "/catalog"}) {
+    const Response anonymous = ask(*authenticated, target, "");
+    EXPECT_EQ(anonymous.status, 401) << target;
+    EXPECT_EQ(anonymous.endpoint, "internal") << target;
+    bool challenge = false;
+    for (const auto& [k, v] : anonymous.headers)
+      challenge = challenge || (k == "WWW-Authenticate" && v == "Basic realm=\"stoa\"");
+    EXPECT_TRUE(challenge) << target;
+    EXPECT_EQ(ask(*authenticated, target, "Bearer nobody-token").status, 401) << target;
+    EXPECT_EQ(ask(*authenticated, target, wrong).status, 401) << target;
+  }
+  EXPECT_EQ(ask(*authenticated, "/metrics", token).status, 200);
+  EXPECT_EQ(ask(*authenticated, "/index", token).status, 404) << "no index: past the gate";
+  HttpRequest basic = make_request("GET", "/metrics");
+  basic.authorization = good;
+  EXPECT_FALSE(authenticated->respond_now(basic)) << "a first bcrypt check: not on this thread";
+  EXPECT_EQ(ask(*authenticated, "/metrics", good).status, 200);
+  EXPECT_TRUE(authenticated->respond_now(basic)) << "remembered: answered at once";
+  EXPECT_EQ(authenticated->respond_now(make_request("GET", "/healthz"))->status, 200);
+
+  auto admin_only = service(Access::admin_only);
+  for (const std::string target : {"/metrics", "/index", "/catalog?limit=5"}) {
+    EXPECT_EQ(ask(*admin_only, target, "").status, 404) << target;
+    EXPECT_EQ(ask(*admin_only, target, token).status, 404) << target;
+  }
+  const auto direct = admin_only->operational_now(make_request("GET", "/metrics"));
+  ASSERT_TRUE(direct) << "the admin listener's way in ignores the mode";
+  EXPECT_EQ(direct->status, 200);
+  EXPECT_EQ(admin_only->respond_now(make_request("GET", "/readyz"))->status, 200);
+}
+
 TEST_F(PolicyServiceTest, PassthroughServesWithoutStoring) {
   m_upstream.set("example.com/pass/@v/v1.0.0.info", {Status::ok, k_info});
   for (int i = 0; i < 2; ++i) {
