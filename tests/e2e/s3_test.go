@@ -74,6 +74,14 @@ func TestS3StoreServesAndSurvivesRestart(t *testing.T) {
 			t.Errorf("upstream hits for %s = %d, want 1", b.Key("zip"), n)
 		}
 	}
+	// What the verifying client verified is kept in the bucket: the lookups and the tile (of a
+	// two-record tree: partial) that proved them.
+	for _, key := range []string{"sumdb/" + sumdbName + lookupPath(mods[0]), "sumdb/" + sumdbName + lookupPath(mods[1]),
+		"sumdb/" + sumdbName + "/tile/8/0/000.p/2"} {
+		if _, ok := dataFile(filepath.Join(bucketDir, "cache"), key); !ok {
+			t.Errorf("the bucket has no %s", key)
+		}
+	}
 	if list, ok := dataFile(filepath.Join(bucketDir, "cache"), "example.com/!s3/mod/@v/list"); !ok ||
 		string(list) != "v1.0.0\nv1.1.0-RC.1\n" {
 		t.Errorf("bucket list object = %q (present %v)", list, ok)

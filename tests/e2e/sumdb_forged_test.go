@@ -64,6 +64,9 @@ func TestSumdbEndpointNeverVouchesForWhatItDidNotAuthenticate(t *testing.T) {
 	if _, ok := dataFile(s.DataDir, storeKey); ok {
 		t.Errorf("an unauthenticated tile was stored at %s", storeKey)
 	}
+	if _, ok := dataFile(s.DataDir, "sumdb/"+sumdbName+forgedLookup); ok {
+		t.Errorf("an unauthenticated lookup was stored at sumdb/%s%s", sumdbName, forgedLookup)
+	}
 
 	// The honest log again: verifying a download authenticates (and stores) tile 0/000.
 	db.Switch(honest)

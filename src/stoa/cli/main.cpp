@@ -237,10 +237,12 @@ struct Core {
   fetch::UpstreamOptions upstream_options;
   std::unique_ptr<fetch::Upstream> upstream;
   // The checksum database: reached through the upstream proxies' /sumdb/<name>/ unless it has a
-  // URL of its own; tiles it authenticates are kept in the store, its latest tree head on disk.
+  // URL of its own; tiles it authenticates and lookups it verifies are kept in the store (and
+  // served from there when it is unreachable), its latest tree head on disk.
   std::unique_ptr<fetch::Upstream> sumdb_upstream;
   std::unique_ptr<sumdb::Fetcher> sumdb_fetcher;
   std::unique_ptr<sumdb::TileCache> sumdb_tiles;
+  std::unique_ptr<sumdb::LookupCache> sumdb_lookups;
   std::unique_ptr<sumdb::TreeState> sumdb_state;
   std::unique_ptr<sumdb::Client> sumdb_client;
   proxy::DatabaseSource sumdb_source;
@@ -303,6 +305,7 @@ Core make_core(RawConfig& cfg) {
     }
     c.sumdb_fetcher = proxy::make_upstream_fetcher(c.sumdb_source);
     c.sumdb_tiles = proxy::make_store_tile_cache(*c.store, db->name);
+    c.sumdb_lookups = proxy::make_store_lookup_cache(*c.store, db->name);
     // The latest verified tree head is this process's own memory of the database, kept on local
     // disk (with an S3 store too: each replica remembers what it has verified).
     if (cfg.get("store") == "disk" || cfg.get("store") == "s3") {
@@ -312,8 +315,9 @@ Core make_core(RawConfig& cfg) {
     } else {
       c.sumdb_state = sumdb::make_memory_tree_state();
     }
-    c.sumdb_client = std::make_unique<sumdb::Client>(
-        sumdb::ClientOptions{db->name, db->key}, *c.sumdb_fetcher, *c.sumdb_tiles, *c.sumdb_state);
+    c.sumdb_client =
+        std::make_unique<sumdb::Client>(sumdb::ClientOptions{db->name, db->key}, *c.sumdb_fetcher,
+                                        *c.sumdb_tiles, *c.sumdb_state, c.sumdb_lookups.get());
   }
   return c;
 }

@@ -29,9 +29,11 @@ class UpstreamFetcher final : public sumdb::Fetcher {
   DatabaseSource m_source;
 };
 
-class StoreTileCache final : public sumdb::TileCache {
+// Database paths (tiles, lookups: immutable data) kept in the store under "sumdb/<name>/".
+template <class Cache>
+class StoreCache final : public Cache {
  public:
-  StoreTileCache(store::Store& store, std::string name)
+  StoreCache(store::Store& store, std::string name)
       : m_store(store), m_prefix("sumdb/" + name + "/") {}
 
   std::optional<std::string> get(const std::string& path) override {
@@ -54,7 +56,11 @@ std::unique_ptr<sumdb::Fetcher> make_upstream_fetcher(DatabaseSource source) {
 }
 
 std::unique_ptr<sumdb::TileCache> make_store_tile_cache(store::Store& store, std::string name) {
-  return std::make_unique<StoreTileCache>(store, std::move(name));
+  return std::make_unique<StoreCache<sumdb::TileCache>>(store, std::move(name));
+}
+
+std::unique_ptr<sumdb::LookupCache> make_store_lookup_cache(store::Store& store, std::string name) {
+  return std::make_unique<StoreCache<sumdb::LookupCache>>(store, std::move(name));
 }
 
 std::optional<std::string> read_object(store::Store& store, const std::string& key) {

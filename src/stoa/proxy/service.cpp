@@ -307,12 +307,14 @@ std::size_t Service::in_flight() const { return m_flights.in_flight(); }
 namespace {
 
 // A request under /sumdb/<name>/, checked: `path` is the database path to fetch (canonical
-// form), `store_key` is set for full tiles (the verifying client keeps authenticated ones there).
+// form), `store_key` is set for tiles and lookups (the verifying client keeps the ones it
+// authenticated there).
 struct SumdbRequest {
   std::string name;
   std::string path;
   std::string store_key;
-  bool supported = false;  // ".../supported"
+  std::string module, version;  // of a lookup, decoded
+  bool supported = false;       // ".../supported"
   bool tile = false;
 };
 
@@ -373,6 +375,9 @@ std::optional<Response> parse_sumdb(std::string_view target, const ServiceOption
                             Outcome::rejected);
     }
     out.path = "lookup/" + *module::escape_path(*path) + "@" + *module::escape_version(*version);
+    out.store_key = "sumdb/" + out.name + "/" + out.path;
+    out.module = *path;
+    out.version = *version;
     return std::nullopt;
   }
   if (rest.starts_with("tile/")) {
@@ -388,7 +393,7 @@ std::optional<Response> parse_sumdb(std::string_view target, const ServiceOption
     }
     out.path = std::string(rest);
     out.tile = true;
-    if (sumdb::is_full(*tile)) out.store_key = "sumdb/" + out.name + "/" + out.path;
+    out.store_key = "sumdb/" + out.name + "/" + out.path;
     return std::nullopt;
   }
   return error_response(404, "not found", Outcome::not_found);
@@ -400,10 +405,22 @@ Response sumdb_answer(const SumdbRequest& s, std::string body, Outcome outcome,
   r.outcome = outcome;
   r.content_type = s.tile ? "application/octet-stream" : "text/plain; charset=utf-8";
   // Bytes from the database (or remembered from it) are passed on unauthenticated: never as
-  // immutable, only the store's authenticated tiles are (sumdb_now).
+  // immutable, only the store's authenticated tiles and lookups are (sumdb_now).
   r.cache_control = short_cache;
   r.body = std::move(body);
   return r;
+}
+
+std::optional<std::string> verified_head(const ServiceOptions& o, const SumdbRequest& s,
+                                         Status failure) {
+  // The database unreachable (not: it answered 404, or stoa is too busy to ask): the latest tree
+  // head stoa verified, which the tiles kept with its lookups prove.
+  if (s.path != "latest" || (failure != Status::failed && failure != Status::timed_out))
+    return std::nullopt;
+  if (o.checksum_db == nullptr || o.checksum_db->name() != s.name) return std::nullopt;
+  std::string note = o.checksum_db->latest_note();
+  if (note.empty()) return std::nullopt;
+  return note;
 }
 
 }  // namespace
@@ -598,9 +615,10 @@ std::optional<Response> Service::sumdb_now(const HttpRequest& req) {
   if (auto bad = parse_sumdb(req.target, m_options, s)) return bad;
   if (s.supported) return text(200, "", Outcome::internal);
   if (!s.store_key.empty()) {
+    // Kept by the verifying client: immutable, answered first, with or without the database.
     if (auto obj = m_store.get(s.store_key)) {
       Response r = serve_stored(req, std::move(*obj), Kind::zip, Outcome::hit);
-      r.content_type = "application/octet-stream";
+      r.content_type = s.tile ? "application/octet-stream" : "text/plain; charset=utf-8";
       return r;
     }
   }
@@ -622,7 +640,11 @@ void Service::sumdb_fetch(const HttpRequest& req, Done done) {
     } else if (res.status == Status::not_found) {
       resp = error_response(404, "not found: " + (res.message.empty() ? s.path : res.message),
                             Outcome::not_found);
-    } else if (auto c = cached(key, false); c && res.status != Status::busy) {
+    } else if (auto note = verified_head(m_options, s, res.status)) {
+      resp = sumdb_answer(s, std::move(*note), Outcome::stale, m_short_cache);
+    } else if (auto c = cached(key, false);
+               c && res.status != Status::busy && res.status != Status::unavailable) {
+      // (unavailable: the database proved itself untrustworthy; nothing of it is answered)
       resp = sumdb_answer(s, std::move(c->body), Outcome::stale, m_short_cache);
     } else {
       resp = error_response(status_for(res.status), "checksum database unreachable: " + res.message,
@@ -642,6 +664,9 @@ void Service::sumdb_fetch(const HttpRequest& req, Done done) {
           return FetchResult{Status::ok, {}, std::move(*stored), {}};
       }
       if (auto c = cached(key, true)) return FetchResult{Status::ok, {}, std::move(c->body), {}};
+      if (auto verified = verify_lookup(s.name, s.module, s.version, s.store_key)) {
+        return std::move(*verified);
+      }
       const DatabaseSource& src = m_options.sumdb_sources.find(s.name)->second;
       std::string body;
       res = result_of(src.upstream->get(src.prefix + s.path, body, sumdb::k_max_fetch_bytes));
@@ -658,6 +683,38 @@ void Service::sumdb_fetch(const HttpRequest& req, Done done) {
     }
     return res;
   });
+}
+
+std::optional<FetchResult> Service::verify_lookup(const std::string& db, const std::string& module,
+                                                  const std::string& version,
+                                                  const std::string& store_key) {
+  // Only once stoa trusts a tree head of its own (from verifying a download): a client's lookup
+  // through /sumdb/ never picks the first head stoa trusts.
+  sumdb::Client* client = m_options.checksum_db;
+  if (module.empty() || client == nullptr || client->name() != db || client->latest().n == 0) {
+    return std::nullopt;
+  }
+  try {
+    const sumdb::Lookup l = client->lookup(module, version);
+    if (l.status == sumdb::Lookup::Status::not_found)
+      return FetchResult{Status::not_found, {}, {}, {}};
+    if (l.status == sumdb::Lookup::Status::found) {
+      // Verified and kept (LookupCache): answered as kept.
+      if (auto kept = read_object(m_store, store_key)) {
+        return FetchResult{Status::ok, {}, std::move(*kept), {}};
+      }
+    }
+  } catch (const sumdb::SecurityError& e) {
+    m_log->critical("checksum database {} misbehaved: {}\n{}", client->name(), e.what(),
+                    e.evidence());
+    return FetchResult{Status::unavailable, "the checksum database cannot be trusted now", {}, {}};
+  } catch (const std::exception& e) {
+    m_log->warn("checksum database lookup for {}@{} through /sumdb/ not verified: {}", module,
+                version, e.what());
+  }
+  // Not verified (a tile missing, the database unreachable): the go command that asked checks
+  // the database's answer itself; nothing of it is kept.
+  return std::nullopt;
 }
 
 fetch::WorkerPool* Service::pool_for(const module::Request& r) const {

@@ -294,6 +294,11 @@ class Service {
   // /sumdb/<name>/...: answered now when possible (supported, stored tiles, cached answers).
   std::optional<Response> sumdb_now(const HttpRequest& req);
   void sumdb_fetch(const HttpRequest& req, Done done);
+  // A /sumdb/ lookup verified with the checksum database client (and so kept in the store); its
+  // result, or nullopt to pass the database's answer through unverified. Blocking.
+  std::optional<FetchResult> verify_lookup(const std::string& db, const std::string& module,
+                                           const std::string& version,
+                                           const std::string& store_key);
   // /index and /catalog: parameters checked now, the index read on the worker pool.
   void index_fetch(const HttpRequest& req, Done done);
   void record_index(const module::Request& r, const std::string& h1, std::uint64_t size,

@@ -56,9 +56,10 @@ bool is_identifiers(std::string_view s, bool strict) {
   }
 }
 
-// "sumdb/<name>/tile/8/<L>/<N...>" or "sumdb/<name>/tile/8/data/<N...>": a full checksum
-// database tile (partial tiles, "<N>.p/<W>", change and are never stored).
-bool is_tile_key(std::string_view key) {
+// "sumdb/<name>/tile/8/<L>/<N...>[.p/<W>]", "sumdb/<name>/tile/8/data/<N...>[.p/<W>]" (a
+// checksum database tile, full or partial: both never change) or
+// "sumdb/<name>/lookup/<module>@<version>" (a verified lookup answer).
+bool is_sumdb_key(std::string_view key) {
   constexpr std::string_view prefix = "sumdb/";
   if (!key.starts_with(prefix)) return false;
   key.remove_prefix(prefix.size());
@@ -66,11 +67,20 @@ bool is_tile_key(std::string_view key) {
   if (slash == 0 || slash == std::string_view::npos) return false;
   key.remove_prefix(slash + 1);
   constexpr std::string_view tile = "tile/8/";
+  constexpr std::string_view lookup = "lookup/";
+  if (key.starts_with(lookup)) {
+    key.remove_prefix(lookup.size());
+    const auto at = key.rfind('@');
+    return at != std::string_view::npos && at > 0 && at + 1 < key.size() &&
+           key.find('/', at) == std::string_view::npos && key[at - 1] != '/';
+  }
   if (!key.starts_with(tile)) return false;
   key.remove_prefix(tile.size());
   if (key.empty()) return false;
-  for (const char c : key) {
-    if (!(is_alnum(c) || c == '/')) return false;  // no ".p" partial tiles
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    const char c = key[i];
+    if (c == '.' && key.substr(i, 3) != ".p/") return false;  // only a partial tile's ".p/<W>"
+    if (!(is_alnum(c) || c == '/' || c == '.')) return false;
   }
   return true;
 }
@@ -79,7 +89,7 @@ bool is_tile_key(std::string_view key) {
 
 bool is_valid(std::string_view key) {
   if (!is_safe_path(key)) return false;
-  if (is_tile_key(key)) return true;
+  if (is_sumdb_key(key)) return true;
   if (ends_with(key, k_latest)) return key.size() > k_latest.size();
   const std::size_t at = key.rfind(k_versions_dir);
   if (at == std::string_view::npos || at == 0) return false;

@@ -15,7 +15,8 @@ namespace stoa::store::keys {
 // of case-encoded module paths and versions (A-Z a-z 0-9 - . _ ~ + ! @ /); ending in
 // "/@v/<v>.info", "/@v/<v>.mod", "/@v/<v>.zip", "/@v/<v>.ziphash", "/@v/<v>.modhash" (the h1:
 // hashes recorded beside a version), "/@v/list" or "/@latest" after a non-empty module path; or
-// a full checksum database tile "sumdb/<name>/tile/8/..." (never a partial ".p/" tile). The caller
+// a checksum database tile "sumdb/<name>/tile/8/..." (full, or partial "<N>.p/<W>") or a verified
+// lookup answer "sumdb/<name>/lookup/<module>@<version>". The caller
 // has validated the module path and version; this check only keeps a backend inside its root.
 bool is_valid(std::string_view key);
 

@@ -41,6 +41,8 @@ class TileStore {
         const std::lock_guard lock(m_mu);
         if (const auto it = m_partial.find(t); it != m_partial.end()) return it->second;
       }
+      auto kept = m_cache.get(tile_path(t));
+      if (kept && kept->size() == static_cast<std::size_t>(t.w) * k_hash_size) return kept;
       // A prefix of the full tile is the partial tile.
       Tile full = t;
       full.w = k_full_tile_width;
@@ -83,17 +85,21 @@ class TileStore {
     return Failure{"tile " + path + " not found"};
   }
 
-  // Keeps an authenticated tile: full ones in the cache, partial ones in memory when they are
-  // tiles of the tree of `size` records (the latest head).
+  // Keeps an authenticated tile: full ones in the cache, partial ones when they are tiles of
+  // the tree of `size` records (the head they were authenticated against) in the cache and in
+  // memory (the go command verifying a lookup answer against that head asks for them).
   void keep(const Tile& t, const std::string& data, std::int64_t size) {
     if (is_full(t)) {
       m_cache.put(tile_path(t), data);
       return;
     }
     if (tile_parent(t, 0, size) != t) return;
-    const std::lock_guard lock(m_mu);
-    if (m_partial.size() >= k_max_partial_tiles) m_partial.clear();
-    m_partial.insert_or_assign(t, data);
+    {
+      const std::lock_guard lock(m_mu);
+      if (m_partial.size() >= k_max_partial_tiles) m_partial.clear();
+      m_partial.insert_or_assign(t, data);
+    }
+    m_cache.put(tile_path(t), data);
   }
 
   // Drops the partial tiles that are not tiles of a tree of `size` records.
@@ -202,8 +208,12 @@ std::optional<std::string> lookup_path(std::string_view module_path, std::string
 }
 
 struct Client::Impl {
-  Impl(ClientOptions options, Fetcher& f, TileCache& c, TreeState& s)
-      : fetcher(f), state(s), tiles(f, c), record_cache_max(options.record_cache_entries) {
+  Impl(ClientOptions options, Fetcher& f, TileCache& c, TreeState& s, LookupCache* l)
+      : fetcher(f),
+        state(s),
+        lookups(l),
+        tiles(f, c),
+        record_cache_max(options.record_cache_entries) {
     std::string why;
     auto v = parse_verifier_key(options.verifier_key, &why);
     if (!v) throw std::invalid_argument("invalid checksum database key: " + why);
@@ -327,8 +337,8 @@ struct Client::Impl {
     }
   }
 
-  // Authenticates record `id`'s text against the latest head.
-  Result<bool> check_record(std::int64_t id, std::string_view text) {
+  // Authenticates record `id`'s text against the latest head; the signed note of that head.
+  Result<std::string> check_record(std::int64_t id, std::string_view text) {
     const Head latest = snapshot();
     if (id < 0 || id >= latest.tree.n) {
       return Failure{"cannot validate record " + std::to_string(id) + " in tree of size " +
@@ -346,7 +356,7 @@ struct Client::Impl {
     if ((*hashes)[0] != record_hash(text)) {
       return Failure{"cannot authenticate record data in server response"};
     }
-    return true;
+    return latest.note;
   }
 
   std::optional<Lookup> cached(const std::string& key) {
@@ -367,6 +377,48 @@ struct Client::Impl {
     }
   }
 
+  // Fills found.zip_h1/mod_h1 from the lines of `text` about exactly module_path@version; an
+  // error message when it lists two different hashes for one of them.
+  static std::optional<std::string> extract(Lookup& found, std::string_view text,
+                                            std::string_view module_path,
+                                            std::string_view version) {
+    while (!text.empty()) {
+      const auto nl = text.find('\n');
+      const auto line = parse_go_sum_line(text.substr(0, nl));
+      text.remove_prefix(nl + 1);  // record text ends in '\n'
+      if (!line || line->module_path != module_path || line->version != version ||
+          line->hash.substr(0, 3) != "h1:") {
+        continue;
+      }
+      std::string& slot = line->go_mod ? found.mod_h1 : found.zip_h1;
+      if (!slot.empty() && slot != line->hash) {
+        return "record " + std::to_string(found.record) + " lists two different h1: hashes";
+      }
+      slot = std::string(line->hash);
+    }
+    return std::nullopt;
+  }
+
+  // A verified answer kept in the LookupCache: its note must still be a tree head signed by the
+  // database's key that holds the record, and its record must list both hashes. Anything else
+  // (a damaged store) is ignored: the database is asked.
+  std::optional<Lookup> kept(const std::string& path, std::string_view module_path,
+                             std::string_view version) {
+    if (lookups == nullptr) return std::nullopt;
+    const auto answer = lookups->get(path);
+    if (!answer) return std::nullopt;
+    const auto record = parse_record(*answer);
+    if (!record) return std::nullopt;
+    const auto tree = open_tree(record->rest);
+    if (!tree || record->id < 0 || record->id >= tree->n) return std::nullopt;
+    Lookup found;
+    found.status = Lookup::Status::found;
+    found.record = record->id;
+    if (extract(found, record->text, module_path, version)) return std::nullopt;
+    if (found.zip_h1.empty() || found.mod_h1.empty()) return std::nullopt;
+    return found;
+  }
+
   Lookup lookup(std::string_view module_path, std::string_view version) {
     const auto path = lookup_path(module_path, version);
     if (!path) {
@@ -375,6 +427,10 @@ struct Client::Impl {
     }
     const std::string key = std::string(module_path) + "@" + std::string(version);
     if (auto hit = cached(key)) return std::move(*hit);
+    if (auto hit = kept(*path, module_path, version)) {
+      remember(key, *hit);
+      return std::move(*hit);
+    }
 
     const std::string where = key + ": " + verifier.name() + ": ";
     auto body = fetcher.get(*path);
@@ -388,28 +444,14 @@ struct Client::Impl {
     const auto record = parse_record(*body);
     if (!record) return lookup_error(where + "malformed lookup response");
     if (auto merged = merge(record->rest); !merged) return lookup_error(where + merged.error());
-    if (auto checked = check_record(record->id, record->text); !checked) {
-      return lookup_error(where + checked.error());
-    }
+    const auto head_note = check_record(record->id, record->text);
+    if (!head_note) return lookup_error(where + head_note.error());
 
     Lookup found;
     found.status = Lookup::Status::found;
     found.record = record->id;
-    std::string_view text = record->text;
-    while (!text.empty()) {
-      const auto nl = text.find('\n');
-      const auto line = parse_go_sum_line(text.substr(0, nl));
-      text.remove_prefix(nl + 1);  // record text ends in '\n'
-      if (!line || line->module_path != module_path || line->version != version ||
-          line->hash.substr(0, 3) != "h1:") {
-        continue;
-      }
-      std::string& slot = line->go_mod ? found.mod_h1 : found.zip_h1;
-      if (!slot.empty() && slot != line->hash) {
-        return lookup_error(where + "record " + std::to_string(record->id) +
-                            " lists two different h1: hashes");
-      }
-      slot = std::string(line->hash);
+    if (auto bad = extract(found, record->text, module_path, version)) {
+      return lookup_error(where + *bad);
     }
     if (found.zip_h1.empty() || found.mod_h1.empty()) {
       // An authenticated record that is not the one asked for: another module's or version's
@@ -425,12 +467,20 @@ struct Client::Impl {
           "SECURITY ERROR\n" + verifier.name() + " answered a lookup of " + module::excerpt(key) +
               " with an authenticated record that does not list it:\n\t" + indent(*body) + "\n");
     }
+    if (lookups != nullptr) {
+      // The answer as the database would give it with the head the record was authenticated
+      // against (usually the very bytes received): the tiles that proved it are kept.
+      if (auto answer = format_record(record->id, record->text)) {
+        lookups->put(*path, *answer + *head_note);
+      }
+    }
     remember(key, found);
     return found;
   }
 
   Fetcher& fetcher;
   TreeState& state;
+  LookupCache* lookups;  // may be null
   TileStore tiles;
   Verifier verifier;
   std::size_t record_cache_max;
@@ -446,8 +496,9 @@ struct Client::Impl {
   std::deque<std::string> record_order;             // guarded by records_mu; oldest first
 };
 
-Client::Client(ClientOptions options, Fetcher& fetcher, TileCache& tiles, TreeState& state)
-    : m_impl(std::make_unique<Impl>(std::move(options), fetcher, tiles, state)) {}
+Client::Client(ClientOptions options, Fetcher& fetcher, TileCache& tiles, TreeState& state,
+               LookupCache* lookups)
+    : m_impl(std::make_unique<Impl>(std::move(options), fetcher, tiles, state, lookups)) {}
 
 Client::~Client() = default;
 
@@ -492,5 +543,7 @@ Verdict Client::verify(std::string_view module_path, std::string_view version, A
 }
 
 Tree Client::latest() const { return m_impl->snapshot().tree; }
+
+std::string Client::latest_note() const { return m_impl->snapshot().note; }
 
 }  // namespace stoa::sumdb

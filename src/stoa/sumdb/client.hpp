@@ -5,8 +5,9 @@
 // different histories (a fork, or a rollback with different hashes) without being caught.
 //
 // All I/O is injected: a Fetcher reads database paths (through a GOPROXY's /sumdb/<name>/
-// endpoint, or directly), a TileCache keeps authenticated full tiles, a TreeState persists the
-// latest verified tree head. See state.hpp for ready-made TileCache and TreeState.
+// endpoint, or directly), a TileCache keeps authenticated tiles, a LookupCache (optional) keeps
+// verified lookup answers, a TreeState persists the latest verified tree head. See state.hpp for
+// ready-made TileCache and TreeState.
 //
 // Trust: the first tree head ever seen is trusted (as by the go command); every later head must
 // be consistent with the stored one, proven with tiles authenticated against a signed head.
@@ -56,17 +57,34 @@ class Fetcher {
 };
 inline constexpr std::size_t k_max_fetch_bytes = 1 << 20;
 
-// Full hash tiles (8 KiB each), keyed by tile path ("tile/8/0/x001/234"). Only tiles
-// authenticated against a verified tree head of this database are put; a tile never changes, so
-// they may be kept forever (and shared by clients of the same database, never across
-// databases). get returns nullopt when absent; wrong-sized data is treated as absent. put may
-// come for a path already present when the cached copy failed authentication (a damaged cache):
-// replace it. Must be thread-safe. Exceptions propagate out of Client calls.
+// Authenticated hash tiles, keyed by tile path: full ones ("tile/8/0/x001/234", 8 KiB) and the
+// partial ones of tree heads the client verified records against ("tile/8/0/x001/234.p/17": the
+// first 17 hashes of the full tile). Only tiles authenticated against a verified tree head of
+// this database are put; the data at a tile path never changes, so they may be kept forever (and
+// shared by clients of the same database, never across databases). get returns nullopt when
+// absent; wrong-sized data is treated as absent. put may come for a path already present when the
+// cached copy failed authentication (a damaged cache): replace it. Must be thread-safe.
+// Exceptions propagate out of Client calls.
 class TileCache {
  public:
   virtual ~TileCache() = default;
   virtual std::optional<std::string> get(const std::string& path) = 0;
   virtual void put(const std::string& path, std::string_view data) = 0;
+};
+
+// Verified lookup answers, keyed by lookup path ("lookup/<escaped module>@<escaped version>").
+// put gets an answer only once its record is authenticated against a signed tree head on the
+// client's timeline, in the database's own response form: "<id>\n<record text>\n<signed note of
+// that head>". A go command verifies it with the tiles that authentication used, which the
+// TileCache then holds: so the answer and those tiles can be served to go commands when the
+// database is unreachable. get returns nullopt when absent; a kept answer is taken as verified
+// (its note's signature and the record's hashes are checked again, its inclusion is not). Must
+// be thread-safe. Exceptions from put propagate out of Client calls; from get too.
+class LookupCache {
+ public:
+  virtual ~LookupCache() = default;
+  virtual std::optional<std::string> get(const std::string& path) = 0;
+  virtual void put(const std::string& path, std::string_view answer) = 0;
 };
 
 // The latest verified tree head of this database, as its signed note. load() is called once,
@@ -122,7 +140,9 @@ class Client {
   // Throws std::invalid_argument when the key is malformed or its name differs from
   // options.name, std::runtime_error when the stored tree head is not a note signed by that key,
   // and whatever state.load() throws.
-  Client(ClientOptions options, Fetcher& fetcher, TileCache& tiles, TreeState& state);
+  // `lookups` may be null (verified answers are then kept in memory only, as Lookup values).
+  Client(ClientOptions options, Fetcher& fetcher, TileCache& tiles, TreeState& state,
+         LookupCache* lookups = nullptr);
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -136,9 +156,10 @@ class Client {
   // its authenticated parent before any hash of it is used or kept) and extracts the two h1:
   // lines of exactly module_path@version (byte-equal path and version, as the go command's
   // prefix match). Other lines of the record, about other modules or versions, are ignored: they
-  // reach no answer and no cache. Throws SecurityError on proven misbehavior and when the
-  // authenticated record lacks either h1: line of module_path@version; and what the injected
-  // interfaces throw.
+  // reach no Lookup. Once both lines are found, the answer is kept in the LookupCache with the
+  // signed head it was authenticated against; an answer already there is used without a fetch.
+  // Throws SecurityError on proven misbehavior and when the authenticated record lacks either
+  // h1: line of module_path@version; and what the injected interfaces throw.
   Lookup lookup(std::string_view module_path, std::string_view version);
 
   // Compares a downloaded file's hash with the database's (through lookup(); same exceptions).
@@ -147,6 +168,8 @@ class Client {
 
   // The latest verified tree head (size 0 with the empty hash before any).
   Tree latest() const;
+  // Its signed note, as the database served it (empty before any).
+  std::string latest_note() const;
 
  private:
   struct Impl;

@@ -59,6 +59,12 @@ class CountingCache final : public TileCache {
       EXPECT_EQ(data, testing::read_file(d.dir / path)) << path << " is not the log's tile";
     }
   }
+  int partial_puts() {
+    const std::lock_guard lock(m_mu);
+    int n = 0;
+    for (const auto& entry : m_put) n += entry.first.find(".p/") != std::string::npos ? 1 : 0;
+    return n;
+  }
   std::atomic<int> gets{0};
   std::atomic<int> puts{0};
 
@@ -68,18 +74,42 @@ class CountingCache final : public TileCache {
   std::unique_ptr<TileCache> m_inner = make_memory_tile_cache();
 };
 
+// A LookupCache over a map, write-once like the store.
+class MapLookupCache final : public LookupCache {
+ public:
+  std::optional<std::string> get(const std::string& path) override {
+    const std::lock_guard lock(m_mu);
+    const auto it = m_kept.find(path);
+    if (it == m_kept.end()) return std::nullopt;
+    return it->second;
+  }
+  void put(const std::string& path, std::string_view answer) override {
+    const std::lock_guard lock(m_mu);
+    m_kept.emplace(path, std::string(answer));
+  }
+  std::size_t size() {
+    const std::lock_guard lock(m_mu);
+    return m_kept.size();
+  }
+
+ private:
+  std::mutex m_mu;
+  std::map<std::string, std::string> m_kept;
+};
+
 struct Harness {
   explicit Harness(const Database& d, std::optional<std::string> initial_state = {},
-                   std::size_t record_cache = 4096)
+                   std::size_t record_cache = 4096, bool keep_lookups = false)
       : fetcher(d), state(make_memory_tree_state(std::move(initial_state))) {
     ClientOptions o;
     o.name = "sumdb.test";
     o.verifier_key = db("main").vkey;
     o.record_cache_entries = record_cache;
-    client = std::make_unique<Client>(o, fetcher, cache, *state);
+    client = std::make_unique<Client>(o, fetcher, cache, *state, keep_lookups ? &lookups : nullptr);
   }
   DirFetcher fetcher;
   CountingCache cache;
+  MapLookupCache lookups;
   std::unique_ptr<TreeState> state;
   std::unique_ptr<Client> client;
 };
@@ -109,13 +139,85 @@ TEST(SumdbClient, LooksUpEveryRecordAndCachesWhatIsVerified) {
   EXPECT_EQ(s.state->load(), main.note(main.final_size()));
   // 12 full level-0 tiles... at most a few fetches per tile: tiles are kept once authenticated.
   EXPECT_LE(s.fetcher.count("tile/"), 16);
-  EXPECT_EQ(s.cache.puts.load(), 11);  // the full tiles 0/000..0/010
+  // The full tiles 0/000..0/010, and the partial ones of the final head (0/011.p/184, 1/000.p/11).
+  EXPECT_EQ(s.cache.puts.load(), 13);
+  EXPECT_EQ(s.cache.partial_puts(), 2);
 
   // Everything needed is now local: lookups fetch no tile at all.
   s.fetcher.reset_counts();
   for (std::size_t i = 0; i < main.records.size(); i += 7) expect_found(*s.client, main.records[i]);
   EXPECT_EQ(s.fetcher.count("tile/"), 0);
   EXPECT_GT(s.fetcher.count("lookup/"), 0);
+}
+
+// Serves what a client kept (its LookupCache and TileCache) and nothing else: a proxy whose
+// checksum database is unreachable.
+class KeptFetcher final : public Fetcher {
+ public:
+  KeptFetcher(LookupCache& lookups, TileCache& tiles) : m_lookups(lookups), m_tiles(tiles) {}
+  std::optional<std::string> get(const std::string& path) override {
+    if (path.rfind("lookup/", 0) == 0) return m_lookups.get(path);
+    return m_tiles.get(path);
+  }
+
+ private:
+  LookupCache& m_lookups;
+  TileCache& m_tiles;
+};
+
+TEST(SumdbClient, KeepsVerifiedLookupsThatVerifyFromKeptTilesAlone) {
+  const Database& main = db("main");
+  Harness s(main, {}, 0, true);
+  // Answers at several tree sizes: each kept with the head it was authenticated against, the
+  // partial tiles of that head kept too.
+  std::vector<std::pair<std::int64_t, std::int64_t>> asked;  // record, stage
+  for (const auto& [stage, ids] : std::vector<std::pair<std::int64_t, std::vector<std::int64_t>>>{
+           {300, {10, 299}}, {1000, {257, 999}}, {main.final_size(), {500, 2999}}}) {
+    s.fetcher.set_stage(stage);
+    for (const std::int64_t id : ids) {
+      expect_found(*s.client, record(main, id));
+      asked.emplace_back(id, stage);
+    }
+  }
+  ASSERT_EQ(s.lookups.size(), asked.size());
+  for (const auto& [id, stage] : asked) {
+    const auto& r = record(main, id);
+    EXPECT_EQ(s.lookups.get(r.lookup()), r.formatted_record() + main.note(stage)) << id;
+  }
+  s.cache.expect_only_tiles_of(main);
+
+  // A fresh client (a go command with an empty cache) reading only what was kept verifies them.
+  KeptFetcher offline(s.lookups, s.cache);
+  for (const auto& [id, stage] : asked) {
+    // Each fresh, as go commands that never saw a head: the first one they see is the kept one.
+    ClientOptions o{"sumdb.test", main.vkey, 0};
+    auto fresh_tiles = make_memory_tile_cache();
+    auto fresh_state = make_memory_tree_state();
+    Client go(o, offline, *fresh_tiles, *fresh_state);
+    expect_found(go, record(main, id));
+  }
+
+  // The keeping client itself answers from them without the database.
+  for (const auto& [id, stage] : asked) s.fetcher.fail_path(record(main, id).lookup());
+  s.fetcher.reset_counts();
+  for (const auto& [id, stage] : asked) expect_found(*s.client, record(main, id));
+  EXPECT_EQ(s.fetcher.count(), 0);
+}
+
+TEST(SumdbClient, ADamagedKeptLookupIsIgnored) {
+  const Database& main = db("main");
+  const auto& r = record(main, 777);
+  const auto& other = record(main, 778);
+  const std::string note = main.note(main.final_size());
+  for (const std::string& bad :
+       {std::string("garbage"), other.formatted_record() + note,
+        r.formatted_record() + db("otherkey").note(1000), r.formatted_record(),
+        "3001\n" + r.formatted_record().substr(r.formatted_record().find('\n') + 1) + note}) {
+    Harness s(main, {}, 0, true);
+    s.lookups.put(r.lookup(), bad);
+    expect_found(*s.client, r);
+    EXPECT_EQ(s.fetcher.count("lookup/"), 1) << "the database was asked";
+  }
 }
 
 TEST(SumdbClient, RecordCacheAnswersRepeatedLookups) {
@@ -207,10 +309,11 @@ TEST(SumdbClient, RejectsTamperedRecords) {
       {"too large", original + std::string(k_max_fetch_bytes, 'x'), "too large"},
   };
   for (const auto& c : cases) {
-    Harness s(main);
+    Harness s(main, {}, 4096, true);
     s.fetcher.override_path(r.lookup(), c.body);
     const Lookup l = s.client->lookup(r.path, r.version);
     EXPECT_EQ(l.status, Lookup::Status::error) << c.name;
+    EXPECT_EQ(s.lookups.size(), 0U) << c.name << ": a tampered answer was kept";
     EXPECT_TRUE(contains(l.message, c.message)) << c.name << ": " << l.message;
     EXPECT_TRUE(contains(l.message, r.path + "@" + r.version)) << l.message;
     // A failed lookup is not cached: the honest answer is accepted next.
@@ -232,10 +335,11 @@ TEST(SumdbClient, RejectsTamperedTilesAndKeepsNoneOfThem) {
           {"short", good.substr(32), "bytes, want"},
           {"long", good + good.substr(0, 32), "bytes, want"},
           {"missing", std::nullopt, "not found"}}) {
-      Harness s(main);
+      Harness s(main, {}, 4096, true);
       s.fetcher.override_path(path, body);
       const Lookup l = s.client->lookup(r.path, r.version);
       EXPECT_EQ(l.status, Lookup::Status::error) << path << " " << what;
+      EXPECT_EQ(s.lookups.size(), 0U) << path << " " << what << ": an unproven answer was kept";
       EXPECT_TRUE(contains(l.message, message)) << path << " " << what << ": " << l.message;
       EXPECT_EQ(s.cache.puts.load(), 0) << "nothing kept from a failed authentication";
       s.fetcher.override_path(path, good);
@@ -600,7 +704,7 @@ TEST(SumdbForged, TilesOfAnotherLogAreRejectedAndNeverKept) {
   };
   const auto& r = record(forged, 290);  // in tile 0/001
   for (const auto& c : cases) {
-    Harness s(forged);
+    Harness s(forged, {}, 4096, true);
     s.fetcher.set_stage(c.stage);
     const std::string twin_tile = testing::read_file(twin.dir / c.path);
     ASSERT_NE(twin_tile, testing::read_file(forged.dir / c.path)) << c.name;
@@ -610,6 +714,7 @@ TEST(SumdbForged, TilesOfAnotherLogAreRejectedAndNeverKept) {
     EXPECT_EQ(l.status, Lookup::Status::error) << c.name;
     EXPECT_TRUE(contains(l.message, "downloaded inconsistent tile")) << c.name << ": " << l.message;
     EXPECT_EQ(s.cache.puts.load(), 0) << c.name << ": nothing kept from a failed authentication";
+    EXPECT_EQ(s.lookups.size(), 0U) << c.name << ": a lookup proven by a forged tile was kept";
     s.cache.expect_only_tiles_of(forged);
     // The honest tile is accepted next: nothing of the forgery was remembered.
     s.fetcher.override_path(c.path, testing::read_file(forged.dir / c.path));
@@ -692,7 +797,7 @@ TEST(SumdbForged, ALookupAnsweredWithAnotherRecordIsASecurityError) {
   for (const auto& m : answers) {
     const RecordInfo& served = record(forged, m.served_id);
     for (const auto artifact : {Artifact::zip, Artifact::mod}) {
-      Harness s(forged);
+      Harness s(forged, {}, 4096, true);
       s.fetcher.override_path(m.asked.lookup(), m.asked.body);
       const std::string hash = artifact == Artifact::zip ? served.zip_h1 : served.mod_h1;
       try {
@@ -711,6 +816,7 @@ TEST(SumdbForged, ALookupAnsweredWithAnotherRecordIsASecurityError) {
         EXPECT_TRUE(contains(e.evidence(), text.substr(first, text.find('\n', first) - first)))
             << e.evidence();
       }
+      EXPECT_EQ(s.lookups.size(), 0U) << m.kind << ": another record's answer was kept";
       // Not remembered: the next answer is looked up again.
       s.fetcher.override_path(m.asked.lookup(), std::nullopt);
       EXPECT_EQ(s.client->lookup(m.asked.path, m.asked.version).status, Lookup::Status::not_found)
