@@ -276,6 +276,7 @@ class PausingStore final : public store::Store {
     return m_inner.put(key, std::move(staged));
   }
   std::vector<std::string> versions(const std::string& m) override { return m_inner.versions(m); }
+  bool repair_list(const std::string& m) override { return m_inner.repair_list(m); }
 
  private:
   store::Store& m_inner;
