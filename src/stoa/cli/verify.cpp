@@ -182,7 +182,8 @@ VerifyReport verify_store(const VerifyOptions& o, std::ostream& out) {
         case sumdb::Verdict::Status::error:
           ++report.unverified;
           out << "UNVERIFIED " << label << ": " << v.message << "\n";
-          break;
+          // Not recorded as its hash until the database has vouched for these bytes.
+          continue;
       }
     }
     if (!recorded_exists) {
@@ -226,13 +227,15 @@ VerifyReport verify_store(const VerifyOptions& o, std::ostream& out) {
     }
   }
   for (const std::string& escaped_module : modules) {
+    // A directory stoa would not store under (its files are reported BAD above) is left alone.
+    const auto module_path = module::unescape_path(escaped_module);
+    if (!module_path) continue;
     const fs::path vdir = o.data_dir / escaped_module / "@v";
     const std::string want = store::list_body(stored_versions(vdir));
     const std::string have = fs::exists(vdir / "list") ? read_text(vdir / "list") + "\n" : "";
     if (have == want || (have == "\n" && want.empty())) continue;
     ++report.stale;
-    const auto module_path = module::unescape_path(escaped_module);
-    out << "STALE " << module_path.value_or(escaped_module) << " list:";
+    out << "STALE " << *module_path << " list:";
     if (const auto lacks = lines_missing(want, have); !lacks.empty()) out << " lacks " << lacks;
     if (const auto extra = lines_missing(have, want); !extra.empty()) out << " names " << extra;
     out << "\n";
