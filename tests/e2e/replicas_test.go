@@ -26,8 +26,8 @@ type sharedStore struct {
 	// setup prepares a fresh shared store and returns what each replica's Config needs for it,
 	// and the directory where its objects can be read back as files (a GOPROXY tree).
 	setup func(t *testing.T) (func(c *stoatest.Config), string)
-	// localIndex: each replica's default (SQLite) index is its own, so /index is shared only
-	// with the PostgreSQL index.
+	// localIndex: a SQLite index would be each replica's own, which stoa refuses when a lock says
+	// replicas share the store: without the PostgreSQL index these replicas run with none.
 	localIndex bool
 }
 
@@ -44,6 +44,9 @@ var sharedStores = []sharedStore{
 			c.Store = "s3"
 			c.Env = gw.Env()
 			c.Args = append(slices.Clone(c.Args), "--s3-endpoint", gw.Endpoint, "--s3-bucket", "replicas")
+			if !slices.Contains(c.Args, "--index") {
+				c.Args = append(c.Args, "--index", "none")
+			}
 		}, bucketDir
 	}},
 }

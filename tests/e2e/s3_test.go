@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"stoa.test/internal/gocmd"
 	"stoa.test/internal/modgen"
@@ -112,5 +113,67 @@ func TestS3StoreServesAndSurvivesRestart(t *testing.T) {
 	}
 	if n := get(t, third.URL+"/example.com/!s3/mod/@v/v9.9.9.zip"); n.Status == 302 {
 		t.Errorf("a zip that is not stored was redirected: %s", n)
+	}
+}
+
+// The index with store = "s3": a SQLite file in this machine's data_dir (it was an in-memory
+// database, empty after each restart), said so at start; refused when a lock says replicas share
+// the bucket; and `stoa index rebuild` fills it from the bucket (it refused any store but disk).
+func TestS3IndexIsKeptAndRebuiltFromTheBucket(t *testing.T) {
+	t.Parallel()
+	gw := s3test.Start(t)
+	gw.Bucket(t, "indexed")
+	b := modgen.MustBuild(t, modgen.Module{Path: "example.com/indexed", Version: "v1.2.0",
+		Files: map[string]string{"x.go": "package x\n"}})
+	up := newUpstream(t, b)
+	s3Args := []string{"--s3-endpoint", gw.Endpoint, "--s3-bucket", "indexed"}
+	listed := func(s *stoatest.Stoa) bool {
+		r := get(t, s.URL+"/index")
+		return r.Status == 200 && strings.Contains(string(r.Body), `"Path":"example.com/indexed","Version":"v1.2.0"`)
+	}
+	data := filepath.Join(t.TempDir(), "data")
+	first := startStoa(t, up, stoatest.Config{Store: "s3", DataDir: data, Args: s3Args, Env: gw.Env()})
+	if _, stderr, err := goClient(t, first.URL).ModDownload(b.Path + "@" + b.Version); err != nil {
+		t.Fatalf("go mod download: %v\n%s", err, stderr)
+	}
+	if !listed(first) {
+		t.Fatalf("/index does not list the downloaded version: %s", get(t, first.URL+"/index"))
+	}
+	if !strings.Contains(first.Log(), "index = sqlite with store = s3") {
+		t.Errorf("no start-up warning that the index is this machine's own")
+	}
+	first.Stop()
+
+	// Restarted on the same data_dir, without an upstream: the index is still there.
+	second := startStoa(t, up, stoatest.Config{Store: "s3", DataDir: data, Args: s3Args, Env: gw.Env(),
+		Upstream: "http://" + stoatest.FreeAddr(t)})
+	if !listed(second) {
+		t.Errorf("after a restart /index lost the version: %s", get(t, second.URL+"/index"))
+	}
+	second.Stop()
+
+	// A new machine: `stoa index rebuild` reads the bucket.
+	fresh := filepath.Join(t.TempDir(), "fresh")
+	res := stoatest.Run(t, time.Minute, gw.Env(), append([]string{"index", "rebuild", "--store", "s3",
+		"--data-dir", fresh, "--sumdb", "off"}, s3Args...)...)
+	if res.ExitCode != 0 || !strings.Contains(res.Stdout, "indexed 1 versions") {
+		t.Fatalf("stoa index rebuild on s3: exit %d\n%s%s", res.ExitCode, res.Stdout, res.Stderr)
+	}
+	third := startStoa(t, up, stoatest.Config{Store: "s3", DataDir: fresh, Args: s3Args, Env: gw.Env(),
+		Upstream: "http://" + stoatest.FreeAddr(t)})
+	if !listed(third) {
+		t.Errorf("after index rebuild: /index %s", get(t, third.URL+"/index"))
+	}
+	if r := get(t, third.URL+"/catalog"); !strings.Contains(string(r.Body), b.Sum) {
+		t.Errorf("after index rebuild: /catalog %s, want the version with its hash %s", r, b.Sum)
+	}
+
+	// Replicas (a lock) with a per-machine index: refused, naming the way out.
+	refused := stoatest.Run(t, 30*time.Second, gw.Env(), append([]string{"serve", "--store", "s3",
+		"--listen", stoatest.FreeAddr(t), "--data-dir", filepath.Join(t.TempDir(), "r"),
+		"--upstream", up.URL(), "--lock", "redis", "--redis-url", "redis://127.0.0.1:9"}, s3Args...)...)
+	if refused.ExitCode == 0 || !strings.Contains(refused.Stderr, "set index = postgres") {
+		t.Errorf("s3 + lock + sqlite index: exit %d, stderr %q, want a refusal naming index = postgres",
+			refused.ExitCode, refused.Stderr)
 	}
 }

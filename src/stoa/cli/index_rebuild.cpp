@@ -1,8 +1,11 @@
 #include "stoa/cli/index_rebuild.hpp"
 
-#include <fstream>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <ostream>
-#include <sstream>
+#include <variant>
 
 #include "stoa/module/path.hpp"
 #include "stoa/module/patterns.hpp"
@@ -10,62 +13,60 @@
 namespace stoa::cli {
 namespace {
 
-namespace fs = std::filesystem;
-
-std::string first_line_of(const fs::path& p) {
-  std::ifstream in(p);
-  std::string line;
-  std::getline(in, line);
-  return line;
+// The first line of a small stored object (a .ziphash or .modhash); empty when absent.
+std::string first_line_of(store::Store& store, const std::string& key) {
+  const std::optional<store::Object> o = store.get(key);
+  if (!o) return {};
+  std::string text;
+  if (const auto* bytes = std::get_if<std::shared_ptr<const std::string>>(&o->body)) {
+    text = **bytes;
+  } else {
+    const int fd = std::get<fsio::UniqueFd>(o->body).get();
+    text.resize(std::min<std::uint64_t>(o->size, 4096));
+    std::size_t got = 0;
+    while (got < text.size()) {
+      const ssize_t n = ::pread(fd, text.data() + got, text.size() - got, static_cast<off_t>(got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    text.resize(got);
+  }
+  return text.substr(0, text.find('\n'));
 }
 
 }  // namespace
 
-RebuildReport rebuild_index(const fs::path& data_dir, const std::string& no_sumdb,
-                            index::Index& idx, std::ostream& out) {
+RebuildReport rebuild_index(store::Store& store, const std::string& no_sumdb, index::Index& idx,
+                            std::ostream& out) {
   RebuildReport report;
-  for (auto it = fs::recursive_directory_iterator(data_dir);
-       it != fs::recursive_directory_iterator(); ++it) {
-    const auto name = it->path().filename().string();
-    if (it.depth() == 0 && (name.starts_with('.') || name == "sumdb")) {
-      if (it->is_directory()) it.disable_recursion_pending();
-      continue;
+  for (const std::string& escaped_module : store.modules()) {
+    const auto module_path = module::unescape_path(escaped_module);
+    for (const std::string& escaped_version : store.versions(escaped_module)) {
+      const auto version = module::unescape_version(escaped_version);
+      if (!module_path || !version) {
+        ++report.skipped;
+        continue;
+      }
+      if (module::match_prefix_patterns_folded(no_sumdb, *module_path)) {
+        ++report.private_versions;
+        continue;
+      }
+      const std::string base = escaped_module + "/@v/" + escaped_version;
+      const std::optional<store::Object> info = store.get(base + ".info");
+      if (!info) continue;  // taken away (quarantined) since it was listed
+      index::Entry e;
+      e.module = *module_path;
+      e.version = *version;
+      e.zip_h1 = first_line_of(store, base + ".ziphash");
+      e.mod_h1 = first_line_of(store, base + ".modhash");
+      if (const auto zip = store.get(base + ".zip")) {
+        e.zip_size = static_cast<std::int64_t>(zip->size);
+      }
+      e.stored_ns = info->mtime_unix * 1'000'000'000;
+      idx.record(e);
+      ++report.versions;
     }
-    if (!it->is_regular_file() || it->path().extension() != ".info") continue;
-    const std::string key = fs::relative(it->path(), data_dir).generic_string();
-    const auto at = key.rfind("/@v/");
-    if (at == std::string::npos) continue;
-    const std::string escaped_version = it->path().stem().string();
-    const auto module_path = module::unescape_path(key.substr(0, at));
-    const auto version = module::unescape_version(escaped_version);
-    if (!module_path || !version) {
-      ++report.skipped;
-      continue;
-    }
-    if (module::match_prefix_patterns_folded(no_sumdb, *module_path)) {
-      ++report.private_versions;
-      continue;
-    }
-    const fs::path dir = it->path().parent_path();
-    index::Entry e;
-    e.module = *module_path;
-    e.version = *version;
-    std::error_code ec;
-    if (fs::exists(dir / (escaped_version + ".ziphash"), ec)) {
-      e.zip_h1 = first_line_of(dir / (escaped_version + ".ziphash"));
-    }
-    if (fs::exists(dir / (escaped_version + ".modhash"), ec)) {
-      e.mod_h1 = first_line_of(dir / (escaped_version + ".modhash"));
-    }
-    if (const auto size = fs::file_size(dir / (escaped_version + ".zip"), ec); !ec) {
-      e.zip_size = static_cast<std::int64_t>(size);
-    }
-    const auto mtime = fs::last_write_time(it->path());
-    e.stored_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::file_clock::to_sys(mtime).time_since_epoch())
-                      .count();
-    idx.record(e);
-    ++report.versions;
   }
   out << "indexed " << report.versions << " versions";
   if (report.private_versions > 0) {

@@ -1,14 +1,15 @@
 #pragma once
-// `stoa index rebuild`: records every version in a disk store's data directory in the index
-// (hashes from the .ziphash/.modhash files, zip size, the .info's modification time as the time
-// stored). Safe to run while replicas serve: recording is an upsert that keeps what is known.
+// `stoa index rebuild`: records every version of a store in the index (hashes from the
+// .ziphash/.modhash objects, zip size, the .info's commit time as the time stored), on any
+// backend (disk, S3, memory). Safe to run while replicas serve: recording is an upsert that keeps
+// what is known. On an object store it reads every zip once (for its size).
 
 #include <cstddef>
-#include <filesystem>
 #include <iosfwd>
 #include <string>
 
 #include "stoa/index/index.hpp"
+#include "stoa/store/store.hpp"
 
 namespace stoa::cli {
 
@@ -20,8 +21,8 @@ struct RebuildReport {
 
 // Versions of modules matching `no_sumdb` (GONOSUMDB syntax, in any letter case) are left out,
 // as serve does; the CLI passes the no_sumdb and private_modules settings, as serve uses them.
-// Throws index::IndexError when the index fails.
-RebuildReport rebuild_index(const std::filesystem::path& data_dir, const std::string& no_sumdb,
-                            index::Index& idx, std::ostream& out);
+// Throws index::IndexError when the index fails, store::StoreError when the store does.
+RebuildReport rebuild_index(store::Store& store, const std::string& no_sumdb, index::Index& idx,
+                            std::ostream& out);
 
 }  // namespace stoa::cli

@@ -246,6 +246,17 @@ struct Core {
   proxy::DatabaseSource sumdb_source;
 };
 
+// The store named by `store`.
+std::unique_ptr<store::Store> make_store(const RawConfig& cfg) {
+  if (cfg.get("store") == "s3") return store::make_s3_store(s3_options(cfg));
+  if (cfg.get("store") == "memory") {
+    const auto staging = std::filesystem::temp_directory_path() / ("stoa-" + random_instance_id());
+    std::filesystem::create_directories(staging);
+    return store::make_memory_store(staging);
+  }
+  return store::make_disk_store(cfg.get("data_dir"));
+}
+
 Core make_core(RawConfig& cfg) {
   Core c;
   const std::string goroot = fill_go_defaults(cfg);
@@ -254,20 +265,13 @@ Core make_core(RawConfig& cfg) {
   if (!setting.error.empty()) throw ConfigError(cfg.where("sumdb") + ": " + setting.error);
   c.db = setting.db;
 
+  c.store = make_store(cfg);
   if (cfg.get("store") == "s3") {
-    const store::S3Options o = s3_options(cfg);
-    c.store = store::make_s3_store(o);
     if (const auto ttl = cfg.duration("s3_presign_ttl"); ttl.count() > 0) {
       c.zip_redirector = store::make_s3_redirector(
-          o,
+          s3_options(cfg),
           std::max(std::chrono::seconds(1), std::chrono::duration_cast<std::chrono::seconds>(ttl)));
     }
-  } else if (cfg.get("store") == "memory") {
-    const auto staging = std::filesystem::temp_directory_path() / ("stoa-" + random_instance_id());
-    std::filesystem::create_directories(staging);
-    c.store = store::make_memory_store(staging);
-  } else {
-    c.store = store::make_disk_store(cfg.get("data_dir"));
   }
 
   auto& uo = c.upstream_options;
@@ -371,7 +375,10 @@ std::unique_ptr<index::Index> make_index(const RawConfig& cfg) {
     if (cfg.get("postgres_url").empty()) throw ConfigError("index = postgres needs postgres_url");
     return index::make_postgres_index(cfg.get("postgres_url"));
   }
-  if (cfg.get("store") != "disk") return index::make_sqlite_index(":memory:");
+  // The memory store forgets everything on exit: so does its index. Every other store keeps the
+  // index in a file of the data directory (for an object store: this machine's own, see
+  // check_index_sharing).
+  if (cfg.get("store") == "memory") return index::make_sqlite_index(":memory:");
   const auto dir = std::filesystem::path(cfg.get("data_dir")) / ".stoa-state";
   std::filesystem::create_directories(dir);
   try {
@@ -635,6 +642,22 @@ int serve(RawConfig cfg, const std::string& config_file) {
         cfg.duration("lock_lease").count(), lock_wait(cfg).count());
   }
 
+  // An index file is one machine's: replicas sharing an object store would each publish only
+  // what they stored themselves at /index and /catalog.
+  if (cfg.get("store") == "s3" && cfg.get("index") == "sqlite") {
+    if (cfg.get("lock") != "none") {
+      throw ConfigError(cfg.where("index") +
+                        ": index = sqlite keeps the index in a file on this machine, but lock = " +
+                        cfg.get("lock") +
+                        " says replicas share the bucket, and each would list only what it "
+                        "stored itself: set index = postgres (one index for all) or none");
+    }
+    log->warn(
+        "index = sqlite with store = s3: the index is a file of this machine ({}/.stoa-state/"
+        "index.sqlite); replicas sharing the bucket need index = postgres. `stoa index rebuild` "
+        "fills it from the bucket",
+        cfg.get("data_dir"));
+  }
   const std::unique_ptr<index::Index> index = make_index(cfg);
 
   proxy::ServiceOptions so;
@@ -791,11 +814,12 @@ int verify(RawConfig cfg, bool quarantine, bool repair) {
 }
 
 int rebuild(RawConfig cfg) {
-  if (cfg.get("store") != "disk") throw ConfigError("index rebuild: works on the disk store only");
+  if (cfg.get("store") == "memory") throw ConfigError("index rebuild: the memory store is empty");
   const auto idx = make_index(cfg);
   if (!idx) throw ConfigError("index rebuild: index = none");
   fill_go_defaults(cfg);  // no_sumdb from `go env GONOSUMDB` unless set
-  rebuild_index(cfg.get("data_dir"), not_verified(cfg), *idx, std::cout);
+  const auto st = make_store(cfg);
+  rebuild_index(*st, not_verified(cfg), *idx, std::cout);
   return 0;
 }
 

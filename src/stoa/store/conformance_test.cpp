@@ -459,6 +459,23 @@ TEST_P(StoreConformance, VersionsIncludePseudoButListExcludesThem) {
   EXPECT_EQ(read_all(*store().get(m + "/sub/@v/list")), "v0.1.0\n");
 }
 
+// modules() names every module with a stored .info, once, nested modules included, and nothing
+// else: not a module with only a .mod, not a path prefix.
+TEST_P(StoreConformance, ModulesNamesEveryModuleWithAVersion) {
+  EXPECT_TRUE(store().modules().empty());
+  ASSERT_TRUE(put_bytes(store(), "example.com/!my!mod/@v/v1.0.0.info", info_json("v1.0.0")));
+  ASSERT_TRUE(put_bytes(store(), "example.com/!my!mod/@v/v1.1.0.info", info_json("v1.1.0")));
+  ASSERT_TRUE(put_bytes(store(), "example.com/!my!mod/sub/@v/v0.1.0.info", info_json("v0.1.0")));
+  ASSERT_TRUE(put_bytes(store(), "example.com/untagged/@v/v0.0.0-20230102030405-abcdefabcdef.info",
+                        info_json("v0.0.0-20230102030405-abcdefabcdef")));
+  ASSERT_TRUE(
+      put_bytes(store(), "example.com/onlymod/@v/v1.0.0.mod", "module example.com/onlymod\n"));
+  std::vector<std::string> got = store().modules();
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"example.com/!my!mod", "example.com/!my!mod/sub",
+                                           "example.com/untagged"}));
+}
+
 TEST_P(StoreConformance, PseudoOnlyModuleHasNoList) {
   const std::string m = "example.com/untagged";
   ASSERT_TRUE(put_bytes(store(), m + "/@v/v0.0.0-20230102030405-abcdefabcdef.info",
@@ -575,6 +592,8 @@ TEST_P(StoreConformance, ListingsOfMoreThan1000Versions) {
   const std::optional<Object> list = store().get(m + "/@v/list");
   ASSERT_TRUE(list.has_value());
   EXPECT_EQ(read_all(*list), "v1.0.0\nv1.1.0\n");
+  // modules() pages too: one module behind more than 1,000 keys.
+  EXPECT_EQ(store().modules(), std::vector<std::string>{m});
 }
 
 TEST_P(StoreConformance, InvalidModuleForVersionsThrows) {

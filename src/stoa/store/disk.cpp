@@ -182,6 +182,31 @@ class DiskStore final : public Store {
     return read_versions(std::move(fd), vdir);
   }
 
+  std::vector<std::string> modules() override {
+    // Every "<m>/@v" directory below the root with a .info in it; the root's dot-named
+    // directories (temp files, state, quarantine) and "sumdb" hold no modules.
+    std::vector<std::string> out;
+    std::error_code ec;
+    auto it = fs::recursive_directory_iterator(m_root, ec);
+    for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      const bool dir = it->is_directory(ec);
+      if (ec) break;
+      if (!dir) continue;
+      if (it.depth() == 0 && (name.starts_with('.') || name == "sumdb")) {
+        it.disable_recursion_pending();
+        continue;
+      }
+      if (name != "@v") continue;
+      it.disable_recursion_pending();
+      const std::string module =
+          it->path().parent_path().lexically_relative(m_root).generic_string();
+      if (keys::is_valid_module(module) && !versions(module).empty()) out.push_back(module);
+    }
+    if (ec) fail(ec.value(), "walk", m_root, "");
+    return out;
+  }
+
  private:
   static int not_regular_errno(const struct stat& st) {
     return S_ISDIR(st.st_mode) ? EISDIR : EINVAL;

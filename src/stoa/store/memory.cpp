@@ -8,6 +8,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <system_error>
@@ -113,6 +114,15 @@ class MemoryStore final : public Store {
     }
     const std::shared_lock lock(m_mutex);
     return versions_locked(escaped_module);
+  }
+
+  std::vector<std::string> modules() override {
+    const std::shared_lock lock(m_mutex);
+    std::set<std::string> out;
+    for (const auto& [key, entry] : m_objects) {
+      if (const auto info = keys::parse_info(key)) out.emplace(info->module);
+    }
+    return {out.begin(), out.end()};
   }
 
  private:

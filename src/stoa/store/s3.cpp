@@ -21,6 +21,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -510,6 +511,16 @@ class S3Store final : public Store {
     return list_versions(escaped_module);
   }
 
+  std::vector<std::string> modules() override {
+    std::set<std::string> out;
+    list_keys(m_o.prefix, false, "LIST all modules", [&](std::string_view k) {
+      if (const auto info = keys::parse_info(k.substr(m_o.prefix.size()))) {
+        out.emplace(info->module);
+      }
+    });
+    return {out.begin(), out.end()};
+  }
+
  private:
   // ---- requests ----
 
@@ -842,18 +853,29 @@ class S3Store final : public Store {
     const std::string dir = m_o.prefix + module + "/@v/";
     constexpr std::string_view ext = ".info";
     std::vector<std::string> out;
+    list_keys(dir, true, "LIST " + keys::printable(module), [&](std::string_view k) {
+      const std::string_view name = k.substr(dir.size());
+      if (name.size() <= ext.size() || !name.ends_with(ext)) return;
+      out.emplace_back(name.substr(0, name.size() - ext.size()));
+    });
+    return out;
+  }
+
+  // Calls `each` with every key starting with `prefix` (only one level below it when
+  // `one_level`), page by page (ListObjectsV2).
+  void list_keys(const std::string& prefix, bool one_level, const std::string& what,
+                 const std::function<void(std::string_view)>& each) {
     std::string token;
     for (int page = 1;; ++page) {
-      std::map<std::string, std::string> params = {{"list-type", "2"},
-                                                   {"prefix", dir},
-                                                   {"delimiter", "/"},
-                                                   {"max-keys", std::to_string(m_o.max_keys)}};
+      std::map<std::string, std::string> params = {
+          {"list-type", "2"}, {"prefix", prefix}, {"max-keys", std::to_string(m_o.max_keys)}};
+      if (one_level) params["delimiter"] = "/";
       if (!token.empty()) params["continuation-token"] = token;
       Request q;
       q.method = "GET";
       q.path = m_bucket_path.empty() ? "/" : m_bucket_path;
       q.query = query_of(std::move(params));
-      q.what = "LIST " + keys::printable(module) + " (page " + std::to_string(page) + ")";
+      q.what = what + " (page " + std::to_string(page) + ")";
       const Response r = perform(q);
       if (r.status != 200) fail(q.what + ": " + describe(r));
       pugi::xml_document doc;
@@ -862,17 +884,13 @@ class S3Store final : public Store {
       if (!root) fail(q.what + ": unexpected answer");
       for (const pugi::xml_node c : root.children("Contents")) {
         const std::string_view k = c.child_value("Key");
-        if (!k.starts_with(dir)) continue;
-        const std::string_view name = k.substr(dir.size());
-        if (name.size() <= ext.size() || !name.ends_with(ext)) continue;
-        out.emplace_back(name.substr(0, name.size() - ext.size()));
+        if (k.starts_with(prefix)) each(k);
       }
       const std::string_view truncated = root.child_value("IsTruncated");
       if (truncated != "true") break;
       token = root.child_value("NextContinuationToken");
       if (token.empty()) fail(q.what + ": truncated listing without a continuation token");
     }
-    return out;
   }
 
   // Rebuilds "<m>/@v/list" from the .info keys and PUTs it. Serialized per module in this

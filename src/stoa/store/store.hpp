@@ -79,6 +79,11 @@ class Store {
   // Versions (escaped form, as in keys) of `escaped_module` that have a stored .info,
   // pseudo-versions included, in no particular order. Empty when none. Throws StoreError.
   virtual std::vector<std::string> versions(const std::string& escaped_module) = 0;
+
+  // Escaped paths of the modules with at least one stored .info, each once, in no particular
+  // order: for maintenance commands (stoa verify, stoa index rebuild), never on a request's
+  // path (it reads the whole namespace). Throws StoreError.
+  virtual std::vector<std::string> modules() = 0;
 };
 
 // The body "<m>/@v/list" must have for these versions (escaped, as versions() returns them): the

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"stoa.test/internal/stoatest"
 )
 
 // Server is a running server process.
@@ -92,6 +94,10 @@ func Redis(tb testing.TB) *Server {
 	s.Port = port
 	s.URL = fmt.Sprintf("redis://127.0.0.1:%d", port)
 	waitReady(tb, "redis-server", s, func() bool {
+		// Only this redis-server's own listener: another may have taken the port meanwhile.
+		if !stoatest.ListensOn(s.cmd.Process.Pid, fmt.Sprintf("127.0.0.1:%d", port)) {
+			return false
+		}
 		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
 		if err != nil {
 			return false

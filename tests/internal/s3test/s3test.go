@@ -5,7 +5,6 @@ package s3test
 
 import (
 	"bytes"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,9 +76,7 @@ func Start(tb testing.TB) *Server {
 	})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", s.Addr, time.Second)
-		if err == nil {
-			c.Close()
+		if stoatest.ListensOn(cmd.Process.Pid, s.Addr) {
 			return s
 		}
 		select {

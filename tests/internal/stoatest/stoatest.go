@@ -264,7 +264,9 @@ func (s *Stoa) waitHealthy() error {
 		if err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			// Another process may hold the port (it took it between FreeAddr and stoa's bind,
+			// and this stoa is about to exit): only this process's own listener counts.
+			if resp.StatusCode == http.StatusOK && s.ownsListener() {
 				return nil
 			}
 		}
@@ -274,6 +276,56 @@ func (s *Stoa) waitHealthy() error {
 		}
 	}
 	return s.startErr()
+}
+
+// ownsListener reports whether this stoa process holds the listening socket of s.Addr (always
+// true for a unix socket, whose path is the test's own).
+func (s *Stoa) ownsListener() bool {
+	return strings.HasPrefix(s.Addr, "unix:") || ListensOn(s.cmd.Process.Pid, s.Addr)
+}
+
+// ListensOn reports whether process pid holds the TCP listening socket of addr ("host:port"):
+// the inode of the port's LISTEN entry in /proc/net/tcp{,6} is one of the process's open files.
+// A readiness check that only connects can be answered by another process that took the port
+// between FreeAddr and the bind (parallel tests do).
+func ListensOn(pid int, addr string) bool {
+	_, portText, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		return false
+	}
+	inodes := map[string]bool{}
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		data, err := os.ReadFile(table)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(data), "\n")[1:] {
+			f := strings.Fields(line)
+			// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+			if len(f) < 10 || f[3] != "0A" {
+				continue
+			}
+			_, hexPort, ok := strings.Cut(f[1], ":")
+			if p, err := strconv.ParseInt(hexPort, 16, 32); ok && err == nil && int(p) == port {
+				inodes["socket:["+f[9]+"]"] = true
+			}
+		}
+	}
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+		if err == nil && inodes[target] {
+			return true
+		}
+	}
+	return false
 }
 
 // Pid is the process id of the running stoa.

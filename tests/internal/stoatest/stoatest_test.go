@@ -2,7 +2,9 @@ package stoatest
 
 import (
 	"fmt"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/signal"
 	"runtime"
@@ -58,7 +60,12 @@ func fakeStoa(mode string, args []string) int {
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(os.Stderr, "GET %s 200\n", r.URL.Path)
 	})
-	go func() { _ = http.ListenAndServe(listen, mux) }()
+	l, err := net.Listen("tcp", listen)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "fake: cannot listen on %s: %v\n", listen, err)
+		return 1
+	}
+	go func() { _ = http.Serve(l, mux) }()
 	<-sig
 	if mode == "ignore-term" {
 		select {}
@@ -164,6 +171,21 @@ func TestStartFailsWhenStoaExits(t *testing.T) {
 		tb.Errorf("Start returned")
 	})
 	if len(rec.errors) != 1 || !strings.Contains(rec.errors[0], "fake: bad configuration") {
+		t.Errorf("errors: %v", rec.errors)
+	}
+}
+
+// Another server took the port between FreeAddr and stoa's bind (parallel tests do): its
+// /healthz must not pass for stoa's, or the test talks to someone else's server.
+func TestStartIsNotFooledByAnotherServerOnItsPort(t *testing.T) {
+	fakeBin(t)
+	other := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer other.Close()
+	rec := inGoroutine(t, func(tb testing.TB) {
+		Start(tb, Config{Listen: other.Listener.Addr().String(), Env: []string{"STOATEST_FAKE=serve"}})
+		tb.Errorf("Start returned although another server holds the port")
+	})
+	if len(rec.errors) != 1 || !strings.Contains(rec.errors[0], "address already in use") {
 		t.Errorf("errors: %v", rec.errors)
 	}
 }

@@ -61,6 +61,11 @@ class FaultyStore final : public Store {
     return m_inner->versions(escaped_module);
   }
 
+  std::vector<std::string> modules() override {
+    maybe_fail(Op::versions, "(all modules)");
+    return m_inner->modules();
+  }
+
  private:
   struct Slot {
     std::atomic<int> remaining{0};
