@@ -835,7 +835,7 @@ int serve(RawConfig cfg, const std::string& config_file) {
   return 0;
 }
 
-int verify(RawConfig cfg, bool quarantine) {
+int verify(RawConfig cfg, bool quarantine, bool repair) {
   if (cfg.get("store") != "disk") throw ConfigError("verify: works on the disk store only");
   Core core = make_core(cfg);
   VerifyOptions vo;
@@ -843,8 +843,9 @@ int verify(RawConfig cfg, bool quarantine) {
   vo.checksum_db = core.sumdb_client.get();
   vo.no_sumdb = not_verified(cfg);
   vo.quarantine = quarantine;
+  vo.repair = repair;
   const VerifyReport r = verify_store(vo, std::cout);
-  return r.bad > 0 ? 1 : 0;
+  return r.bad > 0 || r.stale > r.repaired ? 1 : 0;
 }
 
 int rebuild(RawConfig cfg) {
@@ -934,12 +935,16 @@ int main(int argc, char** argv) {
   auto* config_cmd = app.add_subcommand("config", "print the effective configuration and exit");
   auto* verify_cmd = app.add_subcommand(
       "verify",
-      "re-hash every stored .zip and .mod against its recorded hash and the checksum database; "
-      "exit 1 if anything is wrong");
+      "re-hash every stored .zip and .mod against its recorded hash and the checksum database, "
+      "check the lists and hashes derived from them; exit 1 if anything is wrong");
   bool quarantine = false;
   verify_cmd->add_flag(
       "--quarantine", quarantine,
       "move the files of bad versions to <data_dir>/.stoa-quarantine/ (never deletes)");
+  bool repair = false;
+  verify_cmd->add_flag("--repair", repair,
+                       "rewrite stale module lists and missing .ziphash/.modhash files from the "
+                       "stored versions (safe while serving)");
   auto* index_cmd = app.add_subcommand("index", "the index of stored versions");
   index_cmd->require_subcommand(1);
   auto* rebuild_cmd = index_cmd->add_subcommand(
@@ -1011,7 +1016,7 @@ int main(int argc, char** argv) {
       std::cout << render_config(cfg);
       return 0;
     }
-    if (app.got_subcommand("verify")) return verify(std::move(cfg), quarantine);
+    if (app.got_subcommand("verify")) return verify(std::move(cfg), quarantine, repair);
     if (app.got_subcommand("index")) return rebuild(std::move(cfg));
     if (app.got_subcommand("rules")) return rules_test(cfg, config_file, rules_target);
     return serve(std::move(cfg), config_file);

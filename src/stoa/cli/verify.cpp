@@ -11,6 +11,8 @@
 #include "stoa/module/path.hpp"
 #include "stoa/module/patterns.hpp"
 #include "stoa/modzip/modzip.hpp"
+#include "stoa/store/disk.hpp"
+#include "stoa/store/store.hpp"
 #include "stoa/sumdb/client.hpp"
 
 namespace stoa::cli {
@@ -56,11 +58,47 @@ void drop_from_list(const fs::path& vdir, const std::string& version) {
   fs::rename(tmp, list);
 }
 
+// A .zip or .mod that passed every check but has no recorded hash beside it.
+struct MissingHash {
+  std::string key;  // of the hash file, e.g. "example.com/m/@v/v1.0.0.ziphash"
+  std::string h1;
+  std::string label;
+  std::pair<std::string, std::string> version;  // (escaped module, escaped version)
+};
+
+// Escaped versions with a .info in "<vdir>" (what a store's versions() returns).
+std::vector<std::string> stored_versions(const fs::path& vdir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(vdir)) {
+    const std::string name = e.path().filename().string();
+    if (!e.is_regular_file() || name.starts_with('.') || !name.ends_with(".info")) continue;
+    out.push_back(name.substr(0, name.size() - 5));
+  }
+  return out;
+}
+
+// Lines of `a` not in `b`, comma-separated.
+std::string lines_missing(const std::string& a, const std::string& b) {
+  std::set<std::string> in_b;
+  std::istringstream bs(b);
+  for (std::string line; std::getline(bs, line);) in_b.insert(line);
+  std::string out;
+  std::istringstream as(a);
+  for (std::string line; std::getline(as, line);) {
+    if (in_b.count(line) != 0) continue;
+    if (!out.empty()) out += ", ";
+    out += line;
+  }
+  return out;
+}
+
 }  // namespace
 
 VerifyReport verify_store(const VerifyOptions& o, std::ostream& out) {
   VerifyReport report;
   std::vector<StoredFile> files;
+  std::set<std::string> modules;  // escaped paths of modules with a .info or a list
+  std::vector<MissingHash> missing_hashes;
   for (auto it = fs::recursive_directory_iterator(o.data_dir);
        it != fs::recursive_directory_iterator(); ++it) {
     const auto name = it->path().filename().string();
@@ -70,11 +108,16 @@ VerifyReport verify_store(const VerifyOptions& o, std::ostream& out) {
     }
     if (!it->is_regular_file()) continue;
     const auto ext = it->path().extension().string();
-    if (ext != ".zip" && ext != ".mod") continue;
+    const bool listed = name == "list" || ext == ".info";
+    if (ext != ".zip" && ext != ".mod" && !listed) continue;
     const fs::path rel = fs::relative(it->path(), o.data_dir);
     const std::string key = rel.generic_string();
     const auto at = key.rfind("/@v/");
-    if (at == std::string::npos) continue;
+    if (at == std::string::npos || key.find('/', at + 4) != std::string::npos) continue;
+    if (listed) {
+      modules.insert(key.substr(0, at));
+      continue;
+    }
     files.push_back({it->path(), key.substr(0, at), rel.stem().string(), ext.substr(1)});
   }
 
@@ -108,7 +151,8 @@ VerifyReport verify_store(const VerifyOptions& o, std::ostream& out) {
     }
     const fs::path recorded_file =
         f.path.parent_path() / (f.escaped_version + (f.ext == "zip" ? ".ziphash" : ".modhash"));
-    if (fs::exists(recorded_file)) {
+    const bool recorded_exists = fs::exists(recorded_file);
+    if (recorded_exists) {
       const std::string recorded = read_text(recorded_file);
       if (recorded != h1) {
         bad("bytes changed since they were stored: recorded " + recorded + ", now " + h1);
@@ -138,8 +182,14 @@ VerifyReport verify_store(const VerifyOptions& o, std::ostream& out) {
         case sumdb::Verdict::Status::error:
           ++report.unverified;
           out << "UNVERIFIED " << label << ": " << v.message << "\n";
-          break;
+          // Not recorded as its hash until the database has vouched for these bytes.
+          continue;
       }
+    }
+    if (!recorded_exists) {
+      const fs::path rel = fs::relative(recorded_file, o.data_dir);
+      missing_hashes.push_back(
+          {rel.generic_string(), h1, label, std::make_pair(f.escaped_module, f.escaped_version)});
     }
   }
 
@@ -160,9 +210,47 @@ VerifyReport verify_store(const VerifyOptions& o, std::ostream& out) {
           << "\n";
     }
   }
+
+  // Derived files: a pure function of the primary files, so rewriting them is always safe.
+  const std::unique_ptr<store::Store> store =
+      o.repair ? store::make_disk_store(o.data_dir) : nullptr;
+  for (const MissingHash& m : missing_hashes) {
+    if (o.quarantine && bad_versions.count(m.version) != 0) continue;  // moved aside
+    ++report.stale;
+    out << "STALE " << m.label << ": no recorded hash (" << m.key << ")\n";
+    if (store) {
+      fsio::TempFile staged = store->stage();
+      staged.write(m.h1 + "\n");
+      (void)store->put(m.key, std::move(staged));
+      ++report.repaired;
+      out << "REPAIRED " << m.key << "\n";
+    }
+  }
+  for (const std::string& escaped_module : modules) {
+    // A directory stoa would not store under (its files are reported BAD above) is left alone.
+    const auto module_path = module::unescape_path(escaped_module);
+    if (!module_path) continue;
+    const fs::path vdir = o.data_dir / escaped_module / "@v";
+    const std::string want = store::list_body(stored_versions(vdir));
+    const std::string have = fs::exists(vdir / "list") ? read_text(vdir / "list") + "\n" : "";
+    if (have == want || (have == "\n" && want.empty())) continue;
+    ++report.stale;
+    out << "STALE " << *module_path << " list:";
+    if (const auto lacks = lines_missing(want, have); !lacks.empty()) out << " lacks " << lacks;
+    if (const auto extra = lines_missing(have, want); !extra.empty()) out << " names " << extra;
+    out << "\n";
+    if (store) {
+      (void)store->repair_list(escaped_module);
+      ++report.repaired;
+      out << "REPAIRED " << escaped_module << "/@v/list\n";
+    }
+  }
+
   out << report.files << " files checked, " << report.bad << " bad, " << report.unverified
       << " unverified";
   if (o.quarantine) out << ", " << report.quarantined << " versions quarantined";
+  out << ", " << report.stale << " derived files stale";
+  if (o.repair) out << ", " << report.repaired << " repaired";
   out << "\n";
   return report;
 }

@@ -3,6 +3,10 @@
 // recorded beside it when it was stored and with the checksum database, and reports what is
 // wrong. With `quarantine`, the files of a bad version are moved (never deleted) to
 // <data_dir>/.stoa-quarantine/<UTC time>/<same path>, and the version is taken out of its list.
+// It also checks the files derived from the stored versions, which a crash or a full disk
+// between two commits can leave behind: a module's list that does not name exactly its stored
+// non-pseudo versions, and a good .zip or .mod without its recorded hash. With `repair`, these
+// are rewritten (through the disk store, so safe while stoa serves); the primary files never are.
 // Run it while stoa is stopped, or accept that versions stored meanwhile may be missed.
 
 #include <cstddef>
@@ -21,6 +25,7 @@ struct VerifyOptions {
   sumdb::Client* checksum_db = nullptr;  // nullptr: compare with recorded hashes only
   std::string no_sumdb;  // patterns not looked up in the database (matched in any letter case)
   bool quarantine = false;
+  bool repair = false;  // rewrite stale lists and missing .ziphash/.modhash files
 };
 
 struct VerifyReport {
@@ -28,10 +33,14 @@ struct VerifyReport {
   std::size_t bad = 0;          // files that failed a check
   std::size_t unverified = 0;   // files the checksum database could not answer for now
   std::size_t quarantined = 0;  // versions moved aside
+  std::size_t stale = 0;        // derived files missing or out of date (lists, recorded hashes)
+  std::size_t repaired = 0;     // of those, rewritten (with `repair`)
 };
 
-// Writes one line per problem ("BAD <module>@<version> <file>: <why>") and a summary to `out`.
-// Throws std::filesystem::filesystem_error when the data directory cannot be read.
+// Writes one line per problem ("BAD <module>@<version> <file>: <why>", "STALE <module> list: ...",
+// "STALE <module>@<version> <file>: ...", "REPAIRED ...") and a summary to `out`.
+// Throws std::filesystem::filesystem_error when the data directory cannot be read, and
+// store::StoreError when a repair cannot be written.
 VerifyReport verify_store(const VerifyOptions& options, std::ostream& out);
 
 }  // namespace stoa::cli

@@ -243,6 +243,13 @@ Service::Service(ServiceOptions options, store::Store& store, fetch::Upstream& u
                                   "them; `stoa index rebuild` adds them).",
                                   {})
                          .with({})),
+      m_derived(registry.counter(
+          "stoa_derived_files_total",
+          "Files derived from stored versions (file: list, the module's @v/list; hash, a "
+          ".ziphash or .modhash) that failed to be written after a commit (event: failed; the "
+          "answer is still served and the file converges later) or were found stale and "
+          "rewritten (event: repaired).",
+          {"file", "event"})),
       m_refusals(registry.counter(
           "stoa_policy_refusals_total",
           "Requests refused by a rule, by the rule's action and why: denied (deny), "
@@ -1592,31 +1599,58 @@ FetchResult Service::download_file(const module::Request& r, const FetchContext&
   }
 
   const std::uint64_t size = staged.size();
+  bool committed = false;
+  const auto t0 = std::chrono::steady_clock::now();
   try {
-    const auto t0 = std::chrono::steady_clock::now();
-    const bool committed = m_store.put(key, std::move(staged));
-    m_store_put_seconds.observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    if (committed) {
-      m_committed_objects.fetch_add(1);
-      m_committed_bytes.fetch_add(size);
-    }
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - started);
-    m_log->info("{} {} ({} bytes, {} ms)", committed ? "stored" : "already stored", key, size,
-                ms.count());
-    if (committed) record_index(r, h1, size, ctx.origin);
-    if (committed && !h1.empty()) {
-      put_bytes(m_store,
-                r.escaped_module + "/@v/" + r.escaped_version +
-                    (r.kind == Kind::zip ? ".ziphash" : ".modhash"),
-                h1 + "\n");
-    }
+    committed = m_store.put(key, std::move(staged));
+  } catch (const store::DerivedFileError& e) {
+    // The file is stored: answer with it, and let the list converge later.
+    committed = true;
+    m_derived.with({"list", "failed"}).inc();
+    m_log->error("stored {} but not its list: {}", key, e.what());
   } catch (const store::StoreError& e) {
     m_log->error("cannot store {}: {}", key, e.what());
     return {Status::store_error, {}, {}, {}};
   }
+  m_store_put_seconds.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  if (committed) {
+    m_committed_objects.fetch_add(1);
+    m_committed_bytes.fetch_add(size);
+  }
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
+  m_log->info("{} {} ({} bytes, {} ms)", committed ? "stored" : "already stored", key, size,
+              ms.count());
+  if (committed) record_index(r, h1, size, ctx.origin);
+  if (committed && !h1.empty()) record_hash(r, h1);
   return {Status::ok, {}, {}, {}};
+}
+
+void Service::record_hash(const module::Request& r, const std::string& h1) {
+  const std::string key = r.escaped_module + "/@v/" + r.escaped_version +
+                          (r.kind == Kind::zip ? ".ziphash" : ".modhash");
+  try {
+    put_bytes(m_store, key, h1 + "\n");
+  } catch (const store::StoreError& e) {
+    m_derived.with({"hash", "failed"}).inc();
+    m_log->error("cannot record {} (`stoa verify --repair` writes it): {}", key, e.what());
+  }
+}
+
+void Service::converge_list(const std::string& escaped_module) {
+  try {
+    if (m_store.repair_list(escaped_module)) {
+      m_derived.with({"list", "repaired"}).inc();
+      m_log->warn(
+          "{}/@v/list did not name the stored versions (a crash or a full disk after a "
+          "commit); rewritten",
+          escaped_module);
+    }
+  } catch (const store::StoreError& e) {
+    m_derived.with({"list", "failed"}).inc();
+    m_log->error("cannot repair {}/@v/list: {}", escaped_module, e.what());
+  }
 }
 
 // ---- mutable answers: list, @latest, .info queries ----
@@ -1686,6 +1720,7 @@ FetchResult Service::download_meta(const module::Request& r, const FetchContext&
       if (auto d = module::unescape_version(v)) stored.push_back(std::move(*d));
     }
     body = merge_list(body, stored);
+    if (!stored.empty()) converge_list(r.escaped_module);
   } else {
     const auto info = parse_info(body);
     std::string problem;
@@ -1734,7 +1769,10 @@ std::optional<Response> Service::answer_from_store(const HttpRequest& req, const
     if (auto d = module::unescape_version(v)) versions.push_back(std::move(*d));
   }
   if (versions.empty()) return std::nullopt;
-  if (r.kind == Kind::list) return meta_response(req, r, merge_list("", versions), outcome);
+  if (r.kind == Kind::list) {
+    converge_list(r.escaped_module);
+    return meta_response(req, r, merge_list("", versions), outcome);
+  }
   const auto latest = pick_latest(versions);
   if (!latest) return std::nullopt;
   const auto escaped = module::escape_version(*latest);

@@ -303,6 +303,12 @@ class Service {
   void index_fetch(const HttpRequest& req, Done done);
   void record_index(const module::Request& r, const std::string& h1, std::uint64_t size,
                     const std::string& origin);
+  // Brings the module's stored list in line with its stored versions (a crash or a full disk
+  // between a commit and its list rewrite leaves it stale). A failure is logged and counted,
+  // never fails the request: the answer is computed from the stored versions anyway.
+  void converge_list(const std::string& escaped_module);
+  // Records the h1: of a committed .zip or .mod beside it; a failure is logged and counted only.
+  void record_hash(const module::Request& r, const std::string& h1);
   void remember(const std::string& key, std::string body);
   Response meta_response(const HttpRequest& req, const module::Request& r, std::string body,
                          Outcome outcome) const;
@@ -332,6 +338,7 @@ class Service {
   metrics::Counter& m_lock_degraded;
   metrics::Counter& m_lock_found_stored;
   metrics::Counter& m_index_errors;
+  metrics::Family<metrics::Counter>& m_derived;     // {file: list|hash, event: failed|repaired}
   std::atomic<std::int64_t> m_index_down_until{0};  // steady_clock ticks; index skipped until then
   std::atomic<std::int64_t> m_locks_held{0};
   std::atomic<std::int64_t> m_lock_down_until{0};  // steady_clock ticks; lock skipped until then

@@ -8,7 +8,9 @@
 #include <cctype>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <future>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -17,8 +19,10 @@
 #include "stoa/coord/testing/servers.hpp"
 #include "stoa/fsio/testing/scratch_dir.hpp"
 #include "stoa/index/index.hpp"
+#include "stoa/store/disk.hpp"
 #include "stoa/store/memory.hpp"
 #include "stoa/store/testing/faulty_store.hpp"
+#include "stoa/store/testing/store_test_util.hpp"
 
 namespace stoa::proxy {
 namespace {
@@ -277,6 +281,7 @@ class PausingStore final : public store::Store {
     return m_inner.put(key, std::move(staged));
   }
   std::vector<std::string> versions(const std::string& m) override { return m_inner.versions(m); }
+  bool repair_list(const std::string& m) override { return m_inner.repair_list(m); }
   std::vector<std::string> modules() override { return m_inner.modules(); }
 
  private:
@@ -608,6 +613,93 @@ TEST_F(ServiceTest, ReadinessNeedsAWritableStore) {
   EXPECT_EQ(readyz().status, 200);
   faulty.fail_always(store::testing::FaultyStore::Op::get);
   EXPECT_EQ(readyz().body, "store unavailable\n");
+}
+
+// A list the store left stale (a kill between a commit and the list rewrite) is rewritten the
+// first time the module's list is answered, whether upstream answers or not.
+TEST_F(ServiceTest, StaleStoredListIsRepairedOnFirstUse) {
+  const std::filesystem::path root = m_dir.path() / "disk";
+  const std::unique_ptr<store::Store> disk = store::make_disk_store(root);
+  ServiceOptions o;
+  o.instance_id = "x";
+  metrics::Registry registry;
+  Service s(o, *disk, m_upstream, m_pool,
+            std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()),
+            registry);
+  auto stale_module = [&](const std::string& m) {
+    for (const char* v : {"v1.0.0", "v1.1.0"}) {
+      ASSERT_TRUE(store::testing::put_bytes(*disk, m + "/@v/" + v + ".info",
+                                            std::string(R"({"Version":")") + v + "\"}"));
+    }
+    const auto list = root / m / "@v" / "list";
+    std::filesystem::remove(list);
+    std::ofstream(list) << "v1.0.0\n";  // as the kill left it
+  };
+  auto on_disk = [&](const std::string& m) {
+    std::ifstream in(root / m / "@v" / "list");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  auto list_of = [&](const std::string& m) {
+    Responses rs;
+    s.handle(make_request("GET", "/" + m + "/@v/list"), rs.sink());
+    return std::move(rs.wait_for(1).front());
+  };
+
+  stale_module("example.com/up");
+  m_upstream.set("example.com/up/@v/list", {Status::ok, "v1.0.0\n"});
+  Response r = list_of("example.com/up");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "v1.0.0\nv1.1.0\n");
+  EXPECT_EQ(on_disk("example.com/up"), "v1.0.0\nv1.1.0\n");
+
+  stale_module("example.com/down");  // upstream does not know it: answered from the store
+  r = list_of("example.com/down");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "v1.0.0\nv1.1.0\n");
+  EXPECT_EQ(on_disk("example.com/down"), "v1.0.0\nv1.1.0\n");
+  EXPECT_NE(registry.render().find("stoa_derived_files_total{file=\"list\",event=\"repaired\"} 2"),
+            std::string::npos)
+      << registry.render();
+}
+
+// ENOSPC between commits: the .info (or .mod) is committed, only a derived file (the list, the
+// .modhash) failed. The client gets the committed file, not a 503; the failure is counted.
+TEST_F(ServiceTest, CommittedFileIsServedWhenADerivedWriteFails) {
+  using Op = store::testing::FaultyStore::Op;
+  store::testing::FaultyStore faulty(store::make_memory_store(m_dir.path()));
+  ServiceOptions o;
+  o.instance_id = "x";
+  metrics::Registry registry;
+  Service s(o, faulty, m_upstream, m_pool,
+            std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()),
+            registry);
+  auto fetch = [&](const std::string& target) {
+    Responses rs;
+    s.handle(make_request("GET", target), rs.sink());
+    return std::move(rs.wait_for(1).front());
+  };
+
+  m_upstream.set("example.com/m/@v/v1.0.0.info", {Status::ok, k_info});
+  faulty.fail_nth(Op::put_derived, 1);
+  Response r = fetch("/example.com/m/@v/v1.0.0.info");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(body_of(r), k_info);
+  EXPECT_TRUE(faulty.inner().get("example.com/m/@v/v1.0.0.info"));
+
+  m_upstream.set("example.com/m/@v/v1.0.0.mod", {Status::ok, "module example.com/m\n"});
+  faulty.fail_nth(Op::put, 2);  // the .mod commits; recording its .modhash fails
+  r = fetch("/example.com/m/@v/v1.0.0.mod");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(body_of(r), "module example.com/m\n");
+  EXPECT_FALSE(faulty.inner().get("example.com/m/@v/v1.0.0.modhash"));
+
+  const std::string text = registry.render();
+  EXPECT_NE(text.find("stoa_derived_files_total{file=\"list\",event=\"failed\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("stoa_derived_files_total{file=\"hash\",event=\"failed\"} 1"),
+            std::string::npos)
+      << text;
 }
 
 TEST_F(ServiceTest, InternalEndpoints) {

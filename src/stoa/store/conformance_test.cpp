@@ -603,6 +603,30 @@ TEST_P(StoreConformance, InvalidModuleForVersionsThrows) {
   }
 }
 
+// A list that already matches the stored versions is left alone; nothing stored, nothing listed.
+TEST_P(StoreConformance, RepairListRewritesOnlyWhatIsStale) {
+  const std::string m = "example.com/repair";
+  EXPECT_FALSE(store().repair_list(m)) << "no versions: no list to write";
+  EXPECT_FALSE(store().get(m + "/@v/list").has_value());
+  ASSERT_TRUE(put_bytes(store(), m + "/@v/v0.0.0-20230102030405-abcdefabcdef.info",
+                        info_json("v0.0.0-20230102030405-abcdefabcdef")));
+  EXPECT_FALSE(store().repair_list(m)) << "pseudo-versions only: still no list";
+  EXPECT_FALSE(store().get(m + "/@v/list").has_value());
+  ASSERT_TRUE(put_bytes(store(), m + "/@v/v1.0.0.info", info_json("v1.0.0")));
+  ASSERT_TRUE(put_bytes(store(), m + "/@v/v1.1.0.info", info_json("v1.1.0")));
+  const std::optional<Object> before = store().get(m + "/@v/list");
+  ASSERT_TRUE(before.has_value());
+  EXPECT_FALSE(store().repair_list(m));
+  const std::optional<Object> after = store().get(m + "/@v/list");
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(read_all(*after), "v1.0.0\nv1.1.0\n");
+  EXPECT_EQ(after->etag, before->etag) << "a list that is right is not rewritten";
+  for (const std::string bad : {"", "../x", "/abs", ".stoa-tmp", "a//b"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_THROW(store().repair_list(bad), StoreError);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(All, StoreConformance, ::testing::ValuesIn(k_backends),
                          [](const ::testing::TestParamInfo<Backend>& p) { return p.param.name; });
 

@@ -143,9 +143,29 @@ class DiskStore final : public Store {
 
     if (const auto info = keys::parse_info(key)) {
       const std::optional<std::string> version = keys::unescape_version(info->version);
-      if (version && !keys::is_pseudo(*version)) refresh_list(info->module);
+      if (version && !keys::is_pseudo(*version)) {
+        try {
+          (void)refresh_list(info->module);
+        } catch (const StoreError& e) {
+          throw DerivedFileError(std::string(e.what()) + " (" + keys::printable(key) +
+                                 " is committed; the list converges on the next commit or repair)");
+        }
+      }
     }
     return true;
+  }
+
+  bool repair_list(const std::string& escaped_module) override {
+    if (!keys::is_valid_module(escaped_module)) {
+      fail(EINVAL, "repair_list: invalid module", m_root, escaped_module);
+    }
+    struct stat st {};
+    const std::string vdir = escaped_module + "/@v";
+    if (::fstatat(m_root_fd.get(), vdir.c_str(), &st, 0) != 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return false;  // nothing stored, nothing listed
+      fail(errno, "stat", m_root, vdir);
+    }
+    return refresh_list(escaped_module);
   }
 
   std::vector<std::string> versions(const std::string& escaped_module) override {
@@ -243,10 +263,29 @@ class DiskStore final : public Store {
     return out;
   }
 
-  // Rewrites "<m>/@v/list" from the .info files present. The list is the only object that is
-  // replaced. Serialized per module: a striped mutex between threads, flock(2) on the @v
-  // directory between processes sharing the root, so that no commit's version is lost.
-  void refresh_list(std::string_view module) {
+  // The bytes of "<vdir>/list" (opened relative to `dir`), "" when absent.
+  std::string read_list(int dir, const std::string& vdir) {
+    UniqueFd fd(::openat(dir, "list", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    if (!fd) {
+      if (errno == ENOENT) return {};
+      fail(errno, "open", m_root, vdir + "/list");
+    }
+    std::string out;
+    std::array<char, 8192> buf{};
+    while (true) {
+      const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) fail(errno, "read", m_root, vdir + "/list");
+      if (n == 0) return out;
+      out.append(buf.data(), static_cast<std::size_t>(n));
+    }
+  }
+
+  // Rewrites "<m>/@v/list" from the .info files present unless it already has those bytes;
+  // returns true if it wrote. The list is the only object that is replaced. Serialized per
+  // module: a striped mutex between threads, flock(2) on the @v directory between processes
+  // sharing the root, so that no commit's version is lost.
+  bool refresh_list(std::string_view module) {
     const std::lock_guard lock(
         m_list_locks[std::hash<std::string_view>{}(module) % m_list_locks.size()]);
     std::string vdir(module);
@@ -259,6 +298,7 @@ class DiskStore final : public Store {
     UniqueFd scan(::fcntl(dir.get(), F_DUPFD_CLOEXEC, 0));
     if (!scan) fail(errno, "dup", m_root, vdir);
     const std::string body = keys::render_list(read_versions(std::move(scan), vdir));
+    if (read_list(dir.get(), vdir) == body) return false;
     try {
       fsio::TempFile tmp = fsio::TempFile::create(m_tmp, "list-");
       tmp.write(body);
@@ -271,6 +311,7 @@ class DiskStore final : public Store {
       rethrow(e);
     }
     if (::fsync(dir.get()) != 0) fail(errno, "fsync", m_root, vdir);
+    return true;
   }
 
   const fs::path m_root;

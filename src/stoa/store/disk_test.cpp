@@ -294,5 +294,46 @@ TEST_F(DiskStore, TwoStoresOnOneRootKeepEveryVersionInList) {
   EXPECT_EQ(std::count(list.begin(), list.end(), '\n'), 2 * k_threads_per_store * k_per_thread);
 }
 
+// A process killed between committing a .info and rewriting the list leaves the list without
+// the version (or without a list at all): repair_list brings it back from the .info files.
+TEST_F(DiskStore, RepairListRestoresVersionsAKilledCommitLeftOut) {
+  const std::string m = "example.com/killed";
+  const fs::path list = root() / m / "@v" / "list";
+  ASSERT_TRUE(put_bytes(*m_store, m + "/@v/v1.0.0.info", R"({"Version":"v1.0.0"})"));
+  ASSERT_TRUE(put_bytes(*m_store, m + "/@v/v1.1.0.info", R"({"Version":"v1.1.0"})"));
+  fs::remove(list);
+  spit(list, "v1.0.0\n");  // the list as it was before the second commit
+  EXPECT_TRUE(m_store->repair_list(m));
+  EXPECT_EQ(slurp(list), "v1.0.0\nv1.1.0\n");
+  EXPECT_FALSE(m_store->repair_list(m));
+
+  fs::remove(list);
+  EXPECT_TRUE(m_store->repair_list(m));
+  EXPECT_EQ(slurp(list), "v1.0.0\nv1.1.0\n");
+  EXPECT_EQ(mode_of(list), 0644u);
+  EXPECT_EQ(staged_files(tmp()), 0);
+}
+
+// When the list cannot be rewritten after a commit (here: something in its way, as a full disk
+// would refuse the write), the .info is committed and put says so with DerivedFileError, not
+// with a plain failure; the next commit or repair converges the list.
+TEST_F(DiskStore, ListFailureAfterCommitIsADerivedFileError) {
+  const std::string m = "example.com/full";
+  const fs::path vdir = root() / m / "@v";
+  ASSERT_TRUE(put_bytes(*m_store, m + "/@v/v1.0.0.info", R"({"Version":"v1.0.0"})"));
+  fs::remove(vdir / "list");
+  fs::create_directories(vdir / "list" / "blocker");
+  EXPECT_THROW(put_bytes(*m_store, m + "/@v/v1.1.0.info", R"({"Version":"v1.1.0"})"),
+               DerivedFileError);
+  const std::optional<Object> info = m_store->get(m + "/@v/v1.1.0.info");
+  ASSERT_TRUE(info.has_value()) << "the .info is committed";
+  EXPECT_EQ(read_all(*info), R"({"Version":"v1.1.0"})");
+  EXPECT_FALSE(put_bytes(*m_store, m + "/@v/v1.1.0.info", "{}")) << "and stays write-once";
+  EXPECT_THROW(m_store->repair_list(m), StoreError);
+  fs::remove_all(vdir / "list");
+  EXPECT_TRUE(m_store->repair_list(m));
+  EXPECT_EQ(slurp(vdir / "list"), "v1.0.0\nv1.1.0\n");
+}
+
 }  // namespace
 }  // namespace stoa::store

@@ -1,5 +1,7 @@
 #include "stoa/store/keys.hpp"
 
+#include "stoa/store/store.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -229,3 +231,11 @@ std::string printable(std::string_view key) {
 }
 
 }  // namespace stoa::store::keys
+
+namespace stoa::store {
+
+std::string list_body(const std::vector<std::string>& escaped_versions) {
+  return keys::render_list(escaped_versions);
+}
+
+}  // namespace stoa::store

@@ -94,6 +94,20 @@ class MemoryStore final : public Store {
     return true;
   }
 
+  bool repair_list(const std::string& escaped_module) override {
+    if (!keys::is_valid_module(escaped_module)) {
+      throw StoreError("memory store: invalid module " + keys::printable(escaped_module));
+    }
+    const std::unique_lock lock(m_mutex);
+    const std::string body = keys::render_list(versions_locked(escaped_module));
+    const std::string list = keys::list_key(escaped_module);
+    const auto it = m_objects.find(list);
+    if ((it == m_objects.end() ? std::string() : *it->second.bytes) == body) return false;
+    if (it != m_objects.end()) m_objects.erase(it);
+    insert(list, std::make_shared<const std::string>(body), now_ns());
+    return true;
+  }
+
   std::vector<std::string> versions(const std::string& escaped_module) override {
     if (!keys::is_valid_module(escaped_module)) {
       throw StoreError("memory store: invalid module " + keys::printable(escaped_module));

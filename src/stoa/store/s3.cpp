@@ -424,6 +424,23 @@ class S3Store final : public Store {
     return copy_of(*flight->object);
   }
 
+  // All bytes of an object get_once() returned (in memory or spooled to a file).
+  std::string read_body(const Object& obj) {
+    if (const auto* bytes = std::get_if<std::shared_ptr<const std::string>>(&obj.body)) {
+      return **bytes;
+    }
+    const int fd = std::get<UniqueFd>(obj.body).get();
+    std::string out(obj.size, '\0');
+    std::size_t done = 0;
+    while (done < out.size()) {
+      const ssize_t n = ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) fail("read spooled object: " + std::generic_category().message(errno));
+      done += static_cast<std::size_t>(n);
+    }
+    return out;
+  }
+
   std::optional<Object> get_once(const std::string& key) {
     Request q;
     q.method = "GET";
@@ -464,8 +481,26 @@ class S3Store final : public Store {
     if (!committed) return false;
     if (const auto info = keys::parse_info(key)) {
       const std::optional<std::string> version = keys::unescape_version(info->version);
-      if (version && !keys::is_pseudo(*version)) refresh_list(info->module);
+      if (version && !keys::is_pseudo(*version)) {
+        try {
+          refresh_list(info->module);
+        } catch (const StoreError& e) {
+          throw DerivedFileError(std::string(e.what()) + " (" + keys::printable(key) +
+                                 " is committed; the list converges on the next commit or repair)");
+        }
+      }
     }
+    return true;
+  }
+
+  bool repair_list(const std::string& escaped_module) override {
+    if (!keys::is_valid_module(escaped_module)) {
+      fail("repair_list: invalid module " + keys::printable(escaped_module));
+    }
+    const std::string body = keys::render_list(list_versions(escaped_module));
+    const auto stored = get_once(keys::list_key(escaped_module));
+    if (stored ? read_body(*stored) == body : body.empty()) return false;
+    refresh_list(escaped_module);
     return true;
   }
 

@@ -15,6 +15,9 @@
 // - "<m>/@v/list" is the one object a backend replaces: each commit of a non-pseudo
 //   "<m>/@v/<v>.info" rewrites it with the case-decoded non-pseudo versions that have a .info,
 //   one per line, sorted bytewise. A module with only pseudo-versions has no list object.
+//   The list is derived: a pure function of the stored .info keys, so anyone may recompute it.
+//   A crash or a full disk between the .info commit and the list rewrite leaves it stale until
+//   the next commit of the module or a repair_list() brings it back in line.
 
 #include <cstdint>
 #include <memory>
@@ -32,6 +35,14 @@ namespace stoa::store {
 class StoreError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// Thrown by put() when the object itself was committed (it is stored and will be served) but
+// updating a file derived from it, the module's list, failed (a full disk, a lost connection).
+// The derived file converges later: on the next commit or repair_list() of the module.
+class DerivedFileError : public StoreError {
+ public:
+  using StoreError::StoreError;
 };
 
 struct Object {
@@ -56,8 +67,14 @@ class Store {
   // Commits the staged file under `key` if the key is absent: fsync, atomic no-replace rename,
   // directory fsync. Returns true if committed, false if `key` already existed (existing bytes
   // unchanged, staged file discarded). Throws StoreError.
-  // Committing "<m>/@v/<v>.info" of a non-pseudo version also refreshes "<m>/@v/list".
+  // Committing "<m>/@v/<v>.info" of a non-pseudo version also refreshes "<m>/@v/list"; when
+  // only that refresh fails, put throws DerivedFileError (the .info is committed).
   virtual bool put(const std::string& key, fsio::TempFile staged) = 0;
+
+  // Makes "<m>/@v/list" match the stored .info keys of `escaped_module` (an absent list counts
+  // as empty). Returns true if it had to rewrite the list, false if it was already right.
+  // Serialized with the list refresh of put(). Throws StoreError.
+  virtual bool repair_list(const std::string& escaped_module) = 0;
 
   // Versions (escaped form, as in keys) of `escaped_module` that have a stored .info,
   // pseudo-versions included, in no particular order. Empty when none. Throws StoreError.
@@ -68,6 +85,10 @@ class Store {
   // path (it reads the whole namespace). Throws StoreError.
   virtual std::vector<std::string> modules() = 0;
 };
+
+// The body "<m>/@v/list" must have for these versions (escaped, as versions() returns them): the
+// case-decoded non-pseudo versions, sorted bytewise, one per line. Pure.
+std::string list_body(const std::vector<std::string>& escaped_versions);
 
 // Where a client can fetch a stored object by itself (an object store's presigned URL, a CDN):
 // lets a proxy answer with a redirect instead of sending the bytes. Thread-safe.

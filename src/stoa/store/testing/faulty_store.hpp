@@ -2,6 +2,8 @@
 // Tests only: a Store decorator that injects backend failures (the fail-counter habit of
 // leveldb's SpecialEnv and Beast's test::fail_count). Arm an operation to throw StoreError on
 // its n-th call from now, or on every call; other calls go to the wrapped store. Thread-safe.
+// Op::put_derived arms the fault of a backend whose list refresh fails after a commit: put()
+// commits in the wrapped store, then throws DerivedFileError.
 //
 //   auto faulty = std::make_unique<FaultyStore>(make_memory_store(dir));
 //   faulty->fail_nth(FaultyStore::Op::get, 2);  // the second get() throws, once
@@ -18,7 +20,7 @@ namespace stoa::store::testing {
 
 class FaultyStore final : public Store {
  public:
-  enum class Op { get, stage, put, versions };
+  enum class Op { get, stage, put, versions, repair_list, put_derived };
 
   explicit FaultyStore(std::unique_ptr<Store> inner) : m_inner(std::move(inner)) {}
 
@@ -44,7 +46,15 @@ class FaultyStore final : public Store {
   // A failed put discards `staged`, as a real backend failure does.
   bool put(const std::string& key, fsio::TempFile staged) override {
     maybe_fail(Op::put, key);
-    return m_inner->put(key, std::move(staged));
+    const bool committed = m_inner->put(key, std::move(staged));
+    if (fires(Op::put_derived)) {
+      throw DerivedFileError("injected fault: list refresh after committing " + key);
+    }
+    return committed;
+  }
+  bool repair_list(const std::string& escaped_module) override {
+    maybe_fail(Op::repair_list, escaped_module);
+    return m_inner->repair_list(escaped_module);
   }
   std::vector<std::string> versions(const std::string& escaped_module) override {
     maybe_fail(Op::versions, escaped_module);
@@ -67,6 +77,10 @@ class FaultyStore final : public Store {
   Slot& slot(Op op) { return m_slots[index(op)]; }
 
   void maybe_fail(Op op, const std::string& what) {
+    if (fires(op)) throw StoreError("injected fault: " + std::string(name(op)) + " " + what);
+  }
+
+  bool fires(Op op) {
     Slot& s = slot(op);
     s.calls.fetch_add(1);
     bool fire = s.always.load();
@@ -78,7 +92,7 @@ class FaultyStore final : public Store {
         break;
       }
     }
-    if (fire) throw StoreError("injected fault: " + std::string(name(op)) + " " + what);
+    return fire;
   }
 
   static const char* name(Op op) {
@@ -91,12 +105,16 @@ class FaultyStore final : public Store {
         return "put";
       case Op::versions:
         return "versions";
+      case Op::repair_list:
+        return "repair_list";
+      case Op::put_derived:
+        return "put_derived";
     }
     return "?";
   }
 
   std::unique_ptr<Store> m_inner;
-  std::array<Slot, 4> m_slots;
+  std::array<Slot, 6> m_slots;
 };
 
 }  // namespace stoa::store::testing
