@@ -40,7 +40,8 @@ readers = ["alice"]
 upstream = "`+privUp.URL()+`"
 `)
 	s = startStoa(t, up, stoatest.Config{
-		Args: append([]string{"--rules-file", rules, "--users-file", users}, args...),
+		// /metrics stays public here: the tests read counters anonymously.
+		Args: append([]string{"--rules-file", rules, "--users-file", users, "--operational-endpoints", "public"}, args...),
 	})
 	return s, "/" + privatePrefix + "/login/@v/v1.0.0.info", "/example.com/loginpub/@v/v1.0.0.info"
 }
