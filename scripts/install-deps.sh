@@ -19,7 +19,10 @@ test_pkgs=( clang-format curl python3 systemd redis-server postgresql mercurial 
 # stacks (llvm-14 ships /usr/lib/llvm-14/bin/llvm-symbolizer), python3 for fuzz/make_corpus.py.
 fuzz_pkgs=( clang-14 libclang-rt-14-dev llvm-14 python3 )
 # bench/run: load generators, nginx as the reference server, profilers, the chart (bench/chart.py).
-bench_pkgs=( wrk nginx hyperfine linux-perf strace util-linux python3 python3-matplotlib redis-server )
+# python3-munkres first: matplotlib's python3-fonttools depends on "python3-scipy | python3-munkres",
+# and apt's first choice, scipy, pulls libboost-dev (1.74) through pythran, which conflicts with
+# libboost1.81-dev: with munkres installed the alternative is already satisfied.
+bench_pkgs=( wrk nginx hyperfine linux-perf strace util-linux python3 python3-munkres python3-matplotlib redis-server )
 
 want=("${build_pkgs[@]}")
 case "${1:-all}" in
