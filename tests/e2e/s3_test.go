@@ -185,3 +185,55 @@ func TestS3IndexIsKeptAndRebuiltFromTheBucket(t *testing.T) {
 			refused.ExitCode, refused.Stderr)
 	}
 }
+
+// `stoa verify` on a bucket (it refused every store but disk): bytes changed behind stoa's back
+// are BAD, a missing recorded hash is STALE and `--repair` writes it through the bucket;
+// `--quarantine`, which would move objects, is refused with what to do instead.
+func TestS3VerifyChecksAndRepairsTheBucket(t *testing.T) {
+	t.Parallel()
+	gw := s3test.Start(t)
+	bucketDir := gw.Bucket(t, "verified")
+	good := modgen.MustBuild(t, modgen.Module{Path: "example.com/vgood", Version: "v1.0.0",
+		Files: map[string]string{"x.go": "package x\n"}})
+	changed := modgen.MustBuild(t, modgen.Module{Path: "example.com/vchanged", Version: "v1.0.0",
+		Files: map[string]string{"x.go": "package x\n"}})
+	up := newUpstream(t, good, changed)
+	s3Args := []string{"--s3-endpoint", gw.Endpoint, "--s3-bucket", "verified"}
+	s := startStoa(t, up, stoatest.Config{Store: "s3", Args: s3Args, Env: gw.Env()})
+	if _, stderr, err := goClient(t, s.URL).ModDownload(good.Path+"@"+good.Version, changed.Path+"@"+changed.Version); err != nil {
+		t.Fatalf("go mod download: %v\n%s", err, stderr)
+	}
+	s.Stop()
+	// Behind stoa's back: one .mod's bytes change, the other zip's recorded hash goes.
+	if err := os.WriteFile(filepath.Join(bucketDir, filepath.FromSlash(changed.Key("mod"))),
+		[]byte("module example.com/vchanged // edited\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(bucketDir, filepath.FromSlash(good.Key("ziphash")))); err != nil {
+		t.Fatal(err)
+	}
+	verify := func(extra ...string) stoatest.Result {
+		args := append([]string{"verify", "--store", "s3", "--data-dir", filepath.Join(t.TempDir(), "d"),
+			"--sumdb", "off"}, s3Args...)
+		return stoatest.Run(t, time.Minute, gw.Env(), append(args, extra...)...)
+	}
+	r := verify()
+	if r.ExitCode != 1 || !strings.Contains(r.Stdout, "BAD example.com/vchanged@v1.0.0 mod: bytes changed") ||
+		!strings.Contains(r.Stdout, "STALE example.com/vgood@v1.0.0 zip: no recorded hash") {
+		t.Errorf("stoa verify on s3: exit %d\n%s%s", r.ExitCode, r.Stdout, r.Stderr)
+	}
+	if _, ok := dataFile(bucketDir, good.Key("ziphash")); ok {
+		t.Errorf("verify without --repair wrote to the bucket")
+	}
+	r = verify("--repair")
+	if !strings.Contains(r.Stdout, "REPAIRED "+good.Key("ziphash")) {
+		t.Errorf("stoa verify --repair on s3: exit %d\n%s%s", r.ExitCode, r.Stdout, r.Stderr)
+	}
+	if got, ok := dataFile(bucketDir, good.Key("ziphash")); !ok || string(got) != good.Sum+"\n" {
+		t.Errorf("repaired %s = %q (present %v), want %q", good.Key("ziphash"), got, ok, good.Sum+"\n")
+	}
+	r = verify("--quarantine")
+	if r.ExitCode != 2 || !strings.Contains(r.Stderr, "works on the disk store only") {
+		t.Errorf("stoa verify --quarantine on s3: exit %d, stderr %q", r.ExitCode, r.Stderr)
+	}
+}

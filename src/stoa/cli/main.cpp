@@ -836,9 +836,15 @@ int serve(RawConfig cfg, const std::string& config_file) {
 }
 
 int verify(RawConfig cfg, bool quarantine, bool repair) {
-  if (cfg.get("store") != "disk") throw ConfigError("verify: works on the disk store only");
+  if (cfg.get("store") == "memory") throw ConfigError("verify: the memory store is empty");
+  if (quarantine && cfg.get("store") != "disk") {
+    throw ConfigError(
+        "verify --quarantine: works on the disk store only (stoa never moves or deletes an "
+        "object in a bucket; remove what verify reports BAD with the bucket's own tools)");
+  }
   Core core = make_core(cfg);
   VerifyOptions vo;
+  vo.store = core.store.get();
   vo.data_dir = cfg.get("data_dir");
   vo.checksum_db = core.sumdb_client.get();
   vo.no_sumdb = not_verified(cfg);

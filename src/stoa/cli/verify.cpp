@@ -1,32 +1,28 @@
 #include "stoa/cli/verify.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <ctime>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <variant>
 #include <vector>
 
 #include "stoa/module/path.hpp"
 #include "stoa/module/patterns.hpp"
 #include "stoa/modzip/modzip.hpp"
-#include "stoa/store/disk.hpp"
 #include "stoa/store/store.hpp"
 #include "stoa/sumdb/client.hpp"
 
 namespace stoa::cli {
 namespace fs = std::filesystem;
 namespace {
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
-}
 
 std::string utc_stamp() {
   const std::time_t t = std::time(nullptr);
@@ -38,7 +34,7 @@ std::string utc_stamp() {
 
 // A stored file of a version: "<escaped module>/@v/<escaped version>.<ext>".
 struct StoredFile {
-  fs::path path;
+  std::string key;
   std::string escaped_module;
   std::string escaped_version;
   std::string ext;  // "zip" or "mod"
@@ -66,16 +62,49 @@ struct MissingHash {
   std::pair<std::string, std::string> version;  // (escaped module, escaped version)
 };
 
-// Escaped versions with a .info in "<vdir>" (what a store's versions() returns).
-std::vector<std::string> stored_versions(const fs::path& vdir) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(vdir)) {
-    const std::string name = e.path().filename().string();
-    if (!e.is_regular_file() || name.starts_with('.') || !name.ends_with(".info")) continue;
-    out.push_back(name.substr(0, name.size() - 5));
+// The text of a small stored object without its trailing newlines; nullopt when absent.
+std::optional<std::string> read_text(store::Store& st, const std::string& key) {
+  const std::optional<store::Object> o = st.get(key);
+  if (!o) return std::nullopt;
+  std::string s;
+  if (const auto* bytes = std::get_if<std::shared_ptr<const std::string>>(&o->body)) {
+    s = **bytes;
+  } else {
+    const int fd = std::get<fsio::UniqueFd>(o->body).get();
+    s.resize(std::min<std::uint64_t>(o->size, 1 << 20));
+    std::size_t got = 0;
+    while (got < s.size()) {
+      const ssize_t n = ::pread(fd, s.data() + got, s.size() - got, static_cast<off_t>(got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    s.resize(got);
   }
-  return out;
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
 }
+
+// A stored object as a file the zip and go.mod checks can open: the object's own descriptor
+// (/proc/self/fd/N, no copy) or, for an object held in memory, a staged copy.
+class ObjectFile {
+ public:
+  ObjectFile(store::Store& st, store::Object o) : m_object(std::move(o)) {
+    if (const auto* fd = std::get_if<fsio::UniqueFd>(&m_object.body)) {
+      m_path = "/proc/self/fd/" + std::to_string(fd->get());
+    } else {
+      m_copy.emplace(st.stage());
+      m_copy->write(*std::get<std::shared_ptr<const std::string>>(m_object.body));
+      m_path = m_copy->path().string();
+    }
+  }
+  const std::string& path() const { return m_path; }
+
+ private:
+  store::Object m_object;
+  std::optional<fsio::TempFile> m_copy;
+  std::string m_path;
+};
 
 // Lines of `a` not in `b`, comma-separated.
 std::string lines_missing(const std::string& a, const std::string& b) {
@@ -96,29 +125,20 @@ std::string lines_missing(const std::string& a, const std::string& b) {
 
 VerifyReport verify_store(const VerifyOptions& o, std::ostream& out) {
   VerifyReport report;
+  store::Store& st = *o.store;
   std::vector<StoredFile> files;
   std::set<std::string> modules;  // escaped paths of modules with a .info or a list
   std::vector<MissingHash> missing_hashes;
-  for (auto it = fs::recursive_directory_iterator(o.data_dir);
-       it != fs::recursive_directory_iterator(); ++it) {
-    const auto name = it->path().filename().string();
-    if (it.depth() == 0 && (name.starts_with('.') || name == "sumdb")) {
-      if (it->is_directory()) it.disable_recursion_pending();
-      continue;
+  for (const std::string& escaped_module : st.modules()) {
+    for (const std::string& name : st.files(escaped_module)) {
+      const auto dot = name.rfind('.');
+      const std::string ext = dot == std::string::npos ? "" : name.substr(dot + 1);
+      if (name == "list" || ext == "info") {
+        modules.insert(escaped_module);
+      } else if (ext == "zip" || ext == "mod") {
+        files.push_back({escaped_module + "/@v/" + name, escaped_module, name.substr(0, dot), ext});
+      }
     }
-    if (!it->is_regular_file()) continue;
-    const auto ext = it->path().extension().string();
-    const bool listed = name == "list" || ext == ".info";
-    if (ext != ".zip" && ext != ".mod" && !listed) continue;
-    const fs::path rel = fs::relative(it->path(), o.data_dir);
-    const std::string key = rel.generic_string();
-    const auto at = key.rfind("/@v/");
-    if (at == std::string::npos || key.find('/', at + 4) != std::string::npos) continue;
-    if (listed) {
-      modules.insert(key.substr(0, at));
-      continue;
-    }
-    files.push_back({it->path(), key.substr(0, at), rel.stem().string(), ext.substr(1)});
   }
 
   std::map<std::pair<std::string, std::string>, std::string>
@@ -138,26 +158,27 @@ VerifyReport verify_store(const VerifyOptions& o, std::ostream& out) {
       bad("not a module path and version stoa would store");
       continue;
     }
+    std::optional<store::Object> object = st.get(f.key);
+    if (!object) continue;  // taken away since it was listed
+    const ObjectFile file(st, std::move(*object));
     std::string h1;
     if (f.ext == "zip") {
-      const modzip::ZipCheck check = modzip::check_zip(f.path.string(), *module_path, *version);
+      const modzip::ZipCheck check = modzip::check_zip(file.path(), *module_path, *version);
       if (!check.ok()) {
         bad("breaks the module zip rules: " + check.problems.front());
         continue;
       }
       h1 = check.h1;
     } else {
-      h1 = modzip::hash_go_mod_file(f.path.string());
+      h1 = modzip::hash_go_mod_file(file.path());
     }
-    const fs::path recorded_file =
-        f.path.parent_path() / (f.escaped_version + (f.ext == "zip" ? ".ziphash" : ".modhash"));
-    const bool recorded_exists = fs::exists(recorded_file);
-    if (recorded_exists) {
-      const std::string recorded = read_text(recorded_file);
-      if (recorded != h1) {
-        bad("bytes changed since they were stored: recorded " + recorded + ", now " + h1);
-        continue;
-      }
+    const std::string recorded_key =
+        f.escaped_module + "/@v/" + f.escaped_version + (f.ext == "zip" ? ".ziphash" : ".modhash");
+    const std::optional<std::string> recorded = read_text(st, recorded_key);
+    const bool recorded_exists = recorded.has_value();
+    if (recorded && *recorded != h1) {
+      bad("bytes changed since they were stored: recorded " + *recorded + ", now " + h1);
+      continue;
     }
     if (o.checksum_db != nullptr &&
         !module::match_prefix_patterns_folded(o.no_sumdb, *module_path)) {
@@ -187,9 +208,8 @@ VerifyReport verify_store(const VerifyOptions& o, std::ostream& out) {
       }
     }
     if (!recorded_exists) {
-      const fs::path rel = fs::relative(recorded_file, o.data_dir);
       missing_hashes.push_back(
-          {rel.generic_string(), h1, label, std::make_pair(f.escaped_module, f.escaped_version)});
+          {recorded_key, h1, label, std::make_pair(f.escaped_module, f.escaped_version)});
     }
   }
 
@@ -212,8 +232,7 @@ VerifyReport verify_store(const VerifyOptions& o, std::ostream& out) {
   }
 
   // Derived files: a pure function of the primary files, so rewriting them is always safe.
-  const std::unique_ptr<store::Store> store =
-      o.repair ? store::make_disk_store(o.data_dir) : nullptr;
+  store::Store* const store = o.repair ? &st : nullptr;
   for (const MissingHash& m : missing_hashes) {
     if (o.quarantine && bad_versions.count(m.version) != 0) continue;  // moved aside
     ++report.stale;
@@ -230,9 +249,9 @@ VerifyReport verify_store(const VerifyOptions& o, std::ostream& out) {
     // A directory stoa would not store under (its files are reported BAD above) is left alone.
     const auto module_path = module::unescape_path(escaped_module);
     if (!module_path) continue;
-    const fs::path vdir = o.data_dir / escaped_module / "@v";
-    const std::string want = store::list_body(stored_versions(vdir));
-    const std::string have = fs::exists(vdir / "list") ? read_text(vdir / "list") + "\n" : "";
+    const std::string want = store::list_body(st.versions(escaped_module));
+    const auto list = read_text(st, escaped_module + "/@v/list");
+    const std::string have = list ? *list + "\n" : "";
     if (have == want || (have == "\n" && want.empty())) continue;
     ++report.stale;
     out << "STALE " << *module_path << " list:";

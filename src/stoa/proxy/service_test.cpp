@@ -283,6 +283,7 @@ class PausingStore final : public store::Store {
   std::vector<std::string> versions(const std::string& m) override { return m_inner.versions(m); }
   bool repair_list(const std::string& m) override { return m_inner.repair_list(m); }
   std::vector<std::string> modules() override { return m_inner.modules(); }
+  std::vector<std::string> files(const std::string& m) override { return m_inner.files(m); }
 
  private:
   store::Store& m_inner;

@@ -459,12 +459,12 @@ TEST_P(StoreConformance, VersionsIncludePseudoButListExcludesThem) {
   EXPECT_EQ(read_all(*store().get(m + "/sub/@v/list")), "v0.1.0\n");
 }
 
-// modules() names every module with a stored .info, once, nested modules included, and nothing
-// else: not a module with only a .mod, not a path prefix.
-TEST_P(StoreConformance, ModulesNamesEveryModuleWithAVersion) {
+// modules() names every module with an object under @v/, once, nested modules included, and
+// nothing else (not a path prefix); files() names a module's objects, list and hashes included.
+TEST_P(StoreConformance, ModulesAndFilesNameWhatIsStored) {
   EXPECT_TRUE(store().modules().empty());
   ASSERT_TRUE(put_bytes(store(), "example.com/!my!mod/@v/v1.0.0.info", info_json("v1.0.0")));
-  ASSERT_TRUE(put_bytes(store(), "example.com/!my!mod/@v/v1.1.0.info", info_json("v1.1.0")));
+  ASSERT_TRUE(put_bytes(store(), "example.com/!my!mod/@v/v1.0.0.ziphash", "h1:x\n"));
   ASSERT_TRUE(put_bytes(store(), "example.com/!my!mod/sub/@v/v0.1.0.info", info_json("v0.1.0")));
   ASSERT_TRUE(put_bytes(store(), "example.com/untagged/@v/v0.0.0-20230102030405-abcdefabcdef.info",
                         info_json("v0.0.0-20230102030405-abcdefabcdef")));
@@ -473,7 +473,13 @@ TEST_P(StoreConformance, ModulesNamesEveryModuleWithAVersion) {
   std::vector<std::string> got = store().modules();
   std::sort(got.begin(), got.end());
   EXPECT_EQ(got, (std::vector<std::string>{"example.com/!my!mod", "example.com/!my!mod/sub",
-                                           "example.com/untagged"}));
+                                           "example.com/onlymod", "example.com/untagged"}));
+  std::vector<std::string> names = store().files("example.com/!my!mod");
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"list", "v1.0.0.info", "v1.0.0.ziphash"}));
+  EXPECT_EQ(store().files("example.com/onlymod"), std::vector<std::string>{"v1.0.0.mod"});
+  EXPECT_TRUE(store().files("example.com/none").empty());
+  EXPECT_TRUE(store().files("example.com").empty());
 }
 
 TEST_P(StoreConformance, PseudoOnlyModuleHasNoList) {

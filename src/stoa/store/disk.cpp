@@ -183,7 +183,7 @@ class DiskStore final : public Store {
   }
 
   std::vector<std::string> modules() override {
-    // Every "<m>/@v" directory below the root with a .info in it; the root's dot-named
+    // Every "<m>/@v" directory below the root with a file in it; the root's dot-named
     // directories (temp files, state, quarantine) and "sumdb" hold no modules.
     std::vector<std::string> out;
     std::error_code ec;
@@ -201,9 +201,39 @@ class DiskStore final : public Store {
       it.disable_recursion_pending();
       const std::string module =
           it->path().parent_path().lexically_relative(m_root).generic_string();
-      if (keys::is_valid_module(module) && !versions(module).empty()) out.push_back(module);
+      if (keys::is_valid_module(module) && !files(module).empty()) out.push_back(module);
     }
     if (ec) fail(ec.value(), "walk", m_root, "");
+    return out;
+  }
+
+  std::vector<std::string> files(const std::string& escaped_module) override {
+    if (!keys::is_valid_module(escaped_module)) {
+      fail(EINVAL, "files: invalid module", m_root, escaped_module);
+    }
+    const std::string vdir = escaped_module + "/@v";
+    UniqueFd fd(::openat(m_root_fd.get(), vdir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) {
+      const int err = errno;
+      if (err == ENOENT || err == ENOTDIR) return {};
+      fail(err, "open", m_root, vdir);
+    }
+    const std::unique_ptr<DIR, DirCloser> d(::fdopendir(fd.get()));
+    if (!d) fail(errno, "opendir", m_root, vdir);
+    (void)fd.release();
+    std::vector<std::string> out;
+    while (true) {
+      errno = 0;
+      const dirent* ent = ::readdir(d.get());
+      if (ent == nullptr) {
+        if (errno != 0) fail(errno, "readdir", m_root, vdir);
+        break;
+      }
+      const std::string_view name(ent->d_name);
+      if (ent->d_type != DT_REG && ent->d_type != DT_UNKNOWN) continue;
+      if (name.empty() || name[0] == '.') continue;  // temp files of a list rewrite
+      out.emplace_back(name);
+    }
     return out;
   }
 

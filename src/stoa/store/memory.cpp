@@ -120,9 +120,25 @@ class MemoryStore final : public Store {
     const std::shared_lock lock(m_mutex);
     std::set<std::string> out;
     for (const auto& [key, entry] : m_objects) {
-      if (const auto info = keys::parse_info(key)) out.emplace(info->module);
+      const auto at = key.rfind("/@v/");
+      if (at != std::string::npos) out.emplace(key.substr(0, at));
     }
     return {out.begin(), out.end()};
+  }
+
+  std::vector<std::string> files(const std::string& escaped_module) override {
+    if (!keys::is_valid_module(escaped_module)) {
+      throw StoreError("memory store: invalid module " + keys::printable(escaped_module));
+    }
+    const std::string prefix = escaped_module + "/@v/";
+    const std::shared_lock lock(m_mutex);
+    std::vector<std::string> out;
+    for (auto it = m_objects.lower_bound(prefix);
+         it != m_objects.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+      const std::string_view rest = std::string_view(it->first).substr(prefix.size());
+      if (rest.find('/') == std::string_view::npos) out.emplace_back(rest);
+    }
+    return out;
   }
 
  private:

@@ -514,11 +514,25 @@ class S3Store final : public Store {
   std::vector<std::string> modules() override {
     std::set<std::string> out;
     list_keys(m_o.prefix, false, "LIST all modules", [&](std::string_view k) {
-      if (const auto info = keys::parse_info(k.substr(m_o.prefix.size()))) {
-        out.emplace(info->module);
+      const std::string_view key = k.substr(m_o.prefix.size());
+      const auto at = key.rfind("/@v/");
+      if (at != std::string_view::npos && keys::is_valid_module(key.substr(0, at))) {
+        out.emplace(key.substr(0, at));
       }
     });
     return {out.begin(), out.end()};
+  }
+
+  std::vector<std::string> files(const std::string& escaped_module) override {
+    if (!keys::is_valid_module(escaped_module)) {
+      fail("files: invalid module " + keys::printable(escaped_module));
+    }
+    const std::string dir = m_o.prefix + escaped_module + "/@v/";
+    std::vector<std::string> out;
+    list_keys(dir, true, "LIST " + keys::printable(escaped_module), [&](std::string_view k) {
+      if (k.size() > dir.size()) out.emplace_back(k.substr(dir.size()));
+    });
+    return out;
   }
 
  private:

@@ -80,10 +80,12 @@ class Store {
   // pseudo-versions included, in no particular order. Empty when none. Throws StoreError.
   virtual std::vector<std::string> versions(const std::string& escaped_module) = 0;
 
-  // Escaped paths of the modules with at least one stored .info, each once, in no particular
-  // order: for maintenance commands (stoa verify, stoa index rebuild), never on a request's
-  // path (it reads the whole namespace). Throws StoreError.
+  // Escaped paths of the modules with at least one object under "<m>/@v/" (a .info, .mod, .zip,
+  // a hash or a list), each once, in no particular order; and the names of those objects
+  // ("v1.0.0.zip", "list"). For maintenance commands (stoa verify, stoa index rebuild), never on
+  // a request's path: they read the whole namespace. Throw StoreError.
   virtual std::vector<std::string> modules() = 0;
+  virtual std::vector<std::string> files(const std::string& escaped_module) = 0;
 };
 
 // The body "<m>/@v/list" must have for these versions (escaped, as versions() returns them): the

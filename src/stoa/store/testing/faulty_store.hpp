@@ -66,6 +66,11 @@ class FaultyStore final : public Store {
     return m_inner->modules();
   }
 
+  std::vector<std::string> files(const std::string& escaped_module) override {
+    maybe_fail(Op::versions, escaped_module);
+    return m_inner->files(escaped_module);
+  }
+
  private:
   struct Slot {
     std::atomic<int> remaining{0};
