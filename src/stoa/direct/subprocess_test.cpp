@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "stoa/fsio/testing/scratch_dir.hpp"
 
@@ -60,14 +61,19 @@ TEST(Subprocess, DeadlineKillsTheWholeProcessGroup) {
   const pid_t child = std::stoi(r.out);
   EXPECT_GT(leader, 0);
   // The child was killed: it is gone or a zombie awaiting init, never still sleeping.
-  bool alive = ::kill(child, 0) == 0;
-  if (alive) {
+  const auto alive = [child] {
+    if (::kill(child, 0) != 0) return false;
     std::ifstream stat("/proc/" + std::to_string(child) + "/stat");
     std::string pid, comm, state;
     stat >> pid >> comm >> state;
-    alive = state != "Z" && !state.empty();
-  }
-  EXPECT_FALSE(alive);
+    return state != "Z" && !state.empty();
+  };
+  // SIGKILL takes effect when the child next runs, which on a loaded machine can be after
+  // run() has returned (seen under a CPU hog): wait for that, boundedly. A child that was never
+  // sent the signal would sleep for 30 s and fail here.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (alive() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  EXPECT_FALSE(alive());
 }
 
 TEST(Subprocess, OwnProcessGroupReported) {
