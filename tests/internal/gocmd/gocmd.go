@@ -63,10 +63,18 @@ func New(tb testing.TB, goproxy, gocache string) *Go {
 		ModCache: filepath.Join(root, "modcache"),
 	}
 	home := filepath.Join(root, "home")
-	for _, d := range []string{home, filepath.Join(root, "gopath"), filepath.Join(root, "tmp")} {
+	telemetry := filepath.Join(home, ".config", "go", "telemetry")
+	for _, d := range []string{home, telemetry, filepath.Join(root, "gopath"), filepath.Join(root, "tmp")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			tb.Fatal(err)
 		}
+	}
+	// Telemetry off (it is a file, not a variable): in its default "local" mode the go command
+	// writes counters under XDG_CONFIG_HOME and starts a child that can outlive it, writing
+	// into this temp dir while the test's cleanup removes it ("directory not empty", seen in
+	// TestUpstreamGoModTheGoCommandRefuses beside a CPU hog).
+	if err := os.WriteFile(filepath.Join(telemetry, "mode"), []byte("off"), 0o644); err != nil {
+		tb.Fatal(err)
 	}
 	g.Env = []string{
 		"PATH=" + filepath.Dir(g.Bin) + string(os.PathListSeparator) + os.Getenv("PATH"),
