@@ -1,38 +1,19 @@
 #include "stoa/cli/index_rebuild.hpp"
 
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
+#include <optional>
 #include <ostream>
-#include <variant>
 
 #include "stoa/module/path.hpp"
 #include "stoa/module/patterns.hpp"
+#include "stoa/proxy/checksums.hpp"
 
 namespace stoa::cli {
 namespace {
 
 // The first line of a small stored object (a .ziphash or .modhash); empty when absent.
 std::string first_line_of(store::Store& store, const std::string& key) {
-  const std::optional<store::Object> o = store.get(key);
-  if (!o) return {};
-  std::string text;
-  if (const auto* bytes = std::get_if<std::shared_ptr<const std::string>>(&o->body)) {
-    text = **bytes;
-  } else {
-    const int fd = std::get<fsio::UniqueFd>(o->body).get();
-    text.resize(std::min<std::uint64_t>(o->size, 4096));
-    std::size_t got = 0;
-    while (got < text.size()) {
-      const ssize_t n = ::pread(fd, text.data() + got, text.size() - got, static_cast<off_t>(got));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      got += static_cast<std::size_t>(n);
-    }
-    text.resize(got);
-  }
-  return text.substr(0, text.find('\n'));
+  const std::optional<std::string> text = proxy::read_object(store, key);
+  return text ? text->substr(0, text->find('\n')) : std::string();
 }
 
 }  // namespace

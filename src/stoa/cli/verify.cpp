@@ -1,9 +1,5 @@
 #include "stoa/cli/verify.hpp"
 
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <ctime>
 #include <fstream>
@@ -17,6 +13,7 @@
 #include "stoa/module/path.hpp"
 #include "stoa/module/patterns.hpp"
 #include "stoa/modzip/modzip.hpp"
+#include "stoa/proxy/checksums.hpp"
 #include "stoa/store/store.hpp"
 #include "stoa/sumdb/client.hpp"
 
@@ -64,24 +61,8 @@ struct MissingHash {
 
 // The text of a small stored object without its trailing newlines; nullopt when absent.
 std::optional<std::string> read_text(store::Store& st, const std::string& key) {
-  const std::optional<store::Object> o = st.get(key);
-  if (!o) return std::nullopt;
-  std::string s;
-  if (const auto* bytes = std::get_if<std::shared_ptr<const std::string>>(&o->body)) {
-    s = **bytes;
-  } else {
-    const int fd = std::get<fsio::UniqueFd>(o->body).get();
-    s.resize(std::min<std::uint64_t>(o->size, 1 << 20));
-    std::size_t got = 0;
-    while (got < s.size()) {
-      const ssize_t n = ::pread(fd, s.data() + got, s.size() - got, static_cast<off_t>(got));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      got += static_cast<std::size_t>(n);
-    }
-    s.resize(got);
-  }
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  std::optional<std::string> s = proxy::read_object(st, key);
+  while (s && !s->empty() && (s->back() == '\n' || s->back() == '\r')) s->pop_back();
   return s;
 }
 

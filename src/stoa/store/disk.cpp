@@ -218,23 +218,7 @@ class DiskStore final : public Store {
       if (err == ENOENT || err == ENOTDIR) return {};
       fail(err, "open", m_root, vdir);
     }
-    const std::unique_ptr<DIR, DirCloser> d(::fdopendir(fd.get()));
-    if (!d) fail(errno, "opendir", m_root, vdir);
-    (void)fd.release();
-    std::vector<std::string> out;
-    while (true) {
-      errno = 0;
-      const dirent* ent = ::readdir(d.get());
-      if (ent == nullptr) {
-        if (errno != 0) fail(errno, "readdir", m_root, vdir);
-        break;
-      }
-      const std::string_view name(ent->d_name);
-      if (ent->d_type != DT_REG && ent->d_type != DT_UNKNOWN) continue;
-      if (name.empty() || name[0] == '.') continue;  // temp files of a list rewrite
-      out.emplace_back(name);
-    }
-    return out;
+    return read_names(std::move(fd), vdir);
   }
 
  private:
@@ -268,12 +252,12 @@ class DiskStore final : public Store {
     if (::fsync(fd.get()) != 0) fail(errno, "fsync", m_root, dir);
   }
 
-  // Names "<v>.info" in a module's @v directory -> "<v>". Takes ownership of `fd`.
-  std::vector<std::string> read_versions(UniqueFd fd, const std::string& vdir) {
+  // Names of the regular files in a module's @v directory, without the dot-named temp files
+  // of a list rewrite. Takes ownership of `fd`.
+  std::vector<std::string> read_names(UniqueFd fd, const std::string& vdir) {
     const std::unique_ptr<DIR, DirCloser> d(::fdopendir(fd.get()));
     if (!d) fail(errno, "opendir", m_root, vdir);
     (void)fd.release();
-    constexpr std::string_view ext = ".info";
     std::vector<std::string> out;
     while (true) {
       errno = 0;
@@ -284,11 +268,20 @@ class DiskStore final : public Store {
       }
       const std::string_view name(ent->d_name);
       if (ent->d_type != DT_REG && ent->d_type != DT_UNKNOWN) continue;
-      if (name.size() <= ext.size() || name[0] == '.' ||
-          name.substr(name.size() - ext.size()) != ext) {
-        continue;
-      }
-      out.emplace_back(name.substr(0, name.size() - ext.size()));
+      if (name.empty() || name[0] == '.') continue;
+      out.emplace_back(name);
+    }
+    return out;
+  }
+
+  // Names "<v>.info" in a module's @v directory -> "<v>". Takes ownership of `fd`.
+  std::vector<std::string> read_versions(UniqueFd fd, const std::string& vdir) {
+    constexpr std::string_view ext = ".info";
+    std::vector<std::string> out;
+    for (std::string& name : read_names(std::move(fd), vdir)) {
+      if (name.size() <= ext.size() || !name.ends_with(ext)) continue;
+      name.resize(name.size() - ext.size());
+      out.push_back(std::move(name));
     }
     return out;
   }
