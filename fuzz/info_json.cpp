@@ -1,6 +1,6 @@
 // The bodies stoa takes from upstreams for the mutable endpoints: parse_info on a .info/@latest
-// JSON body, merge_list on a list body, pick_latest over its lines. The whole input is the body;
-// its lines are also the "stored" versions and pick_latest's candidates.
+// JSON body, merge_list and latest_from_list on a list body, pick_latest over its lines. The whole
+// input is the body; its lines are also the "stored" versions and pick_latest's candidates.
 
 #include <algorithm>
 #include <boost/json/object.hpp>
@@ -12,6 +12,7 @@
 
 #include "check.hpp"
 #include "stoa/module/semver.hpp"
+#include "stoa/module/version_list.hpp"
 #include "stoa/proxy/listing.hpp"
 
 namespace {
@@ -109,5 +110,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_list_body(stored_only, body, false);
 
   check_latest(lines);
+
+  // latestFromList: a valid version that starts a line of the input.
+  if (const auto latest = stoa::module::latest_from_list(body)) {
+    require(semver::is_valid(*latest), "latest_from_list chose an invalid version", *latest);
+    require(body.find(*latest) != std::string_view::npos, "latest_from_list invented a version",
+            *latest);
+  }
   return 0;
 }

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "stoa/module/semver.hpp"
+#include "stoa/module/version_list.hpp"
 #include "stoa/proxy/info_json.hpp"
 
 namespace stoa::proxy {
@@ -16,39 +17,7 @@ std::optional<InfoFields> parse_info(std::string_view json) {
   return InfoFields{std::move(info->version), std::move(info->time)};
 }
 
-bool is_rfc3339(std::string_view s) {
-  auto digits = [&](std::size_t pos, std::size_t n, int& value) {
-    if (pos + n > s.size()) return false;
-    value = 0;
-    for (std::size_t i = pos; i < pos + n; ++i) {
-      if (s[i] < '0' || s[i] > '9') return false;
-      value = value * 10 + (s[i] - '0');
-    }
-    return true;
-  };
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!digits(0, 4, year) || s.size() < 20 || s[4] != '-' || !digits(5, 2, month) || s[7] != '-' ||
-      !digits(8, 2, day) || s[10] != 'T' || !digits(11, 2, hour) || s[13] != ':' ||
-      !digits(14, 2, minute) || s[16] != ':' || !digits(17, 2, second)) {
-    return false;
-  }
-  static constexpr int k_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  if (month < 1 || month > 12 || day < 1 || day > k_days[month - 1] + (month == 2 && leap) ||
-      hour > 23 || minute > 59 || second > 59) {
-    return false;
-  }
-  std::size_t pos = 19;
-  if (pos < s.size() && s[pos] == '.') {
-    const std::size_t start = ++pos;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
-    if (pos == start || pos - start > 9) return false;
-  }
-  if (pos < s.size() && s[pos] == 'Z') return pos + 1 == s.size();
-  int oh = 0, om = 0;
-  return pos + 6 == s.size() && (s[pos] == '+' || s[pos] == '-') && digits(pos + 1, 2, oh) &&
-         s[pos + 3] == ':' && digits(pos + 4, 2, om) && oh <= 23 && om <= 59;
-}
+bool is_rfc3339(std::string_view s) { return module::parse_rfc3339(s).has_value(); }
 
 std::string merge_list(std::string_view upstream, const std::vector<std::string>& stored) {
   struct Line {

@@ -19,8 +19,7 @@ struct InfoFields {
 // the body.
 std::optional<InfoFields> parse_info(std::string_view json);
 
-// RFC 3339 date-time as Go's time.RFC3339 layout parses it: "2006-01-02T15:04:05Z07:00" with
-// optional fractional seconds, "Z" or a numeric offset, and calendar-valid fields.
+// A date-time the go command reads from a list line's second field (module::parse_rfc3339).
 bool is_rfc3339(std::string_view s);
 
 // The list body served to clients: the canonical semver first fields of `upstream`'s lines,
