@@ -1,0 +1,499 @@
+package e2e
+
+// The go command is the judge of version resolution (#20): the same go commands run against an
+// upstream directly and through stoa (and through stoa behind stoa) must pick the same versions
+// and leave the same go.mod and go.sum. Each upstream behaviour is a row (a proxy with and
+// without @latest, lists with and without pseudo-versions and a time column, direct through
+// real git); each command is a column. Every target gets a fresh module cache per command.
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/module"
+
+	"stoa.test/internal/gocmd"
+	"stoa.test/internal/modgen"
+	"stoa.test/internal/stoatest"
+	"stoa.test/internal/upstream"
+)
+
+// resolutionModules is what a client of one row imports and asks for.
+type resolutionModules struct {
+	imports []string          // module paths whose root package the client imports
+	queried []string          // module paths asked @latest, @upgrade and @patch one by one
+	start   map[string]string // module path -> the version go.mod requires at first
+	branch  string            // "module@branch", a query
+	tool    string            // "module/cmd@latest" for go install
+	patch   []string          // the modules asked @patch (those with a tagged start version)
+}
+
+// The proxy rows' modules, under example.com/res/.
+const (
+	resLib        = "example.com/res/lib"        // tags, a pre-release above them, a branch
+	resRetracted  = "example.com/res/retracted"  // the newest tag retracts itself
+	resDeprecated = "example.com/res/deprecated" // the newest go.mod says Deprecated
+	resPseudo     = "example.com/res/pseudo"     // only pseudo-versions
+	resIncompat   = "example.com/res/incompat"   // no go.mod; newest tag v2.0.0+incompatible
+	resTool       = "example.com/res/tool"       // a command
+)
+
+// resolutionFixture is every version the fake upstream serves, and the extra lines of the
+// lists that name pseudo-versions.
+type resolutionFixture struct {
+	built   []*modgen.Built
+	byMod   map[string][]*modgen.Built
+	lists   map[string][]string // module -> list lines (pseudo-versions included, each with a time)
+	libMain *modgen.Built       // what lib@main resolves to
+}
+
+func buildResolutionFixture(t *testing.T) *resolutionFixture {
+	t.Helper()
+	f := &resolutionFixture{byMod: map[string][]*modgen.Built{}, lists: map[string][]string{}}
+	add := func(m modgen.Module, listTime string) *modgen.Built {
+		if m.Files == nil {
+			pkg := filepath.Base(m.Path)
+			m.Files = map[string]string{pkg + ".go": fmt.Sprintf("package %s\n\nconst V = %q\n", pkg, m.Version)}
+		}
+		if m.GoMod == "" && !m.NoGoMod {
+			m.GoMod = "module " + m.Path + "\n\ngo 1.21\n"
+		}
+		b := modgen.MustBuild(t, m)
+		f.built = append(f.built, b)
+		f.byMod[m.Path] = append(f.byMod[m.Path], b)
+		if listTime == "" {
+			listTime = b.Time.UTC().Format(time.RFC3339)
+		}
+		f.lists[m.Path] = append(f.lists[m.Path], b.Version+" "+listTime)
+		return b
+	}
+	day := func(d int) time.Time { return time.Date(2024, 1, d, 0, 0, 0, 0, time.UTC) }
+	for i, v := range []string{"v1.0.0", "v1.0.1", "v1.1.0", "v1.2.0-rc.1"} {
+		add(modgen.Module{Path: resLib, Version: v, Time: day(1 + i)}, "")
+	}
+	f.libMain = add(modgen.Module{Path: resLib, Version: "v1.1.1-0.20240601000000-cccccccccccc"}, "")
+	for i, v := range []string{"v1.0.0", "v1.1.0"} {
+		add(modgen.Module{Path: resRetracted, Version: v, Time: day(1 + i)}, "")
+	}
+	add(modgen.Module{Path: resRetracted, Version: "v1.2.0", Time: day(3),
+		GoMod: "module " + resRetracted + "\n\ngo 1.21\n\nretract v1.2.0 // broken\n"}, "")
+	add(modgen.Module{Path: resDeprecated, Version: "v1.0.0", Time: day(1)}, "")
+	add(modgen.Module{Path: resDeprecated, Version: "v1.1.0", Time: day(2),
+		GoMod: "// Deprecated: use example.com/res/lib.\nmodule " + resDeprecated + "\n\ngo 1.21\n"}, "")
+	// The time column says the lower pseudo-version is the newer commit (a rebased branch).
+	add(modgen.Module{Path: resPseudo, Version: "v0.0.0-20240101000000-aaaaaaaaaaaa"}, "2024-01-01T00:00:00Z")
+	add(modgen.Module{Path: resPseudo, Version: "v0.0.0-20240201000000-bbbbbbbbbbbb"}, "2024-05-01T00:00:00Z")
+	add(modgen.Module{Path: resPseudo, Version: "v0.0.0-20240301000000-dddddddddddd"}, "2024-03-01T00:00:00Z")
+	add(modgen.Module{Path: resIncompat, Version: "v1.0.0", Time: day(1), NoGoMod: true}, "")
+	add(modgen.Module{Path: resIncompat, Version: "v2.0.0+incompatible", Time: day(2), NoGoMod: true}, "")
+	for i, v := range []string{"v1.0.0", "v1.1.0"} {
+		add(modgen.Module{Path: resTool, Version: v, Time: day(1 + i),
+			Files: map[string]string{"cmd/hello/main.go": "package main\n\nfunc main() {}\n"}}, "")
+	}
+	return f
+}
+
+var proxyModules = resolutionModules{
+	imports: []string{resLib, resRetracted, resDeprecated, resPseudo, resIncompat},
+	queried: []string{resLib, resRetracted, resDeprecated, resPseudo, resIncompat, resTool},
+	start: map[string]string{resLib: "v1.0.0", resRetracted: "v1.0.0", resDeprecated: "v1.0.0",
+		resPseudo: "v0.0.0-20240101000000-aaaaaaaaaaaa", resIncompat: "v1.0.0"},
+	branch: resLib + "@main",
+	tool:   resTool + "/cmd/hello@latest",
+	patch:  []string{resLib, resRetracted, resDeprecated, resIncompat},
+}
+
+// proxyBehaviour configures the fake upstream of one row.
+type proxyBehaviour struct {
+	name     string
+	noLatest bool // @latest answers 404 (the go command computes it from the list)
+	pseudo   bool // the lists name pseudo-versions
+	times    bool // the lists have the time column
+}
+
+var proxyBehaviours = []proxyBehaviour{
+	{name: "latest"},
+	{name: "latest+pseudo-times", pseudo: true, times: true},
+	{name: "no-latest", noLatest: true},
+	{name: "no-latest+pseudo", noLatest: true, pseudo: true},
+	{name: "no-latest+pseudo-times", noLatest: true, pseudo: true, times: true},
+	{name: "no-latest+times", noLatest: true, times: true},
+}
+
+// modules is what the clients of the row import: not the module with only pseudo-versions
+// when nothing names them (no @latest, no pseudo-versions in its list), for the go command then
+// finds no version of it at all (list-queries compares that failure).
+func (b proxyBehaviour) modules() resolutionModules {
+	m := proxyModules
+	if b.noLatest && !b.pseudo {
+		m.imports = nil
+		for _, p := range proxyModules.imports {
+			if p != resPseudo {
+				m.imports = append(m.imports, p)
+			}
+		}
+	}
+	return m
+}
+
+// startResolutionUpstream starts the fake upstream of behaviour b over the fixture.
+func startResolutionUpstream(t *testing.T, f *resolutionFixture, b proxyBehaviour) *upstream.Server {
+	t.Helper()
+	up := newUpstream(t, f.built...)
+	up.SetFile(resLib+"/@v/main.info", f.libMain.Info)
+	for mod, lines := range f.lists {
+		if b.noLatest {
+			up.SetFault(mod+"/@latest", upstream.Fault{Status: 404})
+		}
+		if !b.pseudo && !b.times {
+			continue // the automatic list: tags only, no time column
+		}
+		var list []string
+		for _, l := range lines {
+			v, tm, _ := strings.Cut(l, " ")
+			if !b.pseudo && module.IsPseudoVersion(v) {
+				continue
+			}
+			if b.times {
+				list = append(list, v+" "+tm)
+			} else {
+				list = append(list, v)
+			}
+		}
+		up.SetList(mod, list...)
+	}
+	return up
+}
+
+// resolutionTarget is one way to reach the upstream: directly, through stoa, through stoa
+// behind stoa.
+type resolutionTarget struct {
+	name    string
+	goproxy string
+	env     []string // extra client environment
+}
+
+// resolutionCommand is one column: it prepares a client directory, runs go commands in it and
+// returns what must be the same through every target.
+type resolutionCommand struct {
+	name string
+	run  func(c *resolutionClient, m resolutionModules) (string, error)
+}
+
+// resolutionClient is one target's go command with a fresh module cache, for one command.
+type resolutionClient struct {
+	g      *gocmd.Go
+	target resolutionTarget
+	dir    string
+}
+
+// goRun runs one go command; its output is returned normalized (paths and the proxy URL
+// replaced, stderr lines sorted: downloads run in parallel).
+func (c *resolutionClient) goRun(args ...string) (string, error) {
+	stdout, stderr, err := c.g.Run(c.dir, args...)
+	norm := func(s string) string {
+		s = strings.ReplaceAll(s, c.g.ModCache, "$GOMODCACHE")
+		s = strings.ReplaceAll(s, c.dir, "$WORK")
+		s = strings.ReplaceAll(s, c.g.GOPROXY, "$GOPROXY")
+		return s
+	}
+	lines := strings.Split(strings.TrimSpace(norm(stderr)), "\n")
+	sort.Strings(lines)
+	out := "$ go " + strings.Join(args, " ") + "\n" + norm(stdout) + "stderr:\n" + strings.Join(lines, "\n") + "\n"
+	if err != nil {
+		out += "exit: failed\n"
+		return out, fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out, nil
+}
+
+// files returns the named files of the client directory, for comparison.
+func (c *resolutionClient) files(names ...string) string {
+	var b strings.Builder
+	for _, n := range names {
+		data, err := os.ReadFile(filepath.Join(c.dir, n))
+		if err != nil {
+			fmt.Fprintf(&b, "== %s: %v\n", n, err)
+			continue
+		}
+		fmt.Fprintf(&b, "== %s\n%s", n, data)
+	}
+	return b.String()
+}
+
+// writeClient writes the client module: main.go importing every module, go.mod requiring the
+// start versions (none when bare).
+func (c *resolutionClient) writeClient(m resolutionModules, bare bool) error {
+	var src strings.Builder
+	src.WriteString("package main\n\nimport (\n")
+	for _, p := range m.imports {
+		fmt.Fprintf(&src, "\t_ %q\n", p)
+	}
+	src.WriteString(")\n\nfunc main() {}\n")
+	var gomod strings.Builder
+	gomod.WriteString("module example.com/client\n\ngo 1.21\n")
+	if !bare {
+		gomod.WriteString("\nrequire (\n")
+		for _, p := range m.imports {
+			fmt.Fprintf(&gomod, "\t%s %s\n", p, m.start[p])
+		}
+		gomod.WriteString(")\n")
+	}
+	if err := os.WriteFile(filepath.Join(c.dir, "go.mod"), []byte(gomod.String()), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(c.dir, "main.go"), []byte(src.String()), 0o644)
+}
+
+// listJSON normalizes `go list -m -u -json all`: one line per module with the fields that
+// describe resolution.
+func listJSON(out string) string {
+	dec := json.NewDecoder(strings.NewReader(out))
+	var b strings.Builder
+	for {
+		var m struct {
+			Path, Version, Time string
+			Main, Indirect      bool
+			Update              *struct{ Version, Time string }
+			Retracted           []string
+			Deprecated          string
+			Error               *struct{ Err string }
+		}
+		if err := dec.Decode(&m); err != nil {
+			if err.Error() != "EOF" {
+				fmt.Fprintf(&b, "bad JSON: %v\n", err)
+			}
+			return b.String()
+		}
+		fmt.Fprintf(&b, "%s %s time=%s main=%v indirect=%v", m.Path, m.Version, m.Time, m.Main, m.Indirect)
+		if m.Update != nil {
+			fmt.Fprintf(&b, " update=%s@%s", m.Update.Version, m.Update.Time)
+		}
+		if len(m.Retracted) > 0 {
+			fmt.Fprintf(&b, " retracted=%q", m.Retracted)
+		}
+		if m.Deprecated != "" {
+			fmt.Fprintf(&b, " deprecated=%q", m.Deprecated)
+		}
+		if m.Error != nil {
+			fmt.Fprintf(&b, " error=%q", m.Error.Err)
+		}
+		b.WriteString("\n")
+	}
+}
+
+// getEach runs `go get m@query` for each module in one command.
+func getEach(c *resolutionClient, mods []string, query string) (string, error) {
+	args := []string{"get"}
+	for _, p := range mods {
+		args = append(args, p+"@"+query)
+	}
+	out, err := c.goRun(args...)
+	return out + c.files("go.mod", "go.sum"), err
+}
+
+var resolutionCommands = []resolutionCommand{
+	{"list-m-u", func(c *resolutionClient, m resolutionModules) (string, error) {
+		if err := c.writeClient(m, false); err != nil {
+			return "", err
+		}
+		text, err := c.goRun("list", "-m", "-u", "all")
+		if err != nil {
+			return text, err
+		}
+		out, err := c.goRun("list", "-m", "-u", "-retracted", "-json", "all")
+		if err != nil {
+			return text + out, err
+		}
+		stdout, _, _ := strings.Cut(out, "stderr:\n")
+		_, stdout, _ = strings.Cut(stdout, "\n")
+		return text + listJSON(stdout) + c.files("go.mod"), nil
+	}},
+	{"get-u", func(c *resolutionClient, m resolutionModules) (string, error) {
+		if err := c.writeClient(m, false); err != nil {
+			return "", err
+		}
+		out, err := c.goRun("get", "-u", "./...")
+		return out + c.files("go.mod", "go.sum"), err
+	}},
+	{"get-latest", func(c *resolutionClient, m resolutionModules) (string, error) {
+		if err := c.writeClient(m, false); err != nil {
+			return "", err
+		}
+		return getEach(c, m.imports, "latest")
+	}},
+	{"get-upgrade", func(c *resolutionClient, m resolutionModules) (string, error) {
+		if err := c.writeClient(m, false); err != nil {
+			return "", err
+		}
+		return getEach(c, m.imports, "upgrade")
+	}},
+	{"get-patch", func(c *resolutionClient, m resolutionModules) (string, error) {
+		if err := c.writeClient(m, false); err != nil {
+			return "", err
+		}
+		return getEach(c, m.patch, "patch")
+	}},
+	{"get-branch", func(c *resolutionClient, m resolutionModules) (string, error) {
+		if err := c.writeClient(m, false); err != nil {
+			return "", err
+		}
+		out, err := c.goRun("get", m.branch)
+		return out + c.files("go.mod", "go.sum"), err
+	}},
+	{"list-queries", func(c *resolutionClient, m resolutionModules) (string, error) {
+		// One by one, errors included (-e): a module that cannot be resolved must fail alike.
+		if err := c.writeClient(m, false); err != nil {
+			return "", err
+		}
+		args := []string{"list", "-m", "-e", "-json"}
+		for _, p := range m.queried {
+			for _, q := range []string{"latest", "upgrade", "patch"} {
+				args = append(args, p+"@"+q)
+			}
+		}
+		out, err := c.goRun(args...)
+		if err != nil {
+			return out, err
+		}
+		stdout, _, _ := strings.Cut(out, "stderr:\n")
+		_, stdout, _ = strings.Cut(stdout, "\n")
+		return listJSON(stdout), nil
+	}},
+	{"install-latest", func(c *resolutionClient, m resolutionModules) (string, error) {
+		// -n: resolve and download as go install does, print the build instead of running it
+		// (building the runtime into a fresh cache costs minutes on a loaded machine).
+		out, err := c.goRun("install", "-n", m.tool)
+		var keep []string
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(l, "go: ") || strings.HasPrefix(l, "$ ") || strings.HasPrefix(l, "exit:") {
+				keep = append(keep, l)
+			} else if i := strings.Index(l, "$GOMODCACHE/"); i >= 0 {
+				// The module directory the build reads: path@version.
+				f := strings.Fields(l[i:])
+				keep = append(keep, "reads "+strings.Trim(f[0], `"'`))
+			}
+		}
+		sort.Strings(keep)
+		return strings.Join(slices.Compact(keep), "\n") + "\n", err
+	}},
+	{"mod-tidy", func(c *resolutionClient, m resolutionModules) (string, error) {
+		if err := c.writeClient(m, true); err != nil {
+			return "", err
+		}
+		out, err := c.goRun("mod", "tidy")
+		return out + c.files("go.mod", "go.sum"), err
+	}},
+}
+
+// compareResolution runs every command through every target (the targets of one command
+// concurrently) and reports, line by line, where a target differs from the first.
+func compareResolution(t *testing.T, targets []resolutionTarget, m resolutionModules, mustFail map[string]bool) {
+	for _, cmd := range resolutionCommands {
+		t.Run(cmd.name, func(t *testing.T) {
+			t.Parallel()
+			outs := make([]string, len(targets))
+			errs := make([]error, len(targets))
+			var wg sync.WaitGroup
+			for i, tg := range targets {
+				c := &resolutionClient{g: goClient(t, tg.goproxy).With(tg.env...), target: tg, dir: t.TempDir()}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					outs[i], errs[i] = cmd.run(c, m)
+				}()
+			}
+			wg.Wait()
+			// The reference must have worked (or failed where it is expected to): two equal
+			// failures would prove nothing.
+			if (errs[0] != nil) != mustFail[cmd.name] {
+				t.Fatalf("%s: error %v (expected to fail: %v)\n%s", targets[0].name, errs[0], mustFail[cmd.name], outs[0])
+			}
+			if testing.Verbose() {
+				t.Logf("%s:\n%s", targets[0].name, outs[0])
+			}
+			for i := 1; i < len(targets); i++ {
+				if d := lineDiff(outs[0], outs[i]); d != "" {
+					t.Errorf("%s differs from %s (- %s, + %s):\n%s", targets[i].name, targets[0].name,
+						targets[0].name, targets[i].name, d)
+				}
+			}
+		})
+	}
+}
+
+// lineDiff is a line-by-line comparison: "" when equal, else the differing lines (a simple
+// longest-common-subsequence diff; the outputs are a few dozen lines).
+func lineDiff(a, b string) string {
+	if a == b {
+		return ""
+	}
+	x, y := strings.Split(a, "\n"), strings.Split(b, "\n")
+	n, m := len(x), len(y)
+	lcs := make([][]int, n+1)
+	for i := range lcs {
+		lcs[i] = make([]int, m+1)
+	}
+	for i := n - 1; i >= 0; i-- {
+		for j := m - 1; j >= 0; j-- {
+			if x[i] == y[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	var d strings.Builder
+	i, j := 0, 0
+	for i < n || j < m {
+		switch {
+		case i < n && j < m && x[i] == y[j]:
+			fmt.Fprintf(&d, "  %s\n", x[i])
+			i++
+			j++
+		case j < m && (i == n || lcs[i][j+1] >= lcs[i+1][j]):
+			fmt.Fprintf(&d, "+ %s\n", y[j])
+			j++
+		default:
+			fmt.Fprintf(&d, "- %s\n", x[i])
+			i++
+		}
+	}
+	return d.String()
+}
+
+// stoaChain starts stoa with upstream url and a second stoa whose upstream is the first.
+func stoaChain(t *testing.T, url string, args ...string) (*stoatest.Stoa, *stoatest.Stoa) {
+	t.Helper()
+	first := stoatest.Start(t, stoatest.Config{Upstream: url, FetchTimeout: "20s", Args: args})
+	second := stoatest.Start(t, stoatest.Config{Upstream: first.URL, FetchTimeout: "20s"})
+	return first, second
+}
+
+func TestResolutionDifferentialProxy(t *testing.T) {
+	t.Parallel()
+	f := buildResolutionFixture(t)
+	for _, b := range proxyBehaviours {
+		t.Run(b.name, func(t *testing.T) {
+			m := b.modules()
+			t.Parallel()
+			up := startResolutionUpstream(t, f, b)
+			s := stoatest.Start(t, stoatest.Config{Upstream: up.URL(), FetchTimeout: "20s"})
+			_, chained := stoaChain(t, up.URL())
+			targets := []resolutionTarget{
+				{name: "direct", goproxy: up.URL()},
+				{name: "stoa", goproxy: s.URL},
+				{name: "stoa-stoa", goproxy: chained.URL},
+			}
+			compareResolution(t, targets, m, nil)
+		})
+	}
+}
