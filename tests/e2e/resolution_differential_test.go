@@ -44,15 +44,17 @@ const (
 	resPseudo     = "example.com/res/pseudo"     // only pseudo-versions
 	resIncompat   = "example.com/res/incompat"   // no go.mod; newest tag v2.0.0+incompatible
 	resTool       = "example.com/res/tool"       // a command
+	resLoose      = "example.com/res/loose"      // its list names v1.3, a valid but not canonical version
 )
 
 // resolutionFixture is every version the fake upstream serves, and the extra lines of the
 // lists that name pseudo-versions.
 type resolutionFixture struct {
-	built   []*modgen.Built
-	byMod   map[string][]*modgen.Built
-	lists   map[string][]string // module -> list lines (pseudo-versions included, each with a time)
-	libMain *modgen.Built       // what lib@main resolves to
+	built     []*modgen.Built
+	byMod     map[string][]*modgen.Built
+	lists     map[string][]string // module -> list lines (pseudo-versions included, each with a time)
+	libMain   *modgen.Built       // what lib@main resolves to
+	looseInfo []byte              // the answer to loose's "v1.3" query
 }
 
 func buildResolutionFixture(t *testing.T) *resolutionFixture {
@@ -94,6 +96,12 @@ func buildResolutionFixture(t *testing.T) *resolutionFixture {
 	add(modgen.Module{Path: resPseudo, Version: "v0.0.0-20240301000000-dddddddddddd"}, "2024-03-01T00:00:00Z")
 	add(modgen.Module{Path: resIncompat, Version: "v1.0.0", Time: day(1), NoGoMod: true}, "")
 	add(modgen.Module{Path: resIncompat, Version: "v2.0.0+incompatible", Time: day(2), NoGoMod: true}, "")
+	// The list says "v1.3" (the go command keeps any valid semver line) and its .info query
+	// answers v1.3.0; the list also has a line indented by blanks.
+	add(modgen.Module{Path: resLoose, Version: "v1.0.0", Time: day(1)}, "")
+	loose := add(modgen.Module{Path: resLoose, Version: "v1.3.0", Time: day(3)}, "")
+	f.lists[resLoose] = []string{"  v1.0.0 " + day(1).Format(time.RFC3339), "v1.3 " + day(3).Format(time.RFC3339)}
+	f.looseInfo = loose.Info
 	for i, v := range []string{"v1.0.0", "v1.1.0"} {
 		add(modgen.Module{Path: resTool, Version: v, Time: day(1 + i),
 			Files: map[string]string{"cmd/hello/main.go": "package main\n\nfunc main() {}\n"}}, "")
@@ -102,13 +110,13 @@ func buildResolutionFixture(t *testing.T) *resolutionFixture {
 }
 
 var proxyModules = resolutionModules{
-	imports: []string{resLib, resRetracted, resDeprecated, resPseudo, resIncompat},
-	queried: []string{resLib, resRetracted, resDeprecated, resPseudo, resIncompat, resTool},
+	imports: []string{resLib, resRetracted, resDeprecated, resPseudo, resIncompat, resLoose},
+	queried: []string{resLib, resRetracted, resDeprecated, resPseudo, resIncompat, resTool, resLoose},
 	start: map[string]string{resLib: "v1.0.0", resRetracted: "v1.0.0", resDeprecated: "v1.0.0",
-		resPseudo: "v0.0.0-20240101000000-aaaaaaaaaaaa", resIncompat: "v1.0.0"},
+		resPseudo: "v0.0.0-20240101000000-aaaaaaaaaaaa", resIncompat: "v1.0.0", resLoose: "v1.0.0"},
 	branch: resLib + "@main",
 	tool:   resTool + "/cmd/hello@latest",
-	patch:  []string{resLib, resRetracted, resDeprecated, resIncompat},
+	patch:  []string{resLib, resRetracted, resDeprecated, resIncompat, resLoose},
 }
 
 // proxyBehaviour configures the fake upstream of one row.
@@ -149,11 +157,12 @@ func startResolutionUpstream(t *testing.T, f *resolutionFixture, b proxyBehaviou
 	t.Helper()
 	up := newUpstream(t, f.built...)
 	up.SetFile(resLib+"/@v/main.info", f.libMain.Info)
+	up.SetFile(resLoose+"/@v/v1.3.info", f.looseInfo)
 	for mod, lines := range f.lists {
 		if b.noLatest {
 			up.SetFault(mod+"/@latest", upstream.Fault{Status: 404})
 		}
-		if !b.pseudo && !b.times {
+		if !b.pseudo && !b.times && mod != resLoose {
 			continue // the automatic list: tags only, no time column
 		}
 		var list []string
