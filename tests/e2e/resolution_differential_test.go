@@ -24,6 +24,7 @@ import (
 	"stoa.test/internal/modgen"
 	"stoa.test/internal/stoatest"
 	"stoa.test/internal/upstream"
+	"stoa.test/internal/vcstest"
 )
 
 // resolutionModules is what a client of one row imports and asks for.
@@ -211,7 +212,9 @@ func (c *resolutionClient) goRun(args ...string) (string, error) {
 	norm := func(s string) string {
 		s = strings.ReplaceAll(s, c.g.ModCache, "$GOMODCACHE")
 		s = strings.ReplaceAll(s, c.dir, "$WORK")
-		s = strings.ReplaceAll(s, c.g.GOPROXY, "$GOPROXY")
+		if strings.HasPrefix(c.g.GOPROXY, "http") {
+			s = strings.ReplaceAll(s, c.g.GOPROXY, "$GOPROXY")
+		}
 		return s
 	}
 	lines := strings.Split(strings.TrimSpace(norm(stderr)), "\n")
@@ -505,4 +508,91 @@ func TestResolutionDifferentialProxy(t *testing.T) {
 			compareResolution(t, targets, m, nil)
 		})
 	}
+}
+
+// The direct row's repositories on the shared git server (direct_test.go): resolve.git has tags
+// v1.0.0, v1.0.1, v1.1.0 and v1.2.0 (whose go.mod retracts it and deprecates the module), a
+// commit after them on main and a branch "dev"; old.git has no go.mod and tags v1.0.0 and v2.0.0
+// (v2.0.0+incompatible).
+var (
+	resolutionGitOnce sync.Once
+	resolutionGitErr  error
+)
+
+const (
+	gitResolve = vcstest.Host + "/resolve.git"
+	gitOld     = vcstest.Host + "/old.git"
+)
+
+func resolutionGit(t *testing.T) *vcsWorld {
+	t.Helper()
+	w := getWorld(t)
+	resolutionGitOnce.Do(func() {
+		resolutionGitErr = func() error {
+			repo, err := w.gitInit("resolve")
+			if err != nil {
+				return err
+			}
+			gomod := "module " + gitResolve + "\n\ngo 1.21\n"
+			for i, v := range []string{"v1.0.0", "v1.0.1", "v1.1.0"} {
+				files := map[string]string{"go.mod": gomod, "resolve.go": fmt.Sprintf("package resolve\n\nconst V = %d\n", i),
+					"cmd/hello/main.go": "package main\n\nfunc main() {}\n"}
+				if _, err := w.gitCommit(repo, files, v); err != nil {
+					return err
+				}
+			}
+			last := "// Deprecated: use something else.\n" + gomod + "\nretract v1.2.0 // broken\n"
+			if _, err := w.gitCommit(repo, map[string]string{"go.mod": last}, "v1.2.0"); err != nil {
+				return err
+			}
+			if _, err := w.gitCommit(repo, map[string]string{"resolve.go": "package resolve\n\nconst V = 9\n"}); err != nil {
+				return err
+			}
+			if _, err := vcstest.Run(w.env, repo, "git", "checkout", "-q", "-b", "dev"); err != nil {
+				return err
+			}
+			if _, err := w.gitCommit(repo, map[string]string{"dev.go": "package resolve\n\nconst Dev = 1\n"}); err != nil {
+				return err
+			}
+			if _, err := vcstest.Run(w.env, repo, "git", "checkout", "-q", "main"); err != nil {
+				return err
+			}
+			old, err := w.gitInit("old")
+			if err != nil {
+				return err
+			}
+			for _, v := range []string{"v1.0.0", "v2.0.0"} {
+				if _, err := w.gitCommit(old, map[string]string{"old.go": "package old // " + v + "\n"}, v); err != nil {
+					return err
+				}
+			}
+			return nil
+		}()
+	})
+	if resolutionGitErr != nil {
+		t.Fatalf("setting up the git repositories: %v", resolutionGitErr)
+	}
+	return w
+}
+
+// Direct through real git: the go command with GOPROXY=direct, against stoa whose upstream is
+// direct (stoa runs the go command itself), and stoa behind that stoa.
+func TestResolutionDifferentialDirect(t *testing.T) {
+	t.Parallel()
+	w := resolutionGit(t)
+	s := w.stoa(t)
+	chained := stoatest.Start(t, stoatest.Config{Upstream: s.URL, FetchTimeout: "60s"})
+	targets := []resolutionTarget{
+		{name: "direct", goproxy: "direct", env: []string{"GIT_CONFIG_GLOBAL=" + w.gitConfig, "GIT_CONFIG_NOSYSTEM=1"}},
+		{name: "stoa", goproxy: s.URL},
+		{name: "stoa-stoa", goproxy: chained.URL},
+	}
+	compareResolution(t, targets, resolutionModules{
+		imports: []string{gitResolve, gitOld},
+		queried: []string{gitResolve, gitOld},
+		start:   map[string]string{gitResolve: "v1.0.0", gitOld: "v1.0.0"},
+		branch:  gitResolve + "@dev",
+		tool:    gitResolve + "/cmd/hello@latest",
+		patch:   []string{gitResolve, gitOld},
+	}, nil)
 }
