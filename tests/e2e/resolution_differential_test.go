@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"golang.org/x/mod/module"
+	"golang.org/x/mod/semver"
 
 	"stoa.test/internal/gocmd"
 	"stoa.test/internal/modgen"
@@ -595,4 +596,140 @@ func TestResolutionDifferentialDirect(t *testing.T) {
 		tool:    gitResolve + "/cmd/hello@latest",
 		patch:   []string{gitResolve, gitOld},
 	}, nil)
+}
+
+// goReadList reads a list body as the go command does (modfetch/proxy.go): the versions it
+// chooses from (valid, not pseudo-versions; sorted, each once) and the version it would call
+// latest when the upstream has no @latest (the line with the newest time, the time column
+// first, else a pseudo-version's own; the first line of equal times wins).
+func goReadList(body string) (versions []string, latest string) {
+	var best time.Time
+	for _, line := range strings.Split(body, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || !semver.IsValid(f[0]) {
+			continue
+		}
+		if !module.IsPseudoVersion(f[0]) {
+			versions = append(versions, f[0])
+		}
+		var t time.Time
+		switch {
+		case len(f) >= 2:
+			t, _ = time.Parse(time.RFC3339, f[1])
+		case module.IsPseudoVersion(f[0]):
+			t, _ = module.PseudoVersionTime(f[0])
+		default:
+			continue
+		}
+		if best.Before(t) {
+			best, latest = t, f[0]
+		}
+	}
+	sort.Slice(versions, func(i, j int) bool {
+		if c := semver.Compare(versions[i], versions[j]); c != 0 {
+			return c < 0
+		}
+		return versions[i] < versions[j]
+	})
+	return slices.Compact(versions), latest
+}
+
+// Upstream lists as they come (odd ones included): through stoa the go command must read the
+// same versions and the same latest as from the upstream's own list.
+func TestResolutionListLinesAsTheGoCommandReadsThem(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t)
+	s := startStoa(t, up, stoatest.Config{})
+	const (
+		a = "v0.0.0-20240101000000-aaaaaaaaaaaa"
+		b = "v0.0.0-20240101000000-bbbbbbbbbbbb"
+		c = "v0.0.0-20230101000000-cccccccccccc"
+	)
+	for i, body := range []string{
+		"v1.2\nv1.0.0\n",                          // valid, not canonical: the go command lists it
+		"  v1.0.0\n\tv1.1.0\nv1.1.1\t\n",          // leading and trailing white space
+		"v1.0.0\u00a0\nv1.1.0\u2003x\nv1.3.0\v\n", // Unicode and vertical white space
+		"v1.0.0\r\nv1.1.0 2024-01-01T00:00:00Z\r\n",
+		"v1.5.0+meta\nv1.4.0\nv2.0.0+incompatible\n",
+		"v1.0.0\nv2.0.0\nv3.1.0+incompatible\n", // another major version: the go command filters it
+		"not-a-version\n\n v\nv1..0\nv1.0.0-\n",
+		a + " yesterday\n" + c + "\n", // a pseudo-version whose time the go command cannot read
+		b + "\n" + a + "\n",           // equal times: the first line wins
+		a + " 2024-01-01T00:00:00Z\n" + c + " 2024-06-01T00:00:00Z\n" + a + " 2025-01-01T00:00:00Z\n",
+		"v1.0.0 2024-01-01T00:00:00Z\n" + c + "\n", // a release with a time counts too
+		"v1.0.0 2024-01-01T00:00:00+01:00\n" + c + " 2023-12-31T23:30:00Z\n",
+		// Times Go's time.Parse takes beyond the strict form, and one it refuses.
+		a + " 2024-01-01T1:00:00Z\n" + b + " 2024-01-01T00:30:00,5Z\n" + c + " 2024-13-01T00:00:00Z\n",
+		c + " 2024-01-01T00:00:00.1234567890123+24:00\n" + a + "\n",
+	} {
+		mod := fmt.Sprintf("example.com/lines/m%d", i)
+		up.SetFile(mod+"/@v/list", []byte(body))
+		r := get(t, s.URL+"/"+mod+"/@v/list")
+		if r.Status != 200 {
+			t.Errorf("list %q through stoa: %v", body, r)
+			continue
+		}
+		wantVersions, wantLatest := goReadList(body)
+		gotVersions, gotLatest := goReadList(string(r.Body))
+		if !slices.Equal(gotVersions, wantVersions) || gotLatest != wantLatest {
+			t.Errorf("upstream list %q, through stoa %q:\n the go command reads versions %q, latest %q through stoa; %q, %q from the upstream",
+				body, r.Body, gotVersions, gotLatest, wantVersions, wantLatest)
+		}
+	}
+}
+
+// Where stoa deliberately differs: with its upstream down, stoa answers from what it has (the
+// last good answer in memory, else the store: the stored versions, latest the highest of them;
+// docs/operations.md), while the go command against the upstream itself fails.
+func TestResolutionUpstreamDownStoaAnswersFromItsStore(t *testing.T) {
+	t.Parallel()
+	f := buildResolutionFixture(t)
+	up := startResolutionUpstream(t, f, proxyBehaviour{name: "no-latest+pseudo-times", noLatest: true, pseudo: true, times: true})
+	data := filepath.Join(t.TempDir(), "data")
+	s := stoatest.Start(t, stoatest.Config{Upstream: up.URL(), DataDir: data, FetchTimeout: "5s"})
+	// Through stoa, a client downloads lib v1.0.0 and then the newest lib, v1.1.0.
+	warm := &resolutionClient{g: goClient(t, s.URL), dir: t.TempDir()}
+	if err := warm.writeClient(resolutionModules{imports: []string{resLib}, start: map[string]string{resLib: "v1.0.0"}}, false); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := warm.goRun("mod", "download", resLib+"@v1.0.0"); err != nil {
+		t.Fatal(out)
+	}
+	if out, err := warm.goRun("get", resLib+"@latest"); err != nil {
+		t.Fatal(out)
+	}
+	s.Stop()
+	up.Close()
+
+	// A stoa without the remembered answers: only its store.
+	s = stoatest.Start(t, stoatest.Config{Upstream: up.URL(), DataDir: data, FetchTimeout: "5s"})
+	query := func(goproxy string) (string, error) {
+		c := &resolutionClient{g: goClient(t, goproxy), dir: t.TempDir()}
+		if err := c.writeClient(resolutionModules{imports: []string{resLib}, start: map[string]string{resLib: "v1.0.0"}}, false); err != nil {
+			t.Fatal(err)
+		}
+		stdout, stderr, err := c.g.Run(c.dir, "list", "-m", "-u", resLib)
+		if err != nil {
+			return stderr, err
+		}
+		return strings.TrimSpace(stdout), nil
+	}
+	if out, err := query(up.URL()); err == nil {
+		t.Errorf("directly against the stopped upstream, go list -m -u worked:\n%s", out)
+	}
+	got, err := query(s.URL)
+	if err != nil {
+		t.Fatalf("through stoa with its upstream down: %v", err)
+	}
+	// The list is the stored versions (no pseudo-version, no time column), so the update offered
+	// is the highest stored one.
+	if want := resLib + " v1.0.0 [v1.1.0]"; got != want {
+		t.Errorf("through stoa with its upstream down: %q, want %q", got, want)
+	}
+	if r := get(t, s.URL+"/"+resLib+"/@v/list"); r.Status != 200 || string(r.Body) != "v1.0.0\nv1.1.0\n" {
+		t.Errorf("list from the store: %v", r)
+	}
+	if r := get(t, s.URL+"/"+resLib+"/@latest"); r.Status != 200 || !strings.Contains(string(r.Body), `"v1.1.0"`) {
+		t.Errorf("@latest from the store: %v", r)
+	}
 }

@@ -74,6 +74,13 @@ std::pair<std::string_view, std::string_view> first_fields(std::string_view line
   return {fields[0], fields[1]};
 }
 
+// Whether Go's time.Parse(time.RFC3339, field) might accept field: it is made of the characters
+// of that layout's accepted forms only (digits and "-T:Z+.,"; Go also takes a one-digit hour, a
+// comma before the fraction, any number of fraction digits, "+24:00"). Anything else it refuses.
+bool may_be_time(std::string_view field) {
+  return !field.empty() && field.find_first_not_of("0123456789-T:Z+.,") == std::string_view::npos;
+}
+
 }  // namespace
 
 std::string merge_list(std::string_view upstream, const std::vector<std::string>& stored) {
@@ -98,15 +105,16 @@ std::string merge_list(std::string_view upstream, const std::vector<std::string>
     if (!semver::is_valid(version)) continue;
     Line line{std::string(version), {}};
     if (!time.empty()) {
-      if (is_rfc3339(time)) {
+      if (may_be_time(time)) {
+        // Passed on as it is: the go command then reads it as it would from the upstream.
         line.time = time;
       } else if (semver::is_pseudo(version)) {
         // The go command never picks a pseudo-version whose time it cannot parse; without the
         // time it would derive one from the version. So the line goes, not only the time.
         continue;
       }
-      // A release's malformed time goes: the go command skips a release without a time and
-      // one whose time it cannot parse alike.
+      // A release's second field that is no time goes: the go command skips a release without
+      // a time and one whose time it cannot parse alike.
     }
     // Identical lines once; the same version with another time stays (the go command takes
     // the newest time of a version).

@@ -26,8 +26,9 @@ bool is_rfc3339(std::string_view s);
 // The list body served to clients, read line by line as the go command reads an upstream's list
 // (modfetch/proxy.go Versions and latestFromList, fields split on Unicode white space): every
 // line whose first field is a valid semantic version, canonical or not ("v1.2"), pseudo-versions
-// included, with its second field when that is a time (a pseudo-version whose second field is
-// not a time is left out: the go command would never pick it); plus the decoded `stored`
+// included, with its second field as it is when that may be a time to Go's time.Parse (made of
+// digits and "-T:Z+.,"; a pseudo-version whose second field cannot be a time is left out: the go
+// command would never pick it); plus the decoded `stored`
 // versions that are canonical, not pseudo-versions and not listed. One "<version>[ <time>]" per
 // line, identical lines once: the upstream's in its order, then the stored ones sorted by
 // semver. The go command

@@ -90,6 +90,24 @@ TEST(MergeList, LinesAsTheGoCommandReadsThem) {
             "v1.0.0 2021-01-01T00:00:00Z\nv1.0.0 2020-01-01T00:00:00Z\n");
 }
 
+TEST(MergeList, ATimeGoMightParseIsPassedOnAsItIs) {
+  // Forms Go's time.Parse(RFC3339) accepts beyond the strict one, and ones it refuses but whose
+  // characters could be a time: the client's go command decides, as from the upstream.
+  for (const char* t :
+       {"2024-01-01T1:00:00Z", "2024-01-01T00:00:00,5Z", "2024-01-01T00:00:00+24:00",
+        "2024-01-01T00:00:00.1234567890123Z", "2024-13-01T00:00:00Z", "1"}) {
+    const std::string line = std::string("v0.0.0-20240101000000-abcdefabcdef ") + t + "\n";
+    EXPECT_EQ(merge_list(line, {}), line) << t;
+  }
+  // Anything else is no time to Go: a pseudo-version with it goes, a release keeps no time.
+  for (const char* t :
+       {"yesterday", "2024-01-01t00:00:00z", "2024-01-01T00:00:00Z\x01", "\xef\xbc\x91"}) {
+    EXPECT_EQ(merge_list(std::string("v0.0.0-20240101000000-abcdefabcdef ") + t + "\n", {}), "")
+        << t;
+    EXPECT_EQ(merge_list(std::string("v1.0.0 ") + t + "\n", {}), "v1.0.0\n") << t;
+  }
+}
+
 TEST(MergeList, Empty) {
   EXPECT_EQ(merge_list("", {}), "");
   EXPECT_EQ(merge_list("", {"v0.1.0"}), "v0.1.0\n");
