@@ -733,3 +733,41 @@ func TestResolutionUpstreamDownStoaAnswersFromItsStore(t *testing.T) {
 		t.Errorf("@latest from the store: %v", r)
 	}
 }
+
+// Where stoa deliberately differs: a version stoa has stored stays in its list after the
+// upstream stopped listing it (a deleted tag; stored versions are never dropped), so through
+// stoa the go command may still pick it where against the upstream it no longer would.
+func TestResolutionStoredVersionStaysListed(t *testing.T) {
+	t.Parallel()
+	const mod = "example.com/res/forgotten"
+	var built []*modgen.Built
+	for _, v := range []string{"v1.0.0", "v1.1.0", "v1.2.0"} {
+		built = append(built, modgen.MustBuild(t, modgen.Module{Path: mod, Version: v}))
+	}
+	up := newUpstream(t, built...)
+	data := filepath.Join(t.TempDir(), "data")
+	s := stoatest.Start(t, stoatest.Config{Upstream: up.URL(), DataDir: data})
+	if _, stderr, err := goClient(t, s.URL).ModDownload(mod + "@v1.2.0"); err != nil {
+		t.Fatalf("go mod download through stoa: %v\n%s", err, stderr)
+	}
+	s.Stop()
+	// The upstream forgets v1.2.0 (its files stay reachable, as a deleted tag's do in a cache).
+	up.SetList(mod, "v1.0.0", "v1.1.0")
+	up.SetLatest(mod, built[1].Info)
+	s = stoatest.Start(t, stoatest.Config{Upstream: up.URL(), DataDir: data})
+	latest := func(goproxy string) string {
+		t.Helper()
+		out := goClient(t, goproxy).MustRun("", "list", "-m", "-json", mod+"@latest")
+		var m struct{ Version string }
+		if err := json.Unmarshal([]byte(out), &m); err != nil {
+			t.Fatalf("go list output %q: %v", out, err)
+		}
+		return m.Version
+	}
+	if got := latest(up.URL()); got != "v1.1.0" {
+		t.Fatalf("directly against the upstream, latest is %s; the test expects v1.1.0", got)
+	}
+	if got := latest(s.URL); got != "v1.2.0" {
+		t.Errorf("through stoa, latest is %s, want the stored v1.2.0", got)
+	}
+}
