@@ -514,15 +514,16 @@ func TestResolutionDifferentialProxy(t *testing.T) {
 // The direct row's repositories on the shared git server (direct_test.go): resolve.git has tags
 // v1.0.0, v1.0.1, v1.1.0 and v1.2.0 (whose go.mod retracts it and deprecates the module), a
 // commit after them on main and a branch "dev"; old.git has no go.mod and tags v1.0.0 and v2.0.0
-// (v2.0.0+incompatible).
+// (v2.0.0+incompatible); untagged.git has two commits and no tag.
 var (
 	resolutionGitOnce sync.Once
 	resolutionGitErr  error
 )
 
 const (
-	gitResolve = vcstest.Host + "/resolve.git"
-	gitOld     = vcstest.Host + "/old.git"
+	gitResolve  = vcstest.Host + "/resolve.git"
+	gitOld      = vcstest.Host + "/old.git"
+	gitUntagged = vcstest.Host + "/untagged.git" // commits, no tag: only pseudo-versions
 )
 
 func resolutionGit(t *testing.T) *vcsWorld {
@@ -567,6 +568,17 @@ func resolutionGit(t *testing.T) *vcsWorld {
 					return err
 				}
 			}
+			untagged, err := w.gitInit("untagged")
+			if err != nil {
+				return err
+			}
+			for i := range 2 {
+				files := map[string]string{"go.mod": "module " + gitUntagged + "\n\ngo 1.21\n",
+					"u.go": fmt.Sprintf("package untagged // %d\n", i)}
+				if _, err := w.gitCommit(untagged, files); err != nil {
+					return err
+				}
+			}
 			return nil
 		}()
 	})
@@ -590,7 +602,7 @@ func TestResolutionDifferentialDirect(t *testing.T) {
 	}
 	compareResolution(t, targets, resolutionModules{
 		imports: []string{gitResolve, gitOld},
-		queried: []string{gitResolve, gitOld},
+		queried: []string{gitResolve, gitOld, gitUntagged},
 		start:   map[string]string{gitResolve: "v1.0.0", gitOld: "v1.0.0"},
 		branch:  gitResolve + "@dev",
 		tool:    gitResolve + "/cmd/hello@latest",
