@@ -22,11 +22,17 @@ std::optional<InfoFields> parse_info(std::string_view json);
 // A date-time the go command reads from a list line's second field (module::parse_rfc3339).
 bool is_rfc3339(std::string_view s);
 
-// The list body served to clients: the canonical semver first fields of `upstream`'s lines,
-// pseudo-versions included (a line's optional second field is kept when it is a time), plus the
-// decoded `stored` versions that are canonical and not pseudo-versions; one per line,
-// de-duplicated, sorted by semver. The go command computes @latest from the pseudo-versions and
-// times of a list when the upstream has no @latest, so they are passed on.
+// The list body served to clients, read line by line as the go command reads an upstream's list
+// (modfetch/proxy.go Versions and latestFromList, fields split on Unicode white space): every
+// line whose first field is a valid semantic version, canonical or not ("v1.2"), pseudo-versions
+// included, with its second field as it is when that may be a time to Go's time.Parse (made of
+// digits and "-T:Z+.,"; a pseudo-version whose second field cannot be a time is left out: the go
+// command would never pick it); plus the decoded `stored`
+// versions that are canonical, not pseudo-versions and not listed. One "<version>[ <time>]" per
+// line, identical lines once: the upstream's in its order, then the stored ones sorted by
+// semver. The go command
+// computes @latest from the pseudo-versions and times of a list when the upstream has no
+// @latest, so they are passed on.
 std::string merge_list(std::string_view upstream, const std::vector<std::string>& stored);
 
 // The version the go command would call latest among `versions` (decoded): the highest
