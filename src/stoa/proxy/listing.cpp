@@ -7,7 +7,6 @@
 #include "stoa/module/semver.hpp"
 #include "stoa/module/version_list.hpp"
 #include "stoa/proxy/info_json.hpp"
-#include "stoa/sumdb/text.hpp"
 
 namespace stoa::proxy {
 
@@ -18,39 +17,6 @@ std::optional<InfoFields> parse_info(std::string_view json) {
   if (!info) return std::nullopt;
   return InfoFields{std::move(info->version), std::move(info->time)};
 }
-
-bool is_rfc3339(std::string_view s) { return module::parse_rfc3339(s).has_value(); }
-
-namespace {
-
-// The length of the white space (Go's unicode.IsSpace of the UTF-8 rune) at the start of s, or 0.
-std::size_t space_at(std::string_view s) {
-  if (s.empty()) return 0;
-  const auto r = sumdb::detail::decode_rune(s, 0);
-  return sumdb::detail::is_space(r.value) ? r.size : 0;
-}
-
-// The first two fields of line as Go's strings.Fields splits it (on Unicode white space).
-std::pair<std::string_view, std::string_view> first_fields(std::string_view line) {
-  std::string_view fields[2];
-  for (auto& f : fields) {
-    while (const std::size_t n = space_at(line)) line.remove_prefix(n);
-    std::size_t end = 0;
-    while (end < line.size() && space_at(line.substr(end)) == 0) ++end;
-    f = line.substr(0, end);
-    line.remove_prefix(end);
-  }
-  return {fields[0], fields[1]};
-}
-
-// Whether Go's time.Parse(time.RFC3339, field) might accept field: it is made of the characters
-// of that layout's accepted forms only (digits and "-T:Z+.,"; Go also takes a one-digit hour, a
-// comma before the fraction, any number of fraction digits, "+24:00"). Anything else it refuses.
-bool may_be_time(std::string_view field) {
-  return !field.empty() && field.find_first_not_of("0123456789-T:Z+.,") == std::string_view::npos;
-}
-
-}  // namespace
 
 std::string merge_list(std::string_view upstream, const std::vector<std::string>& stored) {
   struct Line {
@@ -69,12 +35,14 @@ std::string merge_list(std::string_view upstream, const std::vector<std::string>
   // takes the first line as latest.
   while (!upstream.empty()) {
     const auto nl = upstream.find('\n');
-    const auto [version, time] = first_fields(upstream.substr(0, nl));
+    std::string_view fields = upstream.substr(0, nl);
+    const std::string_view version = module::next_field(fields);
+    const std::string_view time = module::next_field(fields);
     upstream = nl == std::string_view::npos ? std::string_view{} : upstream.substr(nl + 1);
     if (!semver::is_valid(version)) continue;
     Line line{std::string(version), {}};
     if (!time.empty()) {
-      if (may_be_time(time)) {
+      if (module::parse_rfc3339(time)) {
         // Passed on as it is: the go command then reads it as it would from the upstream.
         line.time = time;
       } else if (semver::is_pseudo(version)) {
@@ -101,8 +69,11 @@ std::string merge_list(std::string_view upstream, const std::vector<std::string>
       added.push_back({v, {}});
     }
   }
-  std::sort(added.begin(), added.end(),
-            [](const Line& a, const Line& b) { return semver::compare(a.version, b.version) < 0; });
+  std::sort(added.begin(), added.end(), [](const Line& a, const Line& b) {
+    // "v2.0.0" and "v2.0.0+incompatible" are equal to semver: the bytes decide.
+    const int c = semver::compare(a.version, b.version);
+    return c != 0 ? c < 0 : a.version < b.version;
+  });
   lines.insert(lines.end(), std::make_move_iterator(added.begin()),
                std::make_move_iterator(added.end()));
   std::string out;
