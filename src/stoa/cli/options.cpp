@@ -266,6 +266,7 @@ ChecksumConfig checksum_config(const RawConfig& cfg, const KnownKeys& known,
 DirectConfig direct_config(const RawConfig& cfg, const fetch::ProxyList& upstreams) {
   DirectConfig d;
   d.upstream_direct = upstreams.direct;
+  d.have_proxy = !upstreams.entries.empty();
   d.enabled = upstreams.direct || !cfg.get("private_modules").empty();
   if (!d.enabled) return d;
   if (!cfg.get("direct_dir").empty() && !derived(cfg, "direct_dir")) {
@@ -274,6 +275,7 @@ DirectConfig direct_config(const RawConfig& cfg, const fetch::ProxyList& upstrea
     d.dir = std::filesystem::path(cfg.get("data_dir")) / ".stoa-state" / "direct";
   }
   d.go_binary = cfg.get("go_binary");
+  d.go_binary_where = cfg.where("go_binary");
   // The default HOME (also when derive_defaults() spelled it out) is under the directory.
   if (!derived(cfg, "direct_home")) d.home = cfg.get("direct_home");
   d.govcs = cfg.get("direct_govcs");

@@ -54,11 +54,12 @@ struct ChecksumConfig {
 };
 
 struct DirectConfig {
-  bool enabled = false;       // the upstream list ends in direct, or private_modules is set
-  std::filesystem::path dir;  // empty: a new temporary directory
-  std::string go_binary;      // path, or a name looked up in PATH
-  std::string home;           // empty: <dir>/home (with a link to `netrc`)
-  std::string govcs;          // "" for the go command's default
+  bool enabled = false;         // the upstream list ends in direct, or private_modules is set
+  std::filesystem::path dir;    // empty: a new temporary directory
+  std::string go_binary;        // path, or a name looked up in PATH
+  std::string go_binary_where;  // RawConfig::where("go_binary"), for the error when it is unusable
+  std::string home;             // empty: <dir>/home (with a link to `netrc`)
+  std::string govcs;            // "" for the go command's default
   std::string private_patterns;
   std::string insecure;
   std::string netrc;                  // "" for none
@@ -70,6 +71,7 @@ struct DirectConfig {
   std::size_t workers = 1;
   std::size_t queue = 0;
   bool upstream_direct = false;  // "direct" in the upstream list (not only private modules)
+  bool have_proxy = false;       // the upstream list names a proxy
 };
 
 enum class LockKind { none, redis, postgres };
