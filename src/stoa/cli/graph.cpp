@@ -163,7 +163,6 @@ void Graph::build_listeners() {
   ho.on_drain = [this] { m_service->set_draining(); };
   ho.tracer = m_tracer.get();
   ho.request_ids = request_ids;
-  ho.on_reload = [this] { reload_policy(false); };
   ho.on_check = [this] { reload_policy(true); };
   m_server =
       std::make_unique<http::Server>(ho, m_service->handler(), m_log, m_logs.access, m_registry);
@@ -221,7 +220,10 @@ void Graph::stop() {
   if (m_admin_server) m_admin_server->stop();
 }
 
-void Graph::reload() { reload_policy(false); }
+void Graph::reload() {
+  reload_policy(false);
+  m_server->reload_tls();
+}
 
 void Graph::wait() { m_server->wait(); }
 

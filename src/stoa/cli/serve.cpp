@@ -1,4 +1,5 @@
-// stoa serve: the typed options, the wired graph, and the one shutdown sequence.
+// stoa serve: the typed options, the wired graph, the signals (SIGTERM and SIGINT drain, a
+// second one stops at once; SIGHUP reloads), and the one shutdown sequence.
 
 #include <spdlog/spdlog.h>
 
@@ -9,6 +10,7 @@
 #include "stoa/cli/commands.hpp"
 #include "stoa/cli/go_defaults.hpp"
 #include "stoa/cli/graph.hpp"
+#include "stoa/cli/signals.hpp"
 
 namespace stoa::cli {
 namespace {
@@ -36,6 +38,15 @@ int serve_command(RawConfig cfg) {
   const auto log = logs.app;
   raise_fd_limit(*log);
   Graph graph(std::move(options), logs);
+  const SignalWatcher signals({[&graph, log](int sig, bool first) {
+                                 if (!first) {
+                                   log->warn("signal {} while draining: stopping now", sig);
+                                   return graph.stop();
+                                 }
+                                 log->info("signal {}: draining", sig);
+                                 graph.drain();
+                               },
+                               [&graph] { graph.reload(); }});
   graph.start();
   if (const auto self = graph.upstream_that_is_itself()) {
     log->error("upstream {} is this stoa itself; refusing to serve", redact_url_credentials(*self));
