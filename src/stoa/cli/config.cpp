@@ -101,7 +101,7 @@ const std::vector<KeySpec>& keys() {
       {"fetch_timeout", KeyType::duration, "10m", "upper bound for one upstream transfer"},
       {"connect_timeout", KeyType::duration, "10s", "upstream connection timeout"},
       {"stall_timeout", KeyType::duration, "60s",
-       "an upstream transfer with no progress for this long fails"},
+       "an upstream or S3 transfer fails when no byte moves for this long (0: off)"},
       {"upstream_redirect_allow", KeyType::string, "",
        "comma-separated networks (CIDR, e.g. 10.20.0.0/16, fd00:1::/64) that an upstream's "
        "redirects may lead to although they are loopback, private, link-local or otherwise not "

@@ -45,7 +45,7 @@
 #include "stoa/proxy/service.hpp"
 #include "stoa/store/disk.hpp"
 #include "stoa/store/memory.hpp"
-#include "stoa/store/s3.hpp"
+#include "stoa/store/s3/s3.hpp"
 #include "stoa/sumdb/client.hpp"
 #include "stoa/sumdb/state.hpp"
 #include "stoa/trace/options.hpp"

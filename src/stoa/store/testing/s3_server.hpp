@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "stoa/fsio/testing/scratch_dir.hpp"
-#include "stoa/store/s3.hpp"
+#include "stoa/store/s3/s3.hpp"
 
 namespace stoa::store::testing {
 

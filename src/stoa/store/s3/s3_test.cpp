@@ -16,7 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "stoa/fsio/testing/scratch_dir.hpp"
-#include "stoa/store/s3.hpp"
+#include "stoa/store/s3/s3.hpp"
 #include "stoa/store/testing/s3_server.hpp"
 #include "stoa/store/testing/store_test_util.hpp"
 
