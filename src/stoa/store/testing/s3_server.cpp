@@ -264,6 +264,10 @@ void FaultProxy::serve(int client) {
   }
   if (mode == Mode::pass) return relay(client);
   m_faults.fetch_add(1);
+  if (mode == Mode::late) {
+    std::this_thread::sleep_for(k_late);  // the fault itself: nothing is sent meanwhile
+    return relay(client);
+  }
   if (mode == Mode::reset) {
     const linger hard{1, 0};  // RST instead of FIN
     ::setsockopt(client, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
