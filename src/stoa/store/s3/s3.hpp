@@ -24,8 +24,9 @@
 //   (a few times at most) while the bucket holds .info keys its list lacks.
 // - Transient failures (connection errors, stalls, 5xx, 429) are retried with exponential backoff
 //   up to `max_attempts`; 4xx answers are not retried. Thread-safe: curl handles come from a pool.
-// - Files: client (transport over curl/), store (this contract), presign (redirects), sigv4
-//   (pure signing, tested against AWS's published examples), xml (the S3 documents).
+// - Files: client (transport over curl/), store (this contract), writes (conditional creates,
+//   multipart uploads, the conditional-write probe), presign (redirects), sigv4 (pure signing,
+//   tested against AWS's published examples), xml (the S3 documents).
 // - Secrets never appear in errors or logs.
 
 #include <chrono>
