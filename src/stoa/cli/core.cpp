@@ -5,7 +5,7 @@
 
 #include "stoa/store/disk.hpp"
 #include "stoa/store/memory.hpp"
-#include "stoa/store/s3.hpp"
+#include "stoa/store/s3/s3.hpp"
 
 namespace stoa::cli {
 

@@ -94,9 +94,10 @@ const std::vector<KeySpec>& keys() {
       {"memory_cache_max_object", KeyType::count, "16384",
        "largest stored file kept in the memory cache, in bytes"},
       {"fetch_timeout", KeyType::duration, "10m", "upper bound for one upstream transfer"},
-      {"connect_timeout", KeyType::duration, "10s", "upstream connection timeout"},
+      {"connect_timeout", KeyType::duration, "10s",
+       "connection timeout towards the upstream proxies and the S3 bucket"},
       {"stall_timeout", KeyType::duration, "60s",
-       "an upstream transfer with no progress for this long fails"},
+       "an upstream or S3 transfer fails when no byte moves for this long (0: off)"},
       {"upstream_redirect_allow", KeyType::string, "",
        "comma-separated networks (CIDR, e.g. 10.20.0.0/16, fd00:1::/64) that an upstream's "
        "redirects may lead to although they are loopback, private, link-local or otherwise not "

@@ -23,7 +23,7 @@
 #include "stoa/policy/policy.hpp"
 #include "stoa/proxy/admin.hpp"
 #include "stoa/proxy/service.hpp"
-#include "stoa/store/s3.hpp"
+#include "stoa/store/s3/s3.hpp"
 
 namespace stoa::cli {
 

@@ -14,18 +14,18 @@
 #include <system_error>
 #include <thread>
 
-#include "stoa/fetch/testing/test_server.hpp"
+#include "stoa/curl/testing/test_server.hpp"
 
 namespace stoa::fetch {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::Blackhole;
-using testing::ClosedPort;
-using testing::redirect;
-using testing::Reply;
-using testing::TestServer;
-using testing::text;
+using curl::testing::Blackhole;
+using curl::testing::ClosedPort;
+using curl::testing::redirect;
+using curl::testing::Reply;
+using curl::testing::TestServer;
+using curl::testing::text;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::uint64_t k_mib = 1024 * 1024;
@@ -720,7 +720,7 @@ TEST(Upstream, RefusesAmbiguousOrUnprovenFraming) {
   int i = 0;
   for (const auto& c : cases) {
     const std::string suffix = "m.example/@v/v1.0." + std::to_string(i++) + ".zip";
-    server.route("/" + suffix, testing::raw(c.bytes));
+    server.route("/" + suffix, curl::testing::raw(c.bytes));
     std::string out;
     const Outcome o = get_string(*up, suffix, out);
     EXPECT_EQ(o.status, Status::failed) << c.name << ": " << o.message;
@@ -749,7 +749,7 @@ TEST(Upstream, AcceptsUnambiguousFraming) {
   int i = 0;
   for (const auto& c : cases) {
     const std::string suffix = "m.example/@v/v1.0." + std::to_string(i++) + ".zip";
-    server.route("/" + suffix, testing::raw(c.bytes));
+    server.route("/" + suffix, curl::testing::raw(c.bytes));
     std::string out;
     const Outcome o = get_string(*up, suffix, out);
     EXPECT_EQ(o.status, Status::ok) << c.name << ": " << o.message;

@@ -2,13 +2,12 @@
 
 #include <fmt/format.h>
 
-#include "stoa/fetch/curl_handles.hpp"
+#include "stoa/curl/easy.hpp"
+#include "stoa/curl/transfer.hpp"
 #include "stoa/fetch/wire.hpp"
 
 namespace stoa::fetch {
 namespace {
-
-using namespace curl;
 
 constexpr std::size_t k_max_answer = 4096;
 
@@ -28,58 +27,41 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
-struct Answer {
-  std::string body;
-  std::string content_type;
-};
-
-std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
-  auto* a = static_cast<Answer*>(user);
-  const std::size_t len = size * n;
-  const std::size_t room = k_max_answer - std::min(k_max_answer, a->body.size());
-  a->body.append(data, std::min(len, room));
-  return len;
-}
-
 class HttpValidator final : public Validator {
  public:
   HttpValidator(std::string url, std::chrono::milliseconds timeout)
       : m_url(std::move(url)), m_timeout(timeout) {
-    ensure_curl_initialized();
+    curl::ensure_initialized();
   }
 
   ValidationVerdict check(const ValidationRequest& req) override {
     const std::string body = validation_body(req);
-    Easy h = new_easy();
-    Answer answer;
-    Slist headers(curl_slist_append(nullptr, "Content-Type: application/json"));
-    set(h.get(), CURLOPT_URL, m_url.c_str());
-    set(h.get(), CURLOPT_NOSIGNAL, 1L);
-    set(h.get(), CURLOPT_POST, 1L);
-    set(h.get(), CURLOPT_POSTFIELDS, body.c_str());
-    set(h.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-    set(h.get(), CURLOPT_HTTPHEADER, headers.get());
-    set(h.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(m_timeout.count()));
-    set(h.get(), CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(m_timeout.count()));
-    set(h.get(), CURLOPT_WRITEFUNCTION, &on_body);
-    set(h.get(), CURLOPT_WRITEDATA, static_cast<void*>(&answer));
-    set(h.get(), CURLOPT_PROTOCOLS_STR, "http,https");
+    curl::Easy h = curl::new_easy();
+    curl::Slist headers;
+    curl::append(headers, "Content-Type: application/json");
+    curl::set(h.get(), CURLOPT_URL, m_url.c_str());
+    curl::set(h.get(), CURLOPT_POST, 1L);
+    curl::set(h.get(), CURLOPT_POSTFIELDS, body.c_str());
+    curl::set(h.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+    curl::set(h.get(), CURLOPT_HTTPHEADER, headers.get());
     // One endpoint the operator chose: a redirect is an answer other than 200/403 (an error),
     // never a hop to somewhere else (egress.hpp explains why stoa's clients distrust redirects).
-    set(h.get(), CURLOPT_FOLLOWLOCATION, 0L);
-    set(h.get(), CURLOPT_USERAGENT, "stoa-validator");
-    const CURLcode rc = curl_easy_perform(h.get());
-    if (rc != CURLE_OK) {
+    curl::set(h.get(), CURLOPT_FOLLOWLOCATION, 0L);
+    curl::set(h.get(), CURLOPT_USERAGENT, "stoa-validator");
+    curl::Options options;
+    options.limits = {m_timeout, m_timeout, std::chrono::milliseconds(0)};
+    options.error_capture = k_max_answer;
+    curl::DiscardSink sink;  // a 200's body says nothing
+    const curl::Result r = curl::perform(h.get(), sink, options);
+    if (!r.answered()) {
       return {ValidationVerdict::Decision::error,
-              std::string("validator unreachable: ") + curl_easy_strerror(rc)};
+              std::string("validator unreachable: ") + curl_easy_strerror(r.code)};
     }
-    long status = 0;
-    curl_easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &status);
-    char* type = nullptr;
-    curl_easy_getinfo(h.get(), CURLINFO_CONTENT_TYPE, &type);
+    const long status = r.response.status;
     if (status == 200) return {ValidationVerdict::Decision::allow, {}};
     if (status == 403) {
-      auto why = error_detail(type != nullptr ? type : "", answer.body, 256);
+      const std::string* type = r.response.header("content-type");
+      auto why = error_detail(type != nullptr ? *type : "", r.response.error_body, 256);
       return {ValidationVerdict::Decision::deny, why.value_or("denied by policy")};
     }
     return {ValidationVerdict::Decision::error, fmt::format("validator answered HTTP {}", status)};

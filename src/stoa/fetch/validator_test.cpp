@@ -2,12 +2,12 @@
 
 #include <gtest/gtest.h>
 
-#include "stoa/fetch/testing/test_server.hpp"
+#include "stoa/curl/testing/test_server.hpp"
 
 namespace stoa::fetch {
 namespace {
 
-using testing::TestServer;
+using curl::testing::TestServer;
 using Decision = ValidationVerdict::Decision;
 
 ValidationRequest sample() { return {"example.com/m", "v1.0.0", "zip", 123, "h1:abc="}; }
@@ -21,9 +21,9 @@ TEST(Validator, BodyIsEscapedJson) {
 
 TEST(Validator, AllowDenyAndErrors) {
   TestServer server;
-  server.route("/allow", testing::text(200, "ok"));
-  server.route("/deny", testing::text(403, "license GPL-3.0 not allowed\nmore detail"));
-  server.route("/broken", testing::text(500, "oops"));
+  server.route("/allow", curl::testing::text(200, "ok"));
+  server.route("/deny", curl::testing::text(403, "license GPL-3.0 not allowed\nmore detail"));
+  server.route("/broken", curl::testing::text(500, "oops"));
   auto allow = make_http_validator(server.url() + "/allow", std::chrono::seconds(2));
   EXPECT_EQ(allow->check(sample()).decision, Decision::allow);
   const auto requests = server.requests();
@@ -51,10 +51,10 @@ TEST(Validator, AllowDenyAndErrors) {
 TEST(Validator, RedirectsAreNotFollowed) {
   TestServer server;
   TestServer elsewhere;
-  elsewhere.route("/allow", testing::text(200, "ok"));
+  elsewhere.route("/allow", curl::testing::text(200, "ok"));
   for (const int status : {301, 302, 303, 307, 308}) {
     const std::string target = "/moved" + std::to_string(status);
-    server.route(target, testing::redirect(status, elsewhere.url() + "/allow"));
+    server.route(target, curl::testing::redirect(status, elsewhere.url() + "/allow"));
     const auto v =
         make_http_validator(server.url() + target, std::chrono::seconds(2))->check(sample());
     EXPECT_EQ(v.decision, Decision::error) << status;
@@ -65,7 +65,7 @@ TEST(Validator, RedirectsAreNotFollowed) {
 
 TEST(Validator, SlowOrDeadValidatorIsAnError) {
   TestServer server;
-  testing::Reply slow = testing::text(200, "ok");
+  curl::testing::Reply slow = curl::testing::text(200, "ok");
   slow.never_answer = true;
   server.route("/slow", slow);
   const auto v =

@@ -23,7 +23,7 @@
 #include "stoa/fsio/testing/scratch_dir.hpp"
 #include "stoa/store/disk.hpp"
 #include "stoa/store/memory.hpp"
-#include "stoa/store/s3.hpp"
+#include "stoa/store/s3/s3.hpp"
 #include "stoa/store/store.hpp"
 #include "stoa/store/testing/s3_server.hpp"
 #include "stoa/store/testing/store_test_util.hpp"

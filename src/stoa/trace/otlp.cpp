@@ -1,7 +1,5 @@
 #include "stoa/trace/otlp.hpp"
 
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -11,8 +9,10 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
-#include <type_traits>
 #include <vector>
+
+#include "stoa/curl/easy.hpp"
+#include "stoa/curl/transfer.hpp"
 
 namespace stoa::trace {
 namespace {
@@ -149,45 +149,7 @@ void append_span(std::string& out, const SpanData& s) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// libcurl handles
-
-// curl_global_init must run once per process before other libcurl calls; a function-local static
-// runs it exactly once, whichever component first needs libcurl (libcurl counts the calls, so
-// another component's own init is harmless). curl_global_cleanup is never called.
-void ensure_curl_initialized() {
-  static const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-  if (rc != CURLE_OK) {
-    throw std::runtime_error(std::string("curl_global_init: ") + curl_easy_strerror(rc));
-  }
-}
-
-struct EasyDeleter {
-  void operator()(CURL* h) const { curl_easy_cleanup(h); }
-};
-using Easy = std::unique_ptr<CURL, EasyDeleter>;
-
-struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
-
-template <class T>
-void set(CURL* h, CURLoption option, T value) {
-  static_assert(std::is_same_v<T, long> || std::is_same_v<T, curl_off_t> || std::is_pointer_v<T>,
-                "libcurl options take a long, a curl_off_t or a pointer here");
-  if (const CURLcode rc = curl_easy_setopt(h, option, value); rc != CURLE_OK) {
-    throw std::runtime_error(std::string("curl_easy_setopt: ") + curl_easy_strerror(rc));
-  }
-}
-
-void append_header(Slist& list, const std::string& line) {
-  curl_slist* head = curl_slist_append(list.get(), line.c_str());
-  if (head == nullptr) throw std::runtime_error("curl_slist_append failed");
-  static_cast<void>(list.release());
-  list.reset(head);
-}
-
-std::size_t discard_body(char*, std::size_t size, std::size_t count, void*) { return size * count; }
+// Time
 
 std::int64_t steady_nanos(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
@@ -203,30 +165,22 @@ class OtlpHttpExporter final : public Exporter {
  public:
   explicit OtlpHttpExporter(TraceOptions options)
       : m_options(std::move(options)), m_ring(m_options.queue_size) {
-    ensure_curl_initialized();
-    m_easy.reset(curl_easy_init());
-    if (!m_easy) throw std::runtime_error("curl_easy_init failed");
-    append_header(m_headers, "Content-Type: application/json");
-    append_header(m_headers, "Expect:");  // no 100-continue round trip for large batches
+    curl::ensure_initialized();
+    m_easy = curl::new_easy();
+    curl::append(m_headers, "Content-Type: application/json");
+    curl::append(m_headers, "Expect:");  // no 100-continue round trip for large batches
     for (const auto& [name, value] : m_options.headers) {
       // "Name:" with nothing after it would make libcurl remove the header; "Name;" sends it empty.
-      append_header(m_headers, value.empty() ? name + ";" : name + ": " + value);
+      curl::append(m_headers, value.empty() ? name + ";" : name + ": " + value);
     }
     CURL* h = m_easy.get();
-    set(h, CURLOPT_URL, m_options.endpoint.c_str());
-    set(h, CURLOPT_POST, 1L);
-    set(h, CURLOPT_HTTPHEADER, m_headers.get());
-    set(h, CURLOPT_USERAGENT, m_user_agent.c_str());
-    set(h, CURLOPT_NOSIGNAL, 1L);
-    set(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl::set(h, CURLOPT_URL, m_options.endpoint.c_str());
+    curl::set(h, CURLOPT_POST, 1L);
+    curl::set(h, CURLOPT_HTTPHEADER, m_headers.get());
+    curl::set(h, CURLOPT_USERAGENT, m_user_agent.c_str());
     // The collector is one endpoint the operator chose: a redirect is a failed export, never a
     // hop elsewhere (spans name modules, so they go only where configured).
-    set(h, CURLOPT_FOLLOWLOCATION, 0L);
-    set(h, CURLOPT_WRITEFUNCTION, &discard_body);
-    set(h, CURLOPT_ERRORBUFFER, m_error.data());
-    set(h, CURLOPT_XFERINFOFUNCTION, &OtlpHttpExporter::on_progress);
-    set(h, CURLOPT_XFERINFODATA, static_cast<void*>(this));
-    set(h, CURLOPT_NOPROGRESS, 0L);
+    curl::set(h, CURLOPT_FOLLOWLOCATION, 0L);
     m_batch.reserve(m_options.max_batch);
     m_thread = std::thread([this] { run(); });
   }
@@ -282,11 +236,10 @@ class OtlpHttpExporter final : public Exporter {
   }
 
  private:
-  // libcurl calls this often during a transfer and about once a second while it waits; non-zero
-  // aborts the transfer. Ends a POST in flight at the shutdown deadline.
-  static int on_progress(void* self, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-    const auto* e = static_cast<const OtlpHttpExporter*>(self);
-    return steady_nanos(Clock::now()) >= e->m_abort_at.load(std::memory_order_relaxed) ? 1 : 0;
+  // Polled during a POST (often, and about once a second while it waits): ends a POST in flight
+  // at the shutdown deadline.
+  bool past_deadline() const {
+    return steady_nanos(Clock::now()) >= m_abort_at.load(std::memory_order_relaxed);
   }
 
   // Moves up to max_batch queued spans into m_batch. Called with m_mutex held.
@@ -372,20 +325,24 @@ class OtlpHttpExporter final : public Exporter {
   // POSTs m_body; false with `error` set when it was not accepted.
   bool post(std::chrono::milliseconds timeout, std::string& error) {
     CURL* h = m_easy.get();
-    set(h, CURLOPT_POSTFIELDS, static_cast<const char*>(m_body.data()));
-    set(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(m_body.size()));
-    const long ms = static_cast<long>(std::max<std::int64_t>(1, timeout.count()));
-    set(h, CURLOPT_CONNECTTIMEOUT_MS, ms);
-    set(h, CURLOPT_TIMEOUT_MS, ms);
-    m_error[0] = '\0';
-    const CURLcode rc = curl_easy_perform(h);
-    if (rc != CURLE_OK) {
-      error = m_error[0] != '\0' ? m_error.data() : curl_easy_strerror(rc);
-      if (rc == CURLE_ABORTED_BY_CALLBACK) error = "aborted at the shutdown deadline";
+    curl::set(h, CURLOPT_POSTFIELDS, static_cast<const char*>(m_body.data()));
+    curl::set(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(m_body.size()));
+    const std::chrono::milliseconds limit(std::max<std::int64_t>(1, timeout.count()));
+    curl::Options options;
+    options.limits = {limit, limit, std::chrono::milliseconds(0)};
+    options.accept = &curl::any_2xx;
+    options.abort = [this] { return past_deadline(); };
+    curl::DiscardSink sink;
+    const curl::Result r = curl::perform(h, sink, options);
+    if (r.stop == curl::Stop::aborted) {
+      error = "aborted at the shutdown deadline";
       return false;
     }
-    long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (!r.answered()) {
+      error = r.error;
+      return false;
+    }
+    const long status = r.response.status;
     if (status < 200 || status > 299) {
       error = "HTTP status ";
       error += std::to_string(status);
@@ -430,9 +387,8 @@ class OtlpHttpExporter final : public Exporter {
 
   const TraceOptions m_options;
   const std::string m_user_agent = "stoa/" + m_options.service_version;
-  Easy m_easy;
-  Slist m_headers;
-  std::array<char, CURL_ERROR_SIZE> m_error{};
+  curl::Easy m_easy;
+  curl::Slist m_headers;
   std::string m_body;  // exporter thread only; reused
   Batch m_batch;       // exporter thread only
 

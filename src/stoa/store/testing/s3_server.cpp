@@ -1,7 +1,6 @@
 #include "stoa/store/testing/s3_server.hpp"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -19,6 +18,9 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "stoa/curl/easy.hpp"
+#include "stoa/curl/transfer.hpp"
 
 extern char** environ;
 
@@ -74,13 +76,6 @@ int connect_loopback(std::uint16_t port) {
     return -1;
   }
   return fd;
-}
-
-std::size_t discard(char*, std::size_t size, std::size_t n, void*) { return size * n; }
-
-std::size_t collect(char* data, std::size_t size, std::size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
 }
 
 }  // namespace
@@ -164,25 +159,22 @@ S3Server::~S3Server() {
 std::string S3Server::make_bucket() {
   const std::string name =
       "stoa-test-" + std::to_string(::getpid()) + "-" + std::to_string(m_buckets.fetch_add(1));
-  CURL* h = curl_easy_init();
-  if (h == nullptr) throw std::runtime_error("curl_easy_init");
   const std::string url = endpoint() + "/" + name;
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
-  curl_easy_setopt(h, CURLOPT_AWS_SIGV4, "aws:amz:us-east-1:s3");
-  curl_easy_setopt(h, CURLOPT_USERNAME, k_access);
-  curl_easy_setopt(h, CURLOPT_PASSWORD, k_secret);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-  curl_slist* headers = curl_slist_append(nullptr, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-  const CURLcode rc = curl_easy_perform(h);
-  long status = 0;
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(h);
-  curl_slist_free_all(headers);
-  if (rc != CURLE_OK || status != 200) {
-    throw std::runtime_error("create bucket " + name + ": " + curl_easy_strerror(rc) + " HTTP " +
-                             std::to_string(status));
+  curl::ensure_initialized();
+  const curl::Easy h = curl::new_easy();
+  curl::set(h.get(), CURLOPT_URL, url.c_str());
+  curl::set(h.get(), CURLOPT_CUSTOMREQUEST, "PUT");
+  curl::set(h.get(), CURLOPT_AWS_SIGV4, "aws:amz:us-east-1:s3");
+  curl::set(h.get(), CURLOPT_USERNAME, k_access);
+  curl::set(h.get(), CURLOPT_PASSWORD, k_secret);
+  curl::Slist headers;
+  curl::append(headers, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
+  curl::set(h.get(), CURLOPT_HTTPHEADER, headers.get());
+  curl::DiscardSink sink;
+  const curl::Result r = curl::perform(h.get(), sink, curl::Options{});
+  if (!r.ok() || r.response.status != 200) {
+    throw std::runtime_error("create bucket " + name + ": " + r.error + " HTTP " +
+                             std::to_string(r.response.status));
   }
   return name;
 }
@@ -200,17 +192,15 @@ S3Options S3Server::options(const std::string& bucket, const fs::path& spool) co
 }
 
 std::pair<long, std::string> plain_get(const std::string& url) {
-  CURL* h = curl_easy_init();
-  if (h == nullptr) throw std::runtime_error("curl_easy_init");
+  curl::ensure_initialized();
+  const curl::Easy h = curl::new_easy();
+  curl::set(h.get(), CURLOPT_URL, url.c_str());
   std::string body;
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-  const CURLcode rc = curl_easy_perform(h);
-  long status = 0;
-  if (rc == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(h);
-  return {status, body};
+  curl::StringSink sink(body);
+  curl::Options options;
+  options.accept = [](long) { return true; };  // the body of any status
+  const curl::Result r = curl::perform(h.get(), sink, options);
+  return {r.ok() ? r.response.status : 0L, body};
 }
 
 // ---- FaultProxy ----
@@ -264,6 +254,10 @@ void FaultProxy::serve(int client) {
   }
   if (mode == Mode::pass) return relay(client);
   m_faults.fetch_add(1);
+  if (mode == Mode::late) {
+    std::this_thread::sleep_for(k_late);  // the fault itself: nothing is sent meanwhile
+    return relay(client);
+  }
   if (mode == Mode::reset) {
     const linger hard{1, 0};  // RST instead of FIN
     ::setsockopt(client, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);

@@ -7,6 +7,7 @@
 // not skip (CI installs it).
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -17,7 +18,7 @@
 #include <vector>
 
 #include "stoa/fsio/testing/scratch_dir.hpp"
-#include "stoa/store/s3.hpp"
+#include "stoa/store/s3/s3.hpp"
 
 namespace stoa::store::testing {
 
@@ -61,7 +62,9 @@ class FaultProxy {
     error_500,         // read a request head, answer 500 InternalError, close
     reset,             // accept and close at once
     not_found_bucket,  // answer 404 NoSuchBucket (a 404 that is not "no such key")
+    late,              // relay, but only after 1.5 s of silence (a server slow to answer)
   };
+  static constexpr std::chrono::milliseconds k_late{1500};
 
   explicit FaultProxy(std::uint16_t target_port);
   ~FaultProxy();

@@ -22,8 +22,11 @@
 //   PUT unconditionally; in one process the rebuilds of one module are serialized. Between
 //   replicas, two rebuilds can interleave; each rebuild re-lists after its PUT and rewrites
 //   (a few times at most) while the bucket holds .info keys its list lacks.
-// - Transient failures (connection errors, 5xx, 429) are retried with exponential backoff up to
-//   `max_attempts`; 4xx answers are not retried. Thread-safe: curl handles come from a pool.
+// - Transient failures (connection errors, stalls, 5xx, 429) are retried with exponential backoff
+//   up to `max_attempts`; 4xx answers are not retried. Thread-safe: curl handles come from a pool.
+// - Files: client (transport over curl/), store (this contract), writes (conditional creates,
+//   multipart uploads, the conditional-write probe), presign (redirects), sigv4 (pure signing,
+//   tested against AWS's published examples), xml (the S3 documents).
 // - Secrets never appear in errors or logs.
 
 #include <chrono>
@@ -58,7 +61,8 @@ struct S3Options {
   int max_attempts = 4;
   std::chrono::milliseconds first_backoff{100};
   std::chrono::milliseconds connect_timeout{10'000};
-  std::chrono::milliseconds stall_timeout{60'000};  // a transfer with no progress this long fails
+  std::chrono::milliseconds stall_timeout{60'000};  // no byte moved for this long: the attempt
+                                                    // fails (curl/transfer.hpp); zero: off
   long max_keys = 1000;  // LIST page size (the S3 maximum; tests use less to force paging)
 };
 

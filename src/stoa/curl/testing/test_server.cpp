@@ -1,4 +1,4 @@
-#include "stoa/fetch/testing/test_server.hpp"
+#include "stoa/curl/testing/test_server.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -12,7 +12,7 @@
 #include <cstdio>
 #include <system_error>
 
-namespace stoa::fetch::testing {
+namespace stoa::curl::testing {
 
 namespace {
 
@@ -238,6 +238,7 @@ bool TestServer::serve_request(int fd, std::string& buffer) {
   const auto sp1 = request_line.find(' ');
   const auto sp2 = request_line.rfind(' ');
   if (sp1 == std::string_view::npos || sp2 <= sp1) return false;
+  request.method = std::string(request_line.substr(0, sp1));
   request.target = std::string(request_line.substr(sp1 + 1, sp2 - sp1 - 1));
   while (!rest.empty()) {
     const auto eol = rest.find("\r\n");
@@ -386,4 +387,4 @@ Blackhole::~Blackhole() {
 
 std::string Blackhole::url() const { return "http://127.0.0.1:" + std::to_string(m_port); }
 
-}  // namespace stoa::fetch::testing
+}  // namespace stoa::curl::testing

@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-namespace stoa::fetch::testing {
+namespace stoa::curl::testing {
 
 struct Reply {
   int status = 200;
@@ -41,6 +41,7 @@ Reply raw(std::string bytes);
 Reply redirect(int status, std::string location);
 
 struct Recorded {
+  std::string method;
   std::string target;
   std::string body;  // the request body, when it came with a Content-Length
   std::vector<std::pair<std::string, std::string>> headers;
@@ -127,4 +128,4 @@ class Blackhole {
   std::uint16_t m_port = 0;
 };
 
-}  // namespace stoa::fetch::testing
+}  // namespace stoa::curl::testing

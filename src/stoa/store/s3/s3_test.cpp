@@ -16,7 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "stoa/fsio/testing/scratch_dir.hpp"
-#include "stoa/store/s3.hpp"
+#include "stoa/store/s3/s3.hpp"
 #include "stoa/store/testing/s3_server.hpp"
 #include "stoa/store/testing/store_test_util.hpp"
 
@@ -210,6 +210,36 @@ TEST_F(S3FaultTest, TransientFailuresAreRetried) {
   m_proxy->set(FaultProxy::Mode::error_500, 2);
   EXPECT_TRUE(put_bytes(*m_store, "example.com/f/@v/v1.0.2.mod", "retried"));
   EXPECT_EQ(read_all(*m_store->get("example.com/f/@v/v1.0.2.mod")), "retried");
+}
+
+// stall_timeout means one thing for the bucket and the upstreams (curl/transfer.hpp): no byte
+// moved for that long, to the millisecond (it was a 1 byte/s average over whole seconds here).
+TEST_F(S3FaultTest, AServerSilentLongerThanTheStallTimeoutStalls) {
+  S3Options o = options();
+  o.endpoint = m_proxy->endpoint();
+  o.max_attempts = 1;
+  o.stall_timeout = std::chrono::milliseconds(300);
+  const auto store = make_s3_store(o);
+  m_proxy->set(FaultProxy::Mode::late);
+  try {
+    (void)store->get(m_missing);
+    ADD_FAILURE() << "a silent server must be a failure";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("stalled: no data for 300 ms"), std::string::npos)
+        << e.what();
+  }
+}
+
+// Zero turns stall detection off, as for the upstreams (it meant one second here).
+TEST_F(S3FaultTest, AZeroStallTimeoutWaitsForASlowServer) {
+  S3Options o = options();
+  o.endpoint = m_proxy->endpoint();
+  o.max_attempts = 1;
+  o.stall_timeout = std::chrono::milliseconds(0);
+  const auto store = make_s3_store(o);
+  m_proxy->set(FaultProxy::Mode::late);
+  EXPECT_FALSE(store->get(m_missing).has_value());
+  EXPECT_GE(m_proxy->faults_served(), 1);
 }
 
 TEST_F(S3StoreTest, ClosedPortIsAStoreError) {
