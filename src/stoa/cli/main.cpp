@@ -48,6 +48,7 @@
 #include "stoa/store/s3.hpp"
 #include "stoa/sumdb/client.hpp"
 #include "stoa/sumdb/state.hpp"
+#include "stoa/text/redact.hpp"
 #include "stoa/trace/options.hpp"
 #include "stoa/trace/otlp.hpp"
 
@@ -133,7 +134,7 @@ fetch::ProxyList resolve_upstream(RawConfig& cfg) {
   auto list = fetch::parse_proxy_list(v.text, &error);
   if (!list) throw ConfigError(cfg.where("upstream") + ": " + error);
   if (list->entries.empty() && !list->direct) {
-    throw ConfigError(cfg.where("upstream") + ": " + redact_url_credentials(v.text) +
+    throw ConfigError(cfg.where("upstream") + ": " + text::redact_credentials(v.text) +
                       " names no proxy and not direct: nothing could ever be fetched");
   }
   return *list;
@@ -200,7 +201,7 @@ std::string store_location(const RawConfig& cfg) {
     const std::string& ep = cfg.get("s3_endpoint");
     return (ep.empty() || cfg.values.at("s3_endpoint").source == Source::derived
                 ? std::string("aws")
-                : redact_url_credentials(ep)) +
+                : text::redact_credentials(ep)) +
            " bucket " + cfg.get("s3_bucket") +
            (cfg.get("s3_prefix").empty() ? "" : " prefix " + cfg.get("s3_prefix"));
   }
@@ -597,7 +598,7 @@ int serve(RawConfig cfg, const std::string& config_file) {
   const auto& upstreams = core.upstreams;
   if (upstreams.off) {
     log->warn("upstream {}: 'off' and the entries after it are ignored",
-              redact_url_credentials(cfg.get("upstream")));
+              text::redact_credentials(cfg.get("upstream")));
   }
   auto& store = core.store;
   metrics::Registry registry;
@@ -635,7 +636,7 @@ int serve(RawConfig cfg, const std::string& config_file) {
   }
   if (const auto& db = core.db) {
     log->info("verifying against checksum database {} (via {}); not for: {}", db->name,
-              db->url.empty() ? "the upstream proxies" : redact_url_credentials(db->url),
+              db->url.empty() ? "the upstream proxies" : text::redact_credentials(db->url),
               cfg.get("no_sumdb").empty() ? "-" : cfg.get("no_sumdb"));
   } else {
     log->warn("sumdb = off: downloads are not checked against a checksum database");
@@ -651,14 +652,14 @@ int serve(RawConfig cfg, const std::string& config_file) {
   }
   to.on_error = [log](std::string_view message) { log->warn("trace export: {}", message); };
   trace::Tracer tracer = trace::make_tracer(to);
-  if (tracer.enabled()) log->info("exporting traces to {}", redact_url_credentials(to.endpoint));
+  if (tracer.enabled()) log->info("exporting traces to {}", text::redact_credentials(to.endpoint));
 
   const std::unique_ptr<coord::Locks> locks = make_locks(cfg);
   if (locks) {
-    log->info(
-        "cross-replica lock: {} at {} (lease {} ms, wait up to {} ms)", locks->backend(),
-        redact_url_credentials(cfg.get(cfg.get("lock") == "redis" ? "redis_url" : "postgres_url")),
-        cfg.duration("lock_lease").count(), lock_wait(cfg).count());
+    log->info("cross-replica lock: {} at {} (lease {} ms, wait up to {} ms)", locks->backend(),
+              text::redact_credentials(
+                  cfg.get(cfg.get("lock") == "redis" ? "redis_url" : "postgres_url")),
+              cfg.duration("lock_lease").count(), lock_wait(cfg).count());
   }
 
   // An index file is one machine's: replicas sharing an object store would each publish only
@@ -681,7 +682,7 @@ int serve(RawConfig cfg, const std::string& config_file) {
 
   proxy::ServiceOptions so;
   so.index = index.get();
-  so.origin = redact_url_credentials(cfg.get("upstream"));
+  so.origin = text::redact_credentials(cfg.get("upstream"));
   so.locks = locks.get();
   so.lock_wait = lock_wait(cfg);
   so.tracer = &tracer;
@@ -806,14 +807,14 @@ int serve(RawConfig cfg, const std::string& config_file) {
             : cfg.get("tls_cert").empty() ? "http://"
                                           : "https://",
             addr, cfg.get("path_prefix"), cfg.get("store"), store_location(cfg),
-            redact_url_credentials(cfg.get("upstream")));
+            text::redact_credentials(cfg.get("upstream")));
 
   // An upstream that is this very process would make every miss a loop.
   for (const auto& e : upstreams.entries) {
     const auto id = fetch::get_once(e.base_url + "/_stoa/instance", std::chrono::seconds(3), 256);
     if (id && *id == so.instance_id) {
       log->error("upstream {} is this stoa itself; refusing to serve",
-                 redact_url_credentials(e.base_url));
+                 text::redact_credentials(e.base_url));
       server.stop();
       server.wait();
       auth_pool.shutdown();  // its tasks may still queue fetches
