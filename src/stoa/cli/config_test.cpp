@@ -298,8 +298,7 @@ TEST(Render, HidesTokensWrittenAsTheUserAndQuotedLibpqPasswords) {
   const std::string out = render_config(c);
   EXPECT_EQ(out.find("t0ken"), std::string::npos) << out;
   EXPECT_EQ(out.find("2'"), std::string::npos) << out;
-  EXPECT_NE(out.find("upstream = \"https://up.example,https://h2\"  # env"),
-            std::string::npos)
+  EXPECT_NE(out.find("upstream = \"https://up.example,https://h2\"  # env"), std::string::npos)
       << out;
   EXPECT_NE(out.find("postgres_url = \"host=h password=REDACTED dbname=d\"  # env"),
             std::string::npos)
@@ -317,8 +316,7 @@ TEST(Render, ShowsEveryKeyWithSourceAndNoSecrets) {
   const std::string out = render_config(c);
   for (const auto& k : keys())
     EXPECT_NE(out.find(std::string(k.name) + " = "), std::string::npos) << k.name;
-  EXPECT_NE(out.find("upstream = \"https://up.example\"  # env"), std::string::npos)
-      << out;
+  EXPECT_NE(out.find("upstream = \"https://up.example\"  # env"), std::string::npos) << out;
   EXPECT_EQ(out.find("hunter2"), std::string::npos);
   EXPECT_NE(out.find("fetch_workers = 16  # default"), std::string::npos) << out;
 }
