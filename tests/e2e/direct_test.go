@@ -781,7 +781,7 @@ func TestDirectBadConfigurationStopsStartup(t *testing.T) {
 		want string
 	}{
 		{[]string{"--upstream", "direct", "--go-binary", filepath.Join(dir, "no-go")}, "go_binary"},
-		{[]string{"--upstream", "direct", "--direct-pass-env", "HTTPS_PROXY,GOFLAGS"}, "direct_pass_env: GOFLAGS"},
+		{[]string{"--upstream", "direct", "--direct-pass-env", "HTTPS_PROXY,GOFLAGS"}, "direct_pass_env (--direct-pass-env): GOFLAGS"},
 		{[]string{"--upstream", "direct", "--direct-pass-env", "A=B"}, "direct_pass_env"},
 		{[]string{"--upstream", "direct", "--direct-netrc", filepath.Join(dir, "nonetrc")}, "direct_netrc"},
 		{[]string{"--upstream", "direct", "--direct-ssh-key", "/a b/key"}, "direct_ssh_key"},

@@ -299,3 +299,60 @@ func TestGracefulShutdownDrains(t *testing.T) {
 		t.Errorf("the fetch in flight at SIGTERM was not committed whole")
 	}
 }
+
+// A second SIGTERM while draining stops stoa at once: the request still waiting for its fetch is
+// cut off instead of being given the rest of shutdown_grace, and stoa exits 0.
+func TestSecondSignalStopsDraining(t *testing.T) {
+	t.Parallel()
+	b := modgen.MustBuild(t, modgen.Module{Path: "example.com/drain2", Version: "v1.0.0"})
+	up := newUpstream(t, b)
+	arrived := make(chan string, 2)
+	release := make(chan struct{})
+	up.SetFault(b.Key("zip"), upstream.Fault{Arrived: arrived, Block: release})
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	s := startStoa(t, up, stoatest.Config{Args: []string{"--shutdown-grace", "10m"}})
+
+	type result struct {
+		status int
+		body   []byte
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := httpClient.Get(s.URL + "/" + b.Key("zip"))
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		done <- result{resp.StatusCode, body, err}
+	}()
+	select {
+	case <-arrived:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the fetch never reached upstream")
+	}
+	s.Signal(syscall.SIGTERM)
+	if out := s.WaitLog(": draining", 1, 30*time.Second); !strings.Contains(out, ": draining") {
+		t.Fatalf("no draining line after the first SIGTERM:\n%s", out)
+	}
+	s.Signal(syscall.SIGTERM)
+	if out := s.WaitLog("while draining: stopping now", 1, 30*time.Second); !strings.Contains(out, "while draining: stopping now") {
+		t.Fatalf("no stopping line after the second SIGTERM:\n%s", out)
+	}
+	// The fetch (on a worker of its own) may finish now: shutdown waits for the workers.
+	close(release)
+	if exited, code := s.WaitExit(60 * time.Second); !exited || code != 0 {
+		t.Errorf("after a second SIGTERM: exited %v, code %d; want exit 0", exited, code)
+	}
+	if r := <-done; r.err == nil && r.status == 200 && bytes.Equal(r.body, b.Zip) {
+		t.Errorf("the request in flight got its whole answer; a second SIGTERM should cut it off")
+	}
+}

@@ -102,103 +102,124 @@ std::string lines_missing(const std::string& a, const std::string& b) {
   return out;
 }
 
-}  // namespace
+using VersionKey = std::pair<std::string, std::string>;  // (escaped module, escaped version)
 
-VerifyReport verify_store(const VerifyOptions& o, std::ostream& out) {
-  VerifyReport report;
-  store::Store& st = *o.store;
-  std::vector<StoredFile> files;
-  std::set<std::string> modules;  // escaped paths of modules with a .info or a list
-  std::vector<MissingHash> missing_hashes;
-  for (const std::string& escaped_module : st.modules()) {
-    for (const std::string& name : st.files(escaped_module)) {
-      const auto dot = name.rfind('.');
-      const std::string ext = dot == std::string::npos ? "" : name.substr(dot + 1);
-      if (name == "list" || ext == "info") {
-        modules.insert(escaped_module);
-      } else if (ext == "zip" || ext == "mod") {
-        files.push_back({escaped_module + "/@v/" + name, escaped_module, name.substr(0, dot), ext});
+// One run of verify_store: the phases in the order they run, sharing what they found.
+class Verifier {
+ public:
+  Verifier(const VerifyOptions& o, std::ostream& out) : m_o(o), m_st(*o.store), m_out(out) {}
+
+  VerifyReport run() {
+    collect();
+    for (const auto& f : m_files) check(f);
+    if (m_o.quarantine && !m_bad_versions.empty()) quarantine();
+    // Derived files: a pure function of the primary files, so rewriting them is always safe.
+    add_missing_hashes();
+    check_lists();
+    summary();
+    return m_report;
+  }
+
+ private:
+  // Every .zip and .mod, and the modules with a .info or a list.
+  void collect() {
+    for (const std::string& escaped_module : m_st.modules()) {
+      for (const std::string& name : m_st.files(escaped_module)) {
+        const auto dot = name.rfind('.');
+        const std::string ext = dot == std::string::npos ? "" : name.substr(dot + 1);
+        if (name == "list" || ext == "info") {
+          m_modules.insert(escaped_module);
+        } else if (ext == "zip" || ext == "mod") {
+          m_files.push_back(
+              {escaped_module + "/@v/" + name, escaped_module, name.substr(0, dot), ext});
+        }
       }
     }
   }
 
-  std::map<std::pair<std::string, std::string>, std::string>
-      bad_versions;  // (module, version) -> why
-  for (const auto& f : files) {
-    ++report.files;
+  void bad(const StoredFile& f, const std::string& label, const std::string& why) {
+    ++m_report.bad;
+    m_out << "BAD " << label << ": " << why << "\n";
+    m_bad_versions.emplace(VersionKey(f.escaped_module, f.escaped_version), why);
+  }
+
+  // The file against the zip rules, its recorded hash and the checksum database.
+  void check(const StoredFile& f) {
+    ++m_report.files;
     const auto module_path = module::unescape_path(f.escaped_module);
     const auto version = module::unescape_version(f.escaped_version);
     const std::string label = (module_path ? *module_path : f.escaped_module) + "@" +
                               (version ? *version : f.escaped_version) + " " + f.ext;
-    auto bad = [&](const std::string& why) {
-      ++report.bad;
-      out << "BAD " << label << ": " << why << "\n";
-      bad_versions.emplace(std::make_pair(f.escaped_module, f.escaped_version), why);
-    };
     if (!module_path || !version) {
-      bad("not a module path and version stoa would store");
-      continue;
+      return bad(f, label, "not a module path and version stoa would store");
     }
-    std::optional<store::Object> object = st.get(f.key);
-    if (!object) continue;  // taken away since it was listed
-    const ObjectFile file(st, std::move(*object));
+    std::optional<store::Object> object = m_st.get(f.key);
+    if (!object) return;  // taken away since it was listed
+    const ObjectFile file(m_st, std::move(*object));
     std::string h1;
     if (f.ext == "zip") {
       const modzip::ZipCheck check = modzip::check_zip(file.path(), *module_path, *version);
-      if (!check.ok()) {
-        bad("breaks the module zip rules: " + check.problems.front());
-        continue;
-      }
+      if (!check.ok())
+        return bad(f, label, "breaks the module zip rules: " + check.problems.front());
       h1 = check.h1;
     } else {
       h1 = modzip::hash_go_mod_file(file.path());
     }
     const std::string recorded_key =
         f.escaped_module + "/@v/" + f.escaped_version + (f.ext == "zip" ? ".ziphash" : ".modhash");
-    const std::optional<std::string> recorded = read_text(st, recorded_key);
-    const bool recorded_exists = recorded.has_value();
+    const std::optional<std::string> recorded = read_text(m_st, recorded_key);
     if (recorded && *recorded != h1) {
-      bad("bytes changed since they were stored: recorded " + *recorded + ", now " + h1);
-      continue;
+      return bad(f, label,
+                 "bytes changed since they were stored: recorded " + *recorded + ", now " + h1);
     }
-    if (o.checksum_db != nullptr &&
-        !module::match_prefix_patterns_folded(o.no_sumdb, *module_path)) {
-      sumdb::Verdict v;
-      try {
-        v = o.checksum_db->verify(*module_path, *version,
-                                  f.ext == "zip" ? sumdb::Artifact::zip : sumdb::Artifact::mod, h1);
-      } catch (const std::exception& e) {
-        v.status = sumdb::Verdict::Status::error;
-        v.message = e.what();
-      }
-      switch (v.status) {
-        case sumdb::Verdict::Status::match:
-          break;
-        case sumdb::Verdict::Status::mismatch:
-          bad("checksum database " + o.checksum_db->name() + " has " + v.expected +
-              ", stored bytes hash to " + h1);
-          continue;
-        case sumdb::Verdict::Status::not_found:
-          bad("not in checksum database " + o.checksum_db->name());
-          continue;
-        case sumdb::Verdict::Status::error:
-          ++report.unverified;
-          out << "UNVERIFIED " << label << ": " << v.message << "\n";
-          // Not recorded as its hash until the database has vouched for these bytes.
-          continue;
-      }
-    }
-    if (!recorded_exists) {
-      missing_hashes.push_back(
-          {recorded_key, h1, label, std::make_pair(f.escaped_module, f.escaped_version)});
+    if (!vouched_for(f, label, *module_path, *version, h1)) return;
+    if (!recorded) {
+      m_missing_hashes.push_back(
+          {recorded_key, h1, label, VersionKey(f.escaped_module, f.escaped_version)});
     }
   }
 
-  if (o.quarantine && !bad_versions.empty()) {
-    const fs::path qroot = o.data_dir / ".stoa-quarantine" / utc_stamp();
-    for (const auto& [mv, why] : bad_versions) {
+  // False when the checksum database disagrees or cannot answer (reported); true when it
+  // agrees, or is not asked about this module.
+  bool vouched_for(const StoredFile& f, const std::string& label, const std::string& module_path,
+                   const std::string& version, const std::string& h1) {
+    if (m_o.checksum_db == nullptr ||
+        module::match_prefix_patterns_folded(m_o.no_sumdb, module_path)) {
+      return true;
+    }
+    sumdb::Verdict v;
+    try {
+      v = m_o.checksum_db->verify(module_path, version,
+                                  f.ext == "zip" ? sumdb::Artifact::zip : sumdb::Artifact::mod, h1);
+    } catch (const std::exception& e) {
+      v.status = sumdb::Verdict::Status::error;
+      v.message = e.what();
+    }
+    switch (v.status) {
+      case sumdb::Verdict::Status::match:
+        return true;
+      case sumdb::Verdict::Status::mismatch:
+        bad(f, label,
+            "checksum database " + m_o.checksum_db->name() + " has " + v.expected +
+                ", stored bytes hash to " + h1);
+        return false;
+      case sumdb::Verdict::Status::not_found:
+        bad(f, label, "not in checksum database " + m_o.checksum_db->name());
+        return false;
+      case sumdb::Verdict::Status::error:
+        break;
+    }
+    ++m_report.unverified;
+    m_out << "UNVERIFIED " << label << ": " << v.message << "\n";
+    // Not recorded as its hash until the database has vouched for these bytes.
+    return false;
+  }
+
+  void quarantine() {
+    const fs::path qroot = m_o.data_dir / ".stoa-quarantine" / utc_stamp();
+    for (const auto& [mv, why] : m_bad_versions) {
       const auto& [escaped_module, escaped_version] = mv;
-      const fs::path vdir = o.data_dir / escaped_module / "@v";
+      const fs::path vdir = m_o.data_dir / escaped_module / "@v";
       const fs::path dest = qroot / escaped_module / "@v";
       fs::create_directories(dest);
       for (const char* ext : {".info", ".mod", ".zip", ".ziphash", ".modhash"}) {
@@ -206,53 +227,70 @@ VerifyReport verify_store(const VerifyOptions& o, std::ostream& out) {
         if (fs::exists(p)) fs::rename(p, dest / p.filename());
       }
       drop_from_list(vdir, escaped_version);
-      ++report.quarantined;
-      out << "QUARANTINED " << escaped_module << "@" << escaped_version << " -> " << dest.string()
-          << "\n";
+      ++m_report.quarantined;
+      m_out << "QUARANTINED " << escaped_module << "@" << escaped_version << " -> " << dest.string()
+            << "\n";
     }
   }
 
-  // Derived files: a pure function of the primary files, so rewriting them is always safe.
-  store::Store* const store = o.repair ? &st : nullptr;
-  for (const MissingHash& m : missing_hashes) {
-    if (o.quarantine && bad_versions.count(m.version) != 0) continue;  // moved aside
-    ++report.stale;
-    out << "STALE " << m.label << ": no recorded hash (" << m.key << ")\n";
-    if (store) {
-      fsio::TempFile staged = store->stage();
+  void add_missing_hashes() {
+    for (const MissingHash& m : m_missing_hashes) {
+      if (m_o.quarantine && m_bad_versions.count(m.version) != 0) continue;  // moved aside
+      ++m_report.stale;
+      m_out << "STALE " << m.label << ": no recorded hash (" << m.key << ")\n";
+      if (!m_o.repair) continue;
+      fsio::TempFile staged = m_st.stage();
       staged.write(m.h1 + "\n");
-      (void)store->put(m.key, std::move(staged));
-      ++report.repaired;
-      out << "REPAIRED " << m.key << "\n";
-    }
-  }
-  for (const std::string& escaped_module : modules) {
-    // A directory stoa would not store under (its files are reported BAD above) is left alone.
-    const auto module_path = module::unescape_path(escaped_module);
-    if (!module_path) continue;
-    const std::string want = store::list_body(st.versions(escaped_module));
-    const auto list = read_text(st, escaped_module + "/@v/list");
-    const std::string have = list ? *list + "\n" : "";
-    if (have == want || (have == "\n" && want.empty())) continue;
-    ++report.stale;
-    out << "STALE " << *module_path << " list:";
-    if (const auto lacks = lines_missing(want, have); !lacks.empty()) out << " lacks " << lacks;
-    if (const auto extra = lines_missing(have, want); !extra.empty()) out << " names " << extra;
-    out << "\n";
-    if (store) {
-      (void)store->repair_list(escaped_module);
-      ++report.repaired;
-      out << "REPAIRED " << escaped_module << "/@v/list\n";
+      (void)m_st.put(m.key, std::move(staged));
+      ++m_report.repaired;
+      m_out << "REPAIRED " << m.key << "\n";
     }
   }
 
-  out << report.files << " files checked, " << report.bad << " bad, " << report.unverified
-      << " unverified";
-  if (o.quarantine) out << ", " << report.quarantined << " versions quarantined";
-  out << ", " << report.stale << " derived files stale";
-  if (o.repair) out << ", " << report.repaired << " repaired";
-  out << "\n";
-  return report;
+  void check_lists() {
+    for (const std::string& escaped_module : m_modules) {
+      // A directory stoa would not store under (its files are reported BAD above) is left alone.
+      const auto module_path = module::unescape_path(escaped_module);
+      if (!module_path) continue;
+      const std::string want = store::list_body(m_st.versions(escaped_module));
+      const auto list = read_text(m_st, escaped_module + "/@v/list");
+      const std::string have = list ? *list + "\n" : "";
+      if (have == want || (have == "\n" && want.empty())) continue;
+      ++m_report.stale;
+      m_out << "STALE " << *module_path << " list:";
+      if (const auto lacks = lines_missing(want, have); !lacks.empty()) m_out << " lacks " << lacks;
+      if (const auto extra = lines_missing(have, want); !extra.empty()) m_out << " names " << extra;
+      m_out << "\n";
+      if (!m_o.repair) continue;
+      (void)m_st.repair_list(escaped_module);
+      ++m_report.repaired;
+      m_out << "REPAIRED " << escaped_module << "/@v/list\n";
+    }
+  }
+
+  void summary() {
+    m_out << m_report.files << " files checked, " << m_report.bad << " bad, " << m_report.unverified
+          << " unverified";
+    if (m_o.quarantine) m_out << ", " << m_report.quarantined << " versions quarantined";
+    m_out << ", " << m_report.stale << " derived files stale";
+    if (m_o.repair) m_out << ", " << m_report.repaired << " repaired";
+    m_out << "\n";
+  }
+
+  const VerifyOptions& m_o;
+  store::Store& m_st;
+  std::ostream& m_out;
+  VerifyReport m_report;
+  std::vector<StoredFile> m_files;
+  std::set<std::string> m_modules;  // escaped paths of modules with a .info or a list
+  std::vector<MissingHash> m_missing_hashes;
+  std::map<VersionKey, std::string> m_bad_versions;  // -> why
+};
+
+}  // namespace
+
+VerifyReport verify_store(const VerifyOptions& o, std::ostream& out) {
+  return Verifier(o, out).run();
 }
 
 }  // namespace stoa::cli

@@ -24,6 +24,7 @@
 #include "stoa/fetch/curl_handles.hpp"
 #include "stoa/fetch/egress.hpp"
 #include "stoa/fetch/wire.hpp"
+#include "stoa/module/version_list.hpp"
 #include "stoa/text/ascii.hpp"
 #include "stoa/text/redact.hpp"
 
@@ -250,6 +251,9 @@ constexpr std::size_t k_detail_capture = 1024;
 constexpr std::uint64_t k_error_body_limit = 64 * 1024;
 constexpr std::size_t k_detail_max = 512;
 constexpr std::size_t k_message_max = 2048;
+// The largest list read to decide whether an entry without @latest names one (as big as the
+// lists the proxy serves).
+constexpr std::uint64_t k_latest_list_bytes = 16 << 20;
 constexpr long k_max_redirects = 10;
 constexpr std::size_t k_max_idle_handles = 32;
 
@@ -742,6 +746,11 @@ class HttpUpstream final : public Upstream {
       return none;
     }
     const std::string escaped = path_escape(suffix);
+    // "<module>/@v/list" beside a "<module>/@latest" request, empty for any other request.
+    std::string list_of_latest;
+    if (constexpr std::string_view k_latest = "/@latest"; escaped.ends_with(k_latest)) {
+      list_of_latest = escaped.substr(0, escaped.size() - k_latest.size()) + "/@v/list";
+    }
     // This call's own headers (e.g. traceparent) go after the configured ones, in a list of
     // their own; without any, the shared list is used as is.
     Slist call_headers;
@@ -769,6 +778,27 @@ class HttpUpstream final : public Upstream {
         outcome = perform(handle.get(), entry.base_url + "/" + escaped, config, sink, max_bytes);
       }
       if (outcome.status == Status::ok) return outcome;
+      if (outcome.status == Status::not_found && !list_of_latest.empty()) {
+        // modfetch proxyRepo.Latest: given a 404 for @latest, the go command computes the latest
+        // version from this entry's list and goes on to the next entry only when that finds
+        // none (an error other than not-found stops the walk as any failure does). Here the
+        // client computes it, from the list this walk serves: the 404 stands, and no later entry
+        // (nor direct) may answer in its place.
+        std::string list;
+        Sink list_sink(list);
+        Outcome listed;
+        {
+          Lease handle(m_pool);
+          listed = perform(handle.get(), entry.base_url + "/" + list_of_latest, config, list_sink,
+                           k_latest_list_bytes);
+        }
+        if (listed.status == Status::failed) {
+          outcome = std::move(listed);
+        } else if (listed.status == Status::ok && module::latest_from_list(list)) {
+          outcome.exhausted = false;
+          return outcome;
+        }
+      }
       const bool failed = outcome.status == Status::failed;
       if (failed || !reported || reported->status == Status::not_found) {
         reported = std::move(outcome);

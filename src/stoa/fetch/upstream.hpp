@@ -59,9 +59,11 @@ struct Outcome {
                            // upstream's text/plain first line, or "not found: <url>: 404"; failed:
                            // "<url>: <what went wrong>" (URLs without userinfo). Empty for ok.
   bool exhausted = false;  // no entry stopped the walk: every entry was consulted without a 200
-                           // (always true for not_found, false for ok). The go command would go on
-                           // to the next list item, so the caller runs "direct" (ProxyList::direct)
-                           // exactly when this is true.
+                           // (false for ok; true for not_found but one: a 404 for "@latest" from
+                           // an entry whose @v/list names a latest version, from which the go
+                           // command computes it instead of asking the next entry). The go
+                           // command would go on to the next list item, so the caller runs
+                           // "direct" (ProxyList::direct) exactly when this is true.
 };
 
 struct UpstreamOptions {

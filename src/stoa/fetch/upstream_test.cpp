@@ -245,6 +245,61 @@ TEST(Upstream, NetworkErrorFallsThroughWithPipeOnly) {
   EXPECT_EQ(b.hits("/m.example/@v/list"), 1u);
 }
 
+// modfetch proxyRepo.Latest: an entry without @latest whose list names a latest version (a
+// pseudo-version, or any version with a time) answers the walk itself: the go command computes
+// @latest from that list, and never asks the next entry.
+TEST(Upstream, LatestNotFoundStopsWhereTheListNamesOne) {
+  TestServer a;
+  TestServer b;
+  a.route("/m.example/@v/list", text(200, "v0.6.0\nv0.6.1-0.20250313105119-ba97887b0a25\n"));
+  b.route("/m.example/@latest", text(200, R"({"Version":"v0.6.0"})"));
+  auto up = upstream(a.url() + "," + b.url() + ",direct");
+  std::string out;
+  const Outcome o = get_string(*up, "m.example/@latest", out);
+  EXPECT_EQ(o.status, Status::not_found);
+  EXPECT_FALSE(o.exhausted);  // nor may "direct" answer
+  EXPECT_EQ(a.hits("/m.example/@latest"), 1u);
+  EXPECT_EQ(a.hits("/m.example/@v/list"), 1u);
+  EXPECT_EQ(b.hits("/m.example/@latest"), 0u);
+}
+
+TEST(Upstream, LatestNotFoundGoesOnWhereTheListNamesNone) {
+  for (const char* list : {"", "v1.0.0\nv1.1.0\n", "v1.0.0 yesterday\n"}) {
+    TestServer a;
+    TestServer b;
+    a.route("/m.example/@v/list", text(200, list));
+    b.route("/m.example/@latest", text(200, R"({"Version":"v1.1.0"})"));
+    auto up = upstream(a.url() + "," + b.url());
+    std::string out;
+    const Outcome o = get_string(*up, "m.example/@latest", out);
+    ASSERT_EQ(o.status, Status::ok) << list;
+    EXPECT_EQ(out, R"({"Version":"v1.1.0"})");
+  }
+  // No list at all: not found there either, on to the next entry.
+  TestServer a;
+  TestServer b;
+  b.route("/m.example/@latest", text(200, R"({"Version":"v1.1.0"})"));
+  std::string out;
+  EXPECT_EQ(get_string(*upstream(a.url() + "," + b.url()), "m.example/@latest", out).status,
+            Status::ok);
+  EXPECT_EQ(a.hits("/m.example/@v/list"), 1u);
+}
+
+TEST(Upstream, LatestNotFoundWithAFailingListIsAFailure) {
+  TestServer a;
+  TestServer b;
+  a.route("/m.example/@v/list", text(500, "boom"));
+  b.route("/m.example/@latest", text(200, R"({"Version":"v1.1.0"})"));
+  std::string out;
+  const Outcome o = get_string(*upstream(a.url() + "," + b.url()), "m.example/@latest", out);
+  EXPECT_EQ(o.status, Status::failed);
+  EXPECT_EQ(o.http_status, 500);
+  EXPECT_EQ(b.hits("/m.example/@latest"), 0u);
+  // With '|' the go command goes on after any error.
+  EXPECT_EQ(get_string(*upstream(a.url() + "|" + b.url()), "m.example/@latest", out).status,
+            Status::ok);
+}
+
 TEST(Upstream, AllNotFoundIsNotFoundWithTheLastMessage) {
   TestServer a;
   TestServer b;

@@ -141,10 +141,9 @@ struct Server::Impl {
   unix_stream::acceptor unix_acceptor{ioc};
   std::string unix_path;
   ino_t unix_inode = 0;  // of the socket file bound, so that only our own file is removed
-  asio::signal_set signals{ioc, SIGINT, SIGTERM};
-  asio::signal_set reload_signal{ioc, SIGHUP};
   asio::steady_timer check_timer{ioc};
-  // The TLS context: replaced whole on SIGHUP; each connection keeps the one it started with.
+  // The TLS context: replaced whole by reload_tls(); each connection keeps the one it started
+  // with.
   std::mutex tls_mutex;
   std::shared_ptr<asio::ssl::context> tls;
   std::string prefix;  // path_prefix without a trailing '/'; "" for none
@@ -231,31 +230,21 @@ struct Server::Impl {
     return ctx;
   }
 
-  void wait_for_reload() {
-    if (!options.on_reload && !current_tls()) return;
-    reload_signal.async_wait([this](const beast::error_code& ec, int) {
-      if (ec) return;
-      if (options.on_reload) options.on_reload();
-      if (current_tls()) {
-        try {
-          auto next = make_tls();
-          std::lock_guard lock(tls_mutex);
-          tls = std::move(next);
-          log->info("TLS certificate reloaded from {}", options.tls_cert);
-        } catch (const std::exception& e) {
-          log->error("TLS reload failed; keeping the previous certificate: {}", e.what());
-        }
-      }
-      wait_for_reload();
-    });
+  void reload_tls() {
+    if (!current_tls()) return;
+    try {
+      auto next = make_tls();
+      std::lock_guard lock(tls_mutex);
+      tls = std::move(next);
+      log->info("TLS certificate reloaded from {}", options.tls_cert);
+    } catch (const std::exception& e) {
+      log->error("TLS reload failed; keeping the previous certificate: {}", e.what());
+    }
   }
 
   void stop_now() {
     asio::post(ioc, [this] {
-      beast::error_code ec;
       close_listeners();
-      signals.cancel(ec);
-      reload_signal.cancel(ec);
       check_timer.cancel();
       grace_timer.cancel();
       watchdog_timer.cancel();
@@ -574,8 +563,8 @@ struct Server::Impl {
   }
 
   // One connection; Stream is tcp::socket (plain HTTP), unix_stream::socket (plain HTTP on the
-  // unix socket) or TlsStream. `ctx` keeps the TLS context the connection started with alive (a
-  // SIGHUP may replace the server's).
+  // unix socket) or TlsStream. `ctx` keeps the TLS context the connection started with alive
+  // (reload_tls() may replace the server's).
   template <typename Stream>
   asio::awaitable<void> session(Stream stream, std::shared_ptr<asio::ssl::context> ctx) {
     constexpr bool k_plain = !std::is_same_v<Stream, TlsStream>;
@@ -827,8 +816,6 @@ std::string Server::bind() {
 
 void Server::start() {
   auto& impl = *m_impl;
-  wait_for_signal();
-  impl.wait_for_reload();
   impl.schedule_check();
   impl.watchdog_tick();
   if (impl.unix_acceptor.is_open()) {
@@ -847,20 +834,9 @@ void Server::wait() {
   }
 }
 
-void Server::wait_for_signal() {
-  m_impl->signals.async_wait([this](const beast::error_code& ec, int sig) {
-    if (ec) return;
-    if (m_impl->draining.load()) {
-      m_impl->log->warn("signal {} while draining: stopping now", sig);
-      return stop();
-    }
-    m_impl->log->info("signal {}: draining", sig);
-    drain();
-    wait_for_signal();  // a second signal stops at once
-  });
-}
-
 void Server::drain() { m_impl->begin_drain(); }
+
+void Server::reload_tls() { m_impl->reload_tls(); }
 
 void Server::stop() {
   if (m_impl->stopped.exchange(true)) return;

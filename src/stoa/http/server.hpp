@@ -47,16 +47,16 @@ struct ServerOptions {
   // give every listener of a process the same counter so that an id names one request. nullptr:
   // a counter of this server's own.
   std::shared_ptr<std::atomic<std::uint64_t>> request_ids;
-  // On SIGTERM/SIGINT: `on_drain` runs (readiness turns false), the listener closes, requests in
-  // progress (including those waiting for a fetch) finish, then the threads end; after
-  // `shutdown_grace` whatever is left is cut off.
+  // On drain() (stoa's SIGTERM/SIGINT, cli/signals.hpp): `on_drain` runs (readiness turns false),
+  // the listener closes, requests in progress (including those waiting for a fetch) finish, then
+  // the threads end; after `shutdown_grace` whatever is left is cut off.
   std::chrono::milliseconds shutdown_grace{30'000};
   std::function<void()> on_drain;
   // A server span per request, child of the client's traceparent (nullptr: no tracing; the
   // client's trace context is still passed on to upstream fetches).
   const trace::Tracer* tracer = nullptr;
   // TLS: PEM certificate chain and private key files; both empty: plain HTTP. bind() throws
-  // std::runtime_error when they cannot be loaded; SIGHUP loads them again (a failure keeps
+  // std::runtime_error when they cannot be loaded; reload_tls() loads them again (a failure keeps
   // the previous ones and is logged). Stored files go out with sendfile(2) over
   // plain HTTP and with read+write over TLS.
   std::string tls_cert;
@@ -64,9 +64,8 @@ struct ServerOptions {
   // Serve under this prefix ("/goproxy": a module path is /goproxy/<module>/@v/...); requests
   // outside it get 404, except /healthz and /readyz. "" or "/": none.
   std::string path_prefix;
-  // Called on the serving threads: on SIGHUP, and every `check_interval` (a timer, no thread
-  // of its own; zero: never). Must not block for long.
-  std::function<void()> on_reload;
+  // Called on the serving threads every `check_interval` (a timer, no thread of its own; zero:
+  // never). Must not block for long.
   std::function<void()> on_check;
   std::chrono::milliseconds check_interval{0};
 };
@@ -85,17 +84,20 @@ class Server {
   // Binds and listens; returns the bound address "ip:port" or "unix:PATH". Throws
   // std::runtime_error.
   std::string bind();
-  // Starts serving on the worker threads; returns at once. SIGINT/SIGTERM stop the server.
+  // Starts serving on the worker threads; returns at once. The server installs no signal
+  // handlers: its owner calls drain(), stop() and reload_tls() (stoa's are in cli/signals.hpp).
   void start();
-  // Blocks until the server has stopped (signal or stop()).
+  // Blocks until the server has stopped (drain() finished, or stop()).
   void wait();
-  // Graceful stop, as on SIGTERM (see ServerOptions). Thread-safe; idempotent.
+  // Graceful stop (see ServerOptions::shutdown_grace). Thread-safe; idempotent.
   void drain();
   // Stops at once: closes the listener and ends the threads. Thread-safe; idempotent.
   void stop();
+  // Loads the TLS certificate and key files again; a failure keeps the previous ones and is
+  // logged. Nothing over plain HTTP. Thread-safe; blocks while it reads the files.
+  void reload_tls();
 
  private:
-  void wait_for_signal();
   struct Impl;
   std::unique_ptr<Impl> m_impl;
 };

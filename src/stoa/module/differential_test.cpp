@@ -26,6 +26,7 @@
 #include "stoa/module/patterns.hpp"
 #include "stoa/module/request.hpp"
 #include "stoa/module/semver.hpp"
+#include "stoa/module/version_list.hpp"
 
 extern char** environ;
 
@@ -1475,6 +1476,143 @@ TEST_F(Differential, MatchPrefixPatternsGoprivate) {
   EXPECT_GT(out.matched, pairs.size() / 4);
   EXPECT_LT(out.matched, pairs.size() * 3 / 4);
   EXPECT_GT(out.only_folded, pairs.size() / 50);
+}
+
+// ---- @v/list times and latestFromList --------------------------------------------------------
+
+// Date-times around the edges Go's RFC 3339 parser draws: calendar limits, fractions of every
+// length, offsets, and the looser spellings only Go's slow path takes.
+std::vector<std::string> time_inputs() {
+  std::vector<std::string> v = {"2020-01-01T00:00:00Z",
+                                "2019-12-31T23:59:59.123456789Z",
+                                "2020-02-29T12:00:00+01:00",
+                                "2021-02-29T00:00:00Z",
+                                "2000-02-29T00:00:00-23:59",
+                                "1900-02-29T00:00:00Z",
+                                "0000-01-01T00:00:00Z",
+                                "0001-01-01T00:00:00Z",
+                                "0001-01-01T00:00:00+00:01",
+                                "0001-01-01T00:00:01Z",
+                                "9999-12-31T23:59:59Z",
+                                "1969-12-31T23:59:59.5Z",
+                                "2020-01-01T00:00:00.1234567890Z",
+                                "2020-01-01T00:00:00.Z",
+                                "2020-01-01T00:00:00,5Z",
+                                "2020-01-01T00:00:00+24:00",
+                                "2020-01-01T00:00:00+23:60",
+                                "2020-01-01T00:00:00+25:00",
+                                "2020-01-01t00:00:00z",
+                                "2020-01-01T00:00:00z",
+                                "2020-01-01 00:00:00Z",
+                                "2020-01-01",
+                                "2020-01-01T1:00:00Z",
+                                "2020-01-01T00:00:00",
+                                "2020-01-01T00:00:00+0100",
+                                "2020-13-01T00:00:00Z",
+                                "2020-00-01T00:00:00Z",
+                                "2020-04-31T00:00:00Z",
+                                "2020-01-01T24:00:00Z",
+                                "2020-01-01T00:60:00Z",
+                                "2020-01-01T00:00:60Z",
+                                "+020-01-01T00:00:00Z",
+                                "2020-01-01T00:00:00Zjunk",
+                                "2020-01-01T00:00:00.5+05:30",
+                                "2020-01-01T00:00:00.000000000001-00:00",
+                                "",
+                                "yesterday"};
+  Rng rng(20261207);
+  static const std::vector<std::string> years = {"0000", "0001", "1970", "2000", "2100", "9999"};
+  static const std::vector<std::string> zones = {"Z",      "+00:00", "-00:00", "+14:00", "-12:30",
+                                                 "+23:59", "+24:00", "z",      "+1:00",  "+01:0"};
+  static const std::vector<std::string> fracs = {"",  ".0", ".5", ".999999999", ".1234567891",
+                                                 ".", ",5", ".x"};
+  for (int i = 0; i < 600; ++i) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%s-%02zu-%02zuT%02zu:%02zu:%02zu", rng.pick(years).c_str(),
+                  rng.below(14), rng.below(33), rng.below(25), rng.below(61), rng.below(61));
+    v.push_back(std::string(buf) + rng.pick(fracs) + rng.pick(zones));
+  }
+  return v;
+}
+
+std::string instant_text(const std::optional<Instant>& t, bool nanos) {
+  if (!t) return "err";
+  return std::to_string(t->seconds) + (nanos ? " " + std::to_string(t->nanos) : "");
+}
+
+TEST_F(Differential, Rfc3339) {
+  Check check{"rfc3339", [](const std::string& s) { return instant_text(parse_rfc3339(s), true); }};
+  auto out = compare_all(check, time_inputs());
+  EXPECT_EQ(out.mismatches, 0u);
+  EXPECT_EQ(out.distinct, (std::set<std::string>{"value", "err"}));
+}
+
+TEST_F(Differential, PseudoVersionTime) {
+  std::vector<std::string> inputs = m_corpus.versions;
+  for (const char* stamp : {"20200101000000", "20201301000000", "20210229000000", "20200229235959",
+                            "20200101240000", "20200101006000", "20200101000060", "00000101000000",
+                            "99991231235959", "20200431000000", "20200100000000"}) {
+    inputs.push_back(std::string("v0.0.0-") + stamp + "-abcdefabcdef");
+    inputs.push_back(std::string("v1.2.4-0.") + stamp + "-abcdefabcdef+incompatible");
+    inputs.push_back(std::string("v1.2.3-pre.0.") + stamp + "-0123456789ab");
+  }
+  Check check{"pseudotime",
+              [](const std::string& s) { return instant_text(pseudo_version_time(s), false); }};
+  auto out = compare_all(check, inputs);
+  EXPECT_EQ(out.mismatches, 0u);
+  EXPECT_EQ(out.distinct, (std::set<std::string>{"value", "err"}));
+}
+
+// Lists built from lines a hostile or careless upstream could send: pseudo-versions, tags,
+// times good and bad, equal times, exotic white space, carriage returns, non-canonical versions.
+TEST_F(Differential, LatestFromList) {
+  static const std::vector<std::string> versions = {"v0.0.0-20200101000000-abcdefabcdef",
+                                                    "v0.0.0-20240102030405-0123456789ab",
+                                                    "v1.2.4-0.20230101000000-abcdefabcdef",
+                                                    "v1.2.3-pre.0.20220101000000-abcdefabcdef",
+                                                    "v0.0.0-20201301000000-abcdefabcdef",
+                                                    "v1.0.0",
+                                                    "v1.2",
+                                                    "v2.0.0+incompatible",
+                                                    "v1.3.0-rc.1",
+                                                    "1.0.0",
+                                                    "v1.0.0-20240102030405-abcdefabcdef+meta",
+                                                    "",
+                                                    "garbage"};
+  static const std::vector<std::string> times = {"",
+                                                 "",
+                                                 "2020-01-01T00:00:00Z",
+                                                 "2024-01-02T03:04:05Z",
+                                                 "2024-01-02T03:04:05.5+01:00",
+                                                 "2024-01-02T02:04:05.5Z",
+                                                 "0001-01-01T00:00:00Z",
+                                                 "0001-01-01T00:00:01Z",
+                                                 "yesterday",
+                                                 "2020-01-01T00:00:00,5Z",
+                                                 "2023-13-01T00:00:00Z"};
+  static const std::vector<std::string> seps = {
+      " ", "\t", "  ", "\xc2\xa0", "\xe2\x80\x80", "\xe3\x80\x80", "\xe2\x80\x8b", "\r", "\v"};
+  static const std::vector<std::string> ends = {"", "", "\r", " extra", "\xc2\xa0"};
+  Rng rng(76485);
+  std::vector<std::string> inputs = {"", "\n", "v1.0.0\n", "v1.0.0 2020-01-01T00:00:00Z\n"};
+  for (int i = 0; i < 1500; ++i) {
+    std::string body;
+    const std::size_t lines = rng.below(6);
+    for (std::size_t l = 0; l < lines; ++l) {
+      body += rng.below(8) == 0 ? rng.pick(seps) : "";
+      body += rng.pick(versions);
+      const std::string& t = rng.pick(times);
+      if (!t.empty()) body += rng.pick(seps) + t;
+      body += rng.pick(ends);
+      body += '\n';
+    }
+    inputs.push_back(std::move(body));
+  }
+  Check check{"latestfromlist",
+              [](const std::string& s) { return latest_from_list(s).value_or("err"); }};
+  auto out = compare_all(check, inputs);
+  EXPECT_EQ(out.mismatches, 0u);
+  EXPECT_EQ(out.distinct, (std::set<std::string>{"value", "err"}));
 }
 
 // The glob oracle answers what Go documents, so a wrong C++ answer cannot go unnoticed.

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <set>
+#include <utility>
 
 #include "stoa/module/semver.hpp"
+#include "stoa/module/version_list.hpp"
 #include "stoa/proxy/info_json.hpp"
 
 namespace stoa::proxy {
@@ -16,87 +18,70 @@ std::optional<InfoFields> parse_info(std::string_view json) {
   return InfoFields{std::move(info->version), std::move(info->time)};
 }
 
-bool is_rfc3339(std::string_view s) {
-  auto digits = [&](std::size_t pos, std::size_t n, int& value) {
-    if (pos + n > s.size()) return false;
-    value = 0;
-    for (std::size_t i = pos; i < pos + n; ++i) {
-      if (s[i] < '0' || s[i] > '9') return false;
-      value = value * 10 + (s[i] - '0');
-    }
-    return true;
-  };
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!digits(0, 4, year) || s.size() < 20 || s[4] != '-' || !digits(5, 2, month) || s[7] != '-' ||
-      !digits(8, 2, day) || s[10] != 'T' || !digits(11, 2, hour) || s[13] != ':' ||
-      !digits(14, 2, minute) || s[16] != ':' || !digits(17, 2, second)) {
-    return false;
-  }
-  static constexpr int k_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  if (month < 1 || month > 12 || day < 1 || day > k_days[month - 1] + (month == 2 && leap) ||
-      hour > 23 || minute > 59 || second > 59) {
-    return false;
-  }
-  std::size_t pos = 19;
-  if (pos < s.size() && s[pos] == '.') {
-    const std::size_t start = ++pos;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
-    if (pos == start || pos - start > 9) return false;
-  }
-  if (pos < s.size() && s[pos] == 'Z') return pos + 1 == s.size();
-  int oh = 0, om = 0;
-  return pos + 6 == s.size() && (s[pos] == '+' || s[pos] == '-') && digits(pos + 1, 2, oh) &&
-         s[pos + 3] == ':' && digits(pos + 4, 2, om) && oh <= 23 && om <= 59;
-}
-
 std::string merge_list(std::string_view upstream, const std::vector<std::string>& stored) {
   struct Line {
     std::string version;
-    std::string rest;  // " <time>" or empty
+    std::string time;  // empty when the line has none
   };
   std::vector<Line> lines;
-  std::set<std::string, std::less<>> seen;
-  // Pseudo-versions are passed on from the upstream's list: the go command leaves them out of
-  // the versions it chooses from, but computes @latest from them (and their time column) when
-  // the upstream has no @latest (modfetch/proxy.go latestFromList). Stored ones are not added:
-  // the upstream did not list them, and a client asking it would not see them either.
-  auto add = [&](std::string_view version, std::string_view rest, bool from_upstream) {
-    if (!semver::is_canonical(version)) return;
-    if (!from_upstream && semver::is_pseudo(version)) return;
-    if (!seen.emplace(version).second) return;
-    lines.push_back({std::string(version), std::string(rest)});
-  };
+  std::set<std::string, std::less<>> listed;  // versions in `lines`
+  std::set<std::string, std::less<>> seen;    // "<version> <time>" of the upstream's lines
+  // Each upstream line is read as the go command reads it (modfetch/proxy.go: Versions and
+  // latestFromList): its fields split on white space; the first a valid semantic version,
+  // canonical or not ("v1.2" is kept: the go command lists it and asks v1.2.info for it), a
+  // pseudo-version included (the go command computes @latest from them and their time when
+  // the upstream has none); the optional second field a time. The upstream's order is kept:
+  // the go command sorts the versions itself, and among pseudo-versions of the same time it
+  // takes the first line as latest.
   while (!upstream.empty()) {
     const auto nl = upstream.find('\n');
-    std::string_view line = upstream.substr(0, nl);
+    std::string_view fields = upstream.substr(0, nl);
+    const std::string_view version = module::next_field(fields);
+    const std::string_view time = module::next_field(fields);
     upstream = nl == std::string_view::npos ? std::string_view{} : upstream.substr(nl + 1);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    const auto sp = line.find_first_of(" \t");
-    const std::string_view version = line.substr(0, sp);
-    // The optional second field is a time; anything else there (blanks only, control bytes, a
-    // malformed time) is dropped rather than passed on (found by fuzz/info_json).
-    std::string_view rest;
-    if (sp != std::string_view::npos) {
-      rest = line.substr(sp);
-      const auto begin = rest.find_first_not_of(" \t");
-      rest = begin == std::string_view::npos ? std::string_view{} : rest.substr(begin);
-      rest = rest.substr(0, rest.find_first_of(" \t"));
-      if (!is_rfc3339(rest)) rest = {};
+    if (!semver::is_valid(version)) continue;
+    Line line{std::string(version), {}};
+    if (!time.empty()) {
+      if (module::parse_rfc3339(time)) {
+        // Passed on as it is: the go command then reads it as it would from the upstream.
+        line.time = time;
+      } else if (semver::is_pseudo(version)) {
+        // The go command never picks a pseudo-version whose time it cannot parse; without the
+        // time it would derive one from the version. So the line goes, not only the time.
+        continue;
+      }
+      // A release's second field that is no time goes: the go command skips a release without
+      // a time and one whose time it cannot parse alike.
     }
-    add(version, rest, true);
+    // Identical lines once; the same version with another time stays (the go command takes
+    // the newest time of a version).
+    if (!seen.emplace(line.version + ' ' + line.time).second) continue;
+    listed.insert(line.version);
+    lines.push_back(std::move(line));
   }
-  for (const auto& v : stored) add(v, {}, false);
-  std::sort(lines.begin(), lines.end(), [](const Line& a, const Line& b) {
+  // Stored versions the upstream did not list, after its lines and sorted: canonical releases
+  // and pre-releases only (a stored pseudo-version is not added: a client asking the upstream
+  // would not see it either). They have no time, so they never change the go command's choice
+  // of latest from the list.
+  std::vector<Line> added;
+  for (const auto& v : stored) {
+    if (semver::is_canonical(v) && !semver::is_pseudo(v) && listed.insert(v).second) {
+      added.push_back({v, {}});
+    }
+  }
+  std::sort(added.begin(), added.end(), [](const Line& a, const Line& b) {
+    // "v2.0.0" and "v2.0.0+incompatible" are equal to semver: the bytes decide.
     const int c = semver::compare(a.version, b.version);
     return c != 0 ? c < 0 : a.version < b.version;
   });
+  lines.insert(lines.end(), std::make_move_iterator(added.begin()),
+               std::make_move_iterator(added.end()));
   std::string out;
   for (const auto& l : lines) {
     out += l.version;
-    if (!l.rest.empty()) {
+    if (!l.time.empty()) {
       out += ' ';
-      out += l.rest;
+      out += l.time;
     }
     out += '\n';
   }

@@ -19,15 +19,16 @@ struct InfoFields {
 // the body.
 std::optional<InfoFields> parse_info(std::string_view json);
 
-// RFC 3339 date-time as Go's time.RFC3339 layout parses it: "2006-01-02T15:04:05Z07:00" with
-// optional fractional seconds, "Z" or a numeric offset, and calendar-valid fields.
-bool is_rfc3339(std::string_view s);
-
-// The list body served to clients: the canonical semver first fields of `upstream`'s lines,
-// pseudo-versions included (a line's optional second field is kept when it is a time), plus the
-// decoded `stored` versions that are canonical and not pseudo-versions; one per line,
-// de-duplicated, sorted by semver. The go command computes @latest from the pseudo-versions and
-// times of a list when the upstream has no @latest, so they are passed on.
+// The list body served to clients, read line by line as the go command reads an upstream's list
+// (modfetch/proxy.go Versions and latestFromList; fields split as strings.Fields does,
+// module::next_field): every line whose first field is a valid semantic version, canonical or not
+// ("v1.2"), pseudo-versions included, with its second field as it is when Go's time.Parse reads
+// it as a time (module::parse_rfc3339); a pseudo-version whose second field is no time is left
+// out (the go command would never pick it), a release only loses such a field. Then the decoded
+// `stored` versions that are canonical, not pseudo-versions and not listed, sorted by semver.
+// One "<version>[ <time>]" per line, identical lines once, the upstream's in its order. So the
+// go command computes the same @latest from this list as from the upstream's
+// (module::latest_from_list of both is equal; fuzz/info_json checks it).
 std::string merge_list(std::string_view upstream, const std::vector<std::string>& stored);
 
 // The version the go command would call latest among `versions` (decoded): the highest

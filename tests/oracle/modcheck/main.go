@@ -19,6 +19,13 @@
 //	match <pattern> <name>                          path.Match: "true", "false", or "err" for
 //	                                                a malformed pattern
 //	matchprefix <globs> <target>                    module.MatchPrefixPatterns: "true" or "false"
+//	rfc3339                                         time.Parse(time.RFC3339): "<unix seconds>
+//	                                                <nanoseconds>", or "err"
+//	pseudotime                                      module.PseudoVersionTime: "<unix seconds>",
+//	                                                or "err"
+//	latestfromlist <list body>                      the version the go command takes as latest
+//	                                                from an @v/list body when @latest is 404
+//	                                                (modfetch latestFromList), or "err"
 //
 // "err..." cannot be mistaken for a result: no valid path or version contains ':'.
 // A malformed input line is a fatal error (exit status 2).
@@ -32,6 +39,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
@@ -126,6 +134,20 @@ func answer(line string) (string, error) {
 		return strconv.FormatBool(matched), nil
 	case "matchprefix":
 		return strconv.FormatBool(module.MatchPrefixPatterns(a, args[1])), nil
+	case "rfc3339":
+		t, err := time.Parse(time.RFC3339, a)
+		if err != nil {
+			return "err", nil
+		}
+		return fmt.Sprintf("%d %d", t.Unix(), t.Nanosecond()), nil
+	case "pseudotime":
+		t, err := module.PseudoVersionTime(a)
+		if err != nil {
+			return "err", nil
+		}
+		return strconv.FormatInt(t.Unix(), 10), nil
+	case "latestfromlist":
+		return latestFromList(a), nil
 	}
 	return "", fmt.Errorf("unknown op %q", op)
 }
@@ -160,4 +182,38 @@ func proxyPath(path, version string) string {
 		segments[i] = url.PathEscape(s)
 	}
 	return "/" + strings.Join(segments, "/")
+}
+
+// latestFromList follows cmd/go/internal/modfetch's rule for a proxy that answers 404 for @latest
+// (the go command's own function is internal, so its documented steps are written out here over
+// the same library calls): among the lines whose first field is a valid semantic version, the
+// one with the latest time, the time being the line's second field parsed as RFC 3339 when there
+// is one (a malformed one is the zero time) and otherwise the pseudo-version's own time; tagged
+// versions without a time are skipped; only a time after the zero time can win, the first of
+// equals wins.
+func latestFromList(body string) string {
+	var bestTime time.Time
+	best := ""
+	for _, line := range strings.Split(body, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 1 || !semver.IsValid(f[0]) {
+			continue
+		}
+		var ft time.Time
+		if len(f) >= 2 {
+			ft, _ = time.Parse(time.RFC3339, f[1])
+		} else if module.IsPseudoVersion(f[0]) {
+			ft, _ = module.PseudoVersionTime(f[0])
+		} else {
+			continue
+		}
+		if bestTime.Before(ft) {
+			bestTime = ft
+			best = f[0]
+		}
+	}
+	if best == "" {
+		return "err"
+	}
+	return best
 }

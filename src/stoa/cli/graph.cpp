@@ -1,0 +1,245 @@
+#include "stoa/cli/graph.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "stoa/coord/postgres.hpp"
+#include "stoa/coord/redis.hpp"
+#include "stoa/direct/routing.hpp"
+#include "stoa/text/redact.hpp"
+#include "stoa/trace/options.hpp"
+#include "stoa/trace/otlp.hpp"
+
+namespace stoa::cli {
+namespace {
+
+// The cross-replica lock of `lock` (nullptr for none). Connects lazily.
+std::unique_ptr<coord::Locks> make_locks(const LockConfig& lock) {
+  try {
+    switch (lock.kind) {
+      case LockKind::none:
+        return nullptr;
+      case LockKind::redis:
+        return coord::make_redis_locks({lock.url, lock.lease});
+      case LockKind::postgres:
+        return coord::make_postgres_locks({lock.url});
+    }
+  } catch (const coord::LockError& e) {
+    throw ConfigError(e.what());
+  }
+  return nullptr;
+}
+
+// Tracing: the OTEL_* environment, with otlp_endpoint taking precedence. Export is
+// asynchronous; a slow or dead collector only costs dropped spans (counted as metrics).
+std::unique_ptr<trace::Tracer> make_tracer(const std::string& otlp_endpoint,
+                                           const std::shared_ptr<spdlog::logger>& log) {
+  trace::TraceOptions to = trace::from_environment(trace::process_environment());
+  if (!otlp_endpoint.empty()) to.endpoint = otlp_endpoint;
+  to.on_error = [log](std::string_view message) { log->warn("trace export: {}", message); };
+  auto tracer = std::make_unique<trace::Tracer>(trace::make_tracer(to));
+  if (tracer->enabled()) log->info("exporting traces to {}", text::redact_credentials(to.endpoint));
+  return tracer;
+}
+
+void log_policy(spdlog::logger& log, const policy::Policy& policy, bool reloaded) {
+  const auto snap = policy.current();
+  if (!reloaded && snap->rules.rules.empty() && snap->credentials->empty()) return;
+  log.info("policy{}: {} rule(s), {} user(s), {} token(s)", reloaded ? " reloaded" : "",
+           snap->rules.rules.size(), snap->credentials->users(), snap->credentials->tokens());
+}
+
+void add_process_metrics(metrics::Registry& registry, const trace::Tracer& tracer) {
+  registry.gauge("stoa_build_info", "Always 1; the labels say which stoa this is.", {"version"})
+      .with({STOA_VERSION})
+      .set(1);
+  registry.callback_gauge("stoa_trace_spans_exported", "Spans sent to the trace collector.",
+                          [&tracer] { return static_cast<double>(tracer.stats().spans_exported); });
+  registry.callback_gauge(
+      "stoa_trace_spans_dropped",
+      "Spans dropped (queue full or collector failing): tracing never slows serving.", [&tracer] {
+        const auto st = tracer.stats();
+        return static_cast<double>(st.spans_dropped + st.spans_failed);
+      });
+}
+
+// Where passthrough downloads are staged; on the disk store, leftovers of a crash are removed.
+std::filesystem::path scratch_dir(const Options& o) {
+  namespace fs = std::filesystem;
+  const fs::path dir =
+      o.service.scratch_dir.empty() ? fs::temp_directory_path() : o.service.scratch_dir;
+  fs::create_directories(dir);
+  if (o.clean_scratch) {
+    // Passthrough downloads are unlinked once checked; a crash before that leaves them here.
+    for (const auto& e : fs::directory_iterator(dir)) {
+      if (e.path().filename().string().starts_with("pass-")) fs::remove(e.path());
+    }
+  }
+  return dir;
+}
+
+}  // namespace
+
+Graph::Graph(Options options, Loggers logs)
+    : m_options(std::move(options)), m_logs(std::move(logs)), m_log(m_logs.app) {
+  const Options& o = m_options;
+  m_core = make_core(o.store, o.upstream, o.checksum);
+  if (o.upstream.options.proxies.off) {
+    m_log->warn("upstream {}: 'off' and the entries after it are ignored", o.upstream.display);
+  }
+  m_direct = make_direct(o.direct, *m_core.upstream, m_registry, m_log);
+  m_policy = make_policy(o.policy, o.upstream.options);
+  log_policy(*m_log, *m_policy, false);
+  m_pool = std::make_unique<fetch::WorkerPool>(o.fetch_pool.workers, o.fetch_pool.queue);
+  m_auth_pool = std::make_unique<fetch::WorkerPool>(o.auth_pool.workers, o.auth_pool.queue);
+  if (!o.validator_url.empty()) {
+    m_validator = fetch::make_http_validator(o.validator_url, o.validator_timeout);
+  }
+  if (const auto& db = o.checksum.db) {
+    m_log->info("verifying against checksum database {} (via {}); not for: {}", db->name,
+                db->url.empty() ? "the upstream proxies" : text::redact_credentials(db->url),
+                o.checksum.no_sumdb.empty() ? "-" : o.checksum.no_sumdb);
+  } else {
+    m_log->warn("sumdb = off: downloads are not checked against a checksum database");
+  }
+  m_tracer = make_tracer(o.otlp_endpoint, m_log);
+  m_locks = make_locks(o.lock);
+  if (m_locks) {
+    m_log->info("cross-replica lock: {} at {} (lease {} ms, wait up to {} ms)", m_locks->backend(),
+                text::redact_credentials(o.lock.url), o.lock.lease.count(),
+                o.service.lock_wait.count());
+  }
+  if (o.index.local_to_this_machine) {
+    m_log->warn(
+        "index = sqlite with store = s3: the index is a file of this machine ({}); replicas "
+        "sharing the bucket need index = postgres. `stoa index rebuild` fills it from the bucket",
+        o.index.target);
+  }
+  m_index = make_index(o.index);
+  build_service();
+  build_listeners();
+}
+
+Graph::~Graph() { shutdown(); }
+
+void Graph::build_service() {
+  proxy::ServiceOptions so = m_options.service;
+  so.index = m_index.get();
+  so.locks = m_locks.get();
+  so.tracer = m_tracer.get();
+  so.zip_redirector = m_core.zip_redirector.get();
+  so.checksum_db = m_core.sumdb_client.get();
+  if (const auto& db = m_options.checksum.db)
+    so.sumdb_sources.emplace(db->name, m_core.sumdb_source);
+  if (const Direct* d = m_direct.get()) {
+    so.direct_pool = d->pool.get();
+    so.goes_direct = [d](std::string_view module) {
+      return direct::route_of(d->routes, d->have_proxy, module) == direct::Route::direct;
+    };
+    so.from_own_fetcher = [d](const proxy::HttpRequest& req) {
+      // A client on the unix socket has no address; the go command cannot use a unix socket.
+      if (d->running.empty() || req.remote_address.empty()) return false;
+      return direct::connection_from_groups(req.remote_address, req.remote_port,
+                                            d->running.snapshot());
+    };
+    // A `private` rule without an upstream of its own fetches with the go command.
+    so.private_source = d->source.get();
+  }
+  so.validator = m_validator.get();
+  m_instance_id = random_instance_id();
+  so.instance_id = m_instance_id;
+  so.policy = m_policy.get();
+  so.auth_pool = m_auth_pool.get();
+  so.scratch_dir = scratch_dir(m_options);
+  add_process_metrics(m_registry, *m_tracer);
+  fetch::Upstream& upstream = m_direct ? *m_direct->routing : *m_core.upstream;
+  m_service =
+      std::make_unique<proxy::Service>(so, *m_core.store, upstream, *m_pool, m_log, m_registry);
+}
+
+void Graph::build_listeners() {
+  // One counter for the main and the admin listener: a request id names one request of this
+  // process.
+  const auto request_ids = std::make_shared<std::atomic<std::uint64_t>>(0);
+  http::ServerOptions ho = m_options.server;
+  ho.on_drain = [this] { m_service->set_draining(); };
+  ho.tracer = m_tracer.get();
+  ho.request_ids = request_ids;
+  ho.on_check = [this] { reload_policy(true); };
+  m_server =
+      std::make_unique<http::Server>(ho, m_service->handler(), m_log, m_logs.access, m_registry);
+  m_address = m_server->bind();
+  if (!m_options.admin) return;
+  m_admin = std::make_unique<proxy::Admin>(m_options.admin->admin, *m_service);
+  http::ServerOptions ao = m_options.admin->server;
+  ao.tracer = m_tracer.get();
+  ao.request_ids = request_ids;
+  m_admin_server = std::make_unique<http::Server>(ao, m_admin->handler(), m_log, m_logs.access,
+                                                  m_admin_registry);
+  const std::string admin_addr = m_admin_server->bind();
+  m_log->info("admin listener on {}{}", admin_addr.starts_with("unix:") ? "http over " : "http://",
+              admin_addr);
+}
+
+void Graph::start() {
+  m_server->start();
+  if (m_admin_server) m_admin_server->start();
+  const Options& o = m_options;
+  m_log->info("stoa {} serving {}{}{} (store: {} {}, upstream: {})", STOA_VERSION,
+              m_address.starts_with("unix:") ? "http over "
+              : o.server.tls_cert.empty()    ? "http://"
+                                             : "https://",
+              m_address, o.server.path_prefix, to_string(o.store.kind), o.store.location,
+              o.upstream.display);
+}
+
+std::optional<std::string> Graph::upstream_that_is_itself() const {
+  for (const auto& e : m_options.upstream.options.proxies.entries) {
+    const auto id = fetch::get_once(e.base_url + "/_stoa/instance", std::chrono::seconds(3), 256);
+    if (id && *id == m_instance_id) return e.base_url;
+  }
+  return std::nullopt;
+}
+
+void Graph::reload_policy(bool only_if_changed) {
+  bool tried = true;
+  const auto error = only_if_changed ? m_policy->reload_if_changed(&tried) : m_policy->reload();
+  if (!tried) return;
+  if (error) {
+    m_log->error("policy reload failed; keeping the previous rules and credentials: {}", *error);
+    return;
+  }
+  log_policy(*m_log, *m_policy, true);
+}
+
+void Graph::drain() {
+  m_server->drain();
+  if (m_admin_server) m_admin_server->drain();
+}
+
+void Graph::stop() {
+  m_server->stop();
+  if (m_admin_server) m_admin_server->stop();
+}
+
+void Graph::reload() {
+  reload_policy(false);
+  m_server->reload_tls();
+}
+
+void Graph::wait() { m_server->wait(); }
+
+void Graph::shutdown() {
+  if (m_shut_down) return;
+  m_shut_down = true;
+  for (http::Server* s : {m_server.get(), m_admin_server.get()}) {
+    if (s == nullptr) continue;
+    s->stop();
+    s->wait();
+  }
+  m_auth_pool->shutdown();  // its tasks may still queue fetches
+  m_pool->shutdown();
+  if (m_direct) m_direct->pool->shutdown();
+  m_tracer->shutdown(std::chrono::steady_clock::now() + std::chrono::seconds(2));
+}
+
+}  // namespace stoa::cli
