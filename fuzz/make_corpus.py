@@ -455,6 +455,16 @@ AUTHORIZATION = [
     "Basic ====",
 ]
 
+# fuzz/text.cpp: prefix, user, password, rest (one per line); the whole input is also escaped.
+TEXT = [
+    b"see \nalice\np@ss:w?rd#1\n[::1]:8080/m/@v/list",
+    b"host=h\nu\nsecret\ndbname=d sslmode=require",
+    b"go: get \nuser\ns3cret\nh.example/x: 401 and http://a:b@c/",
+    b"\nTOKEN\n\nproxy.example,https://h2|direct",
+    b"x://y\nu%40x\np%3Aw\nh password='a b' \"q\"",
+    "caf\u00e9 \U0001F600\n".encode() + b"\xff\xfe\x01\x7f\n\xed\xa0\x80\n\\ \"q\"",
+]
+
 
 def write(target, named):
     d = ROOT / target
@@ -483,6 +493,7 @@ def main():
     write("index_query", [(s, s) for s in INDEX_QUERIES])
     write("go_output", [(s, s) for s in GO_OUTPUT])
     write("authorization", [(s, s) for s in AUTHORIZATION])
+    write("text", [(s, s) for s in TEXT])
     write("sumdb_note", list(sumdb_notes().items()))
     write("sumdb_record", list(sumdb_records().items()))
     write("sumdb_tile", list(sumdb_tiles().items()))

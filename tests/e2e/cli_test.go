@@ -84,6 +84,29 @@ func TestConfigCommand(t *testing.T) {
 	}
 }
 
+// `stoa config` shows no credential: not a token written as the URL's user, not a quoted libpq
+// password with a blank in it, not a password in a URI query.
+func TestConfigCommandHidesCredentials(t *testing.T) {
+	t.Parallel()
+	r := stoatest.Run(t, 30*time.Second, []string{
+		"STOA_UPSTREAM=https://tok-canary1@127.0.0.1:9/x,https://u:pw-canary2@127.0.0.1:9/y",
+		"STOA_POSTGRES_URL=host=127.0.0.1 password='pw canary3' dbname=d",
+		"STOA_REDIS_URL=redis://:pw-canary4@127.0.0.1:6379/0",
+	}, "config")
+	if r.ExitCode != 0 {
+		t.Fatalf("stoa config: exit %d (timed out %v)\nstdout:\n%s\nstderr:\n%s", r.ExitCode, r.TimedOut, r.Stdout, r.Stderr)
+	}
+	for _, canary := range []string{"canary1", "canary2", "canary3", "canary4"} {
+		if strings.Contains(r.Stdout, canary) || strings.Contains(r.Stderr, canary) {
+			t.Errorf("stoa config shows %s:\n%s", canary, r.Stdout)
+		}
+	}
+	vals := configValues(r.Stdout)
+	if v := vals["upstream"]; v != "https://127.0.0.1:9/x,https://127.0.0.1:9/y" {
+		t.Errorf("upstream = %q, want the URLs without their userinfo", v)
+	}
+}
+
 // Bad configuration stops startup with a message: an unknown TOML key, an unknown flag.
 func TestBadConfigurationRefused(t *testing.T) {
 	t.Parallel()

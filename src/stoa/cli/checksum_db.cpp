@@ -1,14 +1,11 @@
 #include "stoa/cli/checksum_db.hpp"
 
+#include "stoa/text/ascii.hpp"
+
 namespace stoa::cli {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
+using text::trim_space;
 
 // "<name>+<8 hex>+<base64>": the shape of a verifier key (its signature is checked later).
 bool looks_like_key(std::string_view s) {
@@ -27,7 +24,7 @@ bool looks_like_key(std::string_view s) {
 
 ChecksumDbSetting parse_checksum_db(std::string_view value, const KnownKeys& known) {
   ChecksumDbSetting out;
-  value = trim(value);
+  value = trim_space(value);
   if (value == "off") {
     out.off = true;
     return out;
@@ -40,7 +37,7 @@ ChecksumDbSetting parse_checksum_db(std::string_view value, const KnownKeys& kno
   std::string_view url;
   if (const auto sp = value.find_first_of(" \t"); sp != std::string_view::npos) {
     key = value.substr(0, sp);
-    url = trim(value.substr(sp));
+    url = trim_space(value.substr(sp));
     if (url.find_first_of(" \t") != std::string_view::npos) {
       out.error = "expected \"<key>\" or \"<key> <url>\"";
       return out;
@@ -77,16 +74,16 @@ KnownKeys known_keys_from_go_source(std::string_view src) {
   KnownKeys keys;
   while (!src.empty()) {
     const auto nl = src.find('\n');
-    std::string_view line = trim(src.substr(0, nl));
+    std::string_view line = trim_space(src.substr(0, nl));
     src = nl == std::string_view::npos ? std::string_view{} : src.substr(nl + 1);
     // "<name>": "<key>",
     if (!line.starts_with('"')) continue;
     const auto name_end = line.find('"', 1);
     if (name_end == std::string_view::npos) continue;
     const std::string_view name = line.substr(1, name_end - 1);
-    std::string_view rest = trim(line.substr(name_end + 1));
+    std::string_view rest = trim_space(line.substr(name_end + 1));
     if (!rest.starts_with(':')) continue;
-    rest = trim(rest.substr(1));
+    rest = trim_space(rest.substr(1));
     if (!rest.starts_with('"')) continue;
     const auto key_end = rest.find('"', 1);
     if (key_end == std::string_view::npos) continue;

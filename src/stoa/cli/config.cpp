@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 
 #include "stoa/cli/suggest.hpp"
+#include "stoa/text/ascii.hpp"
+#include "stoa/text/json.hpp"
+#include "stoa/text/redact.hpp"
 
 namespace stoa::cli {
 
@@ -18,16 +20,12 @@ std::string flag_name(std::string_view key) {
 
 namespace {
 // "STOA_DATA_DIR" -> "data_dir".
-std::string key_of_env_name(std::string_view name) {
-  std::string s(name.substr(5));
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
+std::string key_of_env_name(std::string_view name) { return text::to_lower(name.substr(5)); }
 }  // namespace
 
 std::string env_name(std::string_view key) {
   std::string s = "STOA_";
-  for (const char c : key) s += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (const char c : key) s += text::to_upper(c);
   return s;
 }
 
@@ -334,44 +332,6 @@ void derive_defaults(RawConfig& cfg, const std::string& config_file,
   from_env("s3_session_token", {"AWS_SESSION_TOKEN"});
 }
 
-std::string redact_url_credentials(std::string_view url) {
-  std::string out;
-  std::size_t pos = 0;
-  // Each entry of a GOPROXY-style list may carry "scheme://user:pass@".
-  while (pos < url.size()) {
-    const auto scheme = url.find("://", pos);
-    if (scheme == std::string_view::npos) break;
-    const auto host_start = scheme + 3;
-    const auto host_end = url.find_first_of("/,|", host_start);
-    const auto authority = url.substr(
-        host_start, host_end == std::string_view::npos ? url.npos : host_end - host_start);
-    out.append(url.substr(pos, host_start - pos));
-    if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
-      const auto userinfo = authority.substr(0, at);
-      const auto colon = userinfo.find(':');
-      out.append(userinfo.substr(0, colon));
-      if (colon != std::string_view::npos) out.append(":REDACTED");
-      out.append(authority.substr(at));
-    } else {
-      out.append(authority);
-    }
-    pos = host_start + authority.size();
-  }
-  out.append(url.substr(std::min(pos, url.size())));
-  // libpq key=value strings and URI parameters: "password=..." up to a space or '&'.
-  for (std::size_t p = 0; (p = out.find("password=", p)) != std::string::npos;) {
-    if (p > 0 && std::isalnum(static_cast<unsigned char>(out[p - 1])) != 0) {
-      p += 9;
-      continue;
-    }
-    const std::size_t start = p + 9;
-    const std::size_t end = out.find_first_of(" &", start);
-    out.replace(start, end == std::string::npos ? std::string::npos : end - start, "REDACTED");
-    p = start + 8;
-  }
-  return out;
-}
-
 std::string render_reference() {
   std::string out =
       "# stoa configuration reference: every key, with its default.\n"
@@ -398,18 +358,11 @@ std::string render_config(const RawConfig& config) {
   std::string out;
   for (const auto& k : keys()) {
     const Value& v = config.values.at(std::string(k.name));
-    std::string shown = k.secret && !v.text.empty() ? "REDACTED" : redact_url_credentials(v.text);
-    std::string rendered;
-    if (k.type == KeyType::count || k.type == KeyType::boolean) {
-      rendered = shown;
-    } else {
-      rendered = "\"";
-      for (const char c : shown) {
-        if (c == '"' || c == '\\') rendered += '\\';
-        rendered += c;
-      }
-      rendered += '"';
-    }
+    std::string shown = k.secret && !v.text.empty() ? std::string(text::k_redacted)
+                                                    : text::redact_credentials(v.text);
+    // A JSON string literal is a TOML basic string (text/json.hpp).
+    const std::string rendered =
+        k.type == KeyType::count || k.type == KeyType::boolean ? shown : text::json_string(shown);
     out += fmt::format("{} = {}  # {}", k.name, rendered, to_string(v.source));
     if (!v.origin.empty()) {
       out += v.source == Source::derived ? " from " : " ";

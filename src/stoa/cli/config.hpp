@@ -87,15 +87,13 @@ void derive_defaults(RawConfig& config, const std::string& config_file,
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view s);
 
 // The effective configuration as TOML, one `key = value` per line with its source as a comment;
-// secret values and URL passwords are redacted.
+// secret values and credentials in values (text::redact_credentials) are redacted, strings are
+// quoted as JSON string literals (valid TOML basic strings).
 std::string render_config(const RawConfig& config);
 
 // A complete TOML configuration file documenting every key: its help, environment variable,
 // flag and default, with each assignment commented out. packaging/stoa.toml is this output
 // (a test keeps them equal); `stoa config --reference` prints it.
 std::string render_reference();
-
-// "https://user:secret@host/x" -> "https://user:REDACTED@host/x"; other strings unchanged.
-std::string redact_url_credentials(std::string_view url);
 
 }  // namespace stoa::cli

@@ -5,6 +5,7 @@
 #include "stoa/coord/postgres.hpp"
 #include "stoa/coord/redis.hpp"
 #include "stoa/direct/routing.hpp"
+#include "stoa/text/redact.hpp"
 #include "stoa/trace/options.hpp"
 #include "stoa/trace/otlp.hpp"
 
@@ -36,7 +37,7 @@ std::unique_ptr<trace::Tracer> make_tracer(const std::string& otlp_endpoint,
   if (!otlp_endpoint.empty()) to.endpoint = otlp_endpoint;
   to.on_error = [log](std::string_view message) { log->warn("trace export: {}", message); };
   auto tracer = std::make_unique<trace::Tracer>(trace::make_tracer(to));
-  if (tracer->enabled()) log->info("exporting traces to {}", redact_url_credentials(to.endpoint));
+  if (tracer->enabled()) log->info("exporting traces to {}", text::redact_credentials(to.endpoint));
   return tracer;
 }
 
@@ -95,7 +96,7 @@ Graph::Graph(Options options, Loggers logs)
   }
   if (const auto& db = o.checksum.db) {
     m_log->info("verifying against checksum database {} (via {}); not for: {}", db->name,
-                db->url.empty() ? "the upstream proxies" : redact_url_credentials(db->url),
+                db->url.empty() ? "the upstream proxies" : text::redact_credentials(db->url),
                 o.checksum.no_sumdb.empty() ? "-" : o.checksum.no_sumdb);
   } else {
     m_log->warn("sumdb = off: downloads are not checked against a checksum database");
@@ -104,7 +105,7 @@ Graph::Graph(Options options, Loggers logs)
   m_locks = make_locks(o.lock);
   if (m_locks) {
     m_log->info("cross-replica lock: {} at {} (lease {} ms, wait up to {} ms)", m_locks->backend(),
-                redact_url_credentials(o.lock.url), o.lock.lease.count(),
+                text::redact_credentials(o.lock.url), o.lock.lease.count(),
                 o.service.lock_wait.count());
   }
   if (o.index.local_to_this_machine) {

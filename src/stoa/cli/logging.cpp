@@ -7,6 +7,7 @@
 
 #include <ctime>
 
+#include "stoa/text/json.hpp"
 #include "stoa/trace/log_context.hpp"
 
 namespace stoa::cli {
@@ -22,21 +23,6 @@ std::string timestamp(const spdlog::details::log_msg& msg) {
   char ts[32];
   const auto n = std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
   return fmt::format("{}.{:03}Z", std::string_view(ts, n), ms.count());
-}
-
-// `text` as the inside of a JSON string.
-void append_json_escaped(spdlog::memory_buf_t& dest, std::string_view text) {
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      dest.push_back('\\');
-      dest.push_back(c);
-    } else if (u < 0x20 || u == 0x7f) {
-      fmt::format_to(std::back_inserter(dest), "\\u{:04x}", u);
-    } else {
-      dest.push_back(c);
-    }
-  }
 }
 
 // `text` with control bytes (and the backslash) as \xNN.
@@ -56,23 +42,21 @@ void append_text_escaped(spdlog::memory_buf_t& dest, std::string_view text) {
 class JsonFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-    fmt::format_to(std::back_inserter(dest), R"({{"time":"{}","level":"{}","msg":")",
-                   timestamp(msg), spdlog::level::to_string_view(msg.level));
-    append_json_escaped(dest, std::string_view(msg.payload.data(), msg.payload.size()));
-    dest.push_back('"');
+    std::string line = fmt::format(R"({{"time":"{}","level":"{}","msg":)", timestamp(msg),
+                                   spdlog::level::to_string_view(msg.level));
+    text::append_json_string(line, std::string_view(msg.payload.data(), msg.payload.size()));
     if (const trace::LogContext* ctx = trace::current_log_context()) {
       if (!ctx->request_id.empty()) {
-        dest.append(std::string_view(R"(,"request_id":")"));
-        append_json_escaped(dest, ctx->request_id);
-        dest.push_back('"');
+        line += R"(,"request_id":)";
+        text::append_json_string(line, ctx->request_id);
       }
       if (!ctx->trace_id.empty()) {
-        dest.append(std::string_view(R"(,"trace_id":")"));
-        append_json_escaped(dest, ctx->trace_id);
-        dest.push_back('"');
+        line += R"(,"trace_id":)";
+        text::append_json_string(line, ctx->trace_id);
       }
     }
-    dest.append(std::string_view("}\n"));
+    line += "}\n";
+    dest.append(line.data(), line.data() + line.size());
   }
   std::unique_ptr<spdlog::formatter> clone() const override {
     return std::make_unique<JsonFormatter>();

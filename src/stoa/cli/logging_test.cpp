@@ -34,8 +34,17 @@ TEST(Logging, TextRecordIsOneLineWhateverTheMessageHolds) {
 TEST(Logging, JsonRecordIsOneEscapedObject) {
   const std::string line = format_one("json", "a\"b\\c\nd\x01");
   EXPECT_EQ(line.find('\n'), line.size() - 1) << line;
-  EXPECT_NE(line.find(R"("level":"warning","msg":"a\"b\\c\u000ad\u0001"})"), std::string::npos)
-      << line;
+  EXPECT_NE(line.find(R"("level":"warning","msg":"a\"b\\c\nd\u0001"})"), std::string::npos) << line;
+}
+
+TEST(Logging, JsonRecordIsValidJsonWhateverTheBytes) {
+  // A module path or an upstream's text may carry invalid UTF-8; a log shipper drops (or a
+  // strict parser rejects) a line that is not valid JSON.
+  const std::string line = format_one("json", "caf\xc3\xa9 \xff\xc0\xaf \x7f");
+  boost::system::error_code ec;
+  const auto v = boost::json::parse(line, ec);
+  ASSERT_FALSE(ec) << line;
+  EXPECT_EQ(v.at("msg").as_string(), "caf\xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd \x7f");
 }
 
 TEST(Logging, JsonRecordCarriesTheRequestAsFields) {

@@ -5,9 +5,13 @@
 
 #include "stoa/direct/gocmd.hpp"
 #include "stoa/fetch/address.hpp"
+#include "stoa/text/ascii.hpp"
+#include "stoa/text/redact.hpp"
 
 namespace stoa::cli {
 namespace {
+
+using text::redact_credentials;
 
 bool derived(const RawConfig& cfg, std::string_view key) {
   return cfg.values.at(std::string(key)).source == Source::derived;
@@ -22,10 +26,8 @@ std::vector<std::string> split_list(std::string_view list) {
   std::vector<std::string> out;
   while (!list.empty()) {
     const auto comma = list.find(',');
-    std::string_view item = list.substr(0, comma);
+    const std::string_view item = text::trim_ows(list.substr(0, comma));
     list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
     if (!item.empty()) out.emplace_back(item);
   }
   return out;
@@ -197,7 +199,7 @@ StoreConfig store_config(const RawConfig& cfg) {
   }
   const std::string& ep = cfg.get("s3_endpoint");
   s.location = (ep.empty() || derived(cfg, "s3_endpoint") ? std::string("aws")
-                                                          : redact_url_credentials(ep)) +
+                                                          : text::redact_credentials(ep)) +
                " bucket " + cfg.get("s3_bucket") +
                (cfg.get("s3_prefix").empty() ? "" : " prefix " + cfg.get("s3_prefix"));
   return s;
@@ -214,7 +216,7 @@ UpstreamConfig upstream_config(const RawConfig& cfg) {
   const auto list = fetch::parse_proxy_list(text, &error);
   if (!list) throw ConfigError(cfg.where("upstream") + ": " + error);
   if (list->entries.empty() && !list->direct) {
-    throw ConfigError(cfg.where("upstream") + ": " + redact_url_credentials(text) +
+    throw ConfigError(cfg.where("upstream") + ": " + redact_credentials(text) +
                       " names no proxy and not direct: nothing could ever be fetched");
   }
   UpstreamConfig u;
@@ -224,7 +226,7 @@ UpstreamConfig upstream_config(const RawConfig& cfg) {
   u.options.stall_timeout = cfg.duration("stall_timeout");
   u.options.redirect_allow = redirect_allow(cfg);
   u.options.user_agent = "stoa/" STOA_VERSION;
-  u.display = redact_url_credentials(text);
+  u.display = redact_credentials(text);
   return u;
 }
 

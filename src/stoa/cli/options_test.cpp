@@ -125,7 +125,7 @@ TEST(Options, TypedValuesTable) {
          EXPECT_FALSE(o.store.s3->virtual_host);
          EXPECT_EQ(o.store.s3->conditional, store::ConditionalWrite::off);
          EXPECT_EQ(o.store.presign_ttl, std::chrono::seconds(1));
-         EXPECT_EQ(o.store.location, "http://u:REDACTED@127.0.0.1:7070 bucket b");
+         EXPECT_EQ(o.store.location, "http://127.0.0.1:7070 bucket b");
          EXPECT_EQ(o.server.threads, 3u);
        }},
       {"direct in the upstream list",

@@ -11,6 +11,7 @@
 #include "stoa/cli/go_defaults.hpp"
 #include "stoa/cli/graph.hpp"
 #include "stoa/cli/signals.hpp"
+#include "stoa/text/redact.hpp"
 
 namespace stoa::cli {
 namespace {
@@ -49,7 +50,8 @@ int serve_command(RawConfig cfg) {
                                [&graph] { graph.reload(); }});
   graph.start();
   if (const auto self = graph.upstream_that_is_itself()) {
-    log->error("upstream {} is this stoa itself; refusing to serve", redact_url_credentials(*self));
+    log->error("upstream {} is this stoa itself; refusing to serve",
+               text::redact_credentials(*self));
     graph.shutdown();
     return 1;
   }

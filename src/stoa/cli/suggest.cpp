@@ -1,12 +1,13 @@
 #include "stoa/cli/suggest.hpp"
 
 #include <algorithm>
-#include <cctype>
+
+#include "stoa/text/ascii.hpp"
 
 namespace stoa::cli {
 namespace {
 
-char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+using text::to_lower;
 
 // Optimal string alignment distance (Damerau-Levenshtein without repeated edits of a substring).
 std::size_t distance(std::string_view a, std::string_view b) {
@@ -17,10 +18,10 @@ std::size_t distance(std::string_view a, std::string_view b) {
   for (std::size_t j = 0; j <= m; ++j) d[0][j] = j;
   for (std::size_t i = 1; i <= n; ++i) {
     for (std::size_t j = 1; j <= m; ++j) {
-      const std::size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
+      const std::size_t cost = to_lower(a[i - 1]) == to_lower(b[j - 1]) ? 0 : 1;
       d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
-          lower(a[i - 2]) == lower(b[j - 1])) {
+      if (i > 1 && j > 1 && to_lower(a[i - 1]) == to_lower(b[j - 2]) &&
+          to_lower(a[i - 2]) == to_lower(b[j - 1])) {
         d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
       }
     }

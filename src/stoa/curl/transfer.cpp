@@ -3,21 +3,16 @@
 #include <algorithm>
 #include <array>
 
+#include "stoa/text/ascii.hpp"
+
 namespace stoa::curl {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
-  return s;
-}
+using text::to_lower;
+using text::trim_space;
 
 std::optional<std::uint64_t> parse_u64(std::string_view s) {
   if (s.empty() || s.size() > 19) return std::nullopt;
@@ -111,12 +106,12 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
     return n;
   }
   if (s.response.headers_done) return n;  // trailers
-  if (trim(line).empty()) return s.end_headers() ? n : 0;
+  if (trim_space(line).empty()) return s.end_headers() ? n : 0;
   const auto colon = line.find(':');
   if (colon == std::string_view::npos) return n;
-  std::string name(trim(line.substr(0, colon)));
-  for (char& c : name) c = lower(c);
-  s.response.headers.emplace_back(std::move(name), std::string(trim(line.substr(colon + 1))));
+  std::string name(trim_space(line.substr(0, colon)));
+  for (char& c : name) c = to_lower(c);
+  s.response.headers.emplace_back(std::move(name), std::string(trim_space(line.substr(colon + 1))));
   return n;
 }
 

@@ -6,6 +6,8 @@
 #include <array>
 
 #include "stoa/module/semver.hpp"
+#include "stoa/text/ascii.hpp"
+#include "stoa/text/redact.hpp"
 
 namespace stoa::direct {
 namespace {
@@ -60,40 +62,8 @@ bool contains_any(std::string_view hay, std::initializer_list<std::string_view> 
                      [&](std::string_view n) { return hay.find(n) != std::string_view::npos; });
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-// "scheme://user:pass@host" -> "scheme://user:REDACTED@host", for every URL in `s`.
-std::string redact_userinfo(std::string_view s) {
-  std::string out;
-  std::size_t pos = 0;
-  while (pos < s.size()) {
-    const auto scheme = s.find("://", pos);
-    if (scheme == std::string_view::npos) break;
-    const auto start = scheme + 3;
-    auto end = s.find_first_of("/ \t'\"<>", start);
-    if (end == std::string_view::npos) end = s.size();
-    const auto authority = s.substr(start, end - start);
-    out.append(s.substr(pos, start - pos));
-    if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
-      const auto userinfo = authority.substr(0, at);
-      const auto colon = userinfo.find(':');
-      out.append(userinfo.substr(0, colon));
-      if (colon != std::string_view::npos) out.append(":REDACTED");
-      out.append(authority.substr(at));
-    } else {
-      out.append(authority);
-    }
-    pos = end;
-  }
-  if (pos < s.size()) out.append(s.substr(pos));
-  return out;
-}
+using text::redact_credentials;
+using text::to_lower;
 
 }  // namespace
 
@@ -248,7 +218,7 @@ ErrorKind classify(std::string_view go_error, std::string_view module, std::stri
     for (auto at = text.find(word); at != std::string::npos; at = text.find(word, at))
       text.replace(at, word.size(), "M");
   }
-  const std::string t = lower(text);
+  const std::string t = to_lower(text);
   // The texts of vcs.RepoRootForImportPath's errors (cmd/go/internal/vcs), the only ones with
   // these words: the dynamic lookup's wrapper, the static patterns' refusal, GOVCS.
   if (contains_any(t, {"unrecognized import path \"", "govcs disallows using "}) ||
@@ -303,7 +273,7 @@ std::string one_line(std::string_view text, std::size_t max) {
       pick = line;
     pos = nl + 1;
   }
-  std::string out = redact_userinfo(pick);
+  std::string out = redact_credentials(pick);
   for (char& c : out) {
     const auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u >= 0x7f) c = '?';

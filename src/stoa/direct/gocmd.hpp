@@ -93,8 +93,8 @@ ErrorKind classify(std::string_view go_error, std::string_view module = {},
                    std::string_view version = {});
 
 // One printable line for a client or a log: the last "go: " line of `text` (or its first line),
-// control and non-ASCII bytes replaced, URL userinfo passwords replaced by "REDACTED", at most
-// `max` bytes.
+// credentials redacted (text::redact_credentials), control and non-ASCII bytes replaced, at
+// most `max` bytes.
 std::string one_line(std::string_view text, std::size_t max = 400);
 
 }  // namespace stoa::direct

@@ -22,6 +22,8 @@
 #include "stoa/fetch/egress.hpp"
 #include "stoa/fetch/wire.hpp"
 #include "stoa/module/version_list.hpp"
+#include "stoa/text/ascii.hpp"
+#include "stoa/text/redact.hpp"
 
 namespace stoa::fetch {
 
@@ -30,29 +32,10 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // Text helpers
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
-bool istarts_with(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
-
-// ASCII whitespace, like the go command's strings.TrimSpace for the values it sees in practice.
-std::string_view trim(std::string_view s) {
-  const auto blank = [](char c) {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
-  };
-  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
-  return s;
-}
+using text::iequals;
+using text::istarts_with;
+using text::to_lower;
+using text::trim_space;
 
 bool is_digits(std::string_view s) {
   if (s.empty()) return false;
@@ -112,8 +95,7 @@ std::optional<std::string> normalize_proxy_url(std::string_view url, std::string
       return std::nullopt;
     }
     for (const char c : host_port.substr(1, close - 1)) {
-      const bool ok =
-          (c >= '0' && c <= '9') || (lower(c) >= 'a' && lower(c) <= 'f') || c == ':' || c == '.';
+      const bool ok = text::hex_value(c) >= 0 || c == ':' || c == '.';
       if (!ok) {
         why = "invalid IPv6 address";
         return std::nullopt;
@@ -134,8 +116,7 @@ std::optional<std::string> normalize_proxy_url(std::string_view url, std::string
       port = host_port.substr(colon + 1);
     }
     for (const char c : host) {
-      const bool ok = (c >= '0' && c <= '9') || (lower(c) >= 'a' && lower(c) <= 'z') || c == '-' ||
-                      c == '.' || c == '_';
+      const bool ok = text::is_alnum(c) || c == '-' || c == '.' || c == '_';
       if (!ok) {
         why = "invalid host";
         return std::nullopt;
@@ -155,7 +136,7 @@ std::optional<std::string> normalize_proxy_url(std::string_view url, std::string
   }
   while (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
   std::string out;
-  for (const char c : scheme) out += lower(c);
+  for (const char c : scheme) out += to_lower(c);
   out += "://";
   out += rest;
   return out;
@@ -288,8 +269,8 @@ std::optional<Origin> origin_of(const char* url) {
   if (!scheme || !host || !port) return std::nullopt;
   const auto number = parse_u64(*port);
   if (!number || *number > 65535) return std::nullopt;
-  for (char& c : *scheme) c = lower(c);
-  for (char& c : *host) c = lower(c);
+  for (char& c : *scheme) c = to_lower(c);
+  for (char& c : *host) c = to_lower(c);
   return Origin{std::move(*scheme), std::move(*host), static_cast<std::uint16_t>(*number)};
 }
 
@@ -354,58 +335,13 @@ int on_prereq(void* user, char* primary_ip, char*, int primary_port, int) {
   return ok ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
 }
 
-std::string percent_decode(std::string_view s) {
-  const auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-// Removes any trace of the userinfo of `url` from `message` (libcurl's own texts do not repeat
-// it, but a message must never carry credentials, whatever libcurl version produced it).
-std::string scrub_credentials(std::string message, std::string_view url) {
-  const auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return message;
-  const std::string_view rest = url.substr(scheme_end + 3);
-  const std::string_view authority = rest.substr(0, rest.find('/'));
-  const auto at = authority.rfind('@');
-  if (at == std::string_view::npos) return message;
-  const std::string_view userinfo = authority.substr(0, at);
-  const auto colon = userinfo.find(':');
-  const std::string_view user = userinfo.substr(0, colon);
-  const std::string_view password =
-      colon == std::string_view::npos ? std::string_view() : userinfo.substr(colon + 1);
-  // As written in the URL, and as sent (percent-decoded), since an upstream may echo either.
-  for (const std::string& secret : {std::string(userinfo), std::string(user), std::string(password),
-                                    percent_decode(user), percent_decode(password)}) {
-    if (secret.size() < 3) continue;  // too short to search for without mangling the text
-    for (auto pos = message.find(secret); pos != std::string::npos;
-         pos = message.find(secret, pos + 3)) {
-      message.replace(pos, secret.size(), "***");
-    }
-  }
-  return message;
-}
-
 Outcome finish(Status status, int http_status, std::string message, std::string_view url,
                bool timed_out = false) {
   Outcome o;
   o.status = status;
   o.http_status = http_status;
   o.timed_out = timed_out;
-  o.message = sanitize_line(scrub_credentials(std::move(message), url), k_message_max);
+  o.message = sanitize_line(text::scrub_userinfo(std::move(message), url), k_message_max);
   return o;
 }
 
@@ -415,7 +351,8 @@ Outcome perform(CURL* h, const std::string& url, const AttemptConfig& config, Bo
                 std::uint64_t max_bytes) {
   const std::string redirect_schemes(redirect_protocols(url));
   const auto configured = origin_of(url.c_str());
-  if (!configured) return finish(Status::failed, 0, redact_url(url) + ": invalid URL", url);
+  if (!configured)
+    return finish(Status::failed, 0, text::redact_credentials(url) + ": invalid URL", url);
   Egress egress;
   egress.handle = h;
   egress.guard.emplace(*configured, config.redirect_allow);
@@ -440,7 +377,7 @@ Outcome perform(CURL* h, const std::string& url, const AttemptConfig& config, Bo
   const curl::Response& response = r.response;
   const long code = response.status;
   const int status = static_cast<int>(code);
-  const std::string where = redact_url(url);
+  const std::string where = text::redact_credentials(url);
 
   if (r.stop == curl::Stop::too_large || r.stop == curl::Stop::refused) {
     return finish(Status::failed, status, where + ": " + r.error, url);
@@ -499,7 +436,7 @@ class HttpUpstream final : public Upstream {
       const bool one_line =
           header.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos;
       const std::string_view name = std::string_view(header).substr(0, colon);
-      if (colon == std::string::npos || !one_line || name.empty() || trim(name) != name ||
+      if (colon == std::string::npos || !one_line || name.empty() || trim_space(name) != name ||
           name.find(' ') != std::string_view::npos) {
         throw std::invalid_argument("extra upstream headers must be \"Name: value\" on one line");
       }
@@ -623,7 +560,7 @@ std::optional<ProxyList> parse_proxy_list(std::string_view value, std::string* e
     } else {
       value = {};
     }
-    item = trim(item);
+    item = trim_space(item);
     if (item.empty()) continue;
     ++index;
     if (item == "off") {

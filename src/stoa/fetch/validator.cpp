@@ -5,27 +5,14 @@
 #include "stoa/curl/easy.hpp"
 #include "stoa/curl/transfer.hpp"
 #include "stoa/fetch/wire.hpp"
+#include "stoa/text/json.hpp"
 
 namespace stoa::fetch {
 namespace {
 
 constexpr std::size_t k_max_answer = 4096;
 
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      out += fmt::format("\\u{:04x}", u);
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-}
+using text::append_json_string;
 
 class HttpValidator final : public Validator {
  public:

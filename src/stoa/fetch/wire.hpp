@@ -1,8 +1,8 @@
 #pragma once
 // What the HTTP upstream puts on the wire and takes off it, as pure functions: how the go command
-// spells a proxy URL, how URLs are redacted for messages, which redirects are allowed, and how an
-// upstream's error body becomes one line of text for a client. No I/O, never throw (except
-// std::bad_alloc), thread-safe.
+// spells a proxy URL, which redirects are allowed, and how an upstream's error body becomes one
+// line of text for a client (URLs in messages are redacted by text::redact_credentials). No I/O,
+// never throw (except std::bad_alloc), thread-safe.
 
 #include <cstddef>
 #include <optional>
@@ -16,10 +16,6 @@ namespace stoa::fetch {
 // $ & + : = @ / are percent-encoded with uppercase hex: the case-encoding '!' goes out as "%21",
 // '+' (as in "+incompatible") and '@' stay literal.
 std::string path_escape(std::string_view path);
-
-// `url` without its userinfo ("https://user:pw@host/x" -> "https://host/x"), for messages and
-// logs. Text that is not "scheme://..." is returned unchanged.
-std::string redact_url(std::string_view url);
 
 // The CURLOPT_REDIR_PROTOCOLS_STR value for a transfer that started at `url`: "https" when `url`
 // is https (the go command refuses a redirect from an https URL to anything but https, at every

@@ -23,18 +23,6 @@ TEST(PathEscape, MatchesTheGoCommand) {
   for (const auto& [in, want] : cases) EXPECT_EQ(path_escape(in), want) << in;
 }
 
-TEST(RedactUrl, DropsUserinfo) {
-  const std::vector<std::pair<std::string, std::string>> cases = {
-      {"https://user:pw@a.example/p", "https://a.example/p"},
-      {"https://user@a.example", "https://a.example"},
-      {"http://u:p@w@[::1]:80/x@y", "http://[::1]:80/x@y"},
-      {"https://a.example/x@v1.0.0", "https://a.example/x@v1.0.0"},
-      {"https://a.example", "https://a.example"},
-      {"not a url", "not a url"},
-  };
-  for (const auto& [in, want] : cases) EXPECT_EQ(redact_url(in), want) << in;
-}
-
 TEST(RedirectProtocols, NeverFromHttpsToHttp) {
   EXPECT_EQ(redirect_protocols("https://a.example/x"), "https");
   EXPECT_EQ(redirect_protocols("HTTPS://a.example/x"), "https");

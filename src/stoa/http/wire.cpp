@@ -4,26 +4,16 @@
 
 #include <charconv>
 
+#include "stoa/text/json.hpp"
+
 namespace stoa::http {
 namespace {
 
-// Escapes for a double-quoted logfmt or JSON string: quotes, backslashes and every byte outside
-// printable ASCII become escapes, so a hostile target cannot forge log lines.
+// The first `max` bytes of `s` for a double-quoted logfmt or JSON string, as printable ASCII
+// (text::Json::ascii), so a hostile target can neither forge log lines nor hide in bidi tricks.
 void append_escaped(std::string& out, std::string_view s, std::size_t max) {
-  const bool cut = s.size() > max;
-  if (cut) s = s.substr(0, max);
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20 || u >= 0x7f) {
-      fmt::format_to(std::back_inserter(out), "\\u{:04x}", u);
-    } else {
-      out += c;
-    }
-  }
-  if (cut) out += "...";
+  text::append_json_escaped(out, s.substr(0, max), text::Json::ascii);
+  if (s.size() > max) out += "...";
 }
 
 }  // namespace

@@ -43,18 +43,18 @@ TEST(FormatAccess, EscapesHostileTargets) {
   rec.request_id = "1";
   rec.remote = "127.0.0.1";
   rec.method = "GET";
-  rec.target = "/a\"b\\c\n\x01\xff";
+  rec.target = "/a\"b\\c\n\x01\xff\xc3\xa9";
   rec.status = 400;
   rec.outcome = proxy::Outcome::rejected;
   const std::string text = format_access(rec, LogFormat::text, "T");
   EXPECT_EQ(text,
             "T access request_id=1 remote=127.0.0.1 method=\"GET\" "
-            "path=\"/a\\\"b\\\\c\\u000a\\u0001\\u00ff\" "
+            "path=\"/a\\\"b\\\\c\\n\\u0001\\ufffd\\u00e9\" "
             "status=400 bytes=0 duration_us=0 outcome=rejected");
   const std::string json = format_access(rec, LogFormat::json, "T");
   EXPECT_EQ(json,
             R"({"time":"T","level":"info","msg":"access","request_id":"1","remote":"127.0.0.1",)"
-            R"("method":"GET","path":"/a\"b\\c\u000a\u0001\u00ff","status":400,"bytes":0,)"
+            R"("method":"GET","path":"/a\"b\\c\n\u0001\ufffd\u00e9","status":400,"bytes":0,)"
             R"("duration_us":0,"outcome":"rejected"})");
 }
 

@@ -3,6 +3,9 @@
 #include <charconv>
 #include <cstdio>
 
+#include "stoa/text/ascii.hpp"
+#include "stoa/text/json.hpp"
+
 namespace stoa::index {
 namespace {
 
@@ -41,28 +44,7 @@ bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
   return true;
 }
 
-void json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (const char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
+using text::append_json_string;
 
 }  // namespace
 
@@ -145,11 +127,11 @@ std::string render_feed(const std::vector<Entry>& entries) {
   std::string out;
   for (const auto& e : entries) {
     out += "{\"Path\":";
-    json_string(out, e.module);
+    append_json_string(out, e.module);
     out += ",\"Version\":";
-    json_string(out, e.version);
+    append_json_string(out, e.version);
     out += ",\"Timestamp\":";
-    json_string(out, format_rfc3339(e.stored_ns));
+    append_json_string(out, format_rfc3339(e.stored_ns));
     out += "}\n";
   }
   return out;
@@ -162,39 +144,33 @@ std::string render_catalog(const std::vector<Entry>& entries, const std::string&
     out += first ? "" : ",";
     first = false;
     out += "\n{\"Path\":";
-    json_string(out, e.module);
+    append_json_string(out, e.module);
     out += ",\"Version\":";
-    json_string(out, e.version);
+    append_json_string(out, e.version);
     out += ",\"Timestamp\":";
-    json_string(out, format_rfc3339(e.stored_ns));
+    append_json_string(out, format_rfc3339(e.stored_ns));
     out += ",\"ZipHash\":";
-    json_string(out, e.zip_h1);
+    append_json_string(out, e.zip_h1);
     out += ",\"ModHash\":";
-    json_string(out, e.mod_h1);
+    append_json_string(out, e.mod_h1);
     out += ",\"Size\":" + std::to_string(e.zip_size);
     out += ",\"Origin\":";
-    json_string(out, e.origin);
+    append_json_string(out, e.origin);
     out += "}";
   }
   out += "]";
   if (!next.empty()) {
     out += ",\"Next\":";
-    json_string(out, next);
+    append_json_string(out, next);
   }
   out += "}\n";
   return out;
 }
 
 std::string encode_cursor(const Cursor& c) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
   std::string raw = c.module + "\n" + c.version;
   if (c.skip != 0) raw += "\n" + std::to_string(c.skip);
-  for (const char ch : raw) {
-    out += hex[static_cast<unsigned char>(ch) >> 4];
-    out += hex[static_cast<unsigned char>(ch) & 15];
-  }
-  return out;
+  return text::to_hex(raw);
 }
 
 std::optional<Cursor> decode_cursor(std::string_view cursor) {

@@ -44,6 +44,13 @@ TEST(Feed, RendersThePublicIndexShape) {
   EXPECT_EQ(render_feed({}), "");
 }
 
+TEST(Catalog, OriginWithInvalidUtf8StaysValidJson) {
+  // An origin is operator text (a GOPROXY value); its bytes must not break the JSON line.
+  const std::string line =
+      render_catalog({{"example.com/m", "v1.0.0", "", "", 1, 0, "http://h/\xff\x01"}}, "");
+  EXPECT_NE(line.find("\"Origin\":\"http://h/\xef\xbf\xbd\\u0001\""), std::string::npos) << line;
+}
+
 TEST(Catalog, CursorsRoundTripAndRejectGarbage) {
   const auto c = encode_cursor({"example.com/m", "v1.0.0"});
   EXPECT_EQ(c, "6578616d706c652e636f6d2f6d0a76312e302e30");  // as before skips existed

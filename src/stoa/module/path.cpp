@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "stoa/module/semver.hpp"
+#include "stoa/text/ascii.hpp"
 
 namespace stoa::module {
 namespace {
@@ -12,10 +13,10 @@ namespace {
 // Which of x/mod's three element rule sets applies. Versions are checked as file names.
 enum class Kind : std::uint8_t { module_path, import_path, file_name };
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
-bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
-bool is_alnum(char c) { return is_digit(c) || is_lower(c) || is_upper(c); }
+using text::is_alnum;
+using text::is_digit;
+using text::is_lower;
+using text::is_upper;
 
 // x/mod also accepts non-ASCII letters in file names, but every caller of the file-name rules
 // (escape_version, unescape_version) rejects non-ASCII anyway, so only ASCII is ever allowed here.
@@ -34,19 +35,14 @@ bool char_ok(char c, Kind kind) {
 
 bool first_element_char_ok(char c) { return is_lower(c) || is_digit(c) || c == '-' || c == '.'; }
 
-bool equal_fold_ascii(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) { return is_upper(c) ? static_cast<char>(c - 'A' + 'a') : c; };
-           return lower(x) == lower(y);
-         });
-}
+using text::iequals;
 
 bool is_windows_reserved(std::string_view name) {
   static constexpr std::array<std::string_view, 22> k_reserved = {
       "CON",  "PRN",  "AUX",  "NUL",  "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7",
       "COM8", "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9"};
   return std::any_of(k_reserved.begin(), k_reserved.end(),
-                     [&](std::string_view r) { return equal_fold_ascii(r, name); });
+                     [&](std::string_view r) { return iequals(r, name); });
 }
 
 std::string char_reason(char c) {
@@ -112,7 +108,7 @@ std::string encode_case(std::string_view s) {
   for (char c : s) {
     if (is_upper(c)) {
       out += '!';
-      out += static_cast<char>(c - 'A' + 'a');
+      out += text::to_lower(c);
     } else {
       out += c;
     }

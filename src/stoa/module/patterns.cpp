@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "stoa/text/ascii.hpp"
+
 namespace stoa::module {
 namespace {
 
@@ -12,9 +14,7 @@ namespace {
 // multi-byte sequence, and none of the pattern's syntax characters is a letter.
 enum class Fold : std::uint8_t { none, ascii };
 
-char fold_byte(char c, Fold fold) {
-  return fold == Fold::ascii && c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
+char fold_byte(char c, Fold fold) { return fold == Fold::ascii ? text::to_lower(c) : c; }
 
 char32_t fold_rune(char32_t r, Fold fold) {
   return fold == Fold::ascii && r >= U'A' && r <= U'Z' ? r - U'A' + U'a' : r;

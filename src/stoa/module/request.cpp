@@ -9,6 +9,7 @@
 
 #include "stoa/module/path.hpp"
 #include "stoa/module/semver.hpp"
+#include "stoa/text/ascii.hpp"
 
 namespace stoa::module {
 namespace {
@@ -21,12 +22,7 @@ BadRequest not_found(std::string why) { return BadRequest{404, "not found: " + w
 
 std::string quoted(std::string_view s) { return "\"" + excerpt(s) + "\""; }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+using text::hex_value;
 
 // Bytes that are never part of a module path or version, raw or percent-encoded.
 bool forbidden_byte(unsigned char b) { return b < 0x20 || b >= 0x7f || b == '\\'; }

@@ -4,12 +4,13 @@
 #include <cstddef>
 #include <optional>
 
+#include "stoa/text/ascii.hpp"
+
 namespace stoa::module::semver {
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-bool is_alnum(char c) { return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+using text::is_alnum;
+using text::is_digit;
 
 bool is_ident_char(char c) { return is_alnum(c) || c == '-'; }
 

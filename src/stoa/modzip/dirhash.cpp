@@ -6,6 +6,8 @@
 #include <new>
 #include <stdexcept>
 
+#include "stoa/text/ascii.hpp"
+
 namespace stoa::modzip::detail {
 
 void Sha256::Free::operator()(evp_md_ctx_st* ctx) const { EVP_MD_CTX_free(ctx); }
@@ -42,23 +44,12 @@ std::string Hash1::finish() {
             [](const auto& a, const auto& b) { return a.first < b.first; });
   Sha256 summary;
   for (const auto& [name, digest] : m_files) {
-    summary.update(to_hex(digest));
+    summary.update(text::to_hex(digest));
     summary.update("  ");
     summary.update(name);
     summary.update("\n");
   }
   return "h1:" + to_base64(summary.finish());
-}
-
-std::string to_hex(const Digest& d) {
-  constexpr std::string_view k_digits = "0123456789abcdef";
-  std::string s;
-  s.reserve(d.size() * 2);
-  for (std::uint8_t b : d) {
-    s += k_digits[b >> 4];
-    s += k_digits[b & 0xF];
-  }
-  return s;
 }
 
 std::string to_base64(const Digest& d) {

@@ -42,7 +42,6 @@ class Hash1 {
   std::vector<std::pair<std::string, Digest>> m_files;
 };
 
-std::string to_hex(const Digest& d);
 std::string to_base64(const Digest& d);
 
 }  // namespace stoa::modzip::detail

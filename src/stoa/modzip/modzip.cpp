@@ -16,6 +16,7 @@
 #include "stoa/modzip/archive.hpp"
 #include "stoa/modzip/dirhash.hpp"
 #include "stoa/modzip/names.hpp"
+#include "stoa/text/ascii.hpp"
 
 namespace stoa::modzip {
 namespace {
@@ -81,7 +82,7 @@ void check_entries(const std::vector<detail::ZipEntry>& entries, std::string_vie
     if (is_dir) continue;
     const std::size_t slash = rel.rfind('/');
     const std::string_view base = slash == std::string_view::npos ? rel : rel.substr(slash + 1);
-    if (detail::ascii_equal_fold(base, "go.mod")) {
+    if (text::iequals(base, "go.mod")) {  // strings.EqualFold: no 'k' or 's' in "go.mod"
       if (base != rel) {
         fail("go.mod file not in module root directory");
         continue;

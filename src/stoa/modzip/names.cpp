@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "stoa/modzip/unicode.hpp"
+#include "stoa/text/ascii.hpp"
 
 namespace stoa::modzip::detail {
 namespace {
@@ -61,7 +62,9 @@ std::optional<std::string> check_elem(std::string_view elem) {
   // digits, so an ASCII case-insensitive comparison is the same test.
   std::string_view short_name = elem.substr(0, elem.find('.'));
   for (std::string_view bad : k_bad_windows_names) {
-    if (ascii_equal_fold(bad, short_name)) {
+    // strings.EqualFold: text::iequals is exact when one side has ASCII letters but 'k' and 's'
+    // (no non-ASCII rune folds to any other), as every reserved name does.
+    if (text::iequals(bad, short_name)) {
       return quote(short_name) + " disallowed as path element component on Windows";
     }
   }
@@ -89,14 +92,6 @@ std::string_view parent_dir(std::string_view path) {
 }
 
 }  // namespace
-
-bool ascii_equal_fold(std::string_view a, std::string_view b) {
-  const auto lower = [](char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-  };
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [&](char x, char y) { return lower(x) == lower(y); });
-}
 
 std::string clean_path(std::string_view path) {
   if (path.empty()) return ".";

@@ -9,10 +9,6 @@
 
 namespace stoa::modzip::detail {
 
-// strings.EqualFold(a, b) when b is ASCII letters, digits and punctuation other than 'k'/'s' (no
-// non-ASCII rune folds to those): go.mod and the Windows reserved names.
-bool ascii_equal_fold(std::string_view a, std::string_view b);
-
 // Go's path.Clean (lexical: collapses "//", drops ".", resolves ".." where possible; "" -> ".").
 std::string clean_path(std::string_view path);
 

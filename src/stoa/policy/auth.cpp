@@ -7,6 +7,8 @@
 
 #include <memory>
 
+#include "stoa/text/ascii.hpp"
+
 namespace stoa::policy {
 namespace {
 
@@ -19,33 +21,23 @@ std::array<unsigned char, 32> sha256(std::string_view s) {
 std::optional<std::array<unsigned char, 32>> parse_hex32(std::string_view s) {
   if (s.size() != 64) return std::nullopt;
   std::array<unsigned char, 32> out{};
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
   for (std::size_t i = 0; i < 32; ++i) {
-    const int hi = hex(s[2 * i]), lo = hex(s[2 * i + 1]);
+    const int hi = text::hex_value(s[2 * i]), lo = text::hex_value(s[2 * i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     out[i] = static_cast<unsigned char>(hi * 16 + lo);
   }
   return out;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
+using text::trim_ows;
+using text::trim_space;
 
 template <typename F>
 std::optional<std::string> for_each_line(std::string_view text, std::string_view origin, F f) {
   std::size_t n = 0;
   while (!text.empty()) {
     const auto nl = text.find('\n');
-    const std::string_view line = trim(text.substr(0, nl));
+    const std::string_view line = trim_space(text.substr(0, nl));
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
     ++n;
     if (line.empty() || line.front() == '#') continue;
@@ -143,7 +135,7 @@ std::variant<std::unique_ptr<Credentials>, std::string> Credentials::parse(
     if (sp == std::string_view::npos)
       return std::optional<std::string>("expected: name sha256-hex-of-token");
     const std::string_view name = line.substr(0, sp);
-    const auto digest = parse_hex32(trim(line.substr(sp)));
+    const auto digest = parse_hex32(trim_space(line.substr(sp)));
     if (!valid_name(name)) return std::optional<std::string>("bad token name");
     if (!digest) return std::optional<std::string>("the token digest must be 64 hex digits");
     c->m_tokens.push_back({std::string(name), *digest});
@@ -154,12 +146,10 @@ std::variant<std::unique_ptr<Credentials>, std::string> Credentials::parse(
 }
 
 bool Credentials::is_slow(std::string_view authorization) const {
-  authorization = trim(authorization);
+  authorization = trim_ows(authorization);
   if (authorization.size() < 6) return false;
-  std::string scheme(authorization.substr(0, 6));
-  for (auto& ch : scheme) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  if (scheme != "basic ") return false;
-  const auto decoded = decode_base64(trim(authorization.substr(6)));
+  if (!text::istarts_with(authorization, "basic ")) return false;
+  const auto decoded = decode_base64(trim_ows(authorization.substr(6)));
   if (!decoded) return false;
   const auto colon = decoded->find(':');
   if (colon == std::string::npos || !m_users.contains(decoded->substr(0, colon))) return false;
@@ -171,13 +161,12 @@ bool Credentials::is_slow(std::string_view authorization) const {
 
 AuthResult Credentials::authenticate(std::string_view authorization) const {
   using S = AuthResult::Status;
-  authorization = trim(authorization);
+  authorization = trim_ows(authorization);
   if (authorization.empty()) return {S::anonymous, {}};
   const auto sp = authorization.find(' ');
   if (sp == std::string_view::npos) return {S::bad_credentials, {}};
-  std::string scheme(authorization.substr(0, sp));
-  for (auto& ch : scheme) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  const std::string_view value = trim(authorization.substr(sp + 1));
+  const std::string scheme = text::to_lower(authorization.substr(0, sp));
+  const std::string_view value = trim_ows(authorization.substr(sp + 1));
   if (scheme == "bearer") {
     const auto d = sha256(value);
     const Token* found = nullptr;

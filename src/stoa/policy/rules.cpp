@@ -7,6 +7,7 @@
 
 #include "stoa/module/patterns.hpp"
 #include "stoa/module/semver.hpp"
+#include "stoa/text/ascii.hpp"
 
 namespace stoa::policy {
 
@@ -37,14 +38,7 @@ std::optional<Action> parse_action(std::string_view s) {
 }
 
 bool ships_with_go(std::string_view module) noexcept {
-  constexpr std::string_view k_fips = "golang.org/fips140";
-  if (module.size() != k_fips.size()) return false;
-  for (std::size_t i = 0; i < module.size(); ++i) {
-    char c = module[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != k_fips[i]) return false;
-  }
-  return true;
+  return text::iequals(module, "golang.org/fips140");
 }
 
 bool VersionRange::contains(std::string_view version) const {

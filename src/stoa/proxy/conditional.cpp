@@ -3,14 +3,12 @@
 #include <charconv>
 #include <limits>
 
+#include "stoa/text/ascii.hpp"
+
 namespace stoa::proxy {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+using text::trim_ows;
 
 std::string_view strip_weak(std::string_view tag) {
   if (tag.starts_with("W/")) tag.remove_prefix(2);
@@ -28,13 +26,13 @@ std::optional<std::uint64_t> parse_u64(std::string_view s) {
 }  // namespace
 
 bool if_none_match_matches(std::string_view header, std::string_view etag) {
-  header = trim(header);
+  header = trim_ows(header);
   if (header.empty()) return false;
   if (header == "*") return true;
   const std::string_view want = strip_weak(etag);
   while (!header.empty()) {
     const auto comma = header.find(',');
-    const std::string_view item = trim(header.substr(0, comma));
+    const std::string_view item = trim_ows(header.substr(0, comma));
     if (!item.empty() && strip_weak(item) == want) return true;
     if (comma == std::string_view::npos) break;
     header.remove_prefix(comma + 1);
@@ -45,18 +43,18 @@ bool if_none_match_matches(std::string_view header, std::string_view etag) {
 RangeDecision decide_range(std::string_view range_header, std::string_view if_range_header,
                            std::string_view etag, std::uint64_t size) {
   RangeDecision full{};
-  std::string_view spec = trim(range_header);
+  std::string_view spec = trim_ows(range_header);
   if (spec.empty()) return full;
-  if (const auto ir = trim(if_range_header); !ir.empty()) {
+  if (const auto ir = trim_ows(if_range_header); !ir.empty()) {
     if (ir.starts_with("W/") || ir != etag) return full;
   }
   if (!spec.starts_with("bytes=")) return full;
-  spec = trim(spec.substr(6));
+  spec = trim_ows(spec.substr(6));
   if (spec.find(',') != std::string_view::npos) return full;  // multipart ranges: send it all
   const auto dash = spec.find('-');
   if (dash == std::string_view::npos) return full;
-  const std::string_view first = trim(spec.substr(0, dash));
-  const std::string_view last = trim(spec.substr(dash + 1));
+  const std::string_view first = trim_ows(spec.substr(0, dash));
+  const std::string_view last = trim_ows(spec.substr(dash + 1));
 
   std::uint64_t begin = 0;
   std::uint64_t end = 0;  // inclusive

@@ -7,6 +7,7 @@
 #include "stoa/module/path.hpp"
 #include "stoa/module/semver.hpp"
 #include "stoa/modzip/unicode.hpp"
+#include "stoa/text/ascii.hpp"
 
 namespace stoa::proxy {
 namespace {
@@ -273,12 +274,6 @@ std::optional<std::string> unquote(std::string_view t) {
   if (t.size() < 2 || t.front() != '"' || t.back() != '"') return std::nullopt;
   std::string out;
   const std::string_view in = t.substr(1, t.size() - 2);
-  const auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
   for (std::size_t i = 0; i < in.size();) {
     const char c = in[i];
     if (c == '"' || c == '\n') return std::nullopt;
@@ -329,7 +324,7 @@ std::optional<std::string> unquote(std::string_view t) {
         if (i + n > in.size()) return std::nullopt;
         std::uint32_t v = 0;
         for (std::size_t k = 0; k < n; ++k) {
-          const int h = hex(in[i + k]);
+          const int h = text::hex_value(in[i + k]);
           if (h < 0) return std::nullopt;
           v = v << 4 | static_cast<std::uint32_t>(h);
         }

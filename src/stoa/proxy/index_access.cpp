@@ -3,7 +3,7 @@
 #include <memory>
 
 #include "stoa/fetch/upstream.hpp"
-#include "stoa/fetch/wire.hpp"
+#include "stoa/text/redact.hpp"
 
 namespace stoa::proxy {
 
@@ -22,7 +22,7 @@ std::string origin_of(const policy::Decision& d, const std::string& global) {
     if (!list) return "";  // cannot happen: the rule's upstream was built from it
     std::string out;
     for (const auto& e : list->entries) {
-      out += fetch::redact_url(e.base_url);
+      out += text::redact_credentials(e.base_url);
       if (&e != &list->entries.back()) out += e.fall_through_on_error ? "|" : ",";
     }
     return out;

@@ -22,8 +22,9 @@ namespace stoa::proxy {
 index::Visible visible_to(const policy::Policy* policy, std::string_view authorization);
 
 // The Origin recorded for a version fetched under `d`: the rule's own `upstream` when it has one
-// (its proxy URLs without userinfo, joined by their ',' or '|'), "direct" for a private module
-// fetched by the go command (`private_source`), else `global` (the global upstream, redacted).
+// (its proxy URLs joined by their ',' or '|', credentials redacted by text::redact_credentials),
+// "direct" for a private module fetched by the go command (`private_source`), else `global` (the
+// global upstream, redacted the same way by the caller).
 std::string origin_of(const policy::Decision& d, const std::string& global);
 
 }  // namespace stoa::proxy

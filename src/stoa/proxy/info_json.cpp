@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "stoa/modzip/unicode.hpp"
+#include "stoa/text/ascii.hpp"
 
 namespace stoa::proxy {
 namespace {
@@ -13,13 +14,8 @@ namespace uni = modzip::detail;
 constexpr std::size_t k_max_depth = 10000;  // encoding/json's maxNestingDepth
 
 bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+using text::hex_value;
+using text::is_digit;
 
 // ---- syntax: encoding/json's checkValid ----------------------------------------------------
 

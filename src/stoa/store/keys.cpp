@@ -1,6 +1,7 @@
 #include "stoa/store/keys.hpp"
 
 #include "stoa/store/store.hpp"
+#include "stoa/text/ascii.hpp"
 
 #include <algorithm>
 #include <array>
@@ -33,8 +34,8 @@ bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alnum(char c) { return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+using text::is_alnum;
+using text::is_digit;
 
 bool is_numeric_no_leading_zero(std::string_view s) {
   if (s.empty() || !std::all_of(s.begin(), s.end(), is_digit)) return false;

@@ -17,6 +17,7 @@
 #include "stoa/sumdb/text.hpp"
 #include "stoa/sumdb/tile.hpp"
 #include "stoa/sumdb/tlog.hpp"
+#include "stoa/text/ascii.hpp"
 
 namespace stoa::sumdb {
 namespace {
@@ -35,7 +36,7 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return f;
 }
 
-std::string x(std::string_view bytes) { return "x" + detail::to_hex(bytes); }
+std::string x(std::string_view bytes) { return "x" + stoa::text::to_hex(bytes); }
 
 // stoa's answer in the oracle's format.
 std::string answer(const std::string& kind, const std::string& in, const Verifier& known) {
@@ -179,7 +180,7 @@ TEST(SumdbDifferential, ParsersAgreeWithXMod) {
 
   const fsio::testing::ScratchDir dir;
   std::string in;
-  for (const auto& [kind, s] : inputs) in += kind + " " + detail::to_hex(s) + "\n";
+  for (const auto& [kind, s] : inputs) in += kind + " " + stoa::text::to_hex(s) + "\n";
   testing::write_file(dir / "in", in);
   testing::run(testing::quote(testing::oracle_path()) + " parse " + testing::quote(main.vkey) +
                " < " + testing::quote((dir / "in").string()) + " > " +
@@ -197,7 +198,7 @@ TEST(SumdbDifferential, ParsersAgreeWithXMod) {
     if (kind == "tile" && want.rfind("ok ", 0) == 0 && std::stoll(split(want, ' ')[2]) > 63) {
       want = "err";
     }
-    ASSERT_EQ(answer(kind, s, *known), want) << kind << " " << detail::to_hex(s);
+    ASSERT_EQ(answer(kind, s, *known), want) << kind << " " << stoa::text::to_hex(s);
     ++compared[kind];
     ok_answers += want.rfind("ok", 0) == 0;
   }

@@ -9,6 +9,7 @@
 
 #include "stoa/module/path.hpp"
 #include "stoa/sumdb/text.hpp"
+#include "stoa/text/ascii.hpp"
 
 namespace stoa::sumdb {
 namespace {
@@ -42,17 +43,9 @@ std::optional<std::uint32_t> parse_hex8(std::string_view s) {
   if (s.size() != 8) return std::nullopt;
   std::uint32_t v = 0;
   for (const char c : s) {
-    std::uint32_t d = 0;
-    if (c >= '0' && c <= '9') {
-      d = static_cast<std::uint32_t>(c - '0');
-    } else if (c >= 'a' && c <= 'f') {
-      d = static_cast<std::uint32_t>(c - 'a' + 10);
-    } else if (c >= 'A' && c <= 'F') {
-      d = static_cast<std::uint32_t>(c - 'A' + 10);
-    } else {
-      return std::nullopt;
-    }
-    v = (v << 4) | d;
+    const int d = text::hex_value(c);
+    if (d < 0) return std::nullopt;
+    v = (v << 4) | static_cast<std::uint32_t>(d);
   }
   return v;
 }

@@ -1,4 +1,5 @@
 #include "stoa/sumdb/note.hpp"
+#include "stoa/text/ascii.hpp"
 
 #include <gtest/gtest.h>
 
@@ -237,7 +238,7 @@ TEST(OpenNote, SurvivesGarbage) {
     const auto opened = open_note(msg, v);
     if (opened.status == NoteStatus::ok) {
       // Only changes to what is not signed can keep it valid: dropping a duplicate line, say.
-      EXPECT_EQ(opened.note.text, k_peter_text) << detail::to_hex(msg);
+      EXPECT_EQ(opened.note.text, k_peter_text) << stoa::text::to_hex(msg);
     }
   }
   for (int i = 0; i < 2000; ++i) {

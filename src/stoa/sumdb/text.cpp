@@ -173,16 +173,4 @@ std::optional<std::int64_t> parse_canonical_uint(std::string_view s) {
   return parse_int64(s);
 }
 
-std::string to_hex(std::string_view bytes) {
-  constexpr std::string_view k_digits = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (const char c : bytes) {
-    const auto b = static_cast<unsigned char>(c);
-    out += k_digits[b >> 4];
-    out += k_digits[b & 15];
-  }
-  return out;
-}
-
 }  // namespace stoa::sumdb::detail

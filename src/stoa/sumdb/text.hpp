@@ -42,7 +42,4 @@ std::optional<std::int64_t> parse_int64(std::string_view s);
 // within int64.
 std::optional<std::int64_t> parse_canonical_uint(std::string_view s);
 
-// The two-digit lowercase hex of each byte.
-std::string to_hex(std::string_view bytes);
-
 }  // namespace stoa::sumdb::detail

@@ -1,4 +1,5 @@
 #include "stoa/sumdb/text.hpp"
+#include "stoa/text/ascii.hpp"
 
 #include <gtest/gtest.h>
 
@@ -76,8 +77,8 @@ TEST(Utf8, DecodeRuneLikeGo) {
   };
   for (const auto& c : cases) {
     const auto r = decode_rune(c.in, 0);
-    EXPECT_EQ(r.value, c.rune) << to_hex(c.in);
-    EXPECT_EQ(r.size, c.size) << to_hex(c.in);
+    EXPECT_EQ(r.value, c.rune) << stoa::text::to_hex(c.in);
+    EXPECT_EQ(r.size, c.size) << stoa::text::to_hex(c.in);
   }
   EXPECT_TRUE(valid_utf8("h\xC3\xA9llo \xE2\x80\x94"));
   EXPECT_FALSE(valid_utf8("h\xC3"));

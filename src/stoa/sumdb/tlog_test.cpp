@@ -1,4 +1,5 @@
 #include "stoa/sumdb/tlog.hpp"
+#include "stoa/text/ascii.hpp"
 
 #include <gtest/gtest.h>
 
@@ -205,7 +206,7 @@ TEST(Record, ParseTable) {
   };
   for (const auto& c : cases) {
     const auto r = parse_record(c.msg);
-    ASSERT_EQ(r.has_value(), c.id.has_value()) << detail::to_hex(c.msg);
+    ASSERT_EQ(r.has_value(), c.id.has_value()) << stoa::text::to_hex(c.msg);
     if (r) {
       EXPECT_EQ(r->id, *c.id);
       EXPECT_EQ(r->text, c.text);

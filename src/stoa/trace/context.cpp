@@ -3,24 +3,21 @@
 #include <algorithm>
 #include <random>
 
+#include "stoa/text/ascii.hpp"
+
 namespace stoa::trace {
 namespace {
 
-constexpr std::string_view k_hex_digits = "0123456789abcdef";
-
-// The value of a lowercase hex digit, -1 for anything else (uppercase included).
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
+using text::append_hex;
+using text::lower_hex_value;  // W3C trace context: lowercase hex only
+using text::trim_ows;
 
 template <std::size_t N>
 bool parse_hex(std::string_view text, std::array<std::uint8_t, N>& out) {
   if (text.size() != 2 * N) return false;
   for (std::size_t i = 0; i < N; ++i) {
-    const int hi = hex_value(text[2 * i]);
-    const int lo = hex_value(text[2 * i + 1]);
+    const int hi = lower_hex_value(text[2 * i]);
+    const int lo = lower_hex_value(text[2 * i + 1]);
     if (hi < 0 || lo < 0) return false;
     out[i] = static_cast<std::uint8_t>(hi * 16 + lo);
   }
@@ -28,22 +25,8 @@ bool parse_hex(std::string_view text, std::array<std::uint8_t, N>& out) {
 }
 
 template <std::size_t N>
-void append_hex(std::string& out, const std::array<std::uint8_t, N>& bytes) {
-  for (const std::uint8_t b : bytes) {
-    out += k_hex_digits[b >> 4];
-    out += k_hex_digits[b & 0x0f];
-  }
-}
-
-template <std::size_t N>
 bool any_nonzero(const std::array<std::uint8_t, N>& bytes) {
   return std::any_of(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b != 0; });
-}
-
-std::string_view trim_blanks(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 // xoshiro256** (Blackman and Vigna). Constant-initialized, so the thread_local below needs no
@@ -96,26 +79,16 @@ void fill_random(std::uint8_t* out, std::size_t n) {
 
 bool TraceId::valid() const { return any_nonzero(bytes); }
 
-std::string TraceId::hex() const {
-  std::string out;
-  out.reserve(32);
-  append_hex(out, bytes);
-  return out;
-}
+std::string TraceId::hex() const { return text::to_hex(bytes); }
 
 bool SpanId::valid() const { return any_nonzero(bytes); }
 
-std::string SpanId::hex() const {
-  std::string out;
-  out.reserve(16);
-  append_hex(out, bytes);
-  return out;
-}
+std::string SpanId::hex() const { return text::to_hex(bytes); }
 
 std::optional<SpanContext> parse_traceparent(std::string_view value) {
   // version "-" trace-id "-" parent-id "-" trace-flags
   constexpr std::size_t k_length = 2 + 1 + 32 + 1 + 16 + 1 + 2;
-  value = trim_blanks(value);
+  value = trim_ows(value);
   if (value.size() < k_length) return std::nullopt;
   std::array<std::uint8_t, 1> version{};
   if (!parse_hex(value.substr(0, 2), version) || version[0] == 0xff) return std::nullopt;
@@ -146,7 +119,7 @@ std::string format_traceparent(const SpanContext& context) {
 }
 
 std::string_view sanitize_tracestate(std::string_view value) {
-  value = trim_blanks(value);
+  value = trim_ows(value);
   if (value.size() > k_max_tracestate) return {};
   const bool printable = std::all_of(value.begin(), value.end(), [](char c) {
     return c >= 0x20 && c <= 0x7e;  // visible ASCII and SP

@@ -8,26 +8,14 @@
 #include <optional>
 #include <stdexcept>
 
+#include "stoa/text/ascii.hpp"
+
 namespace stoa::trace {
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), lower);
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool starts_with_icase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && lowercase(s.substr(0, prefix.size())) == prefix;
-}
+using text::percent_decode;
+using text::to_lower;
+using text::trim_ows;
 
 [[noreturn]] void invalid(std::string_view variable, std::string_view what) {
   std::string message(variable);
@@ -39,36 +27,11 @@ bool starts_with_icase(std::string_view s, std::string_view prefix) {
 // The value of `name` in `env`, trimmed; empty when unset.
 std::string_view get(const std::map<std::string, std::string>& env, const char* name) {
   const auto it = env.find(name);
-  return it == env.end() ? std::string_view() : trim(it->second);
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = lower(c);
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-std::optional<std::string> percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out += s[i];
-      continue;
-    }
-    if (i + 2 >= s.size()) return std::nullopt;
-    const int hi = hex_value(s[i + 1]);
-    const int lo = hex_value(s[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
+  return it == env.end() ? std::string_view() : trim_ows(it->second);
 }
 
 bool is_token_char(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  if (text::is_alnum(c)) return true;
   return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
@@ -86,14 +49,14 @@ std::vector<std::pair<std::string, std::string>> parse_pairs(std::string_view va
   std::vector<std::pair<std::string, std::string>> out;
   while (!text.empty()) {
     const std::size_t comma = text.find(',');
-    const std::string_view member = trim(text.substr(0, comma));
+    const std::string_view member = trim_ows(text.substr(0, comma));
     text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
     if (member.empty()) continue;
     const std::size_t eq = member.find('=');
     if (eq == std::string_view::npos) invalid(variable, "a member has no '=' (want k=v,k=v)");
-    const std::string_view key = trim(member.substr(0, eq));
+    const std::string_view key = trim_ows(member.substr(0, eq));
     if (key.empty()) invalid(variable, "a member has an empty name");
-    std::optional<std::string> value = percent_decode(trim(member.substr(eq + 1)));
+    std::optional<std::string> value = percent_decode(trim_ows(member.substr(eq + 1)));
     if (!value) {
       invalid(variable, "the value of \"" + std::string(key) + "\" has a bad percent-encoding");
     }
@@ -111,7 +74,7 @@ void read_headers(const std::map<std::string, std::string>& env, const char* var
     if (has_control(value)) {
       invalid(variable, "the value of \"" + name + "\" contains control characters");
     }
-    headers[lowercase(name)] = std::move(value);
+    headers[to_lower(name)] = std::move(value);
   }
 }
 
@@ -174,8 +137,8 @@ Sampler parse_sampler(std::string_view name, std::string_view arg) {
 void validate(const TraceOptions& o) {
   if (!o.endpoint.empty()) {
     std::string_view url = o.endpoint;
-    const bool http = starts_with_icase(url, "http://");
-    const bool https = starts_with_icase(url, "https://");
+    const bool http = text::istarts_with(url, "http://");
+    const bool https = text::istarts_with(url, "https://");
     if (!http && !https) invalid("trace endpoint", "want an http:// or https:// URL");
     url.remove_prefix(http ? 7 : 8);
     if (url.empty() || url.front() == '/' || url.front() == '?' || url.front() == '#') {
@@ -189,7 +152,7 @@ void validate(const TraceOptions& o) {
     if (name.empty() || !std::all_of(name.begin(), name.end(), is_token_char)) {
       invalid("trace headers", "\"" + name + "\" is not a valid header name");
     }
-    const std::string lname = lowercase(name);
+    const std::string lname = to_lower(name);
     if (lname == "content-type" || lname == "content-length") {
       invalid("trace headers", "\"" + name + "\" is set by the exporter");
     }
@@ -216,7 +179,7 @@ void validate(const TraceOptions& o) {
 TraceOptions from_environment(const std::map<std::string, std::string>& env) {
   TraceOptions o;
 
-  const std::string disabled = lowercase(get(env, "OTEL_SDK_DISABLED"));
+  const std::string disabled = to_lower(get(env, "OTEL_SDK_DISABLED"));
   if (!disabled.empty() && disabled != "true" && disabled != "false") {
     invalid("OTEL_SDK_DISABLED", "want true or false");
   }

@@ -13,6 +13,8 @@
 
 #include "stoa/curl/easy.hpp"
 #include "stoa/curl/transfer.hpp"
+#include "stoa/text/ascii.hpp"
+#include "stoa/text/json.hpp"
 
 namespace stoa::trace {
 namespace {
@@ -20,26 +22,8 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // JSON
 
-// The length of the valid UTF-8 sequence starting at s[i] (a non-ASCII lead byte), 0 when it is
-// not one (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF).
-std::size_t utf8_length(std::string_view s, std::size_t i) {
-  const auto byte = [&](std::size_t k) -> unsigned {
-    return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u;
-  };
-  const auto cont = [&](std::size_t k, unsigned lo = 0x80, unsigned hi = 0xbf) {
-    const unsigned b = byte(k);
-    return b >= lo && b <= hi;
-  };
-  const unsigned c = byte(0);
-  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
-  if (c == 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0;
-  if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef) return cont(1) && cont(2) ? 3 : 0;
-  if (c == 0xed) return cont(1, 0x80, 0x9f) && cont(2) ? 3 : 0;
-  if (c == 0xf0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
-  if (c >= 0xf1 && c <= 0xf3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
-  if (c == 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0;
-  return 0;
-}
+using text::append_json_string;  // invalid UTF-8 as U+FFFD: a receiver rejects the request
+                                 // otherwise
 
 void append_decimal(std::string& out, std::int64_t v) {
   std::array<char, 24> buf{};
@@ -61,15 +45,9 @@ void append_key(std::string& out, std::string_view key) {
 
 template <std::size_t N>
 void append_hex_string(std::string& out, const std::array<std::uint8_t, N>& bytes) {
-  constexpr std::string_view k_digits = "0123456789abcdef";
-  std::array<char, 2 * N + 2> text{};
-  text.front() = '"';
-  for (std::size_t i = 0; i < N; ++i) {
-    text[1 + 2 * i] = k_digits[bytes[i] >> 4];
-    text[2 + 2 * i] = k_digits[bytes[i] & 0x0f];
-  }
-  text.back() = '"';
-  out.append(text.data(), text.size());
+  out += '"';
+  text::append_hex(out, bytes);
+  out += '"';
 }
 
 void append_string_attribute(std::string& out, std::string_view key, std::string_view value) {
@@ -415,71 +393,6 @@ class OtlpHttpExporter final : public Exporter {
 };
 
 }  // namespace
-
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  std::size_t i = 0;
-  while (i < s.size()) {
-    // The common case: a run of printable ASCII needing no escape, appended at once.
-    std::size_t run = i;
-    while (run < s.size()) {
-      const auto r = static_cast<unsigned char>(s[run]);
-      if (r < 0x20 || r >= 0x80 || r == '"' || r == '\\') break;
-      ++run;
-    }
-    if (run > i) {
-      out.append(s.data() + i, run - i);
-      i = run;
-      continue;
-    }
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x80) {
-      const std::size_t n = utf8_length(s, i);
-      if (n == 0) {
-        out += "\xef\xbf\xbd";  // U+FFFD REPLACEMENT CHARACTER
-        ++i;
-      } else {
-        out.append(s.substr(i, n));
-        i += n;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        if (c < 0x20) {
-          constexpr std::string_view k_digits = "0123456789abcdef";
-          out += "\\u00";
-          out += k_digits[c >> 4];
-          out += k_digits[c & 0x0f];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-    ++i;
-  }
-  out += '"';
-}
 
 void append_export_request(std::string& out, const TraceOptions& resource,
                            std::span<const std::unique_ptr<SpanData>> spans) {

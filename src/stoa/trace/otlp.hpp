@@ -20,10 +20,6 @@
 
 namespace stoa::trace {
 
-// Appends `s` as a JSON string: quotes, backslash and control characters escaped, invalid UTF-8
-// replaced by U+FFFD (a receiver rejects the whole request otherwise).
-void append_json_string(std::string& out, std::string_view s);
-
 // Appends one ExportTraceServiceRequest: one resource (service.name, service.version, then
 // `resource.resource_attributes`), one scope {name "stoa", version service_version}, `spans`.
 void append_export_request(std::string& out, const TraceOptions& resource,

@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <system_error>
 
+#include "stoa/text/ascii.hpp"
+
 namespace stoa::curl::testing {
 
 namespace {
@@ -23,18 +25,8 @@ constexpr std::size_t k_http_chunk = 16 * 1024;
   throw std::system_error(errno, std::generic_category(), what);
 }
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return lower(x) == lower(y); });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+using text::iequals;
+using text::trim_ows;
 
 const char* reason(int status) {
   switch (status) {
@@ -246,8 +238,8 @@ bool TestServer::serve_request(int fd, std::string& buffer) {
     rest = eol == std::string_view::npos ? std::string_view() : rest.substr(eol + 2);
     const auto colon = line.find(':');
     if (colon == std::string_view::npos) continue;
-    request.headers.emplace_back(std::string(trim(line.substr(0, colon))),
-                                 std::string(trim(line.substr(colon + 1))));
+    request.headers.emplace_back(std::string(trim_ows(line.substr(0, colon))),
+                                 std::string(trim_ows(line.substr(colon + 1))));
   }
 
   // A request body (Content-Length only) is read and recorded.

@@ -8,20 +8,11 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "stoa/text/ascii.hpp"
+
 namespace stoa::store::s3::sigv4 {
 
 namespace {
-
-std::string hex(const unsigned char* p, std::size_t n) {
-  static constexpr char k_hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (std::size_t i = 0; i < n; ++i) {
-    out += k_hex[p[i] >> 4];
-    out += k_hex[p[i] & 0xf];
-  }
-  return out;
-}
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -146,13 +137,13 @@ std::string signing_key(std::string_view secret_key, const Scope& scope) {
 
 std::string signature(std::string_view signing_key, std::string_view string_to_sign) {
   const std::string mac = hmac_sha256(signing_key, string_to_sign);
-  return hex(reinterpret_cast<const unsigned char*>(mac.data()), mac.size());
+  return text::to_hex(mac);
 }
 
 std::string sha256_hex(std::string_view data) {
   unsigned char md[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
-  return hex(md, sizeof md);
+  return text::to_hex(std::span<const std::uint8_t>(md, sizeof md));
 }
 
 std::string presigned_query(const Credentials& credentials, const Scope& scope,

@@ -10,6 +10,8 @@
 #include <charconv>
 #include <system_error>
 
+#include "stoa/text/ascii.hpp"
+
 namespace stoa::trace::testing {
 namespace {
 
@@ -19,18 +21,7 @@ constexpr std::size_t k_max_request = 64 * 1024 * 1024;
   throw std::system_error(errno, std::generic_category(), what);
 }
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return lower(x) == lower(y); });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+using text::iequals;
 
 int bound_loopback_socket() {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -100,7 +91,7 @@ bool read_request(int fd, std::string& buffer, ReceivedRequest& req) {
     const std::size_t colon = line.find(':');
     if (colon == std::string_view::npos) return false;
     const std::string_view name = line.substr(0, colon);
-    const std::string_view value = trim(line.substr(colon + 1));
+    const std::string_view value = text::trim_ows(line.substr(colon + 1));
     if (iequals(name, "content-length")) {
       const auto r = std::from_chars(value.data(), value.data() + value.size(), content_length);
       if (r.ec != std::errc() || content_length > k_max_request) return false;
