@@ -274,6 +274,7 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
 
 class S3Store final : public Store {
  public:
+  bool reads_may_block() const override { return true; }  // every read is a network round trip
   explicit S3Store(S3Options o) : m_o(std::move(o)) {
     if (m_o.endpoint.empty()) fail("no endpoint");
     while (!m_o.endpoint.empty() && m_o.endpoint.back() == '/') m_o.endpoint.pop_back();
