@@ -271,6 +271,69 @@ TEST_F(ServiceTest, FullQueueAnswersBusy) {
   tiny.shutdown();
 }
 
+// A store whose reads may block (a remote one): every read it gets happens off the caller's
+// thread, so a serving thread never waits for a network round trip.
+class RemoteLikeStore final : public store::Store {
+ public:
+  explicit RemoteLikeStore(store::Store& inner) : m_inner(inner) {}
+  bool reads_may_block() const override { return true; }
+  std::optional<store::Object> get(const std::string& key) override {
+    note_read();
+    return m_inner.get(key);
+  }
+  fsio::TempFile stage() override { return m_inner.stage(); }
+  bool put(const std::string& key, fsio::TempFile staged) override {
+    return m_inner.put(key, std::move(staged));
+  }
+  bool repair_list(const std::string& m) override { return m_inner.repair_list(m); }
+  std::vector<std::string> versions(const std::string& m) override {
+    note_read();
+    return m_inner.versions(m);
+  }
+  std::vector<std::string> modules() override { return m_inner.modules(); }
+  std::vector<std::string> files(const std::string& m) override { return m_inner.files(m); }
+  int reads_on(std::thread::id t) {
+    std::lock_guard l(m_mutex);
+    return m_reads[t];
+  }
+
+ private:
+  void note_read() {
+    std::lock_guard l(m_mutex);
+    ++m_reads[std::this_thread::get_id()];
+  }
+  store::Store& m_inner;
+  std::mutex m_mutex;
+  std::map<std::thread::id, int> m_reads;
+};
+
+TEST_F(ServiceTest, ReadsOfABlockingStoreNeverRunOnTheCallersThread) {
+  RemoteLikeStore remote(*m_store);
+  ServiceOptions o;
+  o.sumdb_sources["sum.example"] = {&m_upstream, ""};
+  metrics::Registry registry;
+  Service s(o, remote, m_upstream, m_pool,
+            std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()),
+            registry);
+  m_upstream.set("example.com/m/@v/v1.0.0.mod", {Status::ok, "module example.com/m\n"});
+  m_upstream.set("example.com/m/@v/list", {Status::ok, "v1.0.0\n"});
+  const auto me = std::this_thread::get_id();
+  for (const char* target : {"/example.com/m/@v/v1.0.0.mod", "/example.com/m/@v/list", "/readyz",
+                             "/sumdb/sum.example/tile/8/0/001"}) {
+    for (int round = 0; round < 2; ++round) {  // a miss, then a hit
+      const HttpRequest req = make_request("GET", target);
+      EXPECT_FALSE(s.respond_now(req)) << target << ": answered on the serving thread";
+      Responses rs;
+      s.handle(req, rs.sink());
+      rs.wait_for(1);
+    }
+  }
+  EXPECT_EQ(remote.reads_on(me), 0);
+  // What needs no store is still answered at once.
+  EXPECT_TRUE(s.respond_now(make_request("GET", "/healthz")));
+  EXPECT_TRUE(s.respond_now(make_request("GET", "/example.com/m/@v/v1.0.0.zap")));
+}
+
 TEST_F(ServiceTest, ConditionalAndRange) {
   m_upstream.set("example.com/m/@v/v1.0.0.mod", {Status::ok, "module example.com/m\n"});
   const Response full = get("/example.com/m/@v/v1.0.0.mod");
