@@ -62,8 +62,6 @@ Service::Service(ServiceOptions options, store::Store& store, fetch::Upstream& u
       m_log(std::move(log)),
       m_tracer(m_options.tracer != nullptr ? m_options.tracer : &m_no_tracer),
       m_reads_block(store.reads_may_block()),
-      m_fast_hot((m_options.policy == nullptr || m_options.policy->no_rules()) &&
-                 m_options.version_filter == nullptr),
       m_metrics(registry, m_options.store_backend),
       m_hot(m_options.memory_cache_bytes, m_options.memory_cache_max_object),
       m_answers(m_options.answer_cache_bytes, m_options.answer_max_age, m_options.list_ttl,
@@ -163,14 +161,15 @@ void Service::handle(const HttpRequest& req, Done done) {
 
 void Service::serve(const HttpRequest& req, Done done) {
   const Route route = route_of(req.target);
-  if (route == Route::module && (req.method == "GET" || req.method == "HEAD")) {
+  const bool get = req.method == "GET" || req.method == "HEAD";
+  if (get && route == Route::operational) return m_operational.respond(req, std::move(done));
+  if (get && route == Route::module) {
     auto parsed = module::parse_request(req.target);
     if (auto* r = std::get_if<module::Request>(&parsed)) {
       return module(req, *r, finishing(req, endpoint_of(*r), std::move(done)));
     }
   }
   if (auto answer = now(req, true)) return done(std::move(*answer));
-  if (route == Route::operational) return m_operational.respond(req, std::move(done));
   // /sumdb/: now() declines only for a well-formed request that needs a fetch.
   m_sumdb.fetch(req, std::get<SumdbRequest>(m_sumdb.parse(req.target)), std::move(done));
 }
@@ -184,7 +183,8 @@ std::optional<Response> Service::now(const HttpRequest& req, bool may_block) {
   }
   // Small stored files from memory: no parsing, no store access. Ranges take the full path.
   // With rules or a filter, the request is decided first and the stored files look here.
-  if (m_fast_hot) {
+  // (Asked per request: a policy reload may add rules.)
+  if (!m_gate.has_rules() && m_options.version_filter == nullptr) {
     if (auto hit = m_stored.hot(req)) return finished(std::move(*hit), req);
   }
   std::optional<Response> out;

@@ -233,7 +233,6 @@ class Service {
   const trace::Tracer* m_tracer;  // never null
   std::atomic<bool> m_draining{false};
   bool m_reads_block;  // the store's reads may block: read it on the pool only
-  bool m_fast_hot;     // the memory cache answers before parsing (no rules, no filter)
 
   ServiceMetrics m_metrics;
   HotCache m_hot;

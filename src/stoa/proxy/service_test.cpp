@@ -334,6 +334,36 @@ TEST_F(ServiceTest, ReadsOfABlockingStoreNeverRunOnTheCallersThread) {
   EXPECT_TRUE(s.respond_now(make_request("GET", "/example.com/m/@v/v1.0.0.zap")));
 }
 
+TEST_F(ServiceTest, ARuleAddedByAReloadAppliesToFilesInTheMemoryCache) {
+  const auto rules = m_dir.path() / "rules.toml";
+  { std::ofstream(rules) << "# no rules yet\n"; }
+  policy::Policy p(policy::PolicyFiles{rules.string(), "", ""},
+                   [](const std::string&) -> std::unique_ptr<fetch::Upstream> { return nullptr; });
+  ServiceOptions o;
+  o.policy = &p;
+  metrics::Registry registry;
+  Service s(o, *m_store, m_upstream, m_pool,
+            std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()),
+            registry);
+  m_upstream.set("example.com/m/@v/v1.0.0.mod", {Status::ok, "module example.com/m\n"});
+  const HttpRequest req = make_request("GET", "/example.com/m/@v/v1.0.0.mod");
+  Responses miss;
+  s.handle(req, miss.sink());
+  ASSERT_EQ(miss.wait_for(1).front().status, 200);
+  auto hot = s.respond_now(req);  // now in the memory cache
+  ASSERT_TRUE(hot);
+  ASSERT_EQ(hot->status, 200);
+  {
+    std::ofstream(rules) << "[[rule]]\nname = \"no\"\nmodules = \"example.com/m\"\n"
+                            "action = \"deny\"\n";
+  }
+  ASSERT_EQ(p.reload(), std::nullopt);
+  ASSERT_FALSE(p.no_rules());
+  auto denied = s.respond_now(req);
+  ASSERT_TRUE(denied);
+  EXPECT_EQ(denied->status, 403);
+}
+
 TEST_F(ServiceTest, ConditionalAndRange) {
   m_upstream.set("example.com/m/@v/v1.0.0.mod", {Status::ok, "module example.com/m\n"});
   const Response full = get("/example.com/m/@v/v1.0.0.mod");
