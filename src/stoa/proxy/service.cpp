@@ -305,7 +305,7 @@ void Service::decided(const HttpRequest& req, const module::Request& r, Done don
                                  Outcome::rejected));
     }
     fetch(req, r, g.plan, std::move(done));
-  } catch (const store::StoreError& e) {
+  } catch (const std::exception& e) {  // a StoreError; on a worker, anything (done must run)
     m_log->error("store error for {}: {}", req.target, e.what());
     done(storage_error_answer());
   }
