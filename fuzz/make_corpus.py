@@ -422,6 +422,36 @@ INDEX_QUERIES = [
 ]
 
 
+# Request targets under /sumdb/ (fuzz/sumdb_target.cpp; the database proxied is "sum.example",
+# modules under corp.example/ are private).
+SUMDB_TARGETS = [
+    "/sumdb/sum.example/supported",
+    "/sumdb/sum.example/latest",
+    "/sumdb/sum.example/lookup/golang.org/x/mod@v0.14.0",
+    "/sumdb/sum.example/lookup/github.com/%21azure/x@v1.0.0",
+    "/sumdb/sum.example/lookup/corp.example/secret@v1.0.0",
+    "/sumdb/sum.example/lookup/example.com/m@v1.0.0%",
+    "/sumdb/sum.example/tile/8/0/001",
+    "/sumdb/sum.example/tile/8/1/x123/456.p/7",
+    "/sumdb/sum.example/tile/8/data/000",
+    "/sumdb/sum.example/tile/4/0/001",
+    "/sumdb/other.example/latest",
+    "/sumdb/sum.example/../latest",
+]
+
+# /index and /catalog targets with their queries (fuzz/index_target.cpp).
+INDEX_TARGETS = [
+    "/index",
+    "/index?since=2019-04-10T19:08:52.997264Z&limit=10",
+    "/index?limit=%32%30",
+    "/index?since=&limit=",
+    "/catalog?limit=1000",
+    "/catalog?cursor=" + "example.com/m\nv1.0.0".encode().hex() + "&limit=5",
+    "/catalog?cursor=zz",
+    "/catalog?x=1&&limit=3",
+]
+
+
 # .info bodies as the go command decodes them (fuzz/rev_info.cpp), hostile shapes included.
 REV_INFO = [
     '{"Version":"v1.0.0","Time":"2023-01-01T00:00:00Z"}',
@@ -491,6 +521,8 @@ def main():
     write("range_header", [(s, s) for s in RANGES])
     write("proxy_list", [(s, s) for s in PROXY_LISTS])
     write("index_query", [(s, s) for s in INDEX_QUERIES])
+    write("sumdb_target", [(s, s) for s in SUMDB_TARGETS])
+    write("index_target", [(s, s) for s in INDEX_TARGETS])
     write("go_output", [(s, s) for s in GO_OUTPUT])
     write("authorization", [(s, s) for s in AUTHORIZATION])
     write("text", [(s, s) for s in TEXT])

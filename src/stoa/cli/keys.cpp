@@ -152,8 +152,8 @@ const std::vector<KeySpec>& keys() {
       {"direct_negative_ttl", KeyType::duration, "30s",
        "how long \"does not exist\" from a direct fetch is remembered (failures never are)"},
       {"threads", KeyType::count, "0",
-       "serving threads (0: one per core; with store = \"s3\", four per core and at least 8, "
-       "since a read from the bucket blocks its thread)"},
+       "serving threads (0: one per core; they never wait for a bucket: with store = \"s3\", "
+       "reads of the bucket run on the fetch workers)"},
       {"header_timeout", KeyType::duration, "10s",
        "time a client has to send a whole request header"},
       {"idle_timeout", KeyType::duration, "60s",

@@ -122,15 +122,10 @@ proxy::ServiceOptions service_options(const RawConfig& cfg, const Options& o) {
   return so;
 }
 
-http::ServerOptions server_options(const RawConfig& cfg, StoreKind store) {
+http::ServerOptions server_options(const RawConfig& cfg) {
   http::ServerOptions ho;
   ho.listen = cfg.get("listen");
   ho.threads = cfg.count("threads");
-  if (ho.threads == 0 && store == StoreKind::s3) {
-    // An S3 read blocks its serving thread for a round trip (and a spooled body's transfer):
-    // more threads keep other requests moving meanwhile.
-    ho.threads = std::max<std::size_t>(8, 4 * std::thread::hardware_concurrency());
-  }
   ho.header_timeout = cfg.duration("header_timeout");
   ho.idle_timeout = cfg.duration("idle_timeout");
   ho.write_stall_timeout = cfg.duration("write_timeout");
@@ -379,7 +374,7 @@ Options resolve_options(const RawConfig& cfg, const KnownKeys& known) {
   o.index = index_config(cfg);
   o.service = service_options(cfg, o);
   o.clean_scratch = o.store.kind == StoreKind::disk;
-  o.server = server_options(cfg, o.store.kind);
+  o.server = server_options(cfg);
   o.admin = admin_config(cfg, o);
   return o;
 }

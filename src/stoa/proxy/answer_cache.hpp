@@ -10,12 +10,14 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 namespace stoa::proxy {
 
@@ -62,6 +64,39 @@ class AnswerCache {
   List m_lru;  // most recently used first
   std::unordered_map<std::string, List::iterator> m_index;
   std::size_t m_bytes = 0;
+};
+
+// The answer cache as the protocol reads it: an answer is fresh while younger than `ttl` (reused
+// without asking upstream), stale after that until `max_age` (answered while a refresh runs, or
+// when the upstream fails). The clock is injected (tests). Thread-safe like AnswerCache.
+class Answers {
+ public:
+  using Clock = AnswerCache::Clock;
+
+  Answers(std::size_t max_bytes, Clock::duration max_age, Clock::duration ttl,
+          std::function<Clock::time_point()> now)
+      : m_cache(max_bytes, max_age), m_ttl(ttl), m_now(std::move(now)) {}
+
+  // The body kept for `key` while it is younger than ttl; nullopt otherwise.
+  std::optional<std::string> fresh(const std::string& key) { return find(key, true); }
+  // The body kept for `key`, fresh or stale; nullopt when none (or older than max_age).
+  std::optional<std::string> any(const std::string& key) { return find(key, false); }
+  void remember(const std::string& key, std::string body) {
+    m_cache.put(key, std::move(body), m_now());
+  }
+  std::size_t bytes() const { return m_cache.bytes(); }
+
+ private:
+  std::optional<std::string> find(const std::string& key, bool fresh_only) {
+    const auto now = m_now();
+    auto e = m_cache.get(key, now);
+    if (!e || (fresh_only && now - e->fetched >= m_ttl)) return std::nullopt;
+    return *e->body;
+  }
+
+  AnswerCache m_cache;
+  const Clock::duration m_ttl;
+  const std::function<Clock::time_point()> m_now;
 };
 
 }  // namespace stoa::proxy

@@ -65,3 +65,23 @@ TEST(AnswerCache, EntriesOlderThanMaxAgeAreDropped) {
 
 }  // namespace
 }  // namespace stoa::proxy
+
+namespace stoa::proxy {
+namespace {
+
+TEST(Answers, FreshUntilTtlThenStaleUntilMaxAge) {
+  using namespace std::chrono_literals;
+  Answers::Clock::time_point now{std::chrono::hours(1)};
+  Answers a(1 << 20, 3600s, 60s, [&] { return now; });
+  EXPECT_FALSE(a.any("m/@v/list"));
+  a.remember("m/@v/list", "v1.0.0\n");
+  EXPECT_EQ(a.fresh("m/@v/list").value_or(""), "v1.0.0\n");
+  now += 60s;
+  EXPECT_FALSE(a.fresh("m/@v/list"));  // ttl reached: stale
+  EXPECT_EQ(a.any("m/@v/list").value_or(""), "v1.0.0\n");
+  now += 3600s;
+  EXPECT_FALSE(a.any("m/@v/list"));  // past max_age: gone
+}
+
+}  // namespace
+}  // namespace stoa::proxy

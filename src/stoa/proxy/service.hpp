@@ -1,10 +1,19 @@
 #pragma once
-// The GOPROXY protocol: turns an HttpRequest into a Response using the store, caches of the
-// mutable endpoints (list, @latest, .info queries) and the upstream on a miss.
+// The GOPROXY protocol as a router: a request is parsed once into what it asks for (an internal
+// endpoint, /sumdb/, /metrics, /index, /catalog, or a module request), a module request is
+// decided once by the policy gate (policy_gate.hpp), and flows down to the part that answers it:
+//   stored files (stored.hpp) and kept answers (meta.hpp, answer_cache.hpp), else a fetch shared
+//   by every request that wants the same thing (flights.hpp): a file through the fetch pipeline
+//   (file_fetch.hpp) under the cross-replica lock (replica_lock.hpp), a list, @latest or query
+//   through meta.hpp, from the module's sources (source.hpp), through the version filter
+//   (version_filter.hpp); every failure answered by the failure table (failure.hpp).
 //
-// Thread-safe: respond_now() and handle() may be called concurrently from any thread.
-// Blocking upstream work runs on the WorkerPool; the store's get() runs on the calling thread
-// (it is two syscalls for the disk store).
+// Thread-safe: respond_now() and handle() may be called concurrently from any thread. A listener
+// calls respond_now() first and handle() only when it declined; each call parses and decides
+// the request itself (the second call decides again: a policy reload in between counts).
+// Blocking work (fetches, bcrypt checks, index reads, and reads of a store whose reads may
+// block: Store::reads_may_block) runs on the WorkerPool; a disk or memory store is read on the
+// calling thread (two syscalls).
 
 #include <atomic>
 #include <chrono>
@@ -13,12 +22,10 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <vector>
 
-#include "stoa/fetch/single_flight.hpp"
 #include "stoa/fetch/upstream.hpp"
 #include "stoa/fetch/validator.hpp"
 #include "stoa/fetch/worker_pool.hpp"
@@ -27,9 +34,24 @@
 #include "stoa/policy/login_limit.hpp"
 #include "stoa/policy/policy.hpp"
 #include "stoa/proxy/answer_cache.hpp"
+#include "stoa/proxy/checksum_gate.hpp"
 #include "stoa/proxy/checksums.hpp"
+#include "stoa/proxy/failure.hpp"
+#include "stoa/proxy/file_fetch.hpp"
+#include "stoa/proxy/flights.hpp"
 #include "stoa/proxy/hot_cache.hpp"
+#include "stoa/proxy/index_recorder.hpp"
+#include "stoa/proxy/logins.hpp"
+#include "stoa/proxy/meta.hpp"
+#include "stoa/proxy/operational.hpp"
+#include "stoa/proxy/policy_gate.hpp"
+#include "stoa/proxy/replica_lock.hpp"
 #include "stoa/proxy/response.hpp"
+#include "stoa/proxy/service_metrics.hpp"
+#include "stoa/proxy/source.hpp"
+#include "stoa/proxy/stored.hpp"
+#include "stoa/proxy/sumdb_endpoint.hpp"
+#include "stoa/proxy/version_filter.hpp"
 #include "stoa/store/store.hpp"
 #include "stoa/sumdb/client.hpp"
 #include "stoa/trace/tracer.hpp"
@@ -124,37 +146,14 @@ struct ServiceOptions {
   // listener): anyone; only clients whose credentials `policy` accepts (any valid user or
   // token; none or wrong ones: 401 with WWW-Authenticate); or nobody (404: the admin listener
   // serves them, through operational_now() and handle_operational()).
-  enum class OperationalAccess : std::uint8_t { anyone, authenticated, admin_only };
+  using OperationalAccess = proxy::OperationalAccess;
   OperationalAccess operational_access = OperationalAccess::anyone;
+  // Sources asked before the one the policy picks, in order, for every module (source.hpp):
+  // published modules, a mirrored peer, an imported bundle. None today.
+  std::vector<std::shared_ptr<Source>> sources;
+  // What may be listed and resolved (version_filter.hpp; nullptr: everything).
+  const VersionFilter* version_filter = nullptr;
 };
-
-// What an upstream fetch came to; shared by every request waiting on it.
-struct FetchResult {
-  enum class Status : std::uint8_t {
-    ok,
-    not_found,
-    forbidden,
-    failed,
-    timed_out,
-    invalid,
-    busy,
-    unavailable,
-    store_error
-  };
-  Status status = Status::failed;
-  std::string message;  // one line for the client (forbidden: upstream's own words)
-  std::string body;     // small answers fetched into memory (list, @latest, queries)
-  // A passthrough download, checked but not stored: an open descriptor of a file already
-  // unlinked (nothing is left behind, even by a crash while it is served).
-  struct PassedFile {
-    fsio::UniqueFd fd;
-    std::uint64_t size = 0;
-  };
-  std::shared_ptr<const PassedFile> file;
-};
-
-// The one table from failure kinds to HTTP status codes.
-int status_for(FetchResult::Status s);
 
 class Service {
  public:
@@ -166,8 +165,8 @@ class Service {
           fetch::WorkerPool& pool, std::shared_ptr<spdlog::logger> log,
           metrics::Registry& registry);
 
-  // The response when it can be given without waiting on upstream (stored file, fresh cached
-  // answer, bad request, internal endpoint); nullopt when handle() must be used.
+  // The response when it can be given without waiting (stored file, fresh cached answer, bad
+  // request, internal endpoint); nullopt when handle() must be used.
   std::optional<Response> respond_now(const HttpRequest& req);
 
   // Answers any request; `done` is called exactly once, possibly before handle() returns,
@@ -193,165 +192,62 @@ class Service {
     std::uint64_t objects = 0;  // committed by this process since it started
     std::uint64_t bytes = 0;
   };
-  StoreCounters committed() const { return {m_committed_objects.load(), m_committed_bytes.load()}; }
+  StoreCounters committed() const {
+    return {m_files.committed_objects(), m_files.committed_bytes()};
+  }
 
   // From now on /readyz answers 503 (the server is shutting down). Thread-safe.
   void set_draining() { m_draining.store(true); }
 
  private:
-  struct Cached {
-    std::string body;
-    std::chrono::steady_clock::time_point fetched;
-  };
-
-  // The policy snapshot a request is decided under, and the decision.
-  struct Policed {
-    std::shared_ptr<const policy::Snapshot> snapshot;  // null without a policy
-    policy::Decision decision;
-  };
-  Policed police(const HttpRequest& req, const module::Request& r) const;
-  // The main listener's check of an operational target (operational_access): the refusal
-  // (401, 404), or nullopt when it may be served. `slow` is set (and nullopt returned) when the
-  // credentials need a bcrypt check first, which handle() runs on a worker.
-  std::optional<Response> operational_gate(const HttpRequest& req, bool& slow) const;
-  // Whether deciding `req` would run a bcrypt check (kept off the serving threads).
-  bool slow_credentials(const HttpRequest& req, const module::Request& r) const;
-  // 429 when the address of `req` has failed to log in too often (login_limit.hpp); nullopt
-  // when it may try. Only for requests whose answer depends on their credentials.
-  std::optional<Response> login_limited(const HttpRequest& req);
-  // Counts a failed credential check of `req` against its address.
-  void login_failed(const HttpRequest& req);
-  // Runs `check` on the auth pool (the fetch pool without one); false when its queue is full
-  // (counted as busy).
-  bool submit_check(std::function<void()> check);
-  // handle() once the credentials are cheap to check: policy answer, or a fetch.
+  // handle() on the calling thread.
+  void serve(const HttpRequest& req, Done done);
+  // What needs no waiting: nullopt when handle() must answer. `may_block`: handle()'s own call,
+  // on a thread where a blocking store read is fine.
+  std::optional<Response> now(const HttpRequest& req, bool may_block);
+  std::optional<Response> readiness();
+  std::optional<Response> sumdb_now(const HttpRequest& req, bool may_block);
+  std::optional<Response> module_now(const HttpRequest& req, const module::Request& r,
+                                     bool may_block);
+  void module(const HttpRequest& req, const module::Request& r, Done done);
+  // Decides `r` (once) and answers it: from what is known, else by a fetch.
   void decided(const HttpRequest& req, const module::Request& r, Done done);
-  // The answer the policy gives without looking further (401, hidden 404, 403, 302, offline
-  // and store-only private answers); nullopt when the request proceeds.
-  std::optional<Response> policy_now(const HttpRequest& req, const module::Request& r,
-                                     const Policed& p);
-  // Where a fetch for `p` goes: the rule's upstream, the private seam, or the global upstream;
-  // nullptr when nowhere (a private module without a source).
-  fetch::Upstream* source_for(const Policed& p) const;
-  std::optional<Response> try_answer(const HttpRequest& req, const module::Request& r);
-  // A small stored file into the memory cache; nullptr when it is too big or unreadable.
-  std::shared_ptr<const HotEntry> make_hot(const module::Request& r, store::Object& obj) const;
-  static Response hot_response(const HttpRequest& req, std::shared_ptr<const HotEntry> e);
-  Response serve_stored(const HttpRequest& req, store::Object obj, module::Kind kind,
-                        Outcome outcome) const;
-  // How a fetch treats what it gets: store it (cache), serve it without storing (passthrough),
-  // or store it without asking the checksum database (private).
-  enum class Mode : std::uint8_t { cache, passthrough, private_ };
-  // `origin` is recorded in the index as where the file came from (index_access.hpp). `up` may
-  // belong to a policy snapshot (a rule's own upstream): the job holds `snapshot` until it ends,
-  // so a reload meanwhile cannot free it.
-  void fetch_file(const HttpRequest& req, const module::Request& r, Done done, fetch::Upstream& up,
-                  Mode mode, std::string origin, std::shared_ptr<const policy::Snapshot> snapshot);
-  void fetch_meta(const HttpRequest& req, const module::Request& r, Done done, fetch::Upstream& up,
-                  Mode mode, std::shared_ptr<const policy::Snapshot> snapshot);
-  // What a fetch job carries of the request that started it: its trace context, and its log
-  // context, which the job sets on its worker thread (trace::ScopedLogContext).
-  struct FetchContext {
-    trace::SpanContext trace;
-    std::string tracestate;
-    trace::LogContext log;
-    std::string origin;  // recorded in the index for a file this fetch stores
-  };
-  static FetchContext context_of(const HttpRequest& req);
-  // Joins the flight for `key` with `waiter`; the first joiner queues `work` on the pool (its
-  // result completes the flight), or completes it as busy when the queue is full.
-  void run_flight(const std::string& key, fetch::SingleFlight<FetchResult>::Callback waiter,
-                  const std::shared_ptr<bool>& leader, std::function<FetchResult()> work);
-  // Same, on `pool` (the direct pool or the upstream pool).
-  void run_flight(const std::string& key, fetch::SingleFlight<FetchResult>::Callback waiter,
-                  const std::shared_ptr<bool>& leader, fetch::WorkerPool* pool,
-                  std::function<FetchResult()> work);
+  // The answer that needs no fetch under `g`; nullopt when one is needed. Throws StoreError.
+  std::optional<Response> known(const HttpRequest& req, const module::Request& r, Gate& g);
+  // 403 when the version filter hides the version `r` names.
+  std::optional<Response> filtered(const module::Request& r) const;
+  void fetch(const HttpRequest& req, const module::Request& r, const FetchPlan& g, Done done);
+  void fetch_file(const HttpRequest& req, const module::Request& r, const FetchPlan& g, Done done);
+  Response on_file(const HttpRequest& req, const module::Request& r, Mode mode,
+                   const FetchResult& res, Outcome outcome);
+  FetchResult file_job(const module::Request& r, const FetchContext& ctx, const FetchPlan& g);
+  void fetch_meta(const HttpRequest& req, const module::Request& r, const FetchPlan& g, Done done);
   fetch::WorkerPool* pool_for(const module::Request& r) const;
-  fetch::Upstream::Headers upstream_headers(const trace::Span& span, const FetchContext& ctx) const;
-  FetchResult download_file(const module::Request& r, const FetchContext& ctx, std::uint64_t& bytes,
-                            fetch::Upstream& up, Mode mode);
-  // download_file() under the cross-replica lock of the file, when there is one. `fetched`
-  // becomes false when another replica had stored the file meanwhile (no upstream fetch: not
-  // counted in stoa_upstream_fetches_total).
-  FetchResult download_file_once(const module::Request& r, const FetchContext& ctx,
-                                 std::uint64_t& bytes, fetch::Upstream& up, Mode mode,
-                                 bool& fetched);
-  FetchResult download_meta(const module::Request& r, const FetchContext& ctx, fetch::Upstream& up);
-  Response answer_meta(const HttpRequest& req, const module::Request& r, const FetchResult& res,
-                       Outcome outcome);
-  std::optional<Response> answer_from_store(const HttpRequest& req, const module::Request& r,
-                                            Outcome outcome);
-  std::optional<Cached> cached(const std::string& key, bool fresh_only);
-  // Stale-while-revalidate: a list, @latest or query answer older than list_ttl (and younger
-  // than answer_max_age) is answered at once, and a refresh flight starts in the background, so
-  // a hanging upstream never delays these answers once one is known. nullopt: none kept.
-  std::optional<Response> answer_stale_and_refresh(const HttpRequest& req, const module::Request& r,
-                                                   const Policed& p);
-  static Mode mode_of(const Policed& p);
-  // nullopt when `h1` may be stored; else why not.
-  std::optional<FetchResult> verify_checksum(const module::Request& r, const std::string& h1,
-                                             const trace::SpanContext& parent);
-  // /sumdb/<name>/...: answered now when possible (supported, stored tiles, cached answers).
-  std::optional<Response> sumdb_now(const HttpRequest& req);
-  void sumdb_fetch(const HttpRequest& req, Done done);
-  // A /sumdb/ lookup verified with the checksum database client (and so kept in the store); its
-  // result, or nullopt to pass the database's answer through unverified. Blocking.
-  std::optional<FetchResult> verify_lookup(const std::string& db, const std::string& module,
-                                           const std::string& version,
-                                           const std::string& store_key);
-  // /index and /catalog: parameters checked now, the index read on the worker pool.
-  void index_fetch(const HttpRequest& req, Done done);
-  void record_index(const module::Request& r, const std::string& h1, std::uint64_t size,
-                    const std::string& origin);
-  // Brings the module's stored list in line with its stored versions (a crash or a full disk
-  // between a commit and its list rewrite leaves it stale). A failure is logged and counted,
-  // never fails the request: the answer is computed from the stored versions anyway.
-  void converge_list(const std::string& escaped_module);
-  // Records the h1: of a committed .zip or .mod beside it; a failure is logged and counted only.
-  void record_hash(const module::Request& r, const std::string& h1);
-  void remember(const std::string& key, std::string body);
-  Response meta_response(const HttpRequest& req, const module::Request& r, std::string body,
-                         Outcome outcome) const;
+  void register_gauges(metrics::Registry& registry);
 
   ServiceOptions m_options;
   store::Store& m_store;
-  fetch::Upstream& m_upstream;
   fetch::WorkerPool& m_pool;
   std::shared_ptr<spdlog::logger> m_log;
-  std::string m_short_cache;
-
   trace::Tracer m_no_tracer;      // disabled; used when options.tracer is null
   const trace::Tracer* m_tracer;  // never null
   std::atomic<bool> m_draining{false};
-  std::atomic<std::uint64_t> m_committed_objects{0};
-  std::atomic<std::uint64_t> m_committed_bytes{0};
-  metrics::Registry& m_registry;
-  metrics::Family<metrics::Counter>& m_fetches;          // {kind, result}
-  metrics::Family<metrics::Histogram>& m_fetch_seconds;  // {kind}
-  metrics::Family<metrics::Counter>& m_fetch_bytes;      // {kind}
-  metrics::Family<metrics::Counter>& m_checksum_checks;
-  metrics::Family<metrics::Histogram>& m_store_seconds;  // {backend, op}
-  metrics::Histogram& m_store_get_seconds;
-  metrics::Histogram& m_store_put_seconds;                 // {result}
-  metrics::Family<metrics::Counter>& m_lock_acquisitions;  // {result}
-  metrics::Histogram& m_lock_wait_seconds;
-  metrics::Counter& m_lock_degraded;
-  metrics::Counter& m_lock_found_stored;
-  metrics::Counter& m_index_errors;
-  metrics::Family<metrics::Counter>& m_derived;     // {file: list|hash, event: failed|repaired}
-  std::atomic<std::int64_t> m_index_down_until{0};  // steady_clock ticks; index skipped until then
-  std::atomic<std::int64_t> m_locks_held{0};
-  std::atomic<std::int64_t> m_lock_down_until{0};  // steady_clock ticks; lock skipped until then
-  metrics::Family<metrics::Counter>& m_refusals;   // {action, reason}
-  metrics::Family<metrics::Counter>& m_auth_rejected;  // {reason}
-  metrics::Counter& m_login_failures;
-  policy::LoginLimit m_login_limit;
-  void record_fetch(const module::Request& r, const FetchResult& res,
-                    std::chrono::steady_clock::time_point started, std::uint64_t bytes);
+  bool m_reads_block;  // the store's reads may block: read it on the pool only
 
-  fetch::SingleFlight<FetchResult> m_flights;
+  ServiceMetrics m_metrics;
   HotCache m_hot;
-  AnswerCache m_answers;  // list, @latest, .info queries, /sumdb/ lookups and latest
+  Answers m_answers;
+  Flights m_flights;
+  Logins m_logins;
+  PolicyGate m_gate;
+  StoredFiles m_stored;
+  MetaAnswers m_meta;
+  ChecksumGate m_checksums;
+  IndexRecorder m_recorder;
+  FileFetch m_files;
+  ReplicaLock m_lock;
+  SumdbEndpoint m_sumdb;
+  Operational m_operational;
 };
 
 }  // namespace stoa::proxy

@@ -1,4 +1,5 @@
 #include "stoa/proxy/service.hpp"
+#include "stoa/proxy/testing/fakes.hpp"
 
 #include <gtest/gtest.h>
 #include <spdlog/sinks/null_sink.h>
@@ -27,116 +28,11 @@
 namespace stoa::proxy {
 namespace {
 
-HttpRequest make_request(std::string method, std::string target) {
-  HttpRequest r;
-  r.method = std::move(method);
-  r.target = std::move(target);
-  return r;
-}
-
+using fakes::body_of;
+using fakes::make_request;
+using fakes::Responses;
+using fakes::ScriptedUpstream;
 using fetch::Status;
-
-// An upstream with scripted answers per suffix, a hit counter, and an optional gate that holds
-// every get() until released. (The real libcurl upstream is tested in fetch/ and end to end.)
-class ScriptedUpstream final : public fetch::Upstream {
- public:
-  struct Answer {
-    Status status = Status::ok;
-    std::string body;
-    bool timed_out = false;
-  };
-
-  void set(const std::string& suffix, Answer a) {
-    std::lock_guard l(m_mutex);
-    m_answers[suffix] = std::move(a);
-  }
-  int hits(const std::string& suffix) {
-    std::lock_guard l(m_mutex);
-    return m_hits[suffix];
-  }
-  void close_gate() {
-    std::lock_guard l(m_mutex);
-    m_gate_open = false;
-  }
-  void open_gate() {
-    {
-      std::lock_guard l(m_mutex);
-      m_gate_open = true;
-    }
-    m_cv.notify_all();
-  }
-
-  using fetch::Upstream::get;
-  fetch::Outcome get(const std::string& suffix, fsio::TempFile& out, std::uint64_t max,
-                     const Headers& headers) override {
-    last_headers = headers;
-    std::string body;
-    auto o = get(suffix, body, max, headers);
-    if (o.status == Status::ok) out.write(body);
-    return o;
-  }
-  fetch::Outcome get(const std::string& suffix, std::string& out, std::uint64_t max,
-                     const Headers& headers) override {
-    last_headers = headers;
-    std::unique_lock l(m_mutex);
-    ++m_hits[suffix];
-    m_cv.wait(l, [&] { return m_gate_open; });
-    auto it = m_answers.find(suffix);
-    if (it == m_answers.end()) return {Status::not_found, 404, false, "no such thing"};
-    const Answer& a = it->second;
-    if (a.status != Status::ok)
-      return {a.status, a.status == Status::not_found ? 404 : 500, a.timed_out, "scripted"};
-    if (a.body.size() > max) return {Status::failed, 200, false, "too large"};
-    out = a.body;
-    return {Status::ok, 200, false, {}};
-  }
-
- public:
-  Headers last_headers;  // of the latest call
-
- private:
-  std::mutex m_mutex;
-  std::condition_variable m_cv;
-  bool m_gate_open = true;
-  std::map<std::string, Answer> m_answers;
-  std::map<std::string, int> m_hits;
-};
-
-// Collects responses delivered from any thread.
-class Responses {
- public:
-  Service::Done sink() {
-    return [this](Response r) {
-      {
-        std::lock_guard l(m_mutex);
-        m_got.push_back(std::move(r));
-      }
-      m_cv.notify_all();
-    };
-  }
-  std::vector<Response>& wait_for(std::size_t n) {
-    std::unique_lock l(m_mutex);
-    m_cv.wait(l, [&] { return m_got.size() >= n; });
-    return m_got;
-  }
-
- private:
-  std::mutex m_mutex;
-  std::condition_variable m_cv;
-  std::vector<Response> m_got;
-};
-
-std::string body_of(const Response& r) {
-  if (!r.object) return r.body;
-  if (auto* b = std::get_if<std::shared_ptr<const std::string>>(&r.object->body)) {
-    return (*b)->substr(r.offset, r.length);
-  }
-  std::string s(r.length, '\0');
-  EXPECT_EQ(::pread(std::get<fsio::UniqueFd>(r.object->body).get(), s.data(), s.size(),
-                    static_cast<off_t>(r.offset)),
-            static_cast<ssize_t>(s.size()));
-  return s;
-}
 
 class ServiceTest : public ::testing::Test {
  protected:
@@ -373,6 +269,99 @@ TEST_F(ServiceTest, FullQueueAnswersBusy) {
   EXPECT_EQ(running.wait_for(1).front().status, 200);
   EXPECT_EQ(waiting.wait_for(1).front().status, 200);
   tiny.shutdown();
+}
+
+// A store whose reads may block (a remote one): every read it gets happens off the caller's
+// thread, so a serving thread never waits for a network round trip.
+class RemoteLikeStore final : public store::Store {
+ public:
+  explicit RemoteLikeStore(store::Store& inner) : m_inner(inner) {}
+  bool reads_may_block() const override { return true; }
+  std::optional<store::Object> get(const std::string& key) override {
+    note_read();
+    return m_inner.get(key);
+  }
+  fsio::TempFile stage() override { return m_inner.stage(); }
+  bool put(const std::string& key, fsio::TempFile staged) override {
+    return m_inner.put(key, std::move(staged));
+  }
+  bool repair_list(const std::string& m) override { return m_inner.repair_list(m); }
+  std::vector<std::string> versions(const std::string& m) override {
+    note_read();
+    return m_inner.versions(m);
+  }
+  std::vector<std::string> modules() override { return m_inner.modules(); }
+  std::vector<std::string> files(const std::string& m) override { return m_inner.files(m); }
+  int reads_on(std::thread::id t) {
+    std::lock_guard l(m_mutex);
+    return m_reads[t];
+  }
+
+ private:
+  void note_read() {
+    std::lock_guard l(m_mutex);
+    ++m_reads[std::this_thread::get_id()];
+  }
+  store::Store& m_inner;
+  std::mutex m_mutex;
+  std::map<std::thread::id, int> m_reads;
+};
+
+TEST_F(ServiceTest, ReadsOfABlockingStoreNeverRunOnTheCallersThread) {
+  RemoteLikeStore remote(*m_store);
+  ServiceOptions o;
+  o.sumdb_sources["sum.example"] = {&m_upstream, ""};
+  metrics::Registry registry;
+  Service s(o, remote, m_upstream, m_pool,
+            std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()),
+            registry);
+  m_upstream.set("example.com/m/@v/v1.0.0.mod", {Status::ok, "module example.com/m\n"});
+  m_upstream.set("example.com/m/@v/list", {Status::ok, "v1.0.0\n"});
+  const auto me = std::this_thread::get_id();
+  for (const char* target : {"/example.com/m/@v/v1.0.0.mod", "/example.com/m/@v/list", "/readyz",
+                             "/sumdb/sum.example/tile/8/0/001"}) {
+    for (int round = 0; round < 2; ++round) {  // a miss, then a hit
+      const HttpRequest req = make_request("GET", target);
+      EXPECT_FALSE(s.respond_now(req)) << target << ": answered on the serving thread";
+      Responses rs;
+      s.handle(req, rs.sink());
+      rs.wait_for(1);
+    }
+  }
+  EXPECT_EQ(remote.reads_on(me), 0);
+  // What needs no store is still answered at once.
+  EXPECT_TRUE(s.respond_now(make_request("GET", "/healthz")));
+  EXPECT_TRUE(s.respond_now(make_request("GET", "/example.com/m/@v/v1.0.0.zap")));
+}
+
+TEST_F(ServiceTest, ARuleAddedByAReloadAppliesToFilesInTheMemoryCache) {
+  const auto rules = m_dir.path() / "rules.toml";
+  { std::ofstream(rules) << "# no rules yet\n"; }
+  policy::Policy p(policy::PolicyFiles{rules.string(), "", ""},
+                   [](const std::string&) -> std::unique_ptr<fetch::Upstream> { return nullptr; });
+  ServiceOptions o;
+  o.policy = &p;
+  metrics::Registry registry;
+  Service s(o, *m_store, m_upstream, m_pool,
+            std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()),
+            registry);
+  m_upstream.set("example.com/m/@v/v1.0.0.mod", {Status::ok, "module example.com/m\n"});
+  const HttpRequest req = make_request("GET", "/example.com/m/@v/v1.0.0.mod");
+  Responses miss;
+  s.handle(req, miss.sink());
+  ASSERT_EQ(miss.wait_for(1).front().status, 200);
+  auto hot = s.respond_now(req);  // now in the memory cache
+  ASSERT_TRUE(hot);
+  ASSERT_EQ(hot->status, 200);
+  {
+    std::ofstream(rules) << "[[rule]]\nname = \"no\"\nmodules = \"example.com/m\"\n"
+                            "action = \"deny\"\n";
+  }
+  ASSERT_EQ(p.reload(), std::nullopt);
+  ASSERT_FALSE(p.no_rules());
+  auto denied = s.respond_now(req);
+  ASSERT_TRUE(denied);
+  EXPECT_EQ(denied->status, 403);
 }
 
 TEST_F(ServiceTest, ConditionalAndRange) {

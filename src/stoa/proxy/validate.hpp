@@ -22,4 +22,8 @@ std::optional<std::string> info_problem(std::string_view body, std::string_view 
 // (a fork that keeps its original module line), and a proxy cannot know how it is required.
 std::optional<std::string> go_mod_problem(std::string_view body);
 
+// An @latest or query answer (a .info naming the version it resolved to) for `module`: JSON with
+// a canonical Version whose major agrees with the module path (the go command checks both).
+std::optional<std::string> resolved_info_problem(std::string_view body, std::string_view module);
+
 }  // namespace stoa::proxy

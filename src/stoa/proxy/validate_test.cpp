@@ -102,5 +102,24 @@ TEST(GoModLax, ModulePathIsUnquoted) {
   EXPECT_FALSE(parse_go_mod_lax("go 1.21\n")->has_module);
 }
 
+TEST(ResolvedInfoProblem, CanonicalVersionOfTheRightMajorOnly) {
+  struct Case {
+    const char* body;
+    const char* module;
+    bool ok;
+  };
+  const Case cases[] = {
+      {R"({"Version":"v1.2.3","Time":"2020-01-01T00:00:00Z"})", "example.com/m", true},
+      {R"({"Version":"v2.0.0"})", "example.com/m/v2", true},
+      {R"({"Version":"v2.0.0"})", "example.com/m", false},  // major disagrees with the path
+      {R"({"Version":"v1.2"})", "example.com/m", false},    // not canonical
+      {R"({"Time":"2020-01-01T00:00:00Z"})", "example.com/m", false},
+      {"not json", "example.com/m", false},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(!resolved_info_problem(c.body, c.module), c.ok) << c.body << " for " << c.module;
+  }
+}
+
 }  // namespace
 }  // namespace stoa::proxy

@@ -86,6 +86,12 @@ class Store {
   // a request's path: they read the whole namespace. Throw StoreError.
   virtual std::vector<std::string> modules() = 0;
   virtual std::vector<std::string> files(const std::string& escaped_module) = 0;
+
+  // Whether get() (and versions()) may block for longer than a local syscall: true for a remote
+  // backend (a network round trip), false for disk and memory. A caller on a thread that must
+  // not block (an event loop) sends the reads of such a store to a worker pool; the disk store is
+  // read in place (an open and an fstat).
+  virtual bool reads_may_block() const { return false; }
 };
 
 // The body "<m>/@v/list" must have for these versions (escaped, as versions() returns them): the

@@ -45,6 +45,7 @@ using fsio::UniqueFd;
 
 class S3Store final : public Store {
  public:
+  bool reads_may_block() const override { return true; }  // every read is a network round trip
   explicit S3Store(const S3Options& o) : m_client(o) {
     if (m_o.part_size < (std::uint64_t{5} << 20)) fail("part size must be at least 5 MiB");
     if (m_o.spool_dir.empty()) fail("no spool directory");

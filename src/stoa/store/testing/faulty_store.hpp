@@ -70,6 +70,7 @@ class FaultyStore final : public Store {
     maybe_fail(Op::versions, escaped_module);
     return m_inner->files(escaped_module);
   }
+  bool reads_may_block() const override { return m_inner->reads_may_block(); }
 
  private:
   struct Slot {

@@ -1,0 +1,23 @@
+#include "stoa/proxy/version_filter.hpp"
+
+namespace stoa::proxy {
+
+std::string filter_list(const VersionFilter& filter, std::string_view module,
+                        std::string_view list_body) {
+  std::string out;
+  out.reserve(list_body.size());
+  while (!list_body.empty()) {
+    const auto nl = list_body.find('\n');
+    const std::string_view line = list_body.substr(0, nl);
+    list_body = nl == std::string_view::npos ? "" : list_body.substr(nl + 1);
+    const auto space = line.find(' ');
+    const std::string_view version = line.substr(0, space);
+    const std::string_view time = space == std::string_view::npos ? "" : line.substr(space + 1);
+    if (!version.empty() && filter.check(module, version, time).hidden) continue;
+    out.append(line);
+    if (nl != std::string_view::npos) out += '\n';
+  }
+  return out;
+}
+
+}  // namespace stoa::proxy

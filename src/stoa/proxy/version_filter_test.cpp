@@ -1,0 +1,112 @@
+// The version filter seam: a hidden version is absent from list, never the @latest answer, and
+// refused for its files and queries; the router is untouched (the fake is plugged in through
+// ServiceOptions::version_filter).
+#include "stoa/proxy/version_filter.hpp"
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "stoa/fsio/testing/scratch_dir.hpp"
+#include "stoa/proxy/service.hpp"
+#include "stoa/proxy/testing/fakes.hpp"
+#include "stoa/store/memory.hpp"
+
+namespace stoa::proxy {
+namespace {
+
+using fakes::Responses;
+using fakes::ScriptedUpstream;
+using fetch::Status;
+
+// Hides one version of one module.
+class HideOne final : public VersionFilter {
+ public:
+  HideOne(std::string module, std::string version)
+      : m_module(std::move(module)), m_version(std::move(version)) {}
+  Verdict check(std::string_view module, std::string_view version,
+                std::string_view /*time*/) const override {
+    if (module == m_module && version == m_version) return {true, "known vulnerable"};
+    return {};
+  }
+
+ private:
+  std::string m_module, m_version;
+};
+
+TEST(FilterList, DropsHiddenLinesKeepsTheRest) {
+  const HideOne f("example.com/m", "v1.1.0");
+  EXPECT_EQ(filter_list(f, "example.com/m", "v1.0.0\nv1.1.0\nv1.2.0\n"), "v1.0.0\nv1.2.0\n");
+  EXPECT_EQ(filter_list(f, "example.com/m", "v1.1.0 2020-01-01T00:00:00Z\nv1.0.0"), "v1.0.0");
+  EXPECT_EQ(filter_list(f, "example.com/other", "v1.1.0\n"), "v1.1.0\n");
+  EXPECT_EQ(filter_list(f, "example.com/m", ""), "");
+}
+
+class VersionFilterSeamTest : public ::testing::Test {
+ protected:
+  VersionFilterSeamTest()
+      : m_store(store::make_memory_store(m_dir.path())),
+        m_pool(4, 64),
+        m_filter("example.com/m", "v1.1.0") {
+    ServiceOptions o;
+    o.version_filter = &m_filter;
+    m_service = std::make_unique<Service>(
+        o, *m_store, m_upstream, m_pool,
+        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()),
+        m_registry);
+  }
+  ~VersionFilterSeamTest() override { m_pool.shutdown(); }
+  Response get(const std::string& target) {
+    Responses rs;
+    m_service->handle(fakes::make_request("GET", target), rs.sink());
+    return std::move(rs.wait_for(1).front());
+  }
+
+  metrics::Registry m_registry;
+  fsio::testing::ScratchDir m_dir;
+  std::unique_ptr<store::Store> m_store;
+  fetch::WorkerPool m_pool;
+  ScriptedUpstream m_upstream;
+  HideOne m_filter;
+  std::unique_ptr<Service> m_service;
+};
+
+constexpr const char* k_info_110 = R"({"Version":"v1.1.0","Time":"2020-01-02T00:00:00Z"})";
+constexpr const char* k_info_100 = R"({"Version":"v1.0.0","Time":"2020-01-01T00:00:00Z"})";
+
+TEST_F(VersionFilterSeamTest, AHiddenVersionIsNotListed) {
+  m_upstream.set("example.com/m/@v/list", {Status::ok, "v1.0.0\nv1.1.0\n"});
+  Response r = get("/example.com/m/@v/list");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "v1.0.0\n");
+  EXPECT_EQ(get("/example.com/m/@v/list").body, "v1.0.0\n");  // from the answer cache too
+}
+
+TEST_F(VersionFilterSeamTest, AHiddenVersionIsNeverLatest) {
+  m_upstream.set("example.com/m/@latest", {Status::ok, k_info_110});
+  Response r = get("/example.com/m/@latest");
+  // 404: the go command then computes latest from the (filtered) list.
+  EXPECT_EQ(r.status, 404);
+  EXPECT_NE(r.body.find("known vulnerable"), std::string::npos) << r.body;
+  EXPECT_EQ(get("/example.com/m/@latest").status, 404);  // cached answer: still hidden
+  m_upstream.set("example.com/n/@latest",
+                 {Status::ok, R"({"Version":"v1.1.0","Time":"2020-01-02T00:00:00Z"})"});
+  EXPECT_EQ(get("/example.com/n/@latest").status, 200);  // another module: not hidden
+}
+
+TEST_F(VersionFilterSeamTest, AHiddenVersionIsRefusedForItsFilesAndQueries) {
+  m_upstream.set("example.com/m/@v/v1.1.0.info", {Status::ok, k_info_110});
+  m_upstream.set("example.com/m/@v/v1.0.0.info", {Status::ok, k_info_100});
+  m_upstream.set("example.com/m/@v/master.info", {Status::ok, k_info_110});
+  for (const char* file : {"info", "mod", "zip"}) {
+    Response r = get(std::string("/example.com/m/@v/v1.1.0.") + file);
+    EXPECT_EQ(r.status, 403) << file;
+    EXPECT_EQ(r.body, "forbidden: example.com/m@v1.1.0 is filtered: known vulnerable\n") << file;
+  }
+  EXPECT_EQ(m_upstream.hits("example.com/m/@v/v1.1.0.info"), 0);  // never fetched
+  EXPECT_EQ(get("/example.com/m/@v/master.info").status, 403);    // a query resolving to it
+  EXPECT_EQ(get("/example.com/m/@v/v1.0.0.info").status, 200);
+}
+
+}  // namespace
+}  // namespace stoa::proxy
