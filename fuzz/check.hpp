@@ -45,6 +45,17 @@ inline bool printable_line(std::string_view s) {
   return true;
 }
 
+// What error_response guarantees: one line without control characters, ending in '\n'.
+inline bool one_line(std::string_view body) {
+  if (body.empty() || body.back() != '\n') return false;
+  body.remove_suffix(1);
+  for (const char c : body) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b == 0x7f) return false;
+  }
+  return true;
+}
+
 // Splits `s` at '\n' into exactly `n` fields: the last one takes the rest (newlines included),
 // missing ones are empty.
 inline std::vector<std::string_view> fields(std::string_view s, std::size_t n) {

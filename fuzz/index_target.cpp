@@ -13,19 +13,9 @@
 
 namespace {
 
+using stoa::fuzz::one_line;
 using stoa::fuzz::require;
 namespace proxy = stoa::proxy;
-
-// What error_response guarantees: one line without control characters, ending in '\n'.
-bool one_line(std::string_view body) {
-  if (body.empty() || body.back() != '\n') return false;
-  body.remove_suffix(1);
-  for (const char c : body) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b < 0x20 || b == 0x7f) return false;
-  }
-  return true;
-}
 
 }  // namespace
 
