@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "stoa/module/version_list.hpp"
 #include "stoa/text/ascii.hpp"
 #include "stoa/text/json.hpp"
 
@@ -10,16 +11,6 @@ namespace stoa::index {
 namespace {
 
 constexpr std::int64_t k_ns = 1'000'000'000;
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2 ? 1 : 0;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
 
 void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) {
   z += 719468;
@@ -93,8 +84,8 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
   }
   if (pos != s.size()) return std::nullopt;
   const std::int64_t secs =
-      days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
-      mi * 60 + sec - offset;
+      module::days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
+      h * 3600 + mi * 60 + sec - offset;
   // Unix ns in an int64 end in April 2262.
   if (secs < 0 || secs > (INT64_MAX - k_ns) / k_ns) return std::nullopt;
   return secs * k_ns + frac;

@@ -17,6 +17,10 @@ struct Instant {
   friend auto operator<=>(const Instant&, const Instant&) = default;
 };
 
+// Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (negative before it; H.
+// Hinnant's days_from_civil algorithm). m in 1..12, d in 1..31.
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d);
+
 // The byte length of the white-space character (unicode.IsSpace) that starts at s[i], 0 when
 // none: ASCII \t \n \v \f \r and space, and the UTF-8 forms of U+0085, U+00A0, U+1680,
 // U+2000-U+200A, U+2028, U+2029, U+202F, U+205F and U+3000. Requires i < s.size().
