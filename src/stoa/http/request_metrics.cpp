@@ -31,7 +31,11 @@ RequestMetrics::RequestMetrics(metrics::Registry& registry)
                                   {"outcome"})),
       m_bytes(registry.counter("stoa_http_response_bytes_total", "Response body bytes sent.",
                                {"endpoint"})),
-      m_connections(registry.gauge("stoa_http_connections", "Open client connections.").with({})) {}
+      m_connections(registry.gauge("stoa_http_connections", "Open client connections.").with({})),
+      m_accepted(registry
+                     .counter("stoa_http_connections_accepted_total",
+                              "Client connections accepted since start (open or closed since).")
+                     .with({})) {}
 
 void RequestMetrics::record(std::string_view endpoint, int status, proxy::Outcome outcome,
                             double seconds, std::uint64_t bytes) {

@@ -1,6 +1,6 @@
 #pragma once
 // Per-request metrics of the HTTP front end: requests by endpoint and status, latency by
-// endpoint, answers by outcome, bytes sent, open connections. Recording is lock-free once a
+// endpoint, answers by outcome, bytes sent, open and accepted connections. Recording is lock-free once a
 // series exists (series pointers are cached in atomics; a new series takes the family's lock once).
 
 #include <array>
@@ -19,6 +19,8 @@ class RequestMetrics {
   void record(std::string_view endpoint, int status, proxy::Outcome outcome, double seconds,
               std::uint64_t bytes);
   metrics::Gauge& connections() { return m_connections; }
+  // Connections taken in (after the TLS handshake where TLS is on), open or since closed.
+  metrics::Counter& accepted() { return m_accepted; }
 
   static constexpr std::array<std::string_view, 9> k_endpoints = {
       "list", "info", "mod", "zip", "latest", "query", "sumdb", "internal", "other"};
@@ -32,6 +34,7 @@ class RequestMetrics {
   metrics::Family<metrics::Counter>& m_outcomes;
   metrics::Family<metrics::Counter>& m_bytes;
   metrics::Gauge& m_connections;
+  metrics::Counter& m_accepted;
 
   std::array<std::array<std::atomic<metrics::Counter*>, k_codes.size()>, k_endpoints.size()>
       m_request_cache{};

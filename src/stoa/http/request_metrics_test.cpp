@@ -31,7 +31,10 @@ TEST(RequestMetrics, CountsByEndpointCodeAndOutcome) {
             std::string::npos);
   m.connections().add(2);
   m.connections().add(-1);
+  m.accepted().inc();
+  m.accepted().inc();
   EXPECT_NE(r.render().find("stoa_http_connections 1\n"), std::string::npos);
+  EXPECT_NE(r.render().find("stoa_http_connections_accepted_total 2\n"), std::string::npos);
 }
 
 }  // namespace

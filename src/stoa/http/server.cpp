@@ -610,6 +610,7 @@ struct Server::Impl {
     beast::flat_buffer buffer(options.max_header_bytes + 8192);
     bool first = true;
     metrics.connections().add(1);
+    metrics.accepted().inc();
     struct ConnectionCount {
       metrics::Gauge& g;
       ~ConnectionCount() { g.add(-1); }
