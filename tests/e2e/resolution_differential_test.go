@@ -427,14 +427,20 @@ var resolutionCommands = []resolutionCommand{
 	{"install-latest", func(c *resolutionClient, m resolutionModules) (string, error) {
 		// -n: resolve and download as go install does, print the build instead of running it
 		// (building the runtime into a fresh cache costs minutes on a loaded machine). One
-		// command per tool: go install takes the packages of one module@version at a time.
-		var out string
-		var err error
-		for _, tool := range m.tools {
-			o, e := c.goRun("install", "-n", tool)
-			out += o
-			err = errors.Join(err, e)
+		// command per tool (go install takes the packages of one module@version at a time),
+		// all at once: each downloads only its own module into the shared module cache.
+		outs := make([]string, len(m.tools))
+		errs := make([]error, len(m.tools))
+		var wg sync.WaitGroup
+		for i, tool := range m.tools {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				outs[i], errs[i] = c.goRun("install", "-n", tool)
+			}()
 		}
+		wg.Wait()
+		out, err := strings.Join(outs, ""), errors.Join(errs...)
 		var keep []string
 		for _, l := range strings.Split(out, "\n") {
 			if strings.HasPrefix(l, "go: ") || strings.HasPrefix(l, "$ ") || strings.HasPrefix(l, "exit:") {
@@ -473,7 +479,10 @@ func compareResolution(t *testing.T, targets []resolutionTarget, m resolutionMod
 			errs := make([]error, len(targets))
 			var wg sync.WaitGroup
 			for i, tg := range targets {
-				c := &resolutionClient{g: goClient(t, tg.goproxy).With(tg.env...), dir: t.TempDir()}
+				// On a memory filesystem: a fresh module cache per command and target is most of
+				// this suite's file creation (gocmd.MemDir).
+				g := gocmd.NewIn(t, gocmd.MemDir(t), tg.goproxy, sharedGoCache).With(tg.env...)
+				c := &resolutionClient{g: g, dir: gocmd.MemDir(t)}
 				mods := m
 				if tg.modules != nil {
 					mods = *tg.modules
@@ -579,10 +588,10 @@ func TestResolutionDifferentialProxy(t *testing.T) {
 		viaGoproxy.add(b.modules(f, true))
 	}
 	up := startResolutionUpstream(t, rows...)
-	s := stoatest.Start(t, stoatest.Config{Upstream: up.URL(), FetchTimeout: "20s"})
-	chained := stoatest.Start(t, stoatest.Config{Upstream: s.URL, FetchTimeout: "20s"})
-	gp := goproxytest.Start(t, goproxytest.Config{Upstream: up.URL()})
-	inFront := stoatest.Start(t, stoatest.Config{Upstream: gp.URL, FetchTimeout: "20s"})
+	s := stoatest.Start(t, stoatest.Config{Upstream: up.URL(), FetchTimeout: "20s", DataDir: gocmd.MemDir(t)})
+	chained := stoatest.Start(t, stoatest.Config{Upstream: s.URL, FetchTimeout: "20s", DataDir: gocmd.MemDir(t)})
+	gp := goproxytest.Start(t, goproxytest.Config{Upstream: up.URL(), Dir: gocmd.MemDir(t)})
+	inFront := stoatest.Start(t, stoatest.Config{Upstream: gp.URL, FetchTimeout: "20s", DataDir: gocmd.MemDir(t)})
 	compareResolution(t, []resolutionTarget{
 		{name: "direct", goproxy: up.URL()},
 		{name: "stoa", goproxy: s.URL, against: "direct"},
@@ -674,11 +683,11 @@ func resolutionGit(t *testing.T) *vcsWorld {
 func TestResolutionDifferentialDirect(t *testing.T) {
 	t.Parallel()
 	w := resolutionGit(t)
-	s := w.stoa(t)
-	chained := stoatest.Start(t, stoatest.Config{Upstream: s.URL, FetchTimeout: "60s"})
+	s := w.stoa(t, "--data-dir", gocmd.MemDir(t))
+	chained := stoatest.Start(t, stoatest.Config{Upstream: s.URL, FetchTimeout: "60s", DataDir: gocmd.MemDir(t)})
 	gitEnv := []string{"GIT_CONFIG_GLOBAL=" + w.gitConfig, "GIT_CONFIG_NOSYSTEM=1"}
-	gp := goproxytest.Start(t, goproxytest.Config{Upstream: "direct", Env: gitEnv})
-	inFront := stoatest.Start(t, stoatest.Config{Upstream: gp.URL, FetchTimeout: "60s"})
+	gp := goproxytest.Start(t, goproxytest.Config{Upstream: "direct", Env: gitEnv, Dir: gocmd.MemDir(t)})
+	inFront := stoatest.Start(t, stoatest.Config{Upstream: gp.URL, FetchTimeout: "60s", DataDir: gocmd.MemDir(t)})
 	compareResolution(t, []resolutionTarget{
 		{name: "direct", goproxy: "direct", env: gitEnv},
 		{name: "stoa", goproxy: s.URL, against: "direct"},

@@ -34,6 +34,9 @@ type Config struct {
 	// Env is extra "KEY=VALUE" settings for goproxy and the go command it runs for direct
 	// fetches (a git configuration, for instance); they replace the defaults of the same key.
 	Env []string
+	// Dir holds goproxy's cache, module cache and temp files: a directory of the test's,
+	// removed by its cleanup ("" = tb.TempDir()).
+	Dir string
 }
 
 // Server is a running goproxy.
@@ -62,7 +65,10 @@ func Bin(tb testing.TB) string {
 // Start starts goproxy and waits (bounded) until it listens on its port.
 func Start(tb testing.TB, c Config) *Server {
 	tb.Helper()
-	root := tb.TempDir()
+	root := c.Dir
+	if root == "" {
+		root = tb.TempDir()
+	}
 	// goproxy's go command leaves a read-only module cache: writable again before removal
 	// (cleanups run last-registered first).
 	tb.Cleanup(func() { gocmd.MakeWritable(root) })
