@@ -55,9 +55,10 @@ fi
 # versitygw, built from the Go module proxy into /usr/local/bin. Skipped when that exact version
 # is already there (`go version -m` names the module version a binary was built from).
 versitygw_version=v1.8.0
-want_versitygw=false
-case "${1:-all}" in test|bench|all) want_versitygw=true ;; esac
-if $want_versitygw; then
+goproxy_version=v0.26.1
+want_go_tools=false
+case "${1:-all}" in test|bench|all) want_go_tools=true ;; esac
+if $want_go_tools; then
   go_bin=$(command -v go || echo /usr/local/go/bin/go)
   have=$("$go_bin" version -m /usr/local/bin/versitygw 2>/dev/null |
     awk '$1 == "mod" && $2 == "github.com/versity/versitygw" { print $3 }' || true)
@@ -69,5 +70,31 @@ if $want_versitygw; then
       "$go_bin" install "github.com/versity/versitygw/cmd/versitygw@$versitygw_version"
     $sudo install -m 0755 "$tmp_bin/versitygw" /usr/local/bin/versitygw
     rm -rf "$tmp_bin"
+  fi
+fi
+
+# goproxy (cmd/goproxy of github.com/goproxy/goproxy), another Go module proxy: stoa's upstream
+# in the resolution differential tests (tests/e2e/resolution_differential_test.go) and a
+# reference for the benchmark, built into /usr/local/bin. Not with `go install m@version`: that
+# reads the module's version list for its deprecation notice and fails when the registry does
+# not serve the list (it serves the version itself); built instead as a dependency of a
+# throw-away module at the pinned version (`go version -m` names it on the "mod" line all the
+# same: the module of the main package).
+if $want_go_tools; then
+  have=$("$go_bin" version -m /usr/local/bin/goproxy 2>/dev/null |
+    awk '$1 == "mod" && $2 == "github.com/goproxy/goproxy" { print $3 }' || true)
+  if [ "$have" != "$goproxy_version" ]; then
+    echo "install-deps: building goproxy $goproxy_version into /usr/local/bin"
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    tmp_mod=$(mktemp -d)
+    (
+      cd "$tmp_mod"
+      export GOTOOLCHAIN=local GOFLAGS=-mod=mod GOWORK=off
+      "$go_bin" mod init stoa-install-goproxy >/dev/null 2>&1
+      "$go_bin" get "github.com/goproxy/goproxy@$goproxy_version"
+      "$go_bin" build -trimpath -o goproxy github.com/goproxy/goproxy/cmd/goproxy
+    )
+    $sudo install -m 0755 "$tmp_mod/goproxy" /usr/local/bin/goproxy
+    rm -rf "$tmp_mod"
   fi
 fi

@@ -236,10 +236,15 @@ func (w *vcsWorld) stoa(t *testing.T, extra ...string) *stoatest.Stoa {
 		"--direct-negative-ttl", "1m",
 		"--direct-timeout", "2m",
 	}
-	upstream, sumdb := "direct", ""
+	upstream, sumdb, dataDir := "direct", "", ""
 	for i := 0; i < len(extra); i++ {
 		if extra[i] == "--upstream" {
 			upstream = extra[i+1]
+			i++
+			continue
+		}
+		if extra[i] == "--data-dir" {
+			dataDir = extra[i+1]
 			i++
 			continue
 		}
@@ -253,6 +258,7 @@ func (w *vcsWorld) stoa(t *testing.T, extra ...string) *stoatest.Stoa {
 	return stoatest.Start(t, stoatest.Config{
 		Upstream: upstream,
 		Sumdb:    sumdb,
+		DataDir:  dataDir,
 		Args:     args,
 		Env: []string{"HTTP_PROXY=" + w.meta.URL(), "HTTPS_PROXY=" + w.meta.URL(),
 			"NO_PROXY=127.0.0.1,localhost"},

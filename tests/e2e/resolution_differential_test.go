@@ -1,10 +1,12 @@
 package e2e
 
-// The go command is the judge of version resolution (#20): the same go commands run against an
-// upstream directly and through stoa (and through stoa behind stoa) must pick the same versions
-// and leave the same go.mod and go.sum. Each upstream behaviour is a row (a proxy with and
-// without @latest, lists with and without pseudo-versions and a time column, direct through
-// real git); each command is a column. Every target gets a fresh module cache per command.
+// The go command is the judge of version resolution (#20): the same go commands run through a
+// chain ending in stoa and through that chain without it must pick the same versions and leave
+// the same go.mod and go.sum. Chains: the upstream directly against stoa in front of it, stoa
+// against stoa behind it (federation), goproxy (another module proxy) against stoa in front of
+// goproxy. Each upstream behaviour (a proxy with and without @latest, lists with and without
+// pseudo-versions and a time column, direct through real git) is a row; each command is a
+// column. Every target gets a fresh module cache per command.
 
 import (
 	"encoding/json"
@@ -24,36 +26,55 @@ import (
 	"golang.org/x/mod/semver"
 
 	"stoa.test/internal/gocmd"
+	"stoa.test/internal/goproxytest"
 	"stoa.test/internal/modgen"
 	"stoa.test/internal/stoatest"
 	"stoa.test/internal/upstream"
 	"stoa.test/internal/vcstest"
 )
 
-// resolutionModules is what a client of one row imports and asks for.
+// resolutionModules is what a client imports and asks for (the rows of one upstream together:
+// each row's modules have a path of their own, so the go command resolves them independently).
 type resolutionModules struct {
-	imports []string          // module paths whose root package the client imports
-	queried []string          // module paths asked @latest, @upgrade and @patch one by one
-	start   map[string]string // module path -> the version go.mod requires at first
-	branch  string            // "module@branch", a query
-	tool    string            // "module/cmd@latest" for go install
-	patch   []string          // the modules asked @patch (those with a tagged start version)
+	imports  []string          // module paths whose root package the client imports
+	queried  []string          // module paths asked @latest, @upgrade and @patch one by one
+	start    map[string]string // module path -> the version go.mod requires at first
+	branches []string          // "module@branch", queries
+	tools    []string          // "module/cmd@latest" for go install, one command each
+	patch    []string          // the modules asked @patch (those with a tagged start version)
 }
 
-// The proxy rows' modules, under example.com/res/.
+// add appends the modules of another row.
+func (m *resolutionModules) add(o resolutionModules) {
+	m.imports = append(m.imports, o.imports...)
+	m.queried = append(m.queried, o.queried...)
+	if m.start == nil {
+		m.start = map[string]string{}
+	}
+	for p, v := range o.start {
+		m.start[p] = v
+	}
+	m.branches = append(m.branches, o.branches...)
+	m.tools = append(m.tools, o.tools...)
+	m.patch = append(m.patch, o.patch...)
+}
+
+// The proxy rows' modules, under a base path per row (resBase for a test of one row).
 const (
-	resLib        = "example.com/res/lib"        // tags, a pre-release above them, a branch
-	resRetracted  = "example.com/res/retracted"  // the newest tag retracts itself
-	resDeprecated = "example.com/res/deprecated" // the newest go.mod says Deprecated
-	resPseudo     = "example.com/res/pseudo"     // only pseudo-versions
-	resIncompat   = "example.com/res/incompat"   // no go.mod; newest tag v2.0.0+incompatible
-	resTool       = "example.com/res/tool"       // a command
-	resLoose      = "example.com/res/loose"      // its list names v1.3, a valid but not canonical version
+	resBase       = "example.com/res"
+	resLib        = "lib"        // tags, a pre-release above them, a branch
+	resRetracted  = "retracted"  // the newest tag retracts itself
+	resDeprecated = "deprecated" // the newest go.mod says Deprecated
+	resPseudo     = "pseudo"     // only pseudo-versions
+	resIncompat   = "incompat"   // no go.mod; newest tag v2.0.0+incompatible
+	resTool       = "tool"       // a command
+	resLoose      = "loose"      // its list names v1.3, a valid but not canonical version
 )
 
-// resolutionFixture is every version the fake upstream serves, and the extra lines of the
-// lists that name pseudo-versions.
+// resolutionFixture is every version the fake upstream serves for one row, and the extra
+// lines of the lists that name pseudo-versions.
 type resolutionFixture struct {
+	base      string // the module paths are base + "/" + resLib etc.
 	built     []*modgen.Built
 	byMod     map[string][]*modgen.Built
 	lists     map[string][]string // module -> list lines (pseudo-versions included, each with a time)
@@ -61,10 +82,11 @@ type resolutionFixture struct {
 	looseInfo []byte              // the answer to loose's "v1.3" query
 }
 
-func buildResolutionFixture(t *testing.T) *resolutionFixture {
+func buildResolutionFixture(t *testing.T, base string) *resolutionFixture {
 	t.Helper()
-	f := &resolutionFixture{byMod: map[string][]*modgen.Built{}, lists: map[string][]string{}}
+	f := &resolutionFixture{base: base, byMod: map[string][]*modgen.Built{}, lists: map[string][]string{}}
 	add := func(m modgen.Module, listTime string) *modgen.Built {
+		m.Path = base + "/" + m.Path
 		if m.Files == nil {
 			pkg := filepath.Base(m.Path)
 			m.Files = map[string]string{pkg + ".go": fmt.Sprintf("package %s\n\nconst V = %q\n", pkg, m.Version)}
@@ -90,10 +112,10 @@ func buildResolutionFixture(t *testing.T) *resolutionFixture {
 		add(modgen.Module{Path: resRetracted, Version: v, Time: day(1 + i)}, "")
 	}
 	add(modgen.Module{Path: resRetracted, Version: "v1.2.0", Time: day(3),
-		GoMod: "module " + resRetracted + "\n\ngo 1.21\n\nretract v1.2.0 // broken\n"}, "")
+		GoMod: "module " + f.path(resRetracted) + "\n\ngo 1.21\n\nretract v1.2.0 // broken\n"}, "")
 	add(modgen.Module{Path: resDeprecated, Version: "v1.0.0", Time: day(1)}, "")
 	add(modgen.Module{Path: resDeprecated, Version: "v1.1.0", Time: day(2),
-		GoMod: "// Deprecated: use example.com/res/lib.\nmodule " + resDeprecated + "\n\ngo 1.21\n"}, "")
+		GoMod: "// Deprecated: use " + f.path(resLib) + ".\nmodule " + f.path(resDeprecated) + "\n\ngo 1.21\n"}, "")
 	// The time column says the lower pseudo-version is the newer commit (a rebased branch).
 	add(modgen.Module{Path: resPseudo, Version: "v0.0.0-20240101000000-aaaaaaaaaaaa"}, "2024-01-01T00:00:00Z")
 	add(modgen.Module{Path: resPseudo, Version: "v0.0.0-20240201000000-bbbbbbbbbbbb"}, "2024-05-01T00:00:00Z")
@@ -104,7 +126,7 @@ func buildResolutionFixture(t *testing.T) *resolutionFixture {
 	// answers v1.3.0; the list also has a line indented by blanks.
 	add(modgen.Module{Path: resLoose, Version: "v1.0.0", Time: day(1)}, "")
 	loose := add(modgen.Module{Path: resLoose, Version: "v1.3.0", Time: day(3)}, "")
-	f.lists[resLoose] = []string{"  v1.0.0 " + day(1).Format(time.RFC3339), "v1.3 " + day(3).Format(time.RFC3339)}
+	f.lists[f.path(resLoose)] = []string{"  v1.0.0 " + day(1).Format(time.RFC3339), "v1.3 " + day(3).Format(time.RFC3339)}
 	f.looseInfo = loose.Info
 	for i, v := range []string{"v1.0.0", "v1.1.0"} {
 		add(modgen.Module{Path: resTool, Version: v, Time: day(1 + i),
@@ -113,59 +135,75 @@ func buildResolutionFixture(t *testing.T) *resolutionFixture {
 	return f
 }
 
-var proxyModules = resolutionModules{
-	imports: []string{resLib, resRetracted, resDeprecated, resPseudo, resIncompat, resLoose},
-	queried: []string{resLib, resRetracted, resDeprecated, resPseudo, resIncompat, resTool, resLoose},
-	start: map[string]string{resLib: "v1.0.0", resRetracted: "v1.0.0", resDeprecated: "v1.0.0",
-		resPseudo: "v0.0.0-20240101000000-aaaaaaaaaaaa", resIncompat: "v1.0.0", resLoose: "v1.0.0"},
-	branch: resLib + "@main",
-	tool:   resTool + "/cmd/hello@latest",
-	patch:  []string{resLib, resRetracted, resDeprecated, resIncompat, resLoose},
-}
+// path is the module path of name in this row.
+func (f *resolutionFixture) path(name string) string { return f.base + "/" + name }
 
 // proxyBehaviour configures the fake upstream of one row.
 type proxyBehaviour struct {
-	name     string
-	noLatest bool // @latest answers 404 (the go command computes it from the list)
-	pseudo   bool // the lists name pseudo-versions
-	times    bool // the lists have the time column
+	name     string // also the last element of the row's base path
+	noLatest bool   // @latest answers 404 (the go command computes it from the list)
+	pseudo   bool   // the lists name pseudo-versions
+	times    bool   // the lists have the time column
 }
 
 var proxyBehaviours = []proxyBehaviour{
 	{name: "latest"},
-	{name: "latest+pseudo-times", pseudo: true, times: true},
+	{name: "latest-pseudo-times", pseudo: true, times: true},
 	{name: "no-latest", noLatest: true},
-	{name: "no-latest+pseudo", noLatest: true, pseudo: true},
-	{name: "no-latest+pseudo-times", noLatest: true, pseudo: true, times: true},
+	{name: "no-latest-pseudo", noLatest: true, pseudo: true},
+	{name: "no-latest-pseudo-times", noLatest: true, pseudo: true, times: true},
 }
 
-// modules is what the clients of the row import: not the module with only pseudo-versions
-// when nothing names them (no @latest, no pseudo-versions in its list), for the go command then
-// finds no version of it at all (list-queries compares that failure).
-func (b proxyBehaviour) modules() resolutionModules {
-	m := proxyModules
-	if b.noLatest && !b.pseudo {
-		m.imports = nil
-		for _, p := range proxyModules.imports {
-			if p != resPseudo {
-				m.imports = append(m.imports, p)
-			}
-		}
+// modules is what the clients of the row import and ask for: not the module with only
+// pseudo-versions when nothing names them (no @latest, no pseudo-versions in its list), for the
+// go command then finds no version of it at all (list-queries compares that failure).
+// listsDropPseudo is for a chain whose lists never name pseudo-versions (goproxy keeps only
+// releases and pre-releases).
+func (b proxyBehaviour) modules(f *resolutionFixture, listsDropPseudo bool) resolutionModules {
+	p := f.path
+	m := resolutionModules{
+		imports: []string{p(resLib), p(resRetracted), p(resDeprecated), p(resPseudo), p(resIncompat), p(resLoose)},
+		queried: []string{p(resLib), p(resRetracted), p(resDeprecated), p(resPseudo), p(resIncompat), p(resTool), p(resLoose)},
+		start: map[string]string{p(resLib): "v1.0.0", p(resRetracted): "v1.0.0", p(resDeprecated): "v1.0.0",
+			p(resPseudo): "v0.0.0-20240101000000-aaaaaaaaaaaa", p(resIncompat): "v1.0.0", p(resLoose): "v1.0.0"},
+		branches: []string{p(resLib) + "@main"},
+		tools:    []string{p(resTool) + "/cmd/hello@latest"},
+		patch:    []string{p(resLib), p(resRetracted), p(resDeprecated), p(resIncompat), p(resLoose)},
+	}
+	if b.noLatest && (!b.pseudo || listsDropPseudo) {
+		m.imports = slices.DeleteFunc(m.imports, func(mod string) bool { return mod == p(resPseudo) })
+		delete(m.start, p(resPseudo))
 	}
 	return m
 }
 
-// startResolutionUpstream starts the fake upstream of behaviour b over the fixture.
-func startResolutionUpstream(t *testing.T, f *resolutionFixture, b proxyBehaviour) *upstream.Server {
+// resolutionRow is one behaviour over its own fixture.
+type resolutionRow struct {
+	b proxyBehaviour
+	f *resolutionFixture
+}
+
+// startResolutionUpstream starts one fake upstream serving every row, each as its behaviour
+// says (the rows' module paths differ, so a row's faults and lists touch only its modules).
+func startResolutionUpstream(t *testing.T, rows ...resolutionRow) *upstream.Server {
 	t.Helper()
-	up := newUpstream(t, f.built...)
-	up.SetFile(resLib+"/@v/main.info", f.libMain.Info)
-	up.SetFile(resLoose+"/@v/v1.3.info", f.looseInfo)
+	up := newUpstream(t)
+	for _, r := range rows {
+		setResolutionRow(up, r.f, r.b)
+	}
+	return up
+}
+
+// setResolutionRow serves fixture f on up with behaviour b.
+func setResolutionRow(up *upstream.Server, f *resolutionFixture, b proxyBehaviour) {
+	up.Add(f.built...)
+	up.SetFile(f.path(resLib)+"/@v/main.info", f.libMain.Info)
+	up.SetFile(f.path(resLoose)+"/@v/v1.3.info", f.looseInfo)
 	for mod, lines := range f.lists {
 		if b.noLatest {
 			up.SetFault(mod+"/@latest", upstream.Fault{Status: 404})
 		}
-		if !b.pseudo && !b.times && mod != resLoose {
+		if !b.pseudo && !b.times && mod != f.path(resLoose) {
 			continue // the automatic list: tags only, no time column
 		}
 		var list []string
@@ -182,15 +220,20 @@ func startResolutionUpstream(t *testing.T, f *resolutionFixture, b proxyBehaviou
 		}
 		up.SetList(mod, list...)
 	}
-	return up
 }
 
 // resolutionTarget is one way to reach the upstream: directly, through stoa, through stoa
-// behind stoa.
+// behind stoa, through goproxy, through stoa in front of goproxy.
 type resolutionTarget struct {
 	name    string
 	goproxy string
 	env     []string // extra client environment
+	// against names the target whose outputs this one must equal: the one stoa fetches from.
+	// "" for a reference (the upstream itself, goproxy), whose outputs must succeed.
+	against string
+	// modules, when set, replaces what the clients of this target import and ask for (the
+	// same for a target and the one it is compared against).
+	modules *resolutionModules
 }
 
 // resolutionCommand is one column: it prepares a client directory, runs go commands in it and
@@ -359,7 +402,7 @@ var resolutionCommands = []resolutionCommand{
 		if err := c.writeClient(m, false); err != nil {
 			return "", err
 		}
-		out, err := c.goRun("get", m.branch)
+		out, err := c.goRun(append([]string{"get"}, m.branches...)...)
 		return out + c.files("go.mod", "go.sum"), err
 	}},
 	{"list-queries", func(c *resolutionClient, m resolutionModules) (string, error) {
@@ -383,8 +426,21 @@ var resolutionCommands = []resolutionCommand{
 	}},
 	{"install-latest", func(c *resolutionClient, m resolutionModules) (string, error) {
 		// -n: resolve and download as go install does, print the build instead of running it
-		// (building the runtime into a fresh cache costs minutes on a loaded machine).
-		out, err := c.goRun("install", "-n", m.tool)
+		// (building the runtime into a fresh cache costs minutes on a loaded machine). One
+		// command per tool (go install takes the packages of one module@version at a time),
+		// all at once: each downloads only its own module into the shared module cache.
+		outs := make([]string, len(m.tools))
+		errs := make([]error, len(m.tools))
+		var wg sync.WaitGroup
+		for i, tool := range m.tools {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				outs[i], errs[i] = c.goRun("install", "-n", tool)
+			}()
+		}
+		wg.Wait()
+		out, err := strings.Join(outs, ""), errors.Join(errs...)
 		var keep []string
 		for _, l := range strings.Split(out, "\n") {
 			if strings.HasPrefix(l, "go: ") || strings.HasPrefix(l, "$ ") || strings.HasPrefix(l, "exit:") {
@@ -408,8 +464,14 @@ var resolutionCommands = []resolutionCommand{
 }
 
 // compareResolution runs every command through every target (the targets of one command
-// concurrently) and reports, line by line, where a target differs from the first.
+// concurrently) and reports, line by line, where a target differs from the one it must equal.
+// A reference other than the first (goproxy) may differ from the first: that is goproxy's
+// own resolution, logged with -v, not stoa's.
 func compareResolution(t *testing.T, targets []resolutionTarget, m resolutionModules) {
+	index := map[string]int{}
+	for i, tg := range targets {
+		index[tg.name] = i
+	}
 	for _, cmd := range resolutionCommands {
 		t.Run(cmd.name, func(t *testing.T) {
 			t.Parallel()
@@ -417,26 +479,55 @@ func compareResolution(t *testing.T, targets []resolutionTarget, m resolutionMod
 			errs := make([]error, len(targets))
 			var wg sync.WaitGroup
 			for i, tg := range targets {
-				c := &resolutionClient{g: goClient(t, tg.goproxy).With(tg.env...), dir: t.TempDir()}
+				// On a memory filesystem: a fresh module cache per command and target is most of
+				// this suite's file creation (gocmd.MemDir).
+				g := gocmd.NewIn(t, gocmd.MemDir(t), tg.goproxy, sharedGoCache).With(tg.env...)
+				c := &resolutionClient{g: g, dir: gocmd.MemDir(t)}
+				mods := m
+				if tg.modules != nil {
+					mods = *tg.modules
+				}
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					outs[i], errs[i] = cmd.run(c, m)
+					start := time.Now()
+					outs[i], errs[i] = cmd.run(c, mods)
+					if testing.Verbose() {
+						t.Logf("%s: %s", tg.name, time.Since(start).Round(time.Millisecond))
+					}
 				}()
 			}
 			wg.Wait()
-			// The reference must have worked: two equal failures would prove nothing (a module
-			// that cannot be resolved is compared one by one, with -e, in list-queries).
-			if errs[0] != nil {
-				t.Fatalf("%s: %v", targets[0].name, errs[0])
+			for i, tg := range targets {
+				if tg.against != "" {
+					continue
+				}
+				// A reference must have worked: two equal failures would prove nothing (a module
+				// that cannot be resolved is compared one by one, with -e, in list-queries).
+				if errs[i] != nil {
+					t.Errorf("%s: %v", tg.name, errs[i])
+				} else if testing.Verbose() {
+					t.Logf("%s:\n%s", tg.name, outs[i])
+				}
+				if d := lineDiff(outs[0], outs[i]); i > 0 && d != "" && testing.Verbose() {
+					t.Logf("%s differs from %s (not stoa's doing; - %s, + %s):\n%s", tg.name, targets[0].name,
+						targets[0].name, tg.name, d)
+				}
 			}
-			if testing.Verbose() {
-				t.Logf("%s:\n%s", targets[0].name, outs[0])
-			}
-			for i := 1; i < len(targets); i++ {
-				if d := lineDiff(outs[0], outs[i]); d != "" {
-					t.Errorf("%s differs from %s (- %s, + %s):\n%s", targets[i].name, targets[0].name,
-						targets[0].name, targets[i].name, d)
+			for i, tg := range targets {
+				if tg.against == "" {
+					continue
+				}
+				ref, ok := index[tg.against]
+				if !ok {
+					t.Fatalf("%s: no target %q", tg.name, tg.against)
+				}
+				if errs[ref] != nil {
+					continue // reported above
+				}
+				if d := lineDiff(outs[ref], outs[i]); d != "" {
+					t.Errorf("%s differs from %s, its upstream (- %s, + %s):\n%s", tg.name, tg.against,
+						tg.against, tg.name, d)
 				}
 			}
 		})
@@ -483,32 +574,31 @@ func lineDiff(a, b string) string {
 	return d.String()
 }
 
-// stoaChain starts stoa with upstream url and a second stoa whose upstream is the first.
-func stoaChain(t *testing.T, url string, args ...string) (*stoatest.Stoa, *stoatest.Stoa) {
-	t.Helper()
-	first := stoatest.Start(t, stoatest.Config{Upstream: url, FetchTimeout: "20s", Args: args})
-	second := stoatest.Start(t, stoatest.Config{Upstream: first.URL, FetchTimeout: "20s"})
-	return first, second
-}
-
+// Every proxy behaviour at once: one fake upstream serves each row under its own base path
+// (example.com/res/<behaviour>/...), so one set of proxies and one go command per target and
+// command cover every row (the go command resolves each module on its own).
 func TestResolutionDifferentialProxy(t *testing.T) {
 	t.Parallel()
-	f := buildResolutionFixture(t)
+	var rows []resolutionRow
+	var m, viaGoproxy resolutionModules
 	for _, b := range proxyBehaviours {
-		t.Run(b.name, func(t *testing.T) {
-			m := b.modules()
-			t.Parallel()
-			up := startResolutionUpstream(t, f, b)
-			s := stoatest.Start(t, stoatest.Config{Upstream: up.URL(), FetchTimeout: "20s"})
-			_, chained := stoaChain(t, up.URL())
-			targets := []resolutionTarget{
-				{name: "direct", goproxy: up.URL()},
-				{name: "stoa", goproxy: s.URL},
-				{name: "stoa-stoa", goproxy: chained.URL},
-			}
-			compareResolution(t, targets, m)
-		})
+		f := buildResolutionFixture(t, resBase+"/"+b.name)
+		rows = append(rows, resolutionRow{b: b, f: f})
+		m.add(b.modules(f, false))
+		viaGoproxy.add(b.modules(f, true))
 	}
+	up := startResolutionUpstream(t, rows...)
+	s := stoatest.Start(t, stoatest.Config{Upstream: up.URL(), FetchTimeout: "20s", DataDir: gocmd.MemDir(t)})
+	chained := stoatest.Start(t, stoatest.Config{Upstream: s.URL, FetchTimeout: "20s", DataDir: gocmd.MemDir(t)})
+	gp := goproxytest.Start(t, goproxytest.Config{Upstream: up.URL(), Dir: gocmd.MemDir(t)})
+	inFront := stoatest.Start(t, stoatest.Config{Upstream: gp.URL, FetchTimeout: "20s", DataDir: gocmd.MemDir(t)})
+	compareResolution(t, []resolutionTarget{
+		{name: "direct", goproxy: up.URL()},
+		{name: "stoa", goproxy: s.URL, against: "direct"},
+		{name: "stoa-stoa", goproxy: chained.URL, against: "stoa"},
+		{name: "goproxy", goproxy: gp.URL, modules: &viaGoproxy},
+		{name: "stoa-goproxy", goproxy: inFront.URL, against: "goproxy", modules: &viaGoproxy},
+	}, m)
 }
 
 // The direct row's repositories on the shared git server (direct_test.go): resolve.git has tags
@@ -593,20 +683,24 @@ func resolutionGit(t *testing.T) *vcsWorld {
 func TestResolutionDifferentialDirect(t *testing.T) {
 	t.Parallel()
 	w := resolutionGit(t)
-	s := w.stoa(t)
-	chained := stoatest.Start(t, stoatest.Config{Upstream: s.URL, FetchTimeout: "60s"})
-	targets := []resolutionTarget{
-		{name: "direct", goproxy: "direct", env: []string{"GIT_CONFIG_GLOBAL=" + w.gitConfig, "GIT_CONFIG_NOSYSTEM=1"}},
-		{name: "stoa", goproxy: s.URL},
-		{name: "stoa-stoa", goproxy: chained.URL},
-	}
-	compareResolution(t, targets, resolutionModules{
-		imports: []string{gitResolve, gitOld},
-		queried: []string{gitResolve, gitOld, gitUntagged},
-		start:   map[string]string{gitResolve: "v1.0.0", gitOld: "v1.0.0"},
-		branch:  gitResolve + "@dev",
-		tool:    gitResolve + "/cmd/hello@latest",
-		patch:   []string{gitResolve, gitOld},
+	s := w.stoa(t, "--data-dir", gocmd.MemDir(t))
+	chained := stoatest.Start(t, stoatest.Config{Upstream: s.URL, FetchTimeout: "60s", DataDir: gocmd.MemDir(t)})
+	gitEnv := []string{"GIT_CONFIG_GLOBAL=" + w.gitConfig, "GIT_CONFIG_NOSYSTEM=1"}
+	gp := goproxytest.Start(t, goproxytest.Config{Upstream: "direct", Env: gitEnv, Dir: gocmd.MemDir(t)})
+	inFront := stoatest.Start(t, stoatest.Config{Upstream: gp.URL, FetchTimeout: "60s", DataDir: gocmd.MemDir(t)})
+	compareResolution(t, []resolutionTarget{
+		{name: "direct", goproxy: "direct", env: gitEnv},
+		{name: "stoa", goproxy: s.URL, against: "direct"},
+		{name: "stoa-stoa", goproxy: chained.URL, against: "stoa"},
+		{name: "goproxy", goproxy: gp.URL},
+		{name: "stoa-goproxy", goproxy: inFront.URL, against: "goproxy"},
+	}, resolutionModules{
+		imports:  []string{gitResolve, gitOld},
+		queried:  []string{gitResolve, gitOld, gitUntagged},
+		start:    map[string]string{gitResolve: "v1.0.0", gitOld: "v1.0.0"},
+		branches: []string{gitResolve + "@dev"},
+		tools:    []string{gitResolve + "/cmd/hello@latest"},
+		patch:    []string{gitResolve, gitOld},
 	})
 }
 
@@ -695,19 +789,20 @@ func TestResolutionListLinesAsTheGoCommandReadsThem(t *testing.T) {
 // docs/operations.md), while the go command against the upstream itself fails.
 func TestResolutionUpstreamDownStoaAnswersFromItsStore(t *testing.T) {
 	t.Parallel()
-	f := buildResolutionFixture(t)
-	up := startResolutionUpstream(t, f, proxyBehaviour{name: "no-latest+pseudo-times", noLatest: true, pseudo: true, times: true})
+	f := buildResolutionFixture(t, resBase)
+	up := startResolutionUpstream(t, resolutionRow{f: f, b: proxyBehaviour{name: "no-latest-pseudo-times", noLatest: true, pseudo: true, times: true}})
+	lib := f.path(resLib)
 	data := filepath.Join(t.TempDir(), "data")
 	s := stoatest.Start(t, stoatest.Config{Upstream: up.URL(), DataDir: data, FetchTimeout: "5s"})
 	// Through stoa, a client downloads lib v1.0.0 and then the newest lib, v1.1.0.
 	warm := &resolutionClient{g: goClient(t, s.URL), dir: t.TempDir()}
-	if err := warm.writeClient(resolutionModules{imports: []string{resLib}, start: map[string]string{resLib: "v1.0.0"}}, false); err != nil {
+	if err := warm.writeClient(resolutionModules{imports: []string{lib}, start: map[string]string{lib: "v1.0.0"}}, false); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := warm.goRun("mod", "download", resLib+"@v1.0.0"); err != nil {
+	if out, err := warm.goRun("mod", "download", lib+"@v1.0.0"); err != nil {
 		t.Fatal(out)
 	}
-	if out, err := warm.goRun("get", resLib+"@latest"); err != nil {
+	if out, err := warm.goRun("get", lib+"@latest"); err != nil {
 		t.Fatal(out)
 	}
 	s.Stop()
@@ -717,10 +812,10 @@ func TestResolutionUpstreamDownStoaAnswersFromItsStore(t *testing.T) {
 	s = stoatest.Start(t, stoatest.Config{Upstream: up.URL(), DataDir: data, FetchTimeout: "5s"})
 	query := func(goproxy string) (string, error) {
 		c := &resolutionClient{g: goClient(t, goproxy), dir: t.TempDir()}
-		if err := c.writeClient(resolutionModules{imports: []string{resLib}, start: map[string]string{resLib: "v1.0.0"}}, false); err != nil {
+		if err := c.writeClient(resolutionModules{imports: []string{lib}, start: map[string]string{lib: "v1.0.0"}}, false); err != nil {
 			t.Fatal(err)
 		}
-		stdout, stderr, err := c.g.Run(c.dir, "list", "-m", "-u", resLib)
+		stdout, stderr, err := c.g.Run(c.dir, "list", "-m", "-u", lib)
 		if err != nil {
 			return stderr, err
 		}
@@ -735,13 +830,13 @@ func TestResolutionUpstreamDownStoaAnswersFromItsStore(t *testing.T) {
 	}
 	// The list is the stored versions (no pseudo-version, no time column), so the update offered
 	// is the highest stored one.
-	if want := resLib + " v1.0.0 [v1.1.0]"; got != want {
+	if want := lib + " v1.0.0 [v1.1.0]"; got != want {
 		t.Errorf("through stoa with its upstream down: %q, want %q", got, want)
 	}
-	if r := get(t, s.URL+"/"+resLib+"/@v/list"); r.Status != 200 || string(r.Body) != "v1.0.0\nv1.1.0\n" {
+	if r := get(t, s.URL+"/"+lib+"/@v/list"); r.Status != 200 || string(r.Body) != "v1.0.0\nv1.1.0\n" {
 		t.Errorf("list from the store: %v", r)
 	}
-	if r := get(t, s.URL+"/"+resLib+"/@latest"); r.Status != 200 || !strings.Contains(string(r.Body), `"v1.1.0"`) {
+	if r := get(t, s.URL+"/"+lib+"/@latest"); r.Status != 200 || !strings.Contains(string(r.Body), `"v1.1.0"`) {
 		t.Errorf("@latest from the store: %v", r)
 	}
 }
