@@ -11,18 +11,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+using text::parse_u64;
 using text::to_lower;
 using text::trim_space;
-
-std::optional<std::uint64_t> parse_u64(std::string_view s) {
-  if (s.empty() || s.size() > 19) return std::nullopt;
-  std::uint64_t v = 0;
-  for (const char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return v;
-}
 
 // "HTTP/1.1 200 OK\r\n", "HTTP/2 404 \r\n"
 long parse_status_line(std::string_view line) {

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "stoa/fetch/upstream.hpp"
+#include "stoa/fetch/proxy_list.hpp"
 
 namespace stoa::fetch {
 namespace {

@@ -34,113 +34,9 @@ namespace {
 
 using text::iequals;
 using text::istarts_with;
+using text::parse_u64;
 using text::to_lower;
 using text::trim_space;
-
-bool is_digits(std::string_view s) {
-  if (s.empty()) return false;
-  for (const char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
-std::optional<std::uint64_t> parse_u64(std::string_view s) {
-  if (!is_digits(s) || s.size() > 19) return std::nullopt;
-  std::uint64_t v = 0;
-  for (const char c : s) v = v * 10 + static_cast<std::uint64_t>(c - '0');
-  return v;
-}
-
-// ---------------------------------------------------------------------------------------------
-// GOPROXY entries
-
-// Validates one http(s) URL and returns its normalized form (lowercase scheme, no trailing '/'),
-// or sets `why` (a reason that never repeats the authority, which may hold credentials).
-std::optional<std::string> normalize_proxy_url(std::string_view url, std::string& why) {
-  const auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) {
-    why = "not an http:// or https:// URL";
-    return std::nullopt;
-  }
-  const std::string_view scheme = url.substr(0, scheme_end);
-  if (!iequals(scheme, "http") && !iequals(scheme, "https")) {
-    why = "the scheme must be http or https";
-    return std::nullopt;
-  }
-  std::string_view rest = url.substr(scheme_end + 3);
-  for (const char c : rest) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b <= 0x20 || b >= 0x7F || c == '\\') {
-      why = "the URL contains a blank, a control or a non-ASCII character";
-      return std::nullopt;
-    }
-    if (c == '?' || c == '#') {
-      why = "query strings and fragments are not supported";
-      return std::nullopt;
-    }
-  }
-  const auto slash = rest.find('/');
-  const std::string_view authority = rest.substr(0, slash);
-  std::string_view host_port = authority;
-  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
-    host_port = authority.substr(at + 1);
-  }
-  std::string_view host = host_port;
-  std::optional<std::string_view> port;
-  if (!host_port.empty() && host_port.front() == '[') {
-    const auto close = host_port.find(']');
-    if (close == std::string_view::npos || close == 1) {
-      why = "invalid IPv6 address";
-      return std::nullopt;
-    }
-    for (const char c : host_port.substr(1, close - 1)) {
-      const bool ok = text::hex_value(c) >= 0 || c == ':' || c == '.';
-      if (!ok) {
-        why = "invalid IPv6 address";
-        return std::nullopt;
-      }
-    }
-    host = host_port.substr(0, close + 1);
-    const std::string_view after = host_port.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') {
-        why = "invalid host";
-        return std::nullopt;
-      }
-      port = after.substr(1);
-    }
-  } else {
-    if (const auto colon = host_port.find(':'); colon != std::string_view::npos) {
-      host = host_port.substr(0, colon);
-      port = host_port.substr(colon + 1);
-    }
-    for (const char c : host) {
-      const bool ok = text::is_alnum(c) || c == '-' || c == '.' || c == '_';
-      if (!ok) {
-        why = "invalid host";
-        return std::nullopt;
-      }
-    }
-  }
-  if (host.empty()) {
-    why = "the URL has no host";
-    return std::nullopt;
-  }
-  if (port) {
-    const auto value = parse_u64(*port);
-    if (!value || *value == 0 || *value > 65535) {
-      why = "invalid port";
-      return std::nullopt;
-    }
-  }
-  while (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
-  std::string out;
-  for (const char c : scheme) out += to_lower(c);
-  out += "://";
-  out += rest;
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // One transfer
@@ -542,53 +438,6 @@ class HttpUpstream final : public Upstream {
 };
 
 }  // namespace
-
-std::optional<ProxyList> parse_proxy_list(std::string_view value, std::string* error) {
-  const auto fail = [&](std::string message) -> std::optional<ProxyList> {
-    if (error != nullptr) *error = std::move(message);
-    return std::nullopt;
-  };
-  ProxyList list;
-  std::size_t index = 0;
-  while (!value.empty()) {
-    std::string_view item = value;
-    bool fall_through = false;
-    if (const auto sep = value.find_first_of(",|"); sep != std::string_view::npos) {
-      item = value.substr(0, sep);
-      fall_through = value[sep] == '|';
-      value.remove_prefix(sep + 1);
-    } else {
-      value = {};
-    }
-    item = trim_space(item);
-    if (item.empty()) continue;
-    ++index;
-    if (item == "off") {
-      list.off = true;
-      break;
-    }
-    if (item == "direct") {
-      list.direct = true;
-      break;
-    }
-    std::string url(item);
-    // The go command: single words are reserved, anything else without a scheme is https.
-    if (url.find_first_of(".:/") != std::string::npos && url.find(":/") == std::string::npos &&
-        url.front() != '/') {
-      url = "https://" + url;
-    }
-    std::string why;
-    auto normalized = normalize_proxy_url(url, why);
-    if (!normalized) {
-      return fail("invalid GOPROXY entry #" + std::to_string(index) + ": " + why);
-    }
-    list.entries.push_back(ProxyEntry{std::move(*normalized), fall_through});
-  }
-  if (list.entries.empty() && !list.direct && !list.off) {
-    return fail("GOPROXY list contains no entries");
-  }
-  return list;
-}
 
 std::unique_ptr<Upstream> make_http_upstream(UpstreamOptions options) {
   curl::ensure_initialized();

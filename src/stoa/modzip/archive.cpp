@@ -231,6 +231,77 @@ struct DirectoryEnd {
   std::uint64_t dir_offset = 0;
 };
 
+// readDirectoryEnd: the end record, its signature searched in the last 1 KiB, else in the last
+// 65 KiB. `end_offset` is where it starts.
+std::optional<DirectoryEnd> read_directory_end(int fd, std::int64_t size, std::int64_t& end_offset,
+                                               std::string& error) {
+  std::vector<unsigned char> buf;
+  const std::int64_t block_lens[] = {1024, 65 * 1024};
+  for (int i = 0;; ++i) {
+    const std::int64_t len = std::min(block_lens[i], size);
+    buf.resize(static_cast<std::size_t>(len));
+    buf.resize(read_at(fd, size, size - len, buf.data(), buf.size()));
+    if (const std::int64_t p = find_signature_in_block(buf); p >= 0) {
+      buf.erase(buf.begin(), buf.begin() + p);
+      end_offset = size - len + p;
+      break;
+    }
+    if (i == 1 || len == size) {
+      error = k_err_format;
+      return std::nullopt;
+    }
+  }
+  ReadBuf b(buf.data(), buf.size());
+  b.skip(4);  // signature
+  b.skip(4);  // this disk, directory's disk
+  b.skip(2);  // records on this disk
+  DirectoryEnd d;
+  d.records = b.u16();
+  d.dir_size = b.u32();
+  d.dir_offset = b.u32();
+  // (The comment length was checked by find_signature_in_block.)
+  return d;
+}
+
+// findDirectory64End and readDirectory64End: when a locator sits right before the end record,
+// the ZIP64 end record it points to replaces `d` (and `end_offset`); else ZIP64 is not used.
+bool read_directory64_end(int fd, std::int64_t size, std::int64_t& end_offset, DirectoryEnd& d,
+                          std::string& error) {
+  std::int64_t p = -1;
+  if (const std::int64_t loc = end_offset - static_cast<std::int64_t>(k_directory64_loc_len);
+      loc >= 0) {
+    unsigned char lb[k_directory64_loc_len];
+    if (read_at(fd, size, loc, lb, sizeof lb) != sizeof lb) {
+      error = "EOF";
+      return false;
+    }
+    ReadBuf l(lb, sizeof lb);
+    if (l.u32() == k_directory64_loc_sig && l.u32() == 0) {
+      const std::uint64_t off = l.u64();
+      if (l.u32() == 1) p = static_cast<std::int64_t>(off);
+    }
+  }
+  if (p < 0) return true;
+  end_offset = p;
+  unsigned char eb[k_directory64_end_len];
+  if (read_at(fd, size, p, eb, sizeof eb) != sizeof eb) {
+    error = "EOF";
+    return false;
+  }
+  ReadBuf e(eb, sizeof eb);
+  if (e.u32() != k_directory64_end_sig) {
+    error = k_err_format;
+    return false;
+  }
+  e.skip(12);  // record size, versions
+  e.skip(8);   // this disk, directory's disk
+  e.skip(8);   // records on this disk
+  d.records = e.u64();
+  d.dir_size = e.u64();
+  d.dir_offset = e.u64();
+  return true;
+}
+
 }  // namespace
 
 ZipArchive::ZipArchive(int fd, std::int64_t size)
@@ -268,69 +339,12 @@ std::optional<ZipArchive> ZipArchive::open(int fd, std::int64_t size, std::strin
     error = "zip: size cannot be negative";
     return std::nullopt;
   }
-  // readDirectoryEnd: the signature in the last 1 KiB, else in the last 65 KiB.
-  std::vector<unsigned char> buf;
   std::int64_t dir_end_offset = 0;
-  const std::int64_t block_lens[] = {1024, 65 * 1024};
-  for (int i = 0; i < 2; ++i) {
-    const std::int64_t len = std::min(block_lens[i], size);
-    buf.resize(static_cast<std::size_t>(len));
-    buf.resize(read_at(fd, size, size - len, buf.data(), buf.size()));
-    if (const std::int64_t p = find_signature_in_block(buf); p >= 0) {
-      buf.erase(buf.begin(), buf.begin() + p);
-      dir_end_offset = size - len + p;
-      break;
-    }
-    if (i == 1 || len == size) {
-      error = k_err_format;
-      return std::nullopt;
-    }
-  }
-  ReadBuf b(buf.data(), buf.size());
-  b.skip(4);  // signature
-  b.skip(4);  // this disk, directory's disk
-  b.skip(2);  // records on this disk
-  DirectoryEnd d;
-  d.records = b.u16();
-  d.dir_size = b.u32();
-  d.dir_offset = b.u32();
-  // (The comment length was checked by find_signature_in_block.)
-
+  auto end = read_directory_end(fd, size, dir_end_offset, error);
+  if (!end) return std::nullopt;
+  DirectoryEnd& d = *end;
   if (d.records == 0xffff || d.dir_size == 0xffff || d.dir_offset == 0xffffffff) {
-    // findDirectory64End: a locator right before the end record, else ZIP64 is not used.
-    std::int64_t p = -1;
-    if (const std::int64_t loc = dir_end_offset - static_cast<std::int64_t>(k_directory64_loc_len);
-        loc >= 0) {
-      unsigned char lb[k_directory64_loc_len];
-      if (read_at(fd, size, loc, lb, sizeof lb) != sizeof lb) {
-        error = "EOF";
-        return std::nullopt;
-      }
-      ReadBuf l(lb, sizeof lb);
-      if (l.u32() == k_directory64_loc_sig && l.u32() == 0) {
-        const std::uint64_t off = l.u64();
-        if (l.u32() == 1) p = static_cast<std::int64_t>(off);
-      }
-    }
-    if (p >= 0) {
-      dir_end_offset = p;
-      unsigned char eb[k_directory64_end_len];
-      if (read_at(fd, size, p, eb, sizeof eb) != sizeof eb) {
-        error = "EOF";
-        return std::nullopt;
-      }
-      ReadBuf e(eb, sizeof eb);
-      if (e.u32() != k_directory64_end_sig) {
-        error = k_err_format;
-        return std::nullopt;
-      }
-      e.skip(12);  // record size, versions
-      e.skip(8);   // this disk, directory's disk
-      e.skip(8);   // records on this disk
-      d.records = e.u64();
-      d.dir_size = e.u64();
-      d.dir_offset = e.u64();
-    }
+    if (!read_directory64_end(fd, size, dir_end_offset, d, error)) return std::nullopt;
   }
   if (d.dir_size > static_cast<std::uint64_t>(k_max_int64) ||
       d.dir_offset > static_cast<std::uint64_t>(k_max_int64)) {

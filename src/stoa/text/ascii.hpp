@@ -52,6 +52,10 @@ std::string_view trim_ows(std::string_view s);
 // ASCII text.
 std::string_view trim_space(std::string_view s);
 
+// A decimal number of 1 to 19 digits and nothing else (no sign, no blanks): Content-Length
+// values, ports. nullopt otherwise (19 digits always fit in 64 bits).
+std::optional<std::uint64_t> parse_u64(std::string_view s);
+
 // Decodes every "%XX" (either case); nullopt when a '%' is not followed by two hex digits.
 // Every other byte, '+' included, stays as it is.
 std::optional<std::string> percent_decode(std::string_view s);

@@ -41,6 +41,15 @@ TEST(Ascii, HexValue) {
   EXPECT_EQ(lower_hex_value('7'), 7);
 }
 
+TEST(Ascii, ParseU64) {
+  EXPECT_EQ(parse_u64("0"), 0u);
+  EXPECT_EQ(parse_u64("65535"), 65535u);
+  EXPECT_EQ(parse_u64("9999999999999999999"), 9999999999999999999u);  // 19 digits
+  for (const char* bad : {"", "+1", "-1", " 1", "1 ", "1a", "0x10", "10000000000000000000"}) {
+    EXPECT_EQ(parse_u64(bad), std::nullopt) << bad;
+  }
+}
+
 TEST(Ascii, CaseInsensitiveCompare) {
   EXPECT_TRUE(iequals("Content-Type", "content-TYPE"));
   EXPECT_FALSE(iequals("Content-Type", "content-type "));
