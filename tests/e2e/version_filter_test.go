@@ -118,11 +118,14 @@ message = "CVE-2099-7: stay on v1.1 until reviewed"
 	m := string(get(t, s.URL+"/metrics").Body)
 	if !strings.Contains(m, `stoa_versions_filtered_total{rule="hold-1.2",reason="deny",answer="list"}`) ||
 		!strings.Contains(m, `stoa_versions_filtered_total{rule="hold-1.2",reason="deny",answer="latest"}`) ||
-		!strings.Contains(m, `stoa_versions_filtered_total{rule="hold-1.2",reason="deny",answer="query"}`) {
+		!strings.Contains(m, `stoa_versions_filtered_total{rule="hold-1.2",reason="deny",answer="query"}`) ||
+		!strings.Contains(m, `stoa_versions_filtered_total{rule="hold-1.2",reason="deny",answer="file"}`) {
 		t.Errorf("filter metrics missing:\n%s", grepLines(m, "stoa_versions_filtered"))
 	}
-	if !strings.Contains(s.Log(), `v1.3.0 (rule "hold-1.2")`) {
-		t.Errorf("no log line names the rule that hid v1.3.0:\n%s", s.Log())
+	for _, want := range []string{`v1.3.0 (rule "hold-1.2")`, `refused example.com/held@v1.3.0: denied by rule "hold-1.2"`} {
+		if !strings.Contains(s.Log(), want) {
+			t.Errorf("no log line %q:\n%s", want, s.Log())
+		}
 	}
 }
 
