@@ -75,6 +75,10 @@ std::optional<Response> MetaAnswers::shaped(const module::Request& r, std::strin
       }
     }
   }
+  return plain(r, std::move(body), outcome);
+}
+
+Response MetaAnswers::plain(const module::Request& r, std::string body, Outcome outcome) const {
   Response resp;
   resp.outcome = outcome;
   resp.content_type = content_type_of(r.kind);
@@ -119,8 +123,8 @@ std::optional<Response> MetaAnswers::allowed_latest(const module::Request& r,
                           Outcome::not_found);
   }
   note("latest", r, {hidden});
-  m_log->info("@latest of {}: answering {}, the newest allowed version", r.module, *best);
-  return shaped(r, std::move(*body), outcome, settled);
+  m_log->debug("@latest of {}: answering {}, the newest allowed version", r.module, *best);
+  return plain(r, std::move(*body), outcome);
 }
 
 std::optional<Response> MetaAnswers::fresh(const module::Request& r) {

@@ -76,6 +76,8 @@ class MetaAnswers {
   // (never when `settled`: then the best answer without one).
   std::optional<Response> shaped(const module::Request& r, std::string body, Outcome outcome,
                                  bool settled);
+  // `body` as the answer for `r`, as it is.
+  Response plain(const module::Request& r, std::string body, Outcome outcome) const;
   // The answer to an @latest whose version `hidden` the filter hides (see answer()).
   std::optional<Response> allowed_latest(const module::Request& r, const HiddenVersion& hidden,
                                          Outcome outcome, bool settled);
