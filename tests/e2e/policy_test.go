@@ -485,7 +485,8 @@ to = "https://mirror.example.net/go/"
 	}
 }
 
-// stoa rules test: which rule applies and why; exit 2 for bad input.
+// stoa rules test: which rule applies, why, and the decision; exit 0 allowed, 1 denied, 2 for
+// bad input.
 func TestRulesTestCommand(t *testing.T) {
 	t.Parallel()
 	rules := writeFile(t, filepath.Join(t.TempDir(), "rules.toml"), `
@@ -496,18 +497,26 @@ versions = ">=v1.0.0 <v1.2.0"
 action = "deny"
 message = "too old"
 [[rule]]
-modules = "example.com/*"
+modules = "example.com/lib"
 action = "passthrough"
+[[rule]]
+name = "gone"
+modules = "example.com/gone"
+action = "deny"
 `)
 	cases := []struct {
 		arg  string
 		code int
 		want []string
 	}{
-		{"example.com/lib@v1.1.0", 0, []string{`rule #1 "old", action deny`, `is in ">=v1.0.0 <v1.2.0"`, "message: too old"}},
-		{"example.com/lib@v1.2.0", 0, []string{`rule #2 "rule 2", action passthrough`, `"old": version v1.2.0 is not in`}},
-		{"example.com/lib", 0, []string{"action passthrough"}},
-		{"other.org/x@v1.0.0", 0, []string{"no rule matches; action cache (the default)"}},
+		{"example.com/lib@v1.1.0", 1, []string{`rule #1 "old", action deny`, `is in ">=v1.0.0 <v1.2.0"`, "message: too old",
+			"decision: denied: left out of list, @latest and /index", `reason: denied by rule "old": too old`}},
+		{"example.com/lib@v1.1", 1, []string{`rule #1 "old"`, "decision: denied"}},
+		{"example.com/lib@v1.2.0", 0, []string{`rule #2 "rule 2", action passthrough`, `"old": version v1.2.0 is not in`, "decision: allowed"}},
+		{"example.com/lib", 0, []string{"action passthrough", "decision: allowed"}},
+		{"example.com/gone@v1.0.0", 1, []string{`rule #3 "gone"`, `reason: denied by rule "gone"`}},
+		{"example.com/gone", 1, []string{"decision: denied: every request for the module answers 403"}},
+		{"other.org/x@v1.0.0", 0, []string{"no rule matches; action cache (the default)", "decision: allowed"}},
 		{"example.com/lib@1.0", 2, nil},
 		{"Example..com//x@v1.0.0", 2, nil},
 	}

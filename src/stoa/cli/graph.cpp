@@ -148,6 +148,8 @@ void Graph::build_service() {
   m_instance_id = random_instance_id();
   so.instance_id = m_instance_id;
   so.policy = m_policy.get();
+  m_version_filter = proxy::make_policy_filter(*m_policy);
+  so.version_filter = m_version_filter.get();
   so.auth_pool = m_auth_pool.get();
   so.scratch_dir = scratch_dir(m_options);
   add_process_metrics(m_registry, *m_tracer);

@@ -24,6 +24,7 @@
 #include "stoa/metrics/metrics.hpp"
 #include "stoa/policy/policy.hpp"
 #include "stoa/proxy/admin.hpp"
+#include "stoa/proxy/policy_filter.hpp"
 #include "stoa/proxy/service.hpp"
 #include "stoa/trace/tracer.hpp"
 
@@ -71,6 +72,7 @@ class Graph {
   metrics::Registry m_registry;
   std::unique_ptr<Direct> m_direct;
   std::unique_ptr<policy::Policy> m_policy;
+  std::unique_ptr<proxy::VersionFilter> m_version_filter;  // the policy's deny rules
   std::unique_ptr<fetch::WorkerPool> m_pool;
   // Credential checks apart from fetches: a flood of logins never queues ahead of misses.
   std::unique_ptr<fetch::WorkerPool> m_auth_pool;

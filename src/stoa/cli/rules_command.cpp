@@ -1,4 +1,5 @@
-// stoa rules test: which rule applies to a module version, and why.
+// stoa rules test: which rule applies to a module version, why, and the decision that follows;
+// the exit status says it (0 allowed, 1 denied, 2 bad input or configuration).
 
 #include <iostream>
 
@@ -6,6 +7,7 @@
 #include "stoa/cli/core.hpp"
 #include "stoa/module/path.hpp"
 #include "stoa/module/semver.hpp"
+#include "stoa/proxy/policy_filter.hpp"
 
 namespace stoa::cli {
 
@@ -28,8 +30,28 @@ int rules_test_command(const RawConfig& cfg, const std::string& target) {
   const auto snap = p->current();
   std::cout << "rules from " << (files.rules_file.empty() ? "(none)" : files.rules_file) << ": "
             << snap->rules.rules.size() << "\n";
-  std::cout << snap->rules.explain(snap->rules.match(mod, version), mod, version);
-  return 0;
+  const policy::Rule* rule = snap->rules.match(mod, version);
+  std::cout << snap->rules.explain(rule, mod, version);
+  if (version.empty()) {
+    // The module as a whole: what list and @latest get.
+    if (rule == nullptr || rule->action != policy::Action::deny) {
+      std::cout << "decision: allowed\n";
+      return 0;
+    }
+    std::cout << "decision: denied: every request for the module answers 403\n"
+              << "  reason: " << policy::deny_reason(*rule) << "\n";
+    return 1;
+  }
+  // The version through the same filter that `stoa serve` answers with.
+  const auto verdict = proxy::make_policy_filter(*p)->check(mod, version, "");
+  if (!verdict.hidden) {
+    std::cout << "decision: allowed\n";
+    return 0;
+  }
+  std::cout << "decision: denied: left out of list, @latest and /index; its files, and queries "
+               "resolving to it, answer 403\n"
+            << "  reason: " << verdict.reason << "\n";
+  return 1;
 }
 
 }  // namespace stoa::cli

@@ -68,6 +68,12 @@ bool VersionRange::contains(std::string_view version) const {
   return true;
 }
 
+std::string deny_reason(const Rule& rule) {
+  std::string out = fmt::format("denied by rule \"{}\"", rule.name);
+  if (!rule.message.empty()) out += ": " + rule.message;
+  return out;
+}
+
 std::optional<VersionRange> parse_version_range(std::string_view text, std::string* error) {
   VersionRange r;
   auto fail = [&](std::string msg) -> std::optional<VersionRange> {

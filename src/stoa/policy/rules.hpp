@@ -80,6 +80,10 @@ struct RuleSet {
   std::string explain(const Rule* rule, std::string_view module, std::string_view version) const;
 };
 
+// What a client is told about a module or version a deny rule refuses, one line:
+// `denied by rule "<name>"`, then `: <message>` when the rule has one.
+std::string deny_reason(const Rule& rule);
+
 struct ParseError {
   std::string message;  // one line, naming the rule
 };

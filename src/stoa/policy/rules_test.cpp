@@ -153,6 +153,14 @@ TEST(Rules, OtherKeysIgnored) {
 namespace stoa::policy {
 namespace {
 
+TEST(Rules, DenyReasonNamesTheRuleAndItsMessage) {
+  Rule r;
+  r.name = "cve";
+  EXPECT_EQ(deny_reason(r), R"(denied by rule "cve")");
+  r.message = "use v1.2.0";
+  EXPECT_EQ(deny_reason(r), R"(denied by rule "cve": use v1.2.0)");
+}
+
 TEST(ShipsWithGo, Table) {
   EXPECT_TRUE(ships_with_go("golang.org/fips140"));
   EXPECT_TRUE(ships_with_go("golang.org/FIPS140"));

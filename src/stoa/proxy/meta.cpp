@@ -19,6 +19,19 @@ using Status = FetchResult::Status;
 constexpr std::uint64_t k_max_info_bytes = 64 << 10;
 constexpr std::uint64_t k_max_list_bytes = 16 << 20;
 
+// The first field of each line of a list body.
+std::vector<std::string> versions_in(std::string_view list_body) {
+  std::vector<std::string> out;
+  while (!list_body.empty()) {
+    const auto nl = list_body.find('\n');
+    const std::string_view line = list_body.substr(0, nl);
+    list_body = nl == std::string_view::npos ? "" : list_body.substr(nl + 1);
+    const std::string_view version = line.substr(0, line.find(' '));
+    if (!version.empty()) out.emplace_back(version);
+  }
+  return out;
+}
+
 }  // namespace
 
 MetaAnswers::MetaAnswers(store::Store& store, Answers& answers, const VersionFilter* filter,
@@ -32,23 +45,40 @@ MetaAnswers::MetaAnswers(store::Store& store, Answers& answers, const VersionFil
       m_log(std::move(log)),
       m_short_cache(std::move(short_cache)) {}
 
-Response MetaAnswers::answer(const module::Request& r, std::string body, Outcome outcome) const {
-  if (m_filter != nullptr) {
+Response MetaAnswers::answer(const module::Request& r, std::string body, Outcome outcome) {
+  return *shaped(r, std::move(body), outcome, true);
+}
+
+void MetaAnswers::note(std::string_view answer, const module::Request& r,
+                       const std::vector<HiddenVersion>& hidden) {
+  if (hidden.empty()) return;
+  m_metrics.filtered(answer, hidden);
+  m_log->info("filtered from the {} answer of {}: {}", answer, r.module, describe_hidden(hidden));
+}
+
+std::optional<Response> MetaAnswers::shaped(const module::Request& r, std::string body,
+                                            Outcome outcome, bool settled) {
+  if (filtering()) {
     if (r.kind == Kind::list) {
-      body = filter_list(*m_filter, r.module, body);
+      std::vector<HiddenVersion> hidden;
+      body = filter_list(*m_filter, r.module, body, &hidden);
+      note("list", r, hidden);
     } else if (const auto info = parse_info(body)) {
-      const auto v = m_filter->check(r.module, info->version, info->time);
-      if (v.hidden && r.kind == Kind::latest) {
-        return error_response(404, "not found: " + r.module + "@latest is filtered: " + v.reason,
-                              Outcome::not_found);
-      }
-      if (v.hidden) {
+      auto verdict = m_filter->check(r.module, info->version, info->time);
+      if (verdict.hidden) {
+        HiddenVersion h{info->version, std::move(verdict)};
+        if (r.kind == Kind::latest) return allowed_latest(r, h, outcome, settled);
+        note("query", r, {h});
         return error_response(
-            403, "forbidden: " + r.module + "@" + info->version + " is filtered: " + v.reason,
+            403, "forbidden: " + r.module + "@" + h.version + " is filtered: " + h.verdict.reason,
             Outcome::rejected);
       }
     }
   }
+  return plain(r, std::move(body), outcome);
+}
+
+Response MetaAnswers::plain(const module::Request& r, std::string body, Outcome outcome) const {
   Response resp;
   resp.outcome = outcome;
   resp.content_type = content_type_of(r.kind);
@@ -57,16 +87,56 @@ Response MetaAnswers::answer(const module::Request& r, std::string body, Outcome
   return resp;
 }
 
+std::optional<Response> MetaAnswers::allowed_latest(const module::Request& r,
+                                                    const HiddenVersion& hidden, Outcome outcome,
+                                                    bool settled) {
+  const std::string why = hidden.version + " is " + hidden.verdict.reason;
+  const auto list = m_answers.any(r.escaped_module + "/@v/list");
+  if (!list && !settled) return std::nullopt;
+  const std::string merged = merge_list(list ? *list : "", stored_versions(r.escaped_module));
+  if (!list && merged.empty()) {
+    note("latest", r, {hidden});
+    // Nothing to choose from: the go command then computes latest from the (filtered) list.
+    return error_response(404, "not found: " + r.module + "@latest is filtered: " + why,
+                          Outcome::not_found);
+  }
+  const auto best = pick_latest(versions_in(filter_list(*m_filter, r.module, merged)));
+  if (!best) {
+    note("latest", r, {hidden});
+    return error_response(
+        403, "forbidden: " + r.module + "@latest: no version of it is allowed (" + why + ")",
+        Outcome::rejected);
+  }
+  std::optional<std::string> body;
+  if (const auto escaped = module::escape_version(*best)) {
+    const std::string key = r.escaped_module + "/@v/" + *escaped + ".info";
+    body = read_object(m_store, key);
+    if (!body) body = m_answers.any(key);
+  }
+  const auto info = body ? parse_info(*body) : std::nullopt;
+  if (!info || info->version != *best) {
+    if (!settled) return std::nullopt;
+    note("latest", r, {hidden});
+    return error_response(404,
+                          "not found: " + r.module + "@latest is filtered (" + why + ") and " +
+                              *best + ", the newest allowed version, cannot be resolved now",
+                          Outcome::not_found);
+  }
+  note("latest", r, {hidden});
+  m_log->debug("@latest of {}: answering {}, the newest allowed version", r.module, *best);
+  return plain(r, std::move(*body), outcome);
+}
+
 std::optional<Response> MetaAnswers::fresh(const module::Request& r) {
   auto body = m_answers.fresh(module::key_of(r));
   if (!body) return std::nullopt;
-  return answer(r, std::move(*body), Outcome::hit);
+  return shaped(r, std::move(*body), Outcome::hit, false);
 }
 
 std::optional<Response> MetaAnswers::kept(const module::Request& r, Outcome outcome) {
   auto body = m_answers.any(module::key_of(r));
   if (!body) return std::nullopt;
-  return answer(r, std::move(*body), outcome);
+  return shaped(r, std::move(*body), outcome, false);
 }
 
 std::vector<std::string> MetaAnswers::stored_versions(const std::string& escaped_module) {
@@ -114,16 +184,33 @@ Response MetaAnswers::on_result(const module::Request& r, const FetchResult& res
 }
 
 FetchResult MetaAnswers::fetch(const module::Request& r, const FetchContext& ctx,
-                               const SourceChain& sources) {
+                               const SourceChain& sources, bool& fetched) {
   const std::string key = module::key_of(r);
+  FetchResult res;
+  // An answer remembered by a flight that ended after this one's first request looked.
+  if (auto body = m_answers.fresh(key)) {
+    fetched = false;
+    res = {Status::ok, {}, std::move(*body), {}};
+  } else {
+    fetched = true;
+    res = fetch_key(r, key, r.kind == Kind::list, {}, ctx, sources);
+  }
+  if (res.status == Status::ok && r.kind == Kind::latest && filtering()) {
+    fetch_allowed_latest(r, res.body, ctx, sources);
+  }
+  return res;
+}
+
+FetchResult MetaAnswers::fetch_key(const module::Request& r, const std::string& key, bool list,
+                                   std::string_view version, const FetchContext& ctx,
+                                   const SourceChain& sources) {
   trace::Span span = m_tracer.start_span("upstream.fetch", &ctx.trace, trace::Kind::client);
   span.set_attribute("stoa.key", key);
   std::string body;
-  FetchResult res = result_of(sources
-                                  .get(r.module, key, body,
-                                       r.kind == Kind::list ? k_max_list_bytes : k_max_info_bytes,
-                                       ctx.headers(span))
-                                  .outcome);
+  FetchResult res = result_of(
+      sources
+          .get(r.module, key, body, list ? k_max_list_bytes : k_max_info_bytes, ctx.headers(span))
+          .outcome);
   if (res.status != Status::ok && res.status != Status::not_found) {
     span.set_status(trace::StatusCode::error, res.message);
   }
@@ -131,16 +218,41 @@ FetchResult MetaAnswers::fetch(const module::Request& r, const FetchContext& ctx
     if (res.status != Status::not_found) m_log->warn("upstream {} failed: {}", key, res.message);
     return res;
   }
-  if (r.kind == Kind::list) {
+  if (list) {
     const auto stored = stored_versions(r.escaped_module);
     body = merge_list(body, stored);
     if (!stored.empty()) converge_list(r.escaped_module);
-  } else if (auto problem = resolved_info_problem(body, r.module)) {
-    m_log->error("refusing {} from upstream: {}", key, *problem);
-    return {Status::invalid, std::move(*problem), {}, {}};
+  } else {
+    auto problem = resolved_info_problem(body, r.module);
+    if (!problem && !version.empty() && parse_info(body)->version != version) {
+      problem = "it names another version than " + std::string(version);
+    }
+    if (problem) {
+      m_log->error("refusing {} from upstream: {}", key, *problem);
+      return {Status::invalid, std::move(*problem), {}, {}};
+    }
   }
   m_answers.remember(key, body);
   return {Status::ok, {}, std::move(body), {}};
+}
+
+void MetaAnswers::fetch_allowed_latest(const module::Request& r, std::string_view latest_body,
+                                       const FetchContext& ctx, const SourceChain& sources) {
+  const auto info = parse_info(latest_body);
+  if (!info || !m_filter->check(r.module, info->version, info->time).hidden) return;
+  const std::string list_key = r.escaped_module + "/@v/list";
+  auto list = m_answers.fresh(list_key);
+  if (!list) {
+    FetchResult l = fetch_key(r, list_key, true, {}, ctx, sources);
+    if (l.status != Status::ok) return;  // answered from what is kept or stored
+    list = std::move(l.body);
+  }
+  const auto best = pick_latest(versions_in(filter_list(*m_filter, r.module, *list)));
+  const auto escaped = best ? module::escape_version(*best) : std::nullopt;
+  if (!escaped) return;
+  const std::string key = r.escaped_module + "/@v/" + *escaped + ".info";
+  if (m_answers.any(key) || read_object(m_store, key)) return;
+  (void)fetch_key(r, key, false, *best, ctx, sources);
 }
 
 void MetaAnswers::converge_list(const std::string& escaped_module) {

@@ -1,5 +1,7 @@
 #include "stoa/proxy/policy_gate.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <utility>
 
 #include "stoa/proxy/failure.hpp"
@@ -104,9 +106,14 @@ std::optional<Response> PolicyGate::refusal(const HttpRequest& req, const module
   }
   if (d.action == Action::deny) {
     m_metrics.refusals.with({action, "denied"}).inc();
-    std::string msg = "forbidden: " + describe(r) + " is denied by rule \"" + d.rule->name + "\"";
-    if (!d.rule->message.empty()) msg += ": " + d.rule->message;
-    return error_response(403, std::move(msg), Outcome::rejected);
+    std::string reason = policy::deny_reason(*d.rule);
+    // A version a `versions` range denies is a version filter decision (policy_filter.hpp),
+    // refused here before anything is read or fetched.
+    if (r.canonical && d.rule->range) {
+      m_metrics.filtered("file", {{r.version, {true, reason, d.rule->name, "deny"}}});
+    }
+    if (m_options.log) m_options.log->info("refused {}: {}", describe(r), reason);
+    return error_response(403, "forbidden: " + describe(r) + " is " + reason, Outcome::rejected);
   }
   if (d.action == Action::redirect) {
     Response resp = text_answer(302, "", Outcome::rejected);

@@ -25,6 +25,10 @@
 #include "stoa/proxy/service_metrics.hpp"
 #include "stoa/proxy/source.hpp"
 
+namespace spdlog {
+class logger;
+}
+
 namespace stoa::proxy {
 
 // Where a miss is fetched from and how; a value a fetch job carries.
@@ -49,6 +53,7 @@ struct PolicyGateOptions {
   std::string origin;                          // its origin, as the index records it
   fetch::Upstream* private_source = nullptr;   // for private modules without an upstream
   std::vector<std::shared_ptr<Source>> front;  // asked before the policy's source, in order
+  std::shared_ptr<spdlog::logger> log;         // refusals by a deny rule are logged (null: not)
 };
 
 class PolicyGate {

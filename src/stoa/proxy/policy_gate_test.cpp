@@ -24,8 +24,8 @@ class PolicyGateTest : public ::testing::Test {
   ~PolicyGateTest() override { m_pool.shutdown(); }
 
   PolicyGate gate(policy::Policy* p, std::vector<std::shared_ptr<Source>> front = {}) {
-    return PolicyGate({p, &m_upstream, "https://up.example", nullptr, std::move(front)}, m_logins,
-                      m_metrics);
+    return PolicyGate({p, &m_upstream, "https://up.example", nullptr, std::move(front), nullptr},
+                      m_logins, m_metrics);
   }
 
   metrics::Registry m_registry;

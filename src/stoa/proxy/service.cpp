@@ -70,7 +70,7 @@ Service::Service(ServiceOptions options, store::Store& store, fetch::Upstream& u
       m_logins(m_options.login_limit, m_options.auth_pool != nullptr ? *m_options.auth_pool : pool,
                m_metrics, m_options.now),
       m_gate({m_options.policy, &upstream, m_options.origin, m_options.private_source,
-              m_options.sources},
+              m_options.sources, m_log},
              m_logins, m_metrics),
       m_stored(store, m_hot, m_options.zip_redirector, *m_tracer, m_metrics.store_get_seconds),
       m_meta(store, m_answers, m_options.version_filter, *m_tracer, m_metrics, m_log,
@@ -184,7 +184,8 @@ std::optional<Response> Service::now(const HttpRequest& req, bool may_block) {
   // Small stored files from memory: no parsing, no store access. Ranges take the full path.
   // With rules or a filter, the request is decided first and the stored files look here.
   // (Asked per request: a policy reload may add rules.)
-  if (!m_gate.has_rules() && m_options.version_filter == nullptr) {
+  if (!m_gate.has_rules() &&
+      (m_options.version_filter == nullptr || !m_options.version_filter->active())) {
     if (auto hit = m_stored.hot(req)) return finished(std::move(*hit), req);
   }
   std::optional<Response> out;
@@ -311,12 +312,14 @@ void Service::decided(const HttpRequest& req, const module::Request& r, Done don
   }
 }
 
-std::optional<Response> Service::filtered(const module::Request& r) const {
+std::optional<Response> Service::filtered(const module::Request& r) {
   const VersionFilter* f = m_options.version_filter;
   if (f == nullptr || !r.canonical) return std::nullopt;
-  const auto v = f->check(r.module, r.version, "");
-  if (!v.hidden) return std::nullopt;
-  return error_response(403, "forbidden: " + describe(r) + " is filtered: " + v.reason,
+  HiddenVersion h{r.version, f->check(r.module, r.version, "")};
+  if (!h.verdict.hidden) return std::nullopt;
+  m_metrics.filtered("file", {h});
+  m_log->info("refused {}: {}", describe(r), describe_hidden({h}));
+  return error_response(403, "forbidden: " + describe(r) + " is filtered: " + h.verdict.reason,
                         Outcome::rejected);
 }
 
@@ -450,17 +453,14 @@ void Service::fetch_meta(const HttpRequest& req, const module::Request& r, const
         const trace::ScopedLogContext log_scope(ctx.log);
         const auto started = std::chrono::steady_clock::now();
         FetchResult res;
+        bool fetched = true;  // false: kept by a flight that ended after this one's request looked
         try {
-          // An answer remembered by a flight that ended after this one's first request looked.
-          if (auto body = m_answers.fresh(module::key_of(r))) {
-            return {Status::ok, {}, std::move(*body), {}};
-          }
-          res = m_meta.fetch(r, ctx, g.sources);
+          res = m_meta.fetch(r, ctx, g.sources, fetched);
         } catch (const std::exception& e) {
           m_log->error("fetch {} failed: {}", module::key_of(r), e.what());
           res = {Status::failed, {}, {}, {}};
         }
-        m_metrics.fetched(r, res, started, res.body.size());
+        if (fetched) m_metrics.fetched(r, res, started, res.body.size());
         return res;
       },
       leader, pool_for(r));

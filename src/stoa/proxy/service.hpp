@@ -215,7 +215,7 @@ class Service {
   // The answer that needs no fetch under `g`; nullopt when one is needed. Throws StoreError.
   std::optional<Response> known(const HttpRequest& req, const module::Request& r, Gate& g);
   // 403 when the version filter hides the version `r` names.
-  std::optional<Response> filtered(const module::Request& r) const;
+  std::optional<Response> filtered(const module::Request& r);
   void fetch(const HttpRequest& req, const module::Request& r, const FetchPlan& g, Done done);
   void fetch_file(const HttpRequest& req, const module::Request& r, const FetchPlan& g, Done done);
   Response on_file(const HttpRequest& req, const module::Request& r, Mode mode,

@@ -75,7 +75,13 @@ ServiceMetrics::ServiceMetrics(metrics::Registry& registry, const std::string& s
                                   "Failed credential checks (wrong, unknown or malformed "
                                   "credentials for a restricted module, /index or /catalog).",
                                   {})
-                         .with({})) {}
+                         .with({})),
+      versions_filtered(registry.counter(
+          "stoa_versions_filtered_total",
+          "Versions a version filter hid from an answer, by the rule that hid them, the kind of "
+          "filter (reason: deny) and the answer (list and index: left out; latest: not the "
+          "answer, the newest allowed version answered instead; query and file: refused 403).",
+          {"rule", "reason", "answer"})) {}
 
 void ServiceMetrics::fetched(const module::Request& r, const FetchResult& res,
                              std::chrono::steady_clock::time_point started, std::uint64_t bytes) {
@@ -84,6 +90,16 @@ void ServiceMetrics::fetched(const module::Request& r, const FetchResult& res,
   fetch_seconds.with({k}).observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   if (bytes > 0) fetch_bytes.with({k}).inc(bytes);
+}
+
+}  // namespace stoa::proxy
+
+namespace stoa::proxy {
+
+void ServiceMetrics::filtered(std::string_view answer, const std::vector<HiddenVersion>& hidden) {
+  for (const auto& h : hidden) {
+    versions_filtered.with({h.verdict.rule, h.verdict.cause, std::string(answer)}).inc();
+  }
 }
 
 }  // namespace stoa::proxy

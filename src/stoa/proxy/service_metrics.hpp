@@ -6,10 +6,13 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "stoa/metrics/metrics.hpp"
 #include "stoa/module/request.hpp"
 #include "stoa/proxy/failure.hpp"
+#include "stoa/proxy/version_filter.hpp"
 
 namespace stoa::proxy {
 
@@ -33,11 +36,15 @@ struct ServiceMetrics {
   metrics::Family<metrics::Counter>& refusals;       // {action, reason}
   metrics::Family<metrics::Counter>& auth_rejected;  // {reason}
   metrics::Counter& login_failures;
+  metrics::Family<metrics::Counter>& versions_filtered;  // {rule, reason, answer}
 
   // Counts a fetch of `r` from its sources that came to `res`, started at `started`, receiving
   // `bytes`.
   void fetched(const module::Request& r, const FetchResult& res,
                std::chrono::steady_clock::time_point started, std::uint64_t bytes);
+  // Counts the versions a version filter hid from an answer (`answer`: list, latest, query,
+  // file, index).
+  void filtered(std::string_view answer, const std::vector<HiddenVersion>& hidden);
 };
 
 }  // namespace stoa::proxy

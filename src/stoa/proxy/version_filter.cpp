@@ -3,7 +3,7 @@
 namespace stoa::proxy {
 
 std::string filter_list(const VersionFilter& filter, std::string_view module,
-                        std::string_view list_body) {
+                        std::string_view list_body, std::vector<HiddenVersion>* hidden) {
   std::string out;
   out.reserve(list_body.size());
   while (!list_body.empty()) {
@@ -13,9 +13,24 @@ std::string filter_list(const VersionFilter& filter, std::string_view module,
     const auto space = line.find(' ');
     const std::string_view version = line.substr(0, space);
     const std::string_view time = space == std::string_view::npos ? "" : line.substr(space + 1);
-    if (!version.empty() && filter.check(module, version, time).hidden) continue;
+    if (!version.empty()) {
+      auto verdict = filter.check(module, version, time);
+      if (verdict.hidden) {
+        if (hidden != nullptr) hidden->push_back({std::string(version), std::move(verdict)});
+        continue;
+      }
+    }
     out.append(line);
     if (nl != std::string_view::npos) out += '\n';
+  }
+  return out;
+}
+
+std::string describe_hidden(const std::vector<HiddenVersion>& hidden) {
+  std::string out;
+  for (const auto& h : hidden) {
+    if (!out.empty()) out += ", ";
+    out += h.version + " (rule \"" + h.verdict.rule + "\")";
   }
   return out;
 }

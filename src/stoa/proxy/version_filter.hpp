@@ -4,14 +4,17 @@
 // `@latest` (never a hidden version: a hidden answer is a 404, after which the go command
 // computes the latest version from the filtered list), queries and the files of a version
 // (a hidden version is refused with 403 and the reason), and /index and /catalog (hidden
-// entries are not listed). Deny rules, a minimum release age or known vulnerabilities are
-// filters; none is configured today (ServiceOptions::version_filter is null: nothing hidden).
+// entries are not listed). Hidden @latest: the newest version the filter allows answers instead
+// (meta.hpp), or a 403 with the reason when it allows none. Deny rules are a filter
+// (policy_filter.hpp); a minimum release age or known vulnerabilities plug in the same way.
+// ServiceOptions::version_filter null: nothing hidden.
 //
 // Thread-safe: check() is called concurrently from serving and worker threads; it must be
 // cheap (it runs on every answer that names a version) and must not throw.
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace stoa::proxy {
 
@@ -22,15 +25,31 @@ class VersionFilter {
   struct Verdict {
     bool hidden = false;
     std::string reason;  // why it is hidden, one line for the client ("" when allowed)
+    // For metrics and logs, bounded sets (never a module name): the rule that hid it and the
+    // kind of filter ("deny").
+    std::string rule;
+    std::string cause;
   };
+  // Whether check() may hide anything at all now (false: every answer may skip the filter, and
+  // small stored files may be answered from memory before any decision). Cheap, lock-free.
+  virtual bool active() const { return true; }
   // `module` and `version` are decoded; `time` is the version's RFC 3339 time when the answer
   // carries one (a .info, a list line with a time), else "".
   virtual Verdict check(std::string_view module, std::string_view version,
                         std::string_view time) const = 0;
 };
 
-// `list_body` (one "version [time]" per line) without the lines of hidden versions. Pure.
+struct HiddenVersion {
+  std::string version;
+  VersionFilter::Verdict verdict;
+};
+
+// `list_body` (one "version [time]" per line) without the lines of hidden versions, which are
+// appended to `hidden` when it is not null. Pure.
 std::string filter_list(const VersionFilter& filter, std::string_view module,
-                        std::string_view list_body);
+                        std::string_view list_body, std::vector<HiddenVersion>* hidden = nullptr);
+
+// "v1.2.0 (rule "x"), v1.3.0 (rule "y")": the hidden versions and their rules, for a log line.
+std::string describe_hidden(const std::vector<HiddenVersion>& hidden);
 
 }  // namespace stoa::proxy

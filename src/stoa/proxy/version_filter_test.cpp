@@ -26,7 +26,8 @@ class HideOne final : public VersionFilter {
       : m_module(std::move(module)), m_version(std::move(version)) {}
   Verdict check(std::string_view module, std::string_view version,
                 std::string_view /*time*/) const override {
-    if (module == m_module && version == m_version) return {true, "known vulnerable"};
+    if (module == m_module && version == m_version)
+      return {true, "known vulnerable", "fake", "test"};
     return {};
   }
 
@@ -85,13 +86,26 @@ TEST_F(VersionFilterSeamTest, AHiddenVersionIsNotListed) {
 TEST_F(VersionFilterSeamTest, AHiddenVersionIsNeverLatest) {
   m_upstream.set("example.com/m/@latest", {Status::ok, k_info_110});
   Response r = get("/example.com/m/@latest");
-  // 404: the go command then computes latest from the (filtered) list.
+  // No list to choose another from: 404, the go command then computes latest from the
+  // (filtered) list.
   EXPECT_EQ(r.status, 404);
   EXPECT_NE(r.body.find("known vulnerable"), std::string::npos) << r.body;
   EXPECT_EQ(get("/example.com/m/@latest").status, 404);  // cached answer: still hidden
   m_upstream.set("example.com/n/@latest",
                  {Status::ok, R"({"Version":"v1.1.0","Time":"2020-01-02T00:00:00Z"})"});
   EXPECT_EQ(get("/example.com/n/@latest").status, 200);  // another module: not hidden
+}
+
+TEST_F(VersionFilterSeamTest, AHiddenLatestIsReplacedByTheNewestAllowedVersion) {
+  m_upstream.set("example.com/m/@latest", {Status::ok, k_info_110});
+  m_upstream.set("example.com/m/@v/list", {Status::ok, "v1.0.0\nv1.1.0\n"});
+  m_upstream.set("example.com/m/@v/v1.0.0.info", {Status::ok, k_info_100});
+  Response r = get("/example.com/m/@latest");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, k_info_100);
+  EXPECT_EQ(get("/example.com/m/@latest").body, k_info_100);  // from what is kept
+  EXPECT_EQ(m_upstream.hits("example.com/m/@latest"), 1);
+  EXPECT_EQ(m_upstream.hits("example.com/m/@v/v1.0.0.info"), 1);
 }
 
 TEST_F(VersionFilterSeamTest, AHiddenVersionIsRefusedForItsFilesAndQueries) {
