@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <stdexcept>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 namespace stoa::http {
@@ -23,38 +24,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 
-// One read of at most `max` bytes into buffer.prepare(): a plain non-blocking recv (a pipelined
-// or busy client's bytes are usually there already, and then no asynchronous operation is
-// started); when nothing is there, wait for readability through the reactor and try again.
 // Socket: PlainStream or UnixStream, here and in the plain-socket functions below.
-template <typename Socket>
-asio::awaitable<std::size_t> read_some(Socket& sock, beast::flat_buffer& buffer, std::size_t max,
-                                       beast::error_code& ec) {
-  auto space = buffer.prepare(max);
-  for (;;) {
-    const ssize_t n = ::recv(sock.native_handle(), space.data(), space.size(), 0);
-    if (n > 0) co_return static_cast<std::size_t>(n);
-    if (n == 0) {
-      ec = asio::error::eof;
-      co_return 0;
-    }
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) {
-      ec.assign(errno, asio::error::get_system_category());
-      co_return 0;
-    }
-    // Nothing yet: wait for readability (no second speculative read), then recv again.
-    co_await sock.async_wait(asio::socket_base::wait_read,
-                             asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return 0;
-  }
-}
-
-asio::awaitable<std::size_t> read_some(TlsStream& stream, beast::flat_buffer& buffer,
-                                       std::size_t max, beast::error_code& ec) {
-  co_return co_await stream.async_read_some(buffer.prepare(max),
-                                            asio::redirect_error(asio::use_awaitable, ec));
-}
 
 // Waits until the socket can take more bytes; the watch (armed with the write stall timeout
 // at each progress) cuts a reader that stopped reading. Throws when it did.
@@ -172,19 +142,49 @@ asio::awaitable<std::uint64_t> send_file(TlsStream& stream, Watch& watch, std::s
 
 }  // namespace
 
+// A plain non-blocking recv (a pipelined or busy client's bytes are usually there already, and
+// then no asynchronous operation is started); when nothing is there, wait for readability
+// through the reactor (no second speculative read) and try again. Over TLS, through the TLS
+// layer. One coroutine either way: nothing nested.
 template <typename Stream>
-asio::awaitable<std::optional<beast::error_code>> read_request(Stream& stream,
-                                                               beast::flat_buffer& buffer,
-                                                               RequestParser& parser, Watch& watch,
-                                                               ReadTimeouts t, bool first) {
-  beast::error_code ec;
-  if (!first && buffer.size() == 0) {
-    watch.arm(t.idle);
-    const std::size_t n = co_await read_some(stream, buffer, 8192, ec);
-    if (ec || watch.fired.load()) co_return std::nullopt;
-    buffer.commit(n);
+asio::awaitable<std::size_t> read_some(Stream& stream, beast::flat_buffer& buffer, std::size_t max,
+                                       beast::error_code& ec) {
+  auto space = buffer.prepare(max);
+  if constexpr (std::is_same_v<Stream, TlsStream>) {
+    const std::size_t n =
+        co_await stream.async_read_some(space, asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec) buffer.commit(n);
+    co_return n;
+  } else {
+    for (;;) {
+      const ssize_t n = ::recv(stream.native_handle(), space.data(), space.size(), 0);
+      if (n > 0) {
+        buffer.commit(static_cast<std::size_t>(n));
+        co_return static_cast<std::size_t>(n);
+      }
+      if (n == 0) {
+        ec = asio::error::eof;
+        co_return 0;
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        ec.assign(errno, asio::error::get_system_category());
+        co_return 0;
+      }
+      co_await stream.async_wait(asio::socket_base::wait_read,
+                                 asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return 0;
+    }
   }
-  watch.arm(t.header);
+}
+
+template <typename Stream>
+asio::awaitable<std::optional<beast::error_code>> read_header(Stream& stream,
+                                                              beast::flat_buffer& buffer,
+                                                              RequestParser& parser, Watch& watch,
+                                                              std::chrono::milliseconds timeout) {
+  beast::error_code ec;
+  watch.arm(timeout);
   for (;;) {
     if (buffer.size() > 0) {
       const std::size_t used = parser.put(buffer.data(), ec);
@@ -198,9 +198,8 @@ asio::awaitable<std::optional<beast::error_code>> read_request(Stream& stream,
       ec = bhttp::error::header_limit;
       break;
     }
-    const std::size_t n = co_await read_some(stream, buffer, std::min<std::size_t>(room, 8192), ec);
+    co_await read_some(stream, buffer, std::min<std::size_t>(room, 8192), ec);
     if (ec) break;
-    buffer.commit(n);
   }
   watch.disarm();
   if (watch.fired.load()) co_return std::nullopt;  // went quiet mid-header
@@ -238,18 +237,24 @@ asio::awaitable<void> close_notify(TlsStream& stream, Watch& watch) {
   co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
 }
 
-template asio::awaitable<std::optional<beast::error_code>> read_request(PlainStream&,
-                                                                        beast::flat_buffer&,
-                                                                        RequestParser&, Watch&,
-                                                                        ReadTimeouts, bool);
-template asio::awaitable<std::optional<beast::error_code>> read_request(UnixStream&,
-                                                                        beast::flat_buffer&,
-                                                                        RequestParser&, Watch&,
-                                                                        ReadTimeouts, bool);
-template asio::awaitable<std::optional<beast::error_code>> read_request(TlsStream&,
-                                                                        beast::flat_buffer&,
-                                                                        RequestParser&, Watch&,
-                                                                        ReadTimeouts, bool);
+template asio::awaitable<std::size_t> read_some(PlainStream&, beast::flat_buffer&, std::size_t,
+                                                beast::error_code&);
+template asio::awaitable<std::optional<beast::error_code>> read_header(PlainStream&,
+                                                                       beast::flat_buffer&,
+                                                                       RequestParser&, Watch&,
+                                                                       std::chrono::milliseconds);
+template asio::awaitable<std::size_t> read_some(UnixStream&, beast::flat_buffer&, std::size_t,
+                                                beast::error_code&);
+template asio::awaitable<std::optional<beast::error_code>> read_header(UnixStream&,
+                                                                       beast::flat_buffer&,
+                                                                       RequestParser&, Watch&,
+                                                                       std::chrono::milliseconds);
+template asio::awaitable<std::size_t> read_some(TlsStream&, beast::flat_buffer&, std::size_t,
+                                                beast::error_code&);
+template asio::awaitable<std::optional<beast::error_code>> read_header(TlsStream&,
+                                                                       beast::flat_buffer&,
+                                                                       RequestParser&, Watch&,
+                                                                       std::chrono::milliseconds);
 template asio::awaitable<std::uint64_t> send(PlainStream&, Watch&, std::string_view,
                                              const proxy::Response&, std::chrono::milliseconds);
 template asio::awaitable<std::uint64_t> send(UnixStream&, Watch&, std::string_view,

@@ -28,22 +28,23 @@ using UnixStream = boost::asio::local::stream_protocol::socket;
 using TlsStream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
 using RequestParser = boost::beast::http::request_parser<boost::beast::http::empty_body>;
 
-struct ReadTimeouts {
-  std::chrono::milliseconds idle;    // keep-alive wait for a next request's first byte
-  std::chrono::milliseconds header;  // the whole header, once it started
-};
-
-// Reads into `buffer` until `parser` has a whole request header. Unless `first` (the
-// connection's first request) or bytes are already buffered (pipelining), it first waits for a
-// byte within `t.idle`; then the whole header must arrive within `t.header`, so a dribbling
-// client is cut off. `buffer`'s max_size bounds the header.
-// Returns nullopt when there is nothing to answer (the client closed or went quiet before or
-// during the header); else success, header_limit, a parse error, or an error meaning the
-// connection is gone (EOF, reset: see connection_gone()).
+// One read of at most `max` bytes appended to `buffer`; returns their number. Between requests
+// the session calls it directly (with the idle timeout armed on `watch`) rather than through
+// another coroutine, so that waiting for a request costs the coroutine frames it always did
+// (Asio recycles two per thread). Sets `ec` on EOF or an error.
 template <typename Stream>
-boost::asio::awaitable<std::optional<boost::beast::error_code>> read_request(
+boost::asio::awaitable<std::size_t> read_some(Stream& stream, boost::beast::flat_buffer& buffer,
+                                              std::size_t max, boost::beast::error_code& ec);
+
+// Reads into `buffer` until `parser` has a whole request header, which must arrive within
+// `timeout` (so a dribbling client is cut off). `buffer`'s max_size bounds the header.
+// Returns nullopt when the client went quiet mid-header (nothing to answer); else success,
+// header_limit, a parse error, or an error meaning the connection is gone (EOF, reset: see
+// connection_gone()).
+template <typename Stream>
+boost::asio::awaitable<std::optional<boost::beast::error_code>> read_header(
     Stream& stream, boost::beast::flat_buffer& buffer, RequestParser& parser, Watch& watch,
-    ReadTimeouts t, bool first);
+    std::chrono::milliseconds timeout);
 
 // Sends `head` and then the body of `r`: its bytes, the range [offset, offset+length) of its
 // stored object (a file by sendfile(2) on plain sockets, by pread and write over TLS), or none

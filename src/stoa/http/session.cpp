@@ -80,12 +80,18 @@ asio::awaitable<void> session(const Sessions& s, Stream stream,
   // Room for the largest accepted header plus a read's worth of what follows it (pipelining).
   beast::flat_buffer buffer(s.options.max_header_bytes + 8192);
   const Observer::Connection counted(s.observer);
-  const ReadTimeouts timeouts{s.options.idle_timeout, s.options.header_timeout};
   for (bool first = true;; first = false) {
+    if (!first && buffer.size() == 0) {
+      // Keep-alive: the next request's first bytes must come within the idle timeout.
+      beast::error_code ec;
+      watch.arm(s.options.idle_timeout);
+      co_await read_some(stream, buffer, 8192, ec);
+      if (ec || watch.fired.load()) co_return;
+    }
     RequestParser parser;
     parser.header_limit(static_cast<std::uint32_t>(s.options.max_header_bytes));
-    const auto read = co_await read_request(stream, buffer, parser, watch, timeouts, first);
-    if (!read) co_return;  // closed or went quiet: nothing to answer
+    const auto read = co_await read_header(stream, buffer, parser, watch, s.options.header_timeout);
+    if (!read) co_return;  // went quiet mid-header: nothing to answer
     const auto started = std::chrono::steady_clock::now();
     Exchange x(std::to_string(s.request_ids.fetch_add(1, std::memory_order_relaxed) + 1), peer,
                started);
