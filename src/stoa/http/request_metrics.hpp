@@ -1,7 +1,8 @@
 #pragma once
 // Per-request metrics of the HTTP front end: requests by endpoint and status, latency by
-// endpoint, answers by outcome, bytes sent, open and accepted connections. Recording is lock-free once a
-// series exists (series pointers are cached in atomics; a new series takes the family's lock once).
+// endpoint, answers by outcome, bytes sent, open and accepted connections. Recording is lock-free
+// once a series exists (series pointers are cached in atomics; a new series takes the family's lock
+// once).
 
 #include <array>
 #include <atomic>

@@ -1,22 +1,9 @@
 #include "stoa/http/wire.hpp"
 
-#include <fmt/format.h>
-
 #include <charconv>
-
-#include "stoa/text/json.hpp"
+#include <ctime>
 
 namespace stoa::http {
-namespace {
-
-// The first `max` bytes of `s` for a double-quoted logfmt or JSON string, as printable ASCII
-// (text::Json::ascii), so a hostile target can neither forge log lines nor hide in bidi tricks.
-void append_escaped(std::string& out, std::string_view s, std::size_t max) {
-  text::append_json_escaped(out, s.substr(0, max), text::Json::ascii);
-  if (s.size() > max) out += "...";
-}
-
-}  // namespace
 
 std::string_view reason_phrase(int status) {
   switch (status) {
@@ -82,6 +69,25 @@ void append_number(std::string& h, std::uint64_t n) {
 
 }  // namespace
 
+void append_http_date(std::string& out, std::time_t t) {
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  out.append(buf, std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm));
+}
+
+std::string_view current_http_date() {
+  thread_local std::time_t cached_at = 0;
+  thread_local std::string cached;
+  const std::time_t now = std::time(nullptr);
+  if (now != cached_at) {
+    cached.clear();
+    append_http_date(cached, now);
+    cached_at = now;
+  }
+  return cached;
+}
+
 // Plain appends, no format-string parsing: this runs once per response on the hot path.
 std::string serialize_head(const proxy::Response& r, std::string_view date, bool keep_alive,
                            std::string_view request_id) {
@@ -108,52 +114,6 @@ std::string serialize_head(const proxy::Response& r, std::string_view date, bool
   if (!keep_alive) h += "Connection: close\r\n";
   h += "\r\n";
   return h;
-}
-
-std::string format_access(const AccessRecord& rec, LogFormat format, std::string_view timestamp) {
-  std::string out;
-  out.reserve(256);
-  if (format == LogFormat::json) {
-    fmt::format_to(
-        std::back_inserter(out),
-        R"({{"time":"{}","level":"info","msg":"access","request_id":"{}","remote":"{}","method":")",
-        timestamp, rec.request_id, rec.remote);
-    append_escaped(out, rec.method, 16);
-    out += R"(","path":")";
-    append_escaped(out, rec.target, 512);
-    fmt::format_to(std::back_inserter(out),
-                   R"(","status":{},"bytes":{},"duration_us":{},"outcome":"{}")", rec.status,
-                   rec.bytes, rec.duration.count(), proxy::to_string(rec.outcome));
-    if (!rec.trace_id.empty()) {
-      out += R"(,"trace_id":")";
-      append_escaped(out, rec.trace_id, 32);
-      out += '"';
-    }
-    if (!rec.error.empty()) {
-      out += R"(,"error":")";
-      append_escaped(out, rec.error, 200);
-      out += '"';
-    }
-    out += '}';
-    return out;
-  }
-  fmt::format_to(std::back_inserter(out), "{} access request_id={} remote={} method=\"", timestamp,
-                 rec.request_id, rec.remote);
-  append_escaped(out, rec.method, 16);
-  out += "\" path=\"";
-  append_escaped(out, rec.target, 512);
-  fmt::format_to(std::back_inserter(out), "\" status={} bytes={} duration_us={} outcome={}",
-                 rec.status, rec.bytes, rec.duration.count(), proxy::to_string(rec.outcome));
-  if (!rec.trace_id.empty()) {
-    out += " trace_id=";
-    append_escaped(out, rec.trace_id, 32);
-  }
-  if (!rec.error.empty()) {
-    out += " error=\"";
-    append_escaped(out, rec.error, 200);
-    out += '"';
-  }
-  return out;
 }
 
 }  // namespace stoa::http
