@@ -216,7 +216,7 @@ std::int64_t find_signature_in_block(const std::vector<unsigned char>& b) {
   if (b.size() < k_directory_end_len) return -1;
   for (std::int64_t i = static_cast<std::int64_t>(b.size() - k_directory_end_len); i >= 0; --i) {
     const auto at = static_cast<std::size_t>(i);
-    if (b[at] == 'P' && b[at + 1] == 'K' && b[at + 2] == 0x05 && b[at + 3] == 0x06) {
+    if (ReadBuf(b.data() + at, 4).u32() == k_directory_end_sig) {
       const std::size_t n = b[at + k_directory_end_len - 2] | b[at + k_directory_end_len - 1] << 8;
       if (n + k_directory_end_len + at > b.size()) return -1;
       return i;
