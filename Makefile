@@ -19,7 +19,7 @@ DEBUGDIR ?= /usr/lib/debug
 STOA_INSTALL_BIN ?= build/release/stoa
 DIST_DIR ?= build/dist
 
-.PHONY: all deps deps-test deps-fuzz build build-asan build-fuzz run test unit e2e fuzz fuzz-smoke fuzz-ci deps-bench bench bench-smoke bench-ci format clean dist install uninstall
+.PHONY: all deps deps-test deps-fuzz build build-asan build-fuzz run test unit tidy e2e fuzz fuzz-smoke fuzz-ci deps-bench bench bench-smoke bench-ci format clean dist install uninstall
 
 all: build
 
@@ -89,6 +89,13 @@ test: build-asan
 
 unit: build-asan
 	ctest --preset asan
+
+## tidy: clang-tidy-14 with .clang-tidy over the product code (not the tests), on TIDY_JOBS cores;
+## fails on any finding. A translation unit clean since its last change is skipped (scripts/tidy)
+TIDY_JOBS ?= 2
+tidy: deps-test
+	@cmake --preset asan >/dev/null
+	scripts/tidy -j $(TIDY_JOBS)
 
 e2e:
 	cd tests && STOA_BIN=$(CURDIR)/build/asan/stoa go test -count=1 -timeout 20m ./...
