@@ -15,7 +15,7 @@
 namespace stoa::modzip::detail {
 namespace {
 
-constexpr std::size_t k_chunk = 64 * 1024;
+constexpr std::size_t k_chunk = std::size_t{64} * 1024;
 constexpr std::int64_t k_max_int64 = std::numeric_limits<std::int64_t>::max();
 
 constexpr std::uint32_t k_file_header_sig = 0x04034b50;
@@ -271,7 +271,7 @@ std::optional<ZipArchive> ZipArchive::open(int fd, std::int64_t size, std::strin
   // readDirectoryEnd: the signature in the last 1 KiB, else in the last 65 KiB.
   std::vector<unsigned char> buf;
   std::int64_t dir_end_offset = 0;
-  const std::int64_t block_lens[] = {1024, 65 * 1024};
+  const std::int64_t block_lens[] = {1024, std::int64_t{65} * 1024};
   for (int i = 0; i < 2; ++i) {
     const std::int64_t len = std::min(block_lens[i], size);
     buf.resize(static_cast<std::size_t>(len));
