@@ -33,7 +33,7 @@ class UpstreamFetcher final : public sumdb::Fetcher {
 template <class Cache>
 class StoreCache final : public Cache {
  public:
-  StoreCache(store::Store& store, std::string name)
+  StoreCache(store::Store& store, const std::string& name)
       : m_store(store), m_prefix("sumdb/" + name + "/") {}
 
   std::optional<std::string> get(const std::string& path) override {

@@ -208,7 +208,7 @@ std::optional<std::string> lookup_path(std::string_view module_path, std::string
 }
 
 struct Client::Impl {
-  Impl(ClientOptions options, Fetcher& f, TileCache& c, TreeState& s, LookupCache* l)
+  Impl(const ClientOptions& options, Fetcher& f, TileCache& c, TreeState& s, LookupCache* l)
       : fetcher(f),
         state(s),
         lookups(l),
