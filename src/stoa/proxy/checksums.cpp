@@ -33,8 +33,8 @@ class UpstreamFetcher final : public sumdb::Fetcher {
 template <class Cache>
 class StoreCache final : public Cache {
  public:
-  StoreCache(store::Store& store, const std::string& name)
-      : m_store(store), m_prefix("sumdb/" + name + "/") {}
+  StoreCache(store::Store& store, std::string name)
+      : m_store(store), m_prefix("sumdb/" + std::move(name) + "/") {}
 
   std::optional<std::string> get(const std::string& path) override {
     return read_object(m_store, m_prefix + path);

@@ -496,9 +496,9 @@ struct Client::Impl {
   std::deque<std::string> record_order;             // guarded by records_mu; oldest first
 };
 
-Client::Client(ClientOptions options, Fetcher& fetcher, TileCache& tiles, TreeState& state,
+Client::Client(const ClientOptions& options, Fetcher& fetcher, TileCache& tiles, TreeState& state,
                LookupCache* lookups)
-    : m_impl(std::make_unique<Impl>(std::move(options), fetcher, tiles, state, lookups)) {}
+    : m_impl(std::make_unique<Impl>(options, fetcher, tiles, state, lookups)) {}
 
 Client::~Client() = default;
 
