@@ -80,9 +80,10 @@ install: dist
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/stoa $(DESTDIR)$(DEBUGDIR)$(BINDIR)/stoa.debug $(DESTDIR)$(UNITDIR)/stoa.service $(DESTDIR)$(SYSCONFDIR)/stoa/stoa.toml.reference
 
-## test: install, build with sanitizers, run the unit tests, then the end-to-end tests with the real go command
+## test: install, build with sanitizers, run the unit tests, clang-tidy, then the end-to-end tests with the real go command
 test: build-asan
 	ctest --preset asan
+	$(MAKE) --no-print-directory tidy
 	$(MAKE) --no-print-directory e2e
 	$(MAKE) --no-print-directory fuzz-ci
 	$(MAKE) --no-print-directory bench-ci
