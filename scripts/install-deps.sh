@@ -14,7 +14,9 @@ build_pkgs=(
 # redis-server and postgresql: the cross-replica lock and index tests start their own instances
 # on loopback (never the system services). The direct-fetch e2e tests serve real repositories of
 # every VCS the go command supports.
-test_pkgs=( clang-format curl python3 systemd redis-server postgresql mercurial subversion fossil brz )
+# clang-tidy-14: `make tidy` (part of `make test`); the LLVM 14 of clang-format and of the fuzz
+# preset's clang, which parses this C++20 with gcc 12's libstdc++ and Boost 1.81 without errors.
+test_pkgs=( clang-format clang-tidy-14 curl python3 systemd redis-server postgresql mercurial subversion fossil brz )
 # The fuzz preset: Debian's clang, its libFuzzer/sanitizer runtimes, llvm-symbolizer for readable
 # stacks (llvm-14 ships /usr/lib/llvm-14/bin/llvm-symbolizer), python3 for fuzz/make_corpus.py.
 fuzz_pkgs=( clang-14 libclang-rt-14-dev llvm-14 python3 )

@@ -70,12 +70,12 @@ ChecksumDbSetting parse_checksum_db(std::string_view value, const KnownKeys& kno
   return out;
 }
 
-KnownKeys known_keys_from_go_source(std::string_view src) {
+KnownKeys known_keys_from_go_source(std::string_view key_go) {
   KnownKeys keys;
-  while (!src.empty()) {
-    const auto nl = src.find('\n');
-    std::string_view line = trim_space(src.substr(0, nl));
-    src = nl == std::string_view::npos ? std::string_view{} : src.substr(nl + 1);
+  while (!key_go.empty()) {
+    const auto nl = key_go.find('\n');
+    std::string_view line = trim_space(key_go.substr(0, nl));
+    key_go = nl == std::string_view::npos ? std::string_view{} : key_go.substr(nl + 1);
     // "<name>": "<key>",
     if (!line.starts_with('"')) continue;
     const auto name_end = line.find('"', 1);

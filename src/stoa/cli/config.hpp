@@ -80,7 +80,7 @@ RawConfig load_config(const std::string& config_file,
 // configuration file), and with store = "s3" s3_region, s3_endpoint and the credentials (the
 // AWS_* variables, read through `getenv`). Values marked Source::derived; set ones are kept.
 // Defaults from the go command (upstream, sumdb, no_sumdb) are filled in by cli/main.
-void derive_defaults(RawConfig& config, const std::string& config_file,
+void derive_defaults(RawConfig& cfg, const std::string& config_file,
                      const std::function<std::string(const char*)>& getenv);
 
 // Parses "250ms", "10s", "5m", "1h30m", "0"; nullopt when malformed.

@@ -49,7 +49,7 @@ std::unique_ptr<index::Index> make_index(const IndexConfig& index) {
 }
 
 std::unique_ptr<policy::Policy> make_policy(const policy::PolicyFiles& files,
-                                            fetch::UpstreamOptions base) {
+                                            const fetch::UpstreamOptions& base) {
   auto factory = [base](const std::string& list) {
     std::string error;
     auto parsed = fetch::parse_proxy_list(list, &error);

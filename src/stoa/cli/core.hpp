@@ -46,7 +46,7 @@ std::unique_ptr<index::Index> make_index(const IndexConfig& index);
 // The policy of `files`; a rule's own `upstream` list gets an upstream like `base` with that
 // list. Throws ConfigError naming the file and line of a bad rule.
 std::unique_ptr<policy::Policy> make_policy(const policy::PolicyFiles& files,
-                                            fetch::UpstreamOptions base);
+                                            const fetch::UpstreamOptions& base);
 
 // 128 random bits in hex: names this process (/_stoa/instance) and its temporary directories.
 std::string random_instance_id();

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <cstdlib>
 
 #include <pwd.h>
@@ -45,7 +46,12 @@ direct::GoEnv go_env(const DirectConfig& c, const fs::path& dir) {
   env.go_path = (dir / "gopath").string();
   env.home = c.home.empty() ? (dir / "home").string() : c.home;
   env.govcs = c.govcs;
-  if (const passwd* pw = ::getpwuid(::geteuid()); pw != nullptr && pw->pw_name != nullptr) {
+  // getpwuid_r: getpwuid's result is a static buffer shared by every thread.
+  passwd pwd{};
+  passwd* pw = nullptr;
+  std::array<char, 4096> buf{};
+  if (::getpwuid_r(::geteuid(), &pwd, buf.data(), buf.size(), &pw) == 0 && pw != nullptr &&
+      pw->pw_name != nullptr) {
     env.user = pw->pw_name;
   }
   env.private_patterns = c.private_patterns;

@@ -1,30 +1,37 @@
 #include "stoa/cli/go_defaults.hpp"
 
-#include <array>
-#include <cstdio>
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <memory>
 #include <sstream>
+#include <system_error>
 #include <vector>
+
+#include "stoa/direct/subprocess.hpp"
 
 namespace stoa::cli {
 namespace {
 
 // What `go env NAME` prints on this host. One go command run answers every name; "" for all
-// when the go command is not there.
+// when the go command is not there or does not answer within a minute. Run without a shell
+// (direct::run: posix_spawn, an argument vector, this process's environment; stderr dropped).
 std::map<std::string, std::string> go_env(const std::vector<std::string>& names) {
-  std::string cmd = "go env";
-  for (const auto& n : names) cmd += " " + n;
-  cmd += " 2>/dev/null";
-  std::unique_ptr<FILE, decltype(&::pclose)> p(::popen(cmd.c_str(), "r"), &::pclose);
   std::map<std::string, std::string> out;
   for (const auto& n : names) out[n] = "";
-  if (!p) return out;
-  std::string text;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), p.get()) != nullptr) text += buf.data();
+  direct::RunResult run;
+  try {
+    direct::Command cmd{"go", {"env"}, {}, std::filesystem::current_path()};
+    cmd.args.insert(cmd.args.end(), names.begin(), names.end());
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) cmd.env.emplace_back(*e);
+    run = direct::run(cmd, std::chrono::minutes(1), std::size_t{1} << 20);
+  } catch (const std::system_error&) {
+    return out;  // no go command (or no working directory to run it in)
+  }
+  if (run.timed_out || run.truncated) return out;
+  const std::string& text = run.out;
   std::size_t i = 0;
   for (const auto& n : names) {
     const auto nl = text.find('\n', i);

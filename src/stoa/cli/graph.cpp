@@ -65,8 +65,7 @@ void add_process_metrics(metrics::Registry& registry, const trace::Tracer& trace
 // Where passthrough downloads are staged; on the disk store, leftovers of a crash are removed.
 std::filesystem::path scratch_dir(const Options& o) {
   namespace fs = std::filesystem;
-  const fs::path dir =
-      o.service.scratch_dir.empty() ? fs::temp_directory_path() : o.service.scratch_dir;
+  fs::path dir = o.service.scratch_dir.empty() ? fs::temp_directory_path() : o.service.scratch_dir;
   fs::create_directories(dir);
   if (o.clean_scratch) {
     // Passthrough downloads are unlinked once checked; a crash before that leaves them here.

@@ -4,6 +4,7 @@
 #include "stoa/cli/main.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
@@ -13,8 +14,6 @@
 #include "stoa/cli/commands.hpp"
 #include "stoa/cli/config.hpp"
 #include "stoa/cli/usage.hpp"
-
-extern char** environ;
 
 namespace stoa::cli {
 namespace {
@@ -138,15 +137,16 @@ int run(const CLI::App& app, Args& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"stoa: a caching Go module proxy"};
-  Args args;
-  define_commands(app, args);
+  // Nothing escapes: an exception out of main would abort the process without a message.
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return usage_error(app, e, argc, argv);
-  }
-  try {
+    CLI::App app{"stoa: a caching Go module proxy"};
+    Args args;
+    define_commands(app, args);
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      return usage_error(app, e, argc, argv);
+    }
     return run(app, args);
   } catch (const ConfigError& e) {
     std::cerr << "stoa: configuration: " << e.what() << "\n";

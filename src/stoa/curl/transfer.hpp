@@ -97,7 +97,7 @@ struct Options {
   bool (*accept)(long status) = &only_200;  // whose bodies go to the sink
   std::uint64_t max_body = std::numeric_limits<std::uint64_t>::max();
   std::size_t error_capture = 1024;
-  std::uint64_t error_read_limit = 64 * 1024;
+  std::uint64_t error_read_limit = std::uint64_t{64} * 1024;
   // Polled with the progress (at least about once a second); true ends the transfer with
   // Stop::aborted. Empty: never.
   std::function<bool()> abort;

@@ -126,8 +126,8 @@ std::vector<std::string> query_args(std::string_view module, std::string_view qu
   return {"list", "-m", "-json", "--", std::string(module) + "@" + std::string(query)};
 }
 
-std::optional<Download> parse_download(std::string_view text) {
-  auto o = parse_object(text);
+std::optional<Download> parse_download(std::string_view json) {
+  auto o = parse_object(json);
   if (!o) return std::nullopt;
   Download d;
   d.path = string_field(*o, "Path");
@@ -139,8 +139,8 @@ std::optional<Download> parse_download(std::string_view text) {
   return d;
 }
 
-std::optional<ModuleInfo> parse_list(std::string_view text) {
-  auto o = parse_object(text);
+std::optional<ModuleInfo> parse_list(std::string_view json) {
+  auto o = parse_object(json);
   if (!o) return std::nullopt;
   ModuleInfo m;
   m.path = string_field(*o, "Path");

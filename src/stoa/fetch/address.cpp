@@ -75,6 +75,14 @@ IpAddress unmapped(const IpAddress& a) {
   return a;
 }
 
+// The class of the IPv4 address in the four bytes at `b`.
+AddressClass classify_v4(const std::uint8_t* b) {
+  for (const auto& r : k_v4) {
+    if (prefix_matches(b, r.prefix.data(), r.bits)) return r.cls;
+  }
+  return AddressClass::global;
+}
+
 }  // namespace
 
 std::optional<IpAddress> parse_ip(std::string_view text) {
@@ -101,18 +109,13 @@ std::string to_string(const IpAddress& address) {
 
 AddressClass classify(const IpAddress& address) {
   const std::uint8_t* b = address.bytes.data();
-  if (!address.v6) {
-    for (const auto& r : k_v4) {
-      if (prefix_matches(b, r.prefix.data(), r.bits)) return r.cls;
-    }
-    return AddressClass::global;
-  }
+  if (!address.v6) return classify_v4(b);
   // Forms that carry an IPv4 address: classified as that address.
   if (std::equal(k_v4_mapped.begin(), k_v4_mapped.end(), b) ||
       prefix_matches(b, k_nat64.data(), 96)) {
-    return classify(v4(b + 12));
+    return classify_v4(b + 12);
   }
-  if (b[0] == 0x20 && b[1] == 0x02) return classify(v4(b + 2));  // 6to4
+  if (b[0] == 0x20 && b[1] == 0x02) return classify_v4(b + 2);  // 6to4
   for (const auto& r : k_v6) {
     if (prefix_matches(b, r.prefix.data(), r.bits)) return r.cls;
   }

@@ -45,7 +45,7 @@ using text::trim_space;
 // connection with it): small 404 bodies are read to the end so that the connection is reused,
 // which matters when the go command probes every prefix of an import path.
 constexpr std::size_t k_detail_capture = 1024;
-constexpr std::uint64_t k_error_body_limit = 64 * 1024;
+constexpr std::uint64_t k_error_body_limit = std::uint64_t{64} * 1024;
 constexpr std::size_t k_detail_max = 512;
 constexpr std::size_t k_message_max = 2048;
 constexpr long k_max_redirects = 10;
@@ -223,6 +223,7 @@ curl_socket_t on_open_socket(void* user, curlsocktype purpose, curl_sockaddr* sa
 
 // Before every request, on a new or a reused connection (a reused one was opened for an
 // earlier hop or transfer, under that hop's origin).
+// NOLINTNEXTLINE(readability-non-const-parameter): libcurl fixes the type (CURLOPT_PREREQFUNCTION)
 int on_prereq(void* user, char* primary_ip, char*, int primary_port, int) {
   auto& e = *static_cast<Egress*>(user);
   const auto address = parse_ip(primary_ip != nullptr ? primary_ip : "");

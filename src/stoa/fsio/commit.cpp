@@ -1,8 +1,8 @@
 #include "stoa/fsio/commit.hpp"
 
 #include <fcntl.h>
-#include <stdio.h>  // renameat2, RENAME_NOREPLACE (glibc >= 2.28)
 #include <unistd.h>
+#include <cstdio>  // renameat2, RENAME_NOREPLACE (glibc >= 2.28)
 
 #include <cerrno>
 #include <string>

@@ -77,7 +77,7 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
         !digits(s, pos + 4, 2, om) || oh > 23 || om > 59) {
       return std::nullopt;
     }
-    offset = (s[pos] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+    offset = (s[pos] == '+' ? 1 : -1) * (std::int64_t{oh} * 3600 + std::int64_t{om} * 60);
     pos += 6;
   } else {
     return std::nullopt;
@@ -85,7 +85,7 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
   if (pos != s.size()) return std::nullopt;
   const std::int64_t secs =
       module::days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
-      h * 3600 + mi * 60 + sec - offset;
+      std::int64_t{h} * 3600 + std::int64_t{mi} * 60 + sec - offset;
   // Unix ns in an int64 end in April 2262.
   if (secs < 0 || secs > (INT64_MAX - k_ns) / k_ns) return std::nullopt;
   return secs * k_ns + frac;

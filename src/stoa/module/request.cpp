@@ -17,8 +17,8 @@ namespace {
 constexpr std::size_t k_max_target_bytes = 4096;
 constexpr std::size_t k_max_query_bytes = 128;
 
-BadRequest bad_request(std::string why) { return BadRequest{400, "bad request: " + why}; }
-BadRequest not_found(std::string why) { return BadRequest{404, "not found: " + why}; }
+BadRequest bad_request(const std::string& why) { return BadRequest{400, "bad request: " + why}; }
+BadRequest not_found(const std::string& why) { return BadRequest{404, "not found: " + why}; }
 
 std::string quoted(std::string_view s) { return "\"" + excerpt(s) + "\""; }
 

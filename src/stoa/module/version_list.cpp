@@ -32,7 +32,9 @@ struct Civil {
 Instant instant_of(const Civil& c, std::int32_t nanos, std::int64_t offset_seconds) {
   const std::int64_t days =
       days_from_civil(c.year, static_cast<unsigned>(c.month), static_cast<unsigned>(c.day));
-  return {days * 86400 + c.hour * 3600 + c.minute * 60 + c.second - offset_seconds, nanos};
+  return {days * 86400 + std::int64_t{c.hour} * 3600 + std::int64_t{c.minute} * 60 + c.second -
+              offset_seconds,
+          nanos};
 }
 
 // The fields of "yyyy?mm?dd?hh?mm?ss" at the given offsets, range-checked as Go's parsers do.
@@ -136,7 +138,7 @@ std::optional<Instant> parse_rfc3339(std::string_view s) {
         !number(zone, 1, 2, 0, 24, oh) || !number(zone, 4, 2, 0, 60, om)) {
       return std::nullopt;
     }
-    offset = (zone[0] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+    offset = (zone[0] == '-' ? -1 : 1) * (std::int64_t{oh} * 3600 + std::int64_t{om} * 60);
     pos += 6;
   }
   if (pos != s.size() || c.day > days_in(c.month, c.year)) return std::nullopt;

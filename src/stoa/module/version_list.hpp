@@ -14,6 +14,7 @@ namespace stoa::module {
 struct Instant {
   std::int64_t seconds = 0;
   std::int32_t nanos = 0;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 flags the 0 of the synthesized compare
   friend auto operator<=>(const Instant&, const Instant&) = default;
 };
 

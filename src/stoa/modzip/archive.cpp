@@ -15,7 +15,7 @@
 namespace stoa::modzip::detail {
 namespace {
 
-constexpr std::size_t k_chunk = 64 * 1024;
+constexpr std::size_t k_chunk = std::size_t{64} * 1024;
 constexpr std::int64_t k_max_int64 = std::numeric_limits<std::int64_t>::max();
 
 constexpr std::uint32_t k_file_header_sig = 0x04034b50;
@@ -216,7 +216,7 @@ std::int64_t find_signature_in_block(const std::vector<unsigned char>& b) {
   if (b.size() < k_directory_end_len) return -1;
   for (std::int64_t i = static_cast<std::int64_t>(b.size() - k_directory_end_len); i >= 0; --i) {
     const auto at = static_cast<std::size_t>(i);
-    if (b[at] == 'P' && b[at + 1] == 'K' && b[at + 2] == 0x05 && b[at + 3] == 0x06) {
+    if (ReadBuf(b.data() + at, 4).u32() == k_directory_end_sig) {
       const std::size_t n = b[at + k_directory_end_len - 2] | b[at + k_directory_end_len - 1] << 8;
       if (n + k_directory_end_len + at > b.size()) return -1;
       return i;
@@ -236,7 +236,7 @@ struct DirectoryEnd {
 std::optional<DirectoryEnd> read_directory_end(int fd, std::int64_t size, std::int64_t& end_offset,
                                                std::string& error) {
   std::vector<unsigned char> buf;
-  const std::int64_t block_lens[] = {1024, 65 * 1024};
+  const std::int64_t block_lens[] = {1024, std::int64_t{65} * 1024};
   for (int i = 0;; ++i) {
     const std::int64_t len = std::min(block_lens[i], size);
     buf.resize(static_cast<std::size_t>(len));

@@ -27,7 +27,7 @@ using detail::Sha256;
 
 // Decompression and hashing work in chunks of this size: memory per check is two buffers plus
 // one name and one digest per entry, whatever the entry sizes.
-constexpr std::size_t k_chunk = 64 * 1024;
+constexpr std::size_t k_chunk = std::size_t{64} * 1024;
 
 class Fd {
  public:

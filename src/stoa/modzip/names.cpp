@@ -107,10 +107,8 @@ std::string clean_path(std::string_view path) {
   }
   const auto sep_at = [&](std::size_t i) { return i == n || path[i] == '/'; };
   while (r < n) {
-    if (path[r] == '/') {
-      ++r;
-    } else if (path[r] == '.' && sep_at(r + 1)) {
-      ++r;
+    if (path[r] == '/' || (path[r] == '.' && sep_at(r + 1))) {
+      ++r;  // an empty element or "."
     } else if (path[r] == '.' && path[r + 1] == '.' && sep_at(r + 2)) {
       r += 2;
       if (out.size() > dotdot) {

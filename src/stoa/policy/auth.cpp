@@ -167,12 +167,17 @@ AuthResult Credentials::authenticate(std::string_view authorization) const {
   if (sp == std::string_view::npos) return {S::bad_credentials, {}};
   const std::string scheme = text::to_lower(authorization.substr(0, sp));
   const std::string_view value = trim_ows(authorization.substr(sp + 1));
-  if (scheme == "bearer") {
-    const auto d = sha256(value);
+  // The token's entry, or null.
+  const auto find_token = [this](std::string_view token) {
+    const auto d = sha256(token);
     const Token* found = nullptr;
     for (const auto& t : m_tokens) {  // every entry compared: the time does not depend on which
       if (CRYPTO_memcmp(t.digest.data(), d.data(), d.size()) == 0) found = &t;
     }
+    return found;
+  };
+  if (scheme == "bearer") {
+    const Token* found = find_token(value);
     if (found == nullptr) return {S::bad_credentials, {}};
     return {S::ok, found->name};
   }
@@ -187,8 +192,8 @@ AuthResult Credentials::authenticate(std::string_view authorization) const {
   if (it == m_users.end()) {
     // A token may also be sent as the password of Basic credentials (netrc holds passwords).
     if (!password.empty()) {
-      auto t = authenticate("Bearer " + password);
-      if (t.status == S::ok && t.principal == name) return t;
+      const Token* found = find_token(trim_ows(password));
+      if (found != nullptr && found->name == name) return {S::ok, found->name};
     }
     return {S::bad_credentials, {}};
   }

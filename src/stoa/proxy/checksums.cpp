@@ -34,7 +34,7 @@ template <class Cache>
 class StoreCache final : public Cache {
  public:
   StoreCache(store::Store& store, std::string name)
-      : m_store(store), m_prefix("sumdb/" + name + "/") {}
+      : m_store(store), m_prefix("sumdb/" + std::move(name) + "/") {}
 
   std::optional<std::string> get(const std::string& path) override {
     return read_object(m_store, m_prefix + path);

@@ -32,9 +32,9 @@ struct GoRevInfo {
 // `problem` (when given) says why, in words fit for a log line.
 std::optional<GoRevInfo> decode_rev_info(std::string_view body, std::string* problem = nullptr);
 
-// Whether time.Time.UnmarshalJSON accepts `"<raw>"`: Go's RFC 3339 parsing, including what
+// Whether time.Time.UnmarshalJSON accepts `"<s>"`: Go's RFC 3339 parsing, including what
 // time.Parse tolerates (a one-digit hour, ',' before the fraction, any number of fraction digits,
 // a zone offset up to +24:60).
-bool is_go_json_time(std::string_view raw);
+bool is_go_json_time(std::string_view s);
 
 }  // namespace stoa::proxy

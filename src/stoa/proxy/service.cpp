@@ -13,7 +13,6 @@
 namespace stoa::proxy {
 namespace {
 
-using module::Kind;
 using Status = FetchResult::Status;
 
 std::unique_ptr<IndexEndpoint> index_endpoint(const ServiceOptions& o, Logins& logins,

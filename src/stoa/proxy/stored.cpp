@@ -69,7 +69,7 @@ Response serve_object(const HttpRequest& req, store::Object obj, std::string_vie
 
 namespace {
 
-Response hot_response(const HttpRequest& req, std::shared_ptr<const HotEntry> e) {
+Response hot_response(const HttpRequest& req, const std::shared_ptr<const HotEntry>& e) {
   Response r;
   r.outcome = Outcome::hit;
   r.endpoint = e->endpoint;
@@ -99,7 +99,7 @@ std::optional<Response> StoredFiles::hot(const HttpRequest& req) const {
   if (!req.range.empty()) return std::nullopt;
   auto e = m_hot.find(req.target);
   if (!e) return std::nullopt;
-  return hot_response(req, std::move(e));
+  return hot_response(req, e);
 }
 
 std::optional<Response> StoredFiles::file(const HttpRequest& req, const module::Request& r) {
@@ -122,7 +122,7 @@ std::optional<Response> StoredFiles::file(const HttpRequest& req, const module::
   if (found->size <= m_hot.max_object_bytes() && m_hot.enabled() && req.range.empty()) {
     if (auto e = make_hot(r, *found)) {
       m_hot.insert(req.target, e);
-      return hot_response(req, std::move(e));
+      return hot_response(req, e);
     }
   }
   return serve_object(req, std::move(*found), content_type_of(r.kind), Outcome::hit);

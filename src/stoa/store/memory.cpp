@@ -28,7 +28,8 @@ struct Entry {
 std::string read_staged(const fsio::TempFile& staged) {
   struct stat st {};
   if (::fstat(staged.fd(), &st) != 0) {
-    throw StoreError("memory store: stat " + staged.path().native() + ": " + std::strerror(errno));
+    throw StoreError("memory store: stat " + staged.path().native() + ": " +
+                     std::generic_category().message(errno));
   }
   std::string bytes(static_cast<std::size_t>(st.st_size), '\0');
   std::size_t done = 0;
@@ -39,7 +40,7 @@ std::string read_staged(const fsio::TempFile& staged) {
     if (n < 0) {
       if (errno == EINTR) continue;
       throw StoreError("memory store: read " + staged.path().native() + ": " +
-                       std::strerror(errno));
+                       std::generic_category().message(errno));
     }
     if (n == 0) break;
     done += static_cast<std::size_t>(n);

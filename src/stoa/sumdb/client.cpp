@@ -208,7 +208,7 @@ std::optional<std::string> lookup_path(std::string_view module_path, std::string
 }
 
 struct Client::Impl {
-  Impl(ClientOptions options, Fetcher& f, TileCache& c, TreeState& s, LookupCache* l)
+  Impl(const ClientOptions& options, Fetcher& f, TileCache& c, TreeState& s, LookupCache* l)
       : fetcher(f),
         state(s),
         lookups(l),
@@ -496,9 +496,9 @@ struct Client::Impl {
   std::deque<std::string> record_order;             // guarded by records_mu; oldest first
 };
 
-Client::Client(ClientOptions options, Fetcher& fetcher, TileCache& tiles, TreeState& state,
+Client::Client(const ClientOptions& options, Fetcher& fetcher, TileCache& tiles, TreeState& state,
                LookupCache* lookups)
-    : m_impl(std::make_unique<Impl>(std::move(options), fetcher, tiles, state, lookups)) {}
+    : m_impl(std::make_unique<Impl>(options, fetcher, tiles, state, lookups)) {}
 
 Client::~Client() = default;
 

@@ -141,7 +141,7 @@ class Client {
   // options.name, std::runtime_error when the stored tree head is not a note signed by that key,
   // and whatever state.load() throws.
   // `lookups` may be null (verified answers are then kept in memory only, as Lookup values).
-  Client(ClientOptions options, Fetcher& fetcher, TileCache& tiles, TreeState& state,
+  Client(const ClientOptions& options, Fetcher& fetcher, TileCache& tiles, TreeState& state,
          LookupCache* lookups = nullptr);
   ~Client();
   Client(const Client&) = delete;

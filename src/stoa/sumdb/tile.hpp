@@ -33,6 +33,7 @@ struct Tile {
   int l = 0;                  // -1 <= l <= 63; -1 is a data tile
   std::int64_t n = 0;         // 0 <= n
   int w = k_full_tile_width;  // 1 <= w <= 2^h
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 flags the 0 of the synthesized compare
   friend auto operator<=>(const Tile&, const Tile&) = default;
 };
 

@@ -24,7 +24,7 @@ namespace {
 constexpr std::uint64_t k_max_in_memory = std::uint64_t{16} << 20;
 // Error documents are a few hundred bytes; more is read (so that the connection is reused) but
 // not kept.
-constexpr std::size_t k_error_capture = 64 * 1024;
+constexpr std::size_t k_error_capture = std::size_t{64} * 1024;
 constexpr std::uint64_t k_error_read_limit = 1 << 20;
 constexpr std::size_t k_max_idle_handles = 64;
 

@@ -334,7 +334,7 @@ class S3Store final : public Store {
       Request q;
       q.method = "GET";
       q.path = m_client.bucket_path().empty() ? "/" : m_client.bucket_path();
-      q.query = sigv4::canonical_query(std::move(params));
+      q.query = sigv4::canonical_query(params);
       q.what = what + " (page " + std::to_string(page) + ")";
       const Response r = m_client.perform(q);
       if (r.status != 200) fail(q.what + ": " + describe(r));
