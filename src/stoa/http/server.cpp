@@ -248,14 +248,20 @@ struct Server::Impl {
   }
 };
 
-Server::Server(ServerOptions options, proxy::Handler service, std::shared_ptr<spdlog::logger> log,
+Server::Server(ServerOptions options, proxy::Handler handler, std::shared_ptr<spdlog::logger> log,
                std::shared_ptr<spdlog::logger> access_log, metrics::Registry& registry)
-    : m_impl(std::make_unique<Impl>(std::move(options), std::move(service), std::move(log),
+    : m_impl(std::make_unique<Impl>(std::move(options), std::move(handler), std::move(log),
                                     std::move(access_log), registry)) {}
 
 Server::~Server() {
-  stop();
-  wait();
+  // Joining a thread throws only when that is impossible (a server destroyed from one of its own
+  // threads): said, not thrown out of a destructor.
+  try {
+    stop();
+    wait();
+  } catch (const std::exception& e) {
+    m_impl->log->error("stopping the HTTP server: {}", e.what());
+  }
 }
 
 std::string Server::bind() {

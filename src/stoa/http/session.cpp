@@ -53,7 +53,7 @@ bool dispatch_now(const Sessions& s, Exchange& x) {
 template <typename Token>
 auto dispatch_later(const proxy::Handler& handler, proxy::HttpRequest req, Token&& token) {
   return asio::async_initiate<Token, void(proxy::Response)>(
-      [&handler](auto on_answer, proxy::HttpRequest request) {
+      [&handler](auto on_answer, const proxy::HttpRequest& request) {
         auto ex = asio::get_associated_executor(on_answer);
         auto shared = std::make_shared<decltype(on_answer)>(std::move(on_answer));
         const trace::ScopedLogContext log_scope(request.log);

@@ -39,10 +39,11 @@ trace::Span start_trace(const RequestHeader& msg, const trace::Tracer& tracer,
 
 }  // namespace
 
-bool connection_gone(const boost::beast::error_code& ec) {
-  return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
-         ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
-         ec == asio::ssl::error::stream_truncated;
+bool connection_gone(const boost::beast::error_code& read_error) {
+  return read_error == bhttp::error::end_of_stream || read_error == asio::error::eof ||
+         read_error == asio::error::connection_reset ||
+         read_error == asio::error::operation_aborted ||
+         read_error == asio::ssl::error::stream_truncated;
 }
 
 std::optional<std::string> check_framing(const RequestHeader& msg) {
