@@ -98,11 +98,12 @@ class ScriptedUpstream final : public fetch::Upstream {
 class Responses {
  public:
   std::function<void(Response)> sink() {
+    // Notified under the lock: a waiter that finds its answer without waiting returns and may
+    // destroy this object at once, so nothing here may touch it after the unlock (a notify after
+    // it hung the test process on a destroyed condition variable).
     return [this](Response r) {
-      {
-        std::lock_guard l(m_mutex);
-        m_got.push_back(std::move(r));
-      }
+      std::lock_guard l(m_mutex);
+      m_got.push_back(std::move(r));
       m_cv.notify_all();
     };
   }
