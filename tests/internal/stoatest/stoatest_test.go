@@ -290,8 +290,18 @@ func TestStartProcessWaitsForItsListenerAndStopsIt(t *testing.T) {
 			tb.Fatalf("GET: %v", err)
 		}
 		resp.Body.Close()
-		if !strings.Contains(p.Log(), "GET /healthz 200") {
-			tb.Errorf("output not kept: %q", p.Log())
+		// The output arrives through a pipe and a copying goroutine, after the answer maybe.
+		deadline := time.After(10 * time.Second)
+		for {
+			out, changed := p.log.next()
+			if strings.Contains(out, "GET /healthz 200") {
+				break
+			}
+			select {
+			case <-changed:
+			case <-deadline:
+				tb.Fatalf("output not kept: %q", out)
+			}
 		}
 	})
 	if len(rec.errors) != 0 {
