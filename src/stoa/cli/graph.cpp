@@ -80,12 +80,12 @@ std::filesystem::path scratch_dir(const Options& o) {
 }
 
 // The clock of minimum release ages: the system clock. Test builds only (STOA_TEST_CLOCK, set
-// by the asan and dev presets, never by release): STOA_TEST_CLOCK_FILE names a file holding a
+// by the asan and dev presets, never by release): STOATEST_CLOCK_FILE names a file holding a
 // number of seconds added to it, read at each use, so an end-to-end test can let time pass.
 proxy::FirstSeen::Clock release_age_clock(spdlog::logger& log) {
 #ifdef STOA_TEST_CLOCK
   // NOLINTNEXTLINE(concurrency-mt-unsafe): read once at start, before any thread
-  if (const char* file = std::getenv("STOA_TEST_CLOCK_FILE"); file != nullptr && *file != 0) {
+  if (const char* file = std::getenv("STOATEST_CLOCK_FILE"); file != nullptr && *file != 0) {
     log.warn("TEST CLOCK: minimum release ages use the system clock plus the seconds in {}", file);
     return [path = std::string(file)] {
       std::ifstream in(path);
@@ -96,8 +96,8 @@ proxy::FirstSeen::Clock release_age_clock(spdlog::logger& log) {
   }
 #else
   // NOLINTNEXTLINE(concurrency-mt-unsafe): read once at start, before any thread
-  if (std::getenv("STOA_TEST_CLOCK_FILE") != nullptr) {
-    log.warn("STOA_TEST_CLOCK_FILE is ignored: this build has no test clock");
+  if (std::getenv("STOATEST_CLOCK_FILE") != nullptr) {
+    log.warn("STOATEST_CLOCK_FILE is ignored: this build has no test clock");
   }
 #endif
   return {};
