@@ -98,6 +98,7 @@ class PostgresIndex final : public Index {
       fail(e);
     }
     std::vector<Seen> out;
+    out.reserve(static_cast<std::size_t>(r->rows()));
     for (int i = 0; i < r->rows(); ++i) {
       out.push_back({std::string(r->value(i, 0)), std::stoll(std::string(r->value(i, 1)))});
     }

@@ -179,15 +179,14 @@ std::optional<Response> Service::respond_now(const HttpRequest& req) {
   return now(req, !m_reads_block);
 }
 
-void Service::handle(const HttpRequest& outer, Done done) {
-  if (outer.target.starts_with(k_cooldown_prefix)) {
-    auto inner = unprefixed(outer);
+void Service::handle(const HttpRequest& req, Done done) {
+  if (req.target.starts_with(k_cooldown_prefix)) {
+    auto inner = unprefixed(req);
     if (auto* refused = std::get_if<Response>(&inner)) {
-      return done(finished(std::move(*refused), outer));
+      return done(finished(std::move(*refused), req));
     }
     return handle(std::get<HttpRequest>(inner), std::move(done));
   }
-  const HttpRequest& req = outer;
   if (!m_reads_block) return serve(req, std::move(done));
   // A store whose reads may block (a network round trip) is read on the pool, never on a
   // serving thread.
