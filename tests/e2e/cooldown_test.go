@@ -184,3 +184,49 @@ func TestCooldownPrefixAsGoproxy(t *testing.T) {
 		t.Errorf("a malformed age: %v", r)
 	}
 }
+
+// min_age_pinned = "allow": an exact pin of a young version is served (for teams that only
+// want @latest and -u slowed down), while @latest still skips it and /index does not list it,
+// although it is stored.
+func TestCooldownPinnedAllowed(t *testing.T) {
+	t.Parallel()
+	const path = "example.com/pinnable"
+	clock := newTestClock(t)
+	up := newUpstream(t, taggedAt(t, path, "v1.0.0", time.Now().Add(-300*day)))
+	rules := writeFile(t, filepath.Join(t.TempDir(), "rules.toml"), `
+[[rule]]
+name = "week-but-pins"
+modules = "example.com/*"
+min_age = "7d"
+min_age_pinned = "allow"
+`)
+	s := startStoa(t, up, stoatest.Config{Args: []string{"--rules-file", rules}, Env: []string{clock.env()}})
+	g := goClient(t, s.URL)
+	dir := g.InitModule("example.com/pins")
+	if _, stderr, err := g.Run(dir, "get", path+"@v1.0.0"); err != nil { // seen now, pinned: served
+		t.Fatalf("go get %s@v1.0.0 (pinned, allowed): %v\n%s", path, err, stderr)
+	}
+	clock.advance(8 * day)
+	up.Add(taggedAt(t, path, "v1.1.0", clock.now()))
+	if _, stderr, err := g.Run(dir, "get", path+"@v1.1.0"); err != nil {
+		t.Fatalf("go get %s@v1.1.0 (young, pinned, allowed): %v\n%s", path, err, stderr)
+	}
+	if v := required(t, dir, path); v != "v1.1.0" {
+		t.Errorf("go get %s@v1.1.0: go.mod requires %q", path, v)
+	}
+	dir = g.InitModule("example.com/latest")
+	if _, stderr, err := g.Run(dir, "get", path+"@latest"); err != nil {
+		t.Fatalf("go get %s@latest: %v\n%s", path, err, stderr)
+	}
+	if v := required(t, dir, path); v != "v1.0.0" {
+		t.Errorf("go get %s@latest chose %q, want v1.0.0 (v1.1.0 is young)", path, v)
+	}
+	idx := string(get(t, s.URL+"/index").Body)
+	if !strings.Contains(idx, `"Version":"v1.0.0"`) || strings.Contains(idx, `"Version":"v1.1.0"`) {
+		t.Errorf("/index: want v1.0.0 and not the young v1.1.0 (stored by the pin):\n%s", idx)
+	}
+	clock.advance(7*day + time.Minute)
+	if idx := string(get(t, s.URL+"/index").Body); !strings.Contains(idx, `"Version":"v1.1.0"`) {
+		t.Errorf("/index a week later lacks v1.1.0:\n%s", idx)
+	}
+}
