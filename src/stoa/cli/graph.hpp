@@ -72,7 +72,8 @@ class Graph {
   metrics::Registry m_registry;
   std::unique_ptr<Direct> m_direct;
   std::unique_ptr<policy::Policy> m_policy;
-  std::unique_ptr<proxy::VersionFilter> m_version_filter;  // the policy's deny rules
+  // The policy's deny rules and minimum release ages.
+  std::unique_ptr<proxy::VersionFilter> m_version_filter;
   std::unique_ptr<fetch::WorkerPool> m_pool;
   // Credential checks apart from fetches: a flood of logins never queues ahead of misses.
   std::unique_ptr<fetch::WorkerPool> m_auth_pool;
@@ -80,6 +81,7 @@ class Graph {
   std::unique_ptr<trace::Tracer> m_tracer;
   std::unique_ptr<coord::Locks> m_locks;
   std::unique_ptr<index::Index> m_index;
+  std::unique_ptr<proxy::FirstSeen> m_first_seen;  // over m_index
   std::string m_instance_id;
   std::unique_ptr<proxy::Service> m_service;
   std::unique_ptr<http::Server> m_server;

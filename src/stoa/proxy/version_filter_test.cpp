@@ -20,8 +20,9 @@ class HideOne final : public VersionFilter {
  public:
   HideOne(std::string module, std::string version)
       : m_module(std::move(module)), m_version(std::move(version)) {}
-  Verdict check(std::string_view module, std::string_view version,
-                std::string_view /*time*/) const override {
+  using VersionFilter::check;
+  Verdict check(std::string_view module, std::string_view version, std::string_view /*time*/,
+                const Asked& /*asked*/) const override {
     if (module == m_module && version == m_version)
       return {true, "known vulnerable", "fake", "test"};
     return {};
