@@ -498,6 +498,117 @@ TEST_F(ServiceTest, ListMergesStoredVersionsAndSurvivesUpstreamFailure) {
   EXPECT_EQ(r.body, "v1.0.0\nv1.2.0\nv1.1.0\n");
 }
 
+// A cache in front of stoa (a CDN, nginx's proxy_cache) keeps a list, @latest or query answer
+// for as long as stoa would reuse it itself, never longer: what is left of its list_ttl, and not
+// at all once it is stale.
+TEST_F(ServiceTest, MutableAnswersLiveInCachesForWhatIsLeftOfTheirTtl) {
+  m_upstream.set("example.com/m/@v/list", {Status::ok, "v1.0.0\n"});
+  m_upstream.set("example.com/m/@latest", {Status::ok, k_info});
+  EXPECT_EQ(get("/example.com/m/@v/list").cache_control, "public, max-age=60");
+  EXPECT_EQ(get("/example.com/m/@latest").cache_control, "public, max-age=60");
+  m_now += std::chrono::milliseconds(25'400);
+  auto kept = m_service->respond_now(make_request("GET", "/example.com/m/@v/list"));
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->outcome, Outcome::hit);
+  EXPECT_EQ(kept->cache_control, "public, max-age=34");  // 34.6 s left, rounded down
+  EXPECT_EQ(get("/example.com/m/@latest").cache_control, "public, max-age=34");
+  // Stale (past list_ttl), the upstream failing: the last good copy, for this client only once.
+  m_now += std::chrono::seconds(40);
+  m_upstream.set("example.com/m/@v/list", {Status::failed, ""});
+  const Response stale = get("/example.com/m/@v/list");
+  EXPECT_EQ(stale.outcome, Outcome::stale);
+  EXPECT_EQ(stale.cache_control, "public, max-age=0");
+  EXPECT_EQ(m_upstream.hits("example.com/m/@latest"), 1);
+}
+
+// Without rules, a private path's stored files are "private" however they are answered: fetched,
+// from the store, and from the memory cache's prebuilt header lines on the fast path that
+// parses nothing.
+TEST_F(ServiceTest, PrivatePathsAreNeverForSharedCaches) {
+  ServiceOptions o;
+  o.instance_id = "x";
+  o.no_sumdb = "corp.example";
+  metrics::Registry registry;
+  Service s(o, *m_store, m_upstream, m_pool,
+            std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()),
+            registry);
+  auto ask = [&s](const std::string& target) {
+    Responses rs;
+    s.handle(make_request("GET", target), rs.sink());
+    return std::move(rs.wait_for(1).front());
+  };
+  m_upstream.set("corp.example/m/@v/v1.0.0.mod", {Status::ok, "module corp.example/m\n"});
+  m_upstream.set("corp.example/m/@v/list", {Status::ok, "v1.0.0\n"});
+  m_upstream.set("example.com/m/@v/v1.0.0.mod", {Status::ok, "module example.com/m\n"});
+  const Response miss = ask("/corp.example/m/@v/v1.0.0.mod");
+  ASSERT_EQ(miss.status, 200);
+  EXPECT_EQ(header_map(miss)["Cache-Control"], "private, max-age=31536000, immutable");
+  EXPECT_EQ(ask("/corp.example/m/@v/list").cache_control, "private, max-age=60");
+  for (int i = 0; i < 2; ++i) {  // made into a memory cache entry, then answered from it
+    auto hit = s.respond_now(make_request("GET", "/corp.example/m/@v/v1.0.0.mod"));
+    ASSERT_TRUE(hit);
+    ASSERT_EQ(hit->status, 200);
+    EXPECT_EQ(header_map(*hit)["Cache-Control"], "private, max-age=31536000, immutable") << i;
+  }
+  HttpRequest cond = make_request("GET", "/corp.example/m/@v/v1.0.0.mod");
+  cond.if_none_match = header_map(miss)["ETag"];
+  auto not_modified = s.respond_now(cond);
+  ASSERT_TRUE(not_modified);
+  EXPECT_EQ(not_modified->status, 304);
+  EXPECT_EQ(header_map(*not_modified)["Cache-Control"], "private, max-age=31536000, immutable");
+  // Everything else stays for any cache.
+  ASSERT_EQ(ask("/example.com/m/@v/v1.0.0.mod").status, 200);
+  auto pub = s.respond_now(make_request("GET", "/example.com/m/@v/v1.0.0.mod"));
+  ASSERT_TRUE(pub);
+  EXPECT_EQ(header_map(*pub)["Cache-Control"], "public, max-age=31536000, immutable");
+}
+
+// A restriction added by a policy reload applies to files the memory cache holds with "public"
+// header lines: they are answered "private" from then on (and "public" again once it is lifted).
+TEST_F(ServiceTest, ARestrictionAddedByAReloadMakesCachedFilesPrivate) {
+  const auto rules = m_dir.path() / "rules.toml";
+  const auto tokens = m_dir.path() / "tokens";
+  { std::ofstream(rules) << "# no rules yet\n"; }
+  {  // "reader-token"
+    std::ofstream(tokens)
+        << "reader ba5005a40cf5212e4ac0190104cc127edab013294bb71279a975b27a80982d45\n";
+  }
+  policy::Policy p(policy::PolicyFiles{rules.string(), "", tokens.string()},
+                   [](const std::string&) -> std::unique_ptr<fetch::Upstream> { return nullptr; });
+  ServiceOptions o;
+  o.policy = &p;
+  metrics::Registry registry;
+  Service s(o, *m_store, m_upstream, m_pool,
+            std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()),
+            registry);
+  m_upstream.set("example.com/m/@v/v1.0.0.mod", {Status::ok, "module example.com/m\n"});
+  HttpRequest req = make_request("GET", "/example.com/m/@v/v1.0.0.mod");
+  Responses miss;
+  s.handle(req, miss.sink());
+  ASSERT_EQ(miss.wait_for(1).front().status, 200);
+  auto hot = s.respond_now(req);  // now in the memory cache, "public"
+  ASSERT_TRUE(hot);
+  EXPECT_EQ(header_map(*hot)["Cache-Control"], "public, max-age=31536000, immutable");
+  {
+    std::ofstream(rules) << "[[rule]]\nname = \"team\"\nmodules = \"example.com/m\"\n"
+                            "readers = [\"reader\"]\n";
+  }
+  ASSERT_EQ(p.reload(), std::nullopt);
+  req.authorization = "Bearer reader-token";
+  for (int i = 0; i < 2; ++i) {
+    Responses rs;
+    s.handle(req, rs.sink());
+    const Response r = std::move(rs.wait_for(1).front());
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(header_map(r)["Cache-Control"], "private, max-age=31536000, immutable") << i;
+  }
+  { std::ofstream(rules) << "# lifted\n"; }
+  ASSERT_EQ(p.reload(), std::nullopt);
+  auto again = s.respond_now(make_request("GET", "/example.com/m/@v/v1.0.0.mod"));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(header_map(*again)["Cache-Control"], "public, max-age=31536000, immutable");
+}
+
 // Answers are bounded in bytes, whatever the number of keys or the size of each answer.
 TEST_F(ServiceTest, AnswerCacheIsBoundedInBytes) {
   ServiceOptions o;
@@ -980,6 +1091,9 @@ readers = ["reader"]
 modules = "example.com/pass"
 action = "passthrough"
 [[rule]]
+modules = "gated.example/*"
+readers = ["reader"]
+[[rule]]
 name = "fips-snapshots"
 modules = "golang.org/fips140"
 action = "cache"
@@ -1090,6 +1204,51 @@ TEST_F(PolicyServiceTest, PrivateWithoutSourceIsStoreOnlyAndHidesFromNonReaders)
   EXPECT_EQ(get("/corp.example/a/@v/v1.0.0.info", "Bearer other-token").status, 404);
   EXPECT_EQ(m_upstream.hits("corp.example/a/@v/v1.0.1.info"), 0);
   EXPECT_EQ(m_upstream.hits("corp.example/b/@v/list"), 0);
+}
+
+// Every answer that depends on who asks (a restricted module: private, or with readers) is
+// "private" or "no-store", so that no shared cache in front of stoa keeps it and hands it to
+// another client; the answers of unrestricted modules stay "public", credentials sent or not.
+TEST_F(PolicyServiceTest, RestrictedAnswersAreNeverForSharedCaches) {
+  ASSERT_TRUE(m_token_ok);
+  const std::string token = "Bearer reader-token";
+  put("corp.example/a/@v/v1.0.0.info", k_info);
+  m_upstream.set("gated.example/m/@v/v1.0.0.info", {Status::ok, k_info});
+  m_upstream.set("gated.example/m/@v/list", {Status::ok, "v1.0.0\n"});
+  m_upstream.set("gated.example/m/@latest", {Status::ok, k_info});
+  m_upstream.set("gated.example/m/@v/main.info", {Status::ok, k_info});
+  m_upstream.set("example.com/lib/@v/v1.2.0.info",
+                 {Status::ok, R"({"Version":"v1.2.0","Time":"2020-01-01T00:00:00Z"})"});
+  const std::string immutable = "private, max-age=31536000, immutable";
+  struct Case {
+    std::string target, authorization, cache_control;
+    int status;
+  };
+  const std::vector<Case> cases = {
+      {"/corp.example/a/@v/v1.0.0.info", token, immutable, 200},  // stored
+      {"/corp.example/a/@v/v1.0.0.info", token, immutable, 200},  // memory cache
+      {"/corp.example/a/@v/list", token, "private, max-age=60", 200},
+      {"/corp.example/a/@v/v1.0.0.info", "", "no-store", 401},
+      {"/corp.example/a/@v/v1.0.0.info", "Bearer other-token", "no-store", 404},
+      {"/corp.example/a/@v/v1.0.1.info", token, "no-store", 404},
+      {"/gated.example/m/@v/v1.0.0.info", token, immutable, 200},  // fetched
+      {"/gated.example/m/@v/v1.0.0.info", token, immutable, 200},  // stored
+      {"/gated.example/m/@v/v1.0.0.info", token, immutable, 200},  // memory cache
+      {"/gated.example/m/@v/list", token, "private, max-age=60", 200},
+      {"/gated.example/m/@v/list", token, "private, max-age=", 200},  // kept: what is left
+      {"/gated.example/m/@latest", token, "private, max-age=60", 200},
+      {"/gated.example/m/@v/main.info", token, "private, max-age=60", 200},
+      {"/gated.example/m/@v/list", "", "no-store", 401},
+      {"/example.com/lib/@v/v1.2.0.info", "", "public, max-age=31536000, immutable", 200},
+      {"/example.com/lib/@v/v1.2.0.info", token, "public, max-age=31536000, immutable", 200},
+  };
+  for (const auto& c : cases) {
+    const Response r = get(c.target, c.authorization);
+    EXPECT_EQ(r.status, c.status) << c.target << " " << c.authorization;
+    std::string got = header_map(r)["Cache-Control"];
+    if (c.cache_control.ends_with('=')) got = got.substr(0, c.cache_control.size());
+    EXPECT_EQ(got, c.cache_control) << c.target << " " << c.authorization;
+  }
 }
 
 TEST_F(PolicyServiceTest, BcryptChecksNeverRunOnTheCallersThread) {
