@@ -23,14 +23,10 @@ import (
 
 func startNginx(t *testing.T, s *stoatest.Stoa) *nginxtest.Server {
 	t.Helper()
-	n, err := nginxtest.Start(t.TempDir(), s.Addr)
-	if err != nil {
-		t.Fatalf("starting nginx: %v", err)
-	}
+	n := nginxtest.Start(t, t.TempDir(), s.Addr)
 	t.Cleanup(func() {
-		n.Close()
 		if t.Failed() {
-			t.Logf("nginx log:\n%s", n.Log())
+			t.Logf("nginx error log:\n%s", n.Log())
 		}
 	})
 	return n

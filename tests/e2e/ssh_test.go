@@ -37,11 +37,7 @@ func newSSHWorld(t *testing.T) *sshWorld {
 	if err := os.MkdirAll(srvDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := sshtest.Start(srvDir)
-	if err != nil {
-		t.Fatalf("starting sshd: %v", err)
-	}
-	t.Cleanup(srv.Close)
+	srv := sshtest.Start(t, srvDir)
 	w := &sshWorld{srv: srv, root: root}
 
 	env := vcstest.Env(filepath.Join(root, "home"))

@@ -7,13 +7,13 @@ package nginxtest
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
-	"time"
+	"testing"
+
+	"stoa.test/internal/stoatest"
 )
 
 // Bin is nginx's path in Debian's package.
@@ -25,8 +25,7 @@ type Server struct {
 	CacheDir string // proxy_cache_path
 	Addr     string // "127.0.0.1:PORT"
 	URL      string // "http://127.0.0.1:PORT"
-	cmd      *exec.Cmd
-	exited   chan struct{}
+	proc     *stoatest.Process
 }
 
 // Config renders the configuration of a caching proxy listening on listen, in front of backend
@@ -84,85 +83,36 @@ http {
 `, user, dir, listen, backend)
 }
 
-// Start starts nginx in dir (which must exist) in front of backend and waits until it accepts
-// connections.
-func Start(dir, backend string) (*Server, error) {
+// Start starts nginx in dir (which must exist) in front of backend and waits until it listens;
+// it is stopped at the test's cleanup (stoatest.StartProcess: SIGTERM, nginx's fast shutdown of
+// its master and worker).
+func Start(tb testing.TB, dir, backend string) *Server {
+	tb.Helper()
 	for _, sub := range []string{"tmp", "cache"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
-			return nil, err
+			tb.Fatal(err)
 		}
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	addr := l.Addr().String()
-	l.Close()
-	s := &Server{Dir: dir, CacheDir: filepath.Join(dir, "cache"), Addr: addr, URL: "http://" + addr,
-		exited: make(chan struct{})}
+	addr := stoatest.FreeAddr(tb)
+	s := &Server{Dir: dir, CacheDir: filepath.Join(dir, "cache"), Addr: addr, URL: "http://" + addr}
 	conf := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(conf, []byte(Config(dir, addr, backend)), 0o600); err != nil {
-		return nil, err
+		tb.Fatal(err)
 	}
-	out, err := os.Create(filepath.Join(dir, "stderr.log"))
-	if err != nil {
-		return nil, err
-	}
-	defer out.Close()
 	// -e: the error log before the configuration is read (else the packaged default path).
-	s.cmd = exec.Command(Bin, "-p", dir, "-c", conf, "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;")
-	s.cmd.Stdout = out
-	s.cmd.Stderr = out
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the master and its worker
-	if err := s.cmd.Start(); err != nil {
-		return nil, err
-	}
-	go func() {
-		_ = s.cmd.Wait()
-		close(s.exited)
-	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return s, nil
-		}
-		select {
-		case <-s.exited:
-			return nil, fmt.Errorf("nginx exited:\n%s", s.Log())
-		default:
-		}
-		if time.Now().After(deadline) {
-			s.Close()
-			return nil, fmt.Errorf("nginx did not accept connections on %s within 30s:\n%s", addr, s.Log())
-		}
-		time.Sleep(20 * time.Millisecond) // polling a port another process opens
-	}
+	cmd := exec.Command(Bin, "-p", dir, "-c", conf, "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;")
+	s.proc = stoatest.StartProcess(tb, "nginx", cmd, addr)
+	return s
 }
 
-// Log is nginx's error log and stderr.
+// Log is nginx's output and error log.
 func (s *Server) Log() string {
 	var b strings.Builder
-	for _, name := range []string{"stderr.log", "error.log"} {
-		data, _ := os.ReadFile(filepath.Join(s.Dir, name))
-		b.Write(data)
-	}
+	b.WriteString(s.proc.Log())
+	data, _ := os.ReadFile(filepath.Join(s.Dir, "error.log"))
+	b.Write(data)
 	return b.String()
 }
 
-// Close stops nginx and its worker (SIGTERM: fast shutdown; SIGKILL to the process group after
-// 10s) and waits for the master.
-func (s *Server) Close() {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return
-	}
-	pgid := s.cmd.Process.Pid
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		<-s.exited
-	}
-}
+// Stop stops nginx (its master, which stops its worker).
+func (s *Server) Stop() { s.proc.Stop() }

@@ -12,7 +12,9 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
-	"time"
+	"testing"
+
+	"stoa.test/internal/stoatest"
 )
 
 // Sshd is the path of the server; sshd re-executes itself, so it must be absolute.
@@ -26,8 +28,7 @@ type Server struct {
 	User      string // the only user it lets in: the one running the test
 	ClientKey string // the private key it accepts (ed25519, no passphrase)
 	HostKey   string // its host public key, "ssh-ed25519 AAAA..."
-	cmd       *exec.Cmd
-	logPath   string
+	proc      *stoatest.Process
 }
 
 // KnownHostsLine is the known_hosts line for this server's host key.
@@ -35,11 +36,8 @@ func (s *Server) KnownHostsLine() string {
 	return fmt.Sprintf("[127.0.0.1]:%s %s\n", s.Port, s.HostKey)
 }
 
-// Log is what sshd wrote (it logs to stderr with -e).
-func (s *Server) Log() string {
-	data, _ := os.ReadFile(s.logPath)
-	return string(data)
-}
+// Log is what sshd wrote so far (it logs to stderr with -e).
+func (s *Server) Log() string { return s.proc.Log() }
 
 // Keygen makes an ed25519 key pair without a passphrase at path (and path.pub); returns the
 // public key line without its comment.
@@ -59,39 +57,35 @@ func Keygen(path string) (string, error) {
 	return fields[0] + " " + fields[1], nil
 }
 
-// Start starts sshd in dir (which must exist and be empty) and waits until it accepts
-// connections.
-func Start(dir string) (*Server, error) {
+// Start starts sshd in dir (which must exist and be empty) and waits until it listens; it is
+// stopped at the test's cleanup (stoatest.StartProcess).
+func Start(tb testing.TB, dir string) *Server {
+	tb.Helper()
 	u, err := user.Current()
 	if err != nil {
-		return nil, err
+		tb.Fatal(err)
 	}
-	s := &Server{Dir: dir, User: u.Username, logPath: filepath.Join(dir, "sshd.log")}
+	s := &Server{Dir: dir, User: u.Username}
 	if s.HostKey, err = Keygen(filepath.Join(dir, "host_ed25519")); err != nil {
-		return nil, err
+		tb.Fatal(err)
 	}
 	s.ClientKey = filepath.Join(dir, "client_ed25519")
 	clientPub, err := Keygen(s.ClientKey)
 	if err != nil {
-		return nil, err
+		tb.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), []byte(clientPub+"\n"), 0o600); err != nil {
-		return nil, err
+		tb.Fatal(err)
 	}
 	if os.Geteuid() == 0 {
 		// sshd running as root needs its privilege separation directory, which Debian's
 		// service unit creates; the package alone does not.
 		if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
-			return nil, err
+			tb.Fatal(err)
 		}
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	s.Addr = l.Addr().String()
+	s.Addr = stoatest.FreeAddr(tb)
 	_, s.Port, _ = net.SplitHostPort(s.Addr)
-	l.Close()
 	config := strings.Join([]string{
 		"Port " + s.Port,
 		"ListenAddress 127.0.0.1",
@@ -117,46 +111,10 @@ func Start(dir string) (*Server, error) {
 	}, "\n")
 	cfgPath := filepath.Join(dir, "sshd_config")
 	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
-		return nil, err
+		tb.Fatal(err)
 	}
-	logf, err := os.Create(s.logPath)
-	if err != nil {
-		return nil, err
-	}
-	defer logf.Close()
-	s.cmd = exec.Command(Sshd, "-D", "-e", "-f", cfgPath)
-	s.cmd.Stdout = logf
-	s.cmd.Stderr = logf
-	s.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "LC_ALL=C"}
-	if err := s.cmd.Start(); err != nil {
-		return nil, err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- s.cmd.Wait() }()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", s.Addr, time.Second)
-		if err == nil {
-			c.Close()
-			go func() { <-exited }()
-			return s, nil
-		}
-		select {
-		case err := <-exited:
-			return nil, fmt.Errorf("sshd exited: %v\n%s", err, s.Log())
-		default:
-		}
-		if time.Now().After(deadline) {
-			s.cmd.Process.Kill()
-			return nil, fmt.Errorf("sshd did not accept connections on %s within 30s\n%s", s.Addr, s.Log())
-		}
-		time.Sleep(20 * time.Millisecond) // polling a port another process opens
-	}
-}
-
-// Close stops the server.
-func (s *Server) Close() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		_ = s.cmd.Process.Kill()
-	}
+	cmd := exec.Command(Sshd, "-D", "-e", "-f", cfgPath)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "LC_ALL=C"}
+	s.proc = stoatest.StartProcess(tb, "sshd", cmd, s.Addr)
+	return s
 }
