@@ -16,7 +16,10 @@ build_pkgs=(
 # every VCS the go command supports.
 # clang-tidy-14: `make tidy` (part of `make test`); the LLVM 14 of clang-format and of the fuzz
 # preset's clang, which parses this C++20 with gcc 12's libstdc++ and Boost 1.81 without errors.
-test_pkgs=( clang-format clang-tidy-14 curl python3 systemd redis-server postgresql mercurial subversion fossil brz )
+# nginx: the caching reverse proxy the shared-cache e2e test puts in front of stoa; openssh-server:
+# the sshd the git-over-ssh e2e test starts on loopback (both started by the tests, never the
+# system services).
+test_pkgs=( clang-format clang-tidy-14 curl python3 systemd redis-server postgresql mercurial subversion fossil brz nginx openssh-server )
 # The fuzz preset: Debian's clang, its libFuzzer/sanitizer runtimes, llvm-symbolizer for readable
 # stacks (llvm-14 ships /usr/lib/llvm-14/bin/llvm-symbolizer), python3 for fuzz/make_corpus.py.
 fuzz_pkgs=( clang-14 libclang-rt-14-dev llvm-14 python3 )

@@ -69,6 +69,18 @@ direct::GoEnv go_env(const DirectConfig& c, const fs::path& dir) {
   }
   if (!c.git_config.empty()) env.git_config = readable(c.git_config, "direct_git_config");
   if (!c.ssh_key.empty()) env.ssh_key = readable(c.ssh_key, "direct_ssh_key");
+  // ssh reads ~/.ssh of the passwd entry, never of HOME: its files in direct_home are named.
+  const fs::path ssh_dir = fs::absolute(env.home) / ".ssh";
+  if (!c.ssh_known_hosts.empty()) {
+    env.ssh_known_hosts = readable(c.ssh_known_hosts, "direct_ssh_known_hosts");
+  } else {
+    // Absent, every host is unknown, and refused.
+    env.ssh_known_hosts = (ssh_dir / "known_hosts").string();
+    if (auto problem = direct::ssh_path_problem(env.ssh_known_hosts))
+      throw ConfigError("direct_home: " + env.home + ": " + *problem + " (for ssh's known_hosts)");
+  }
+  std::error_code ec;
+  if (fs::is_regular_file(ssh_dir / "config", ec)) env.ssh_config = (ssh_dir / "config").string();
   for (const auto& name : c.pass_env) {
     if (const char* v = std::getenv(name.c_str()); v != nullptr)
       env.passed.push_back(name + "=" + v);

@@ -136,7 +136,11 @@ const std::vector<KeySpec>& keys() {
        "git configuration file for direct fetches (GIT_CONFIG_GLOBAL: insteadOf rewrites, "
        "credential helpers); the system configuration is never read"},
       {"direct_ssh_key", KeyType::string, "",
-       "private key for git over ssh in direct fetches (ssh -i, BatchMode)"},
+       "private key for git over ssh in direct fetches (the only identity offered; BatchMode)"},
+      {"direct_ssh_known_hosts", KeyType::string, "",
+       "the known_hosts file of git over ssh in direct fetches: host keys are checked strictly "
+       "against it alone (a changed or unknown host key is refused, nothing is ever added); "
+       "default: <direct_home>/.ssh/known_hosts"},
       {"direct_pass_env", KeyType::string, "",
        "comma-separated names of stoa's environment variables passed to the go command (e.g. "
        "HTTPS_PROXY,NO_PROXY); nothing else of stoa's environment is"},

@@ -281,6 +281,9 @@ DirectConfig direct_config(const RawConfig& cfg, const fetch::ProxyList& upstrea
   d.netrc = cfg.get("direct_netrc");
   d.git_config = cfg.get("direct_git_config");
   d.ssh_key = cfg.get("direct_ssh_key");
+  d.ssh_known_hosts = cfg.get("direct_ssh_known_hosts");
+  if (auto problem = direct::ssh_path_problem(d.ssh_known_hosts))
+    throw ConfigError(cfg.where("direct_ssh_known_hosts") + ": " + *problem);
   if (d.ssh_key.find_first_of(" \t'\"\\$`") != std::string::npos) {
     throw ConfigError(cfg.where("direct_ssh_key") +
                       ": the path may not contain blanks, quotes, '$' or '\\'");

@@ -65,6 +65,7 @@ struct DirectConfig {
   std::string netrc;                  // "" for none
   std::string git_config;             // "" for none
   std::string ssh_key;                // "" for none
+  std::string ssh_known_hosts;        // "" for <home>/.ssh/known_hosts
   std::vector<std::string> pass_env;  // names of variables, checked
   std::chrono::milliseconds timeout{0};
   std::chrono::milliseconds negative_ttl{0};

@@ -65,7 +65,58 @@ bool contains_any(std::string_view hay, std::initializer_list<std::string_view> 
 using text::redact_credentials;
 using text::to_lower;
 
+// `s` as one word for the shell: single-quoted.
+std::string shell_word(std::string_view s) {
+  std::string out = "'";
+  for (const char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  out += '\'';
+  return out;
+}
+
+// A path in an ssh option whose value ssh splits at blanks and expands %-tokens in: double-quoted,
+// '%' doubled.
+std::string ssh_option_path(std::string_view path) {
+  std::string out = "\"";
+  for (const char c : path) {
+    out += c;
+    if (c == '%') out += '%';
+  }
+  out += '"';
+  return out;
+}
+
 }  // namespace
+
+std::optional<std::string> ssh_path_problem(std::string_view path) {
+  for (const char c : path) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\' || u < 0x20 || u == 0x7f)
+      return "the path may not contain double quotes, backslashes or control characters";
+  }
+  return std::nullopt;
+}
+
+std::string ssh_command(const GoEnv& e) {
+  if (e.ssh_key.empty() && e.ssh_known_hosts.empty()) return {};
+  std::string cmd = "ssh -F ";
+  cmd += e.ssh_config.empty() ? std::string("none") : shell_word(e.ssh_config);
+  cmd += " -o BatchMode=yes -o ControlMaster=no -o StrictHostKeyChecking=yes";
+  if (!e.ssh_known_hosts.empty()) {
+    cmd += " -o GlobalKnownHostsFile=/dev/null -o ";
+    cmd += shell_word("UserKnownHostsFile=" + ssh_option_path(e.ssh_known_hosts));
+  }
+  if (!e.ssh_key.empty()) {
+    cmd += " -o IdentitiesOnly=yes -o ";
+    cmd += shell_word("IdentityFile=" + ssh_option_path(e.ssh_key));
+  }
+  return cmd;
+}
 
 bool is_reserved_env_name(std::string_view name) {
   return std::find(k_reserved.begin(), k_reserved.end(), name) != k_reserved.end();
@@ -99,11 +150,7 @@ std::vector<std::string> build_env(const GoEnv& e) {
     env.push_back("LOGNAME=" + e.user);
   }
   if (!e.git_config.empty()) env.push_back("GIT_CONFIG_GLOBAL=" + e.git_config);
-  if (!e.ssh_key.empty()) {
-    // The path was checked at startup to be free of blanks and quotes (ssh splits this string).
-    env.push_back("GIT_SSH_COMMAND=ssh -i " + e.ssh_key +
-                  " -o IdentitiesOnly=yes -o BatchMode=yes");
-  }
+  if (auto ssh = ssh_command(e); !ssh.empty()) env.push_back("GIT_SSH_COMMAND=" + ssh);
   for (const auto& kv : e.passed) {
     const auto eq = kv.find('=');
     if (eq == std::string::npos || is_reserved_env_name(std::string_view(kv).substr(0, eq)))

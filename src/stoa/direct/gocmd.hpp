@@ -24,7 +24,11 @@ struct GoEnv {
   std::string insecure;          // GOINSECURE
   std::string netrc;             // NETRC (the go command's own HTTPS requests); "" leaves it unset
   std::string git_config;        // GIT_CONFIG_GLOBAL; "" means the HOME's .gitconfig
-  std::string ssh_key;           // private key for git over ssh (GIT_SSH_COMMAND); "" for ssh's own
+  // git over ssh (GIT_SSH_COMMAND, see ssh_command()). ssh finds ~/.ssh through the passwd
+  // entry, never through HOME, so everything it should read is named here.
+  std::string ssh_key;          // private key; "" for ssh's own default identities
+  std::string ssh_known_hosts;  // the only known_hosts file; "" leaves ssh's own
+  std::string ssh_config;       // ssh configuration file; "" for none
   std::string user;  // USER and LOGNAME (fossil refuses to run without); "" leaves them out
   // "NAME=value" taken from stoa's environment because their names were configured
   // (direct_pass_env), e.g. HTTPS_PROXY. Never one of the variables set above.
@@ -36,6 +40,18 @@ struct GoEnv {
 // GO111MODULE=on, GOTELEMETRY=off, GIT_TERMINAL_PROMPT=0, GIT_CONFIG_NOSYSTEM=1, LC_ALL=C, and
 // the fields of `e`.
 std::vector<std::string> build_env(const GoEnv& e);
+
+// GIT_SSH_COMMAND for `e` ("" when no ssh_key and no ssh_known_hosts is set: ssh as the go
+// command runs it). ssh reads no configuration but `e.ssh_config` (-F none without one), runs in
+// batch mode (no prompt, never a password), checks host keys strictly against `e.ssh_known_hosts`
+// alone (StrictHostKeyChecking=yes: a changed key and an unknown host are refused, nothing is
+// ever added to the file; the system-wide file is not read) and offers `e.ssh_key` alone. git
+// runs it with the shell: every path is single-quoted; ssh's own %-tokens are escaped (%%). The
+// paths may not contain double quotes, backslashes or control characters (ssh_path_problem()).
+std::string ssh_command(const GoEnv& e);
+
+// Why `path` cannot be handed to ssh in GIT_SSH_COMMAND; nullopt when it can.
+std::optional<std::string> ssh_path_problem(std::string_view path);
 
 // The names direct_pass_env may not name: those build_env sets itself.
 bool is_reserved_env_name(std::string_view name);

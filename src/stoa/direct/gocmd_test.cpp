@@ -2,10 +2,25 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include <algorithm>
+#include <array>
+#include <memory>
 
 namespace stoa::direct {
 namespace {
+
+// What `command` prints (stdout and stderr), run by /bin/sh as git runs GIT_SSH_COMMAND.
+std::string run_shell(const std::string& command) {
+  std::unique_ptr<FILE, int (*)(FILE*)> p(::popen((command + " 2>&1").c_str(), "r"), ::pclose);
+  if (!p) return "popen failed";
+  std::string out;
+  std::array<char, 4096> buf{};
+  for (std::size_t n; (n = std::fread(buf.data(), 1, buf.size(), p.get())) > 0;)
+    out.append(buf.data(), n);
+  return out;
+}
 
 bool has(const std::vector<std::string>& env, const std::string& kv) {
   return std::find(env.begin(), env.end(), kv) != env.end();
@@ -24,34 +39,37 @@ TEST(BuildEnv, SetsTheDirectFetchEnvironmentAndNothingElse) {
   e.netrc = "/etc/stoa/netrc";
   e.git_config = "/etc/stoa/gitconfig";
   e.ssh_key = "/etc/stoa/id_ed25519";
+  e.ssh_known_hosts = "/etc/stoa/known_hosts";
   e.user = "stoa";
   e.passed = {"HTTPS_PROXY=http://127.0.0.1:3128", "GOPROXY=https://sneaky", "HOME=/root",
               "GOFLAGS=-insecure", "malformed"};
   const auto env = build_env(e);
-  for (const auto* kv :
-       {"GOPROXY=direct",
-        "GOSUMDB=off",
-        "GOFLAGS=",
-        "GOTOOLCHAIN=local",
-        "GOENV=off",
-        "GOWORK=off",
-        "GO111MODULE=on",
-        "GIT_TERMINAL_PROMPT=0",
-        "GIT_CONFIG_NOSYSTEM=1",
-        "HOME=/s/home",
-        "GOMODCACHE=/s/modcache",
-        "GOCACHE=/s/gocache",
-        "GOPATH=/s/gopath",
-        "PATH=/usr/bin:/bin",
-        "GOVCS=public:git|hg,private:all",
-        "GOPRIVATE=corp.example/*",
-        "GOINSECURE=vcs.test",
-        "NETRC=/etc/stoa/netrc",
-        "GIT_CONFIG_GLOBAL=/etc/stoa/gitconfig",
-        "GIT_SSH_COMMAND=ssh -i /etc/stoa/id_ed25519 -o IdentitiesOnly=yes -o BatchMode=yes",
-        "HTTPS_PROXY=http://127.0.0.1:3128",
-        "USER=stoa",
-        "LOGNAME=stoa"}) {
+  for (const auto* kv : {"GOPROXY=direct",
+                         "GOSUMDB=off",
+                         "GOFLAGS=",
+                         "GOTOOLCHAIN=local",
+                         "GOENV=off",
+                         "GOWORK=off",
+                         "GO111MODULE=on",
+                         "GIT_TERMINAL_PROMPT=0",
+                         "GIT_CONFIG_NOSYSTEM=1",
+                         "HOME=/s/home",
+                         "GOMODCACHE=/s/modcache",
+                         "GOCACHE=/s/gocache",
+                         "GOPATH=/s/gopath",
+                         "PATH=/usr/bin:/bin",
+                         "GOVCS=public:git|hg,private:all",
+                         "GOPRIVATE=corp.example/*",
+                         "GOINSECURE=vcs.test",
+                         "NETRC=/etc/stoa/netrc",
+                         "GIT_CONFIG_GLOBAL=/etc/stoa/gitconfig",
+                         "GIT_SSH_COMMAND=ssh -F none -o BatchMode=yes -o ControlMaster=no "
+                         "-o StrictHostKeyChecking=yes -o GlobalKnownHostsFile=/dev/null "
+                         "-o 'UserKnownHostsFile=\"/etc/stoa/known_hosts\"' -o IdentitiesOnly=yes "
+                         "-o 'IdentityFile=\"/etc/stoa/id_ed25519\"'",
+                         "HTTPS_PROXY=http://127.0.0.1:3128",
+                         "USER=stoa",
+                         "LOGNAME=stoa"}) {
     EXPECT_TRUE(has(env, kv)) << kv;
   }
   // Passed variables never override what stoa sets.
@@ -74,6 +92,41 @@ TEST(BuildEnv, OptionalCredentialsAreLeftOutWhenUnset) {
     EXPECT_FALSE(kv.starts_with("GIT_SSH_COMMAND=")) << kv;
     EXPECT_FALSE(kv.starts_with("HTTP_PROXY=")) << kv;
   }
+}
+
+// git runs GIT_SSH_COMMAND with the shell, and ssh splits option values at blanks and expands
+// %-tokens in file names: each path reaches ssh as the one file it names. (Run through a real
+// shell and a real ssh: `ssh -G` prints the configuration it would use, and connects nowhere.)
+TEST(SshCommand, PathsReachSshAsTheyAre) {
+  const std::string odd = "/nonexistent/a b'c$HOME %d;`x`";
+  GoEnv e;
+  e.ssh_known_hosts = odd + "/known_hosts";
+  e.ssh_key = odd + "/id";
+  const std::string cmd = ssh_command(e);
+  const std::string out = run_shell(cmd + " -G -p 2222 git@127.0.0.1");
+  EXPECT_NE(out.find("\nuserknownhostsfile " + odd + "/known_hosts\n"), std::string::npos) << out;
+  // -G prints IdentityFile before ssh expands its %-tokens (when it loads the key): still "%%".
+  EXPECT_NE(out.find("\nidentityfile /nonexistent/a b'c$HOME %%d;`x`/id\n"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("\nglobalknownhostsfile /dev/null\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("\nstricthostkeychecking true\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("\nbatchmode yes\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("\nidentitiesonly yes\n"), std::string::npos) << out;
+}
+
+TEST(SshCommand, OnlyWhenSshHasSomethingToUse) {
+  EXPECT_EQ(ssh_command(GoEnv{}), "");
+  GoEnv known;
+  known.ssh_known_hosts = "/k";
+  EXPECT_EQ(ssh_command(known),
+            "ssh -F none -o BatchMode=yes -o ControlMaster=no -o StrictHostKeyChecking=yes "
+            "-o GlobalKnownHostsFile=/dev/null -o 'UserKnownHostsFile=\"/k\"'");
+  known.ssh_config = "/home/s/.ssh/config";
+  EXPECT_TRUE(ssh_command(known).starts_with("ssh -F '/home/s/.ssh/config' -o BatchMode=yes"));
+  for (const auto* bad : {"/a\"b", "/a\\b", "/a\nb", "/a\x7f"}) {
+    EXPECT_TRUE(ssh_path_problem(bad)) << bad;
+  }
+  EXPECT_FALSE(ssh_path_problem("/a b/c'd/%e$f"));
 }
 
 TEST(Args, FlagsEndBeforeTheModuleArgument) {
@@ -224,8 +277,8 @@ TEST(OneLine, LastGoLinePrintableRedactedBounded) {
 }
 
 TEST(ReservedNames, CoverWhatBuildEnvSets) {
-  for (const auto& kv :
-       build_env(GoEnv{"h", "m", "c", "p", "/bin", "g", "x", "i", "n", "gc", "k", "u", {}})) {
+  for (const auto& kv : build_env(
+           GoEnv{"h", "m", "c", "p", "/bin", "g", "x", "i", "n", "gc", "k", "kh", "sc", "u", {}})) {
     EXPECT_TRUE(is_reserved_env_name(kv.substr(0, kv.find('=')))) << kv;
   }
   EXPECT_FALSE(is_reserved_env_name("HTTPS_PROXY"));

@@ -78,19 +78,26 @@ class Answers {
       : m_cache(max_bytes, max_age), m_ttl(ttl), m_now(std::move(now)) {}
 
   // The body kept for `key` while it is younger than ttl; nullopt otherwise.
-  std::optional<std::string> fresh(const std::string& key) { return find(key, true); }
+  std::optional<std::string> fresh(const std::string& key) { return find(key, true, nullptr); }
+  // fresh(), and how much longer it stays fresh (in (0, ttl]): the lifetime a cache in front of
+  // stoa may give it, so that it is asked again when stoa would ask upstream again.
+  std::optional<std::string> fresh(const std::string& key, Clock::duration& fresh_for) {
+    return find(key, true, &fresh_for);
+  }
   // The body kept for `key`, fresh or stale; nullopt when none (or older than max_age).
-  std::optional<std::string> any(const std::string& key) { return find(key, false); }
+  std::optional<std::string> any(const std::string& key) { return find(key, false, nullptr); }
   void remember(const std::string& key, std::string body) {
     m_cache.put(key, std::move(body), m_now());
   }
   std::size_t bytes() const { return m_cache.bytes(); }
 
  private:
-  std::optional<std::string> find(const std::string& key, bool fresh_only) {
+  std::optional<std::string> find(const std::string& key, bool fresh_only,
+                                  Clock::duration* fresh_for) {
     const auto now = m_now();
     auto e = m_cache.get(key, now);
     if (!e || (fresh_only && now - e->fetched >= m_ttl)) return std::nullopt;
+    if (fresh_for != nullptr) *fresh_for = m_ttl - (now - e->fetched);
     return *e->body;
   }
 

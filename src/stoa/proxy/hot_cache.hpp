@@ -30,6 +30,7 @@ struct HotEntry {
   std::string head_lines;  // "Content-Type: ...\r\nCache-Control: ...\r\n..." (not Content-Length)
   std::int64_t mtime_unix = 0;
   std::string_view endpoint;  // metrics label: "info", "mod" or "zip" (static storage)
+  bool shared = true;         // head_lines say "public" (any cache may keep it), else "private"
   mutable std::atomic<bool> referenced{false};
 };
 

@@ -37,7 +37,7 @@ std::vector<std::string> versions_in(std::string_view list_body) {
 
 MetaAnswers::MetaAnswers(store::Store& store, Answers& answers, const VersionFilter* filter,
                          FirstSeen* seen, const trace::Tracer& tracer, ServiceMetrics& metrics,
-                         std::shared_ptr<spdlog::logger> log, std::string short_cache)
+                         std::shared_ptr<spdlog::logger> log, std::chrono::seconds ttl)
     : m_store(store),
       m_answers(answers),
       m_filter(filter),
@@ -45,10 +45,14 @@ MetaAnswers::MetaAnswers(store::Store& store, Answers& answers, const VersionFil
       m_tracer(tracer),
       m_metrics(metrics),
       m_log(std::move(log)),
-      m_short_cache(std::move(short_cache)) {}
+      m_ttl(ttl) {}
+
+std::chrono::seconds MetaAnswers::max_age_of(Outcome outcome) const {
+  return outcome == Outcome::stale ? std::chrono::seconds(0) : m_ttl;
+}
 
 Response MetaAnswers::answer(const module::Request& r, std::string body, Outcome outcome) {
-  return *shaped(r, std::move(body), outcome, true);
+  return *shaped(r, std::move(body), outcome, true, max_age_of(outcome));
 }
 
 void MetaAnswers::note(std::string_view answer, const module::Request& r,
@@ -59,7 +63,8 @@ void MetaAnswers::note(std::string_view answer, const module::Request& r,
 }
 
 std::optional<Response> MetaAnswers::shaped(const module::Request& r, std::string body,
-                                            Outcome outcome, bool settled) {
+                                            Outcome outcome, bool settled,
+                                            std::chrono::seconds max_age) {
   if (filtering(r)) {
     if (r.kind == Kind::list) {
       std::vector<HiddenVersion> hidden;
@@ -69,27 +74,28 @@ std::optional<Response> MetaAnswers::shaped(const module::Request& r, std::strin
       auto verdict = m_filter->check(r.module, info->version, info->time, asked(r));
       if (verdict.hidden) {
         HiddenVersion h{info->version, std::move(verdict)};
-        if (r.kind == Kind::latest) return allowed_latest(r, h, outcome, settled);
+        if (r.kind == Kind::latest) return allowed_latest(r, h, outcome, settled, max_age);
         note("query", r, {h});
         return error_response(403, refusal(r.module, h.version, h.verdict), Outcome::rejected);
       }
     }
   }
-  return plain(r, std::move(body), outcome);
+  return plain(r, std::move(body), outcome, max_age);
 }
 
-Response MetaAnswers::plain(const module::Request& r, std::string body, Outcome outcome) const {
+Response MetaAnswers::plain(const module::Request& r, std::string body, Outcome outcome,
+                            std::chrono::seconds max_age) {
   Response resp;
   resp.outcome = outcome;
   resp.content_type = content_type_of(r.kind);
-  resp.cache_control = m_short_cache;
+  resp.cache_control = "public, max-age=" + std::to_string(max_age.count());
   resp.body = std::move(body);
   return resp;
 }
 
 std::optional<Response> MetaAnswers::allowed_latest(const module::Request& r,
                                                     const HiddenVersion& hidden, Outcome outcome,
-                                                    bool settled) {
+                                                    bool settled, std::chrono::seconds max_age) {
   const std::string why = hidden.version + " is " + hidden.verdict.reason;
   const auto list = m_answers.any(r.escaped_module + "/@v/list");
   if (!list && !settled) return std::nullopt;
@@ -129,19 +135,22 @@ std::optional<Response> MetaAnswers::allowed_latest(const module::Request& r,
   }
   note("latest", r, {hidden});
   m_log->debug("@latest of {}: answering {}, the newest allowed version", r.module, *best);
-  return plain(r, std::move(*body), outcome);
+  return plain(r, std::move(*body), outcome, max_age);
 }
 
 std::optional<Response> MetaAnswers::fresh(const module::Request& r) {
-  auto body = m_answers.fresh(module::key_of(r));
+  Answers::Clock::duration fresh_for{};
+  auto body = m_answers.fresh(module::key_of(r), fresh_for);
   if (!body) return std::nullopt;
-  return shaped(r, std::move(*body), Outcome::hit, false);
+  // Whole seconds, rounded down: a cache in front never keeps it longer than stoa does.
+  return shaped(r, std::move(*body), Outcome::hit, false,
+                std::chrono::duration_cast<std::chrono::seconds>(fresh_for));
 }
 
 std::optional<Response> MetaAnswers::kept(const module::Request& r, Outcome outcome) {
   auto body = m_answers.any(module::key_of(r));
   if (!body) return std::nullopt;
-  return shaped(r, std::move(*body), outcome, false);
+  return shaped(r, std::move(*body), outcome, false, max_age_of(outcome));
 }
 
 std::vector<std::string> MetaAnswers::stored_versions(const std::string& escaped_module) {

@@ -13,9 +13,16 @@
 // @latest (fetch()), from the answer cache. When the filter allows no version, a 403 with the
 // reason.
 //
+// Cache-Control: an answer may be kept by any cache (public; a restricted module's answers are
+// confined by the service: stored.hpp's confine) for as long as stoa itself would reuse it: a
+// fresh answer kept for the rest of its list_ttl, a fetched one for list_ttl, a stale one (the
+// upstream failed, or a refresh is running) not at all (max-age=0), so a cache in front asks
+// stoa again once stoa would ask its upstream again.
+//
 // Thread-safe. fetch() blocks (run it on a worker); the others read the store on the calling
 // thread and throw StoreError.
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,7 +51,7 @@ class MetaAnswers {
   // as seen). Everything must outlive this.
   MetaAnswers(store::Store& store, Answers& answers, const VersionFilter* filter, FirstSeen* seen,
               const trace::Tracer& tracer, ServiceMetrics& metrics,
-              std::shared_ptr<spdlog::logger> log, std::string short_cache);
+              std::shared_ptr<spdlog::logger> log, std::chrono::seconds ttl);
 
   // `body` (a list, or the .info an @latest or query resolved to) as the answer for `r`, through
   // the version filter: hidden list lines are left out; a hidden @latest is replaced by the
@@ -76,13 +83,19 @@ class MetaAnswers {
   std::vector<std::string> stored_versions(const std::string& escaped_module);
   // `body` through the filter; nullopt when a hidden @latest's replacement needs a fetch first
   // (never when `settled`: then the best answer without one).
+  // `max_age`: the answer's lifetime in caches (its Cache-Control).
   std::optional<Response> shaped(const module::Request& r, std::string body, Outcome outcome,
-                                 bool settled);
+                                 bool settled, std::chrono::seconds max_age);
   // `body` as the answer for `r`, as it is.
-  Response plain(const module::Request& r, std::string body, Outcome outcome) const;
+  static Response plain(const module::Request& r, std::string body, Outcome outcome,
+                        std::chrono::seconds max_age);
   // The answer to an @latest whose version `hidden` the filter hides (see answer()).
   std::optional<Response> allowed_latest(const module::Request& r, const HiddenVersion& hidden,
-                                         Outcome outcome, bool settled);
+                                         Outcome outcome, bool settled,
+                                         std::chrono::seconds max_age);
+  // The lifetime in caches of an answer just fetched (or kept fresh) with `outcome`: list_ttl,
+  // or 0 when it is stale.
+  std::chrono::seconds max_age_of(Outcome outcome) const;
   // Gets `key` from `sources` (a list when `list`, else a .info that must name `version` when
   // that is not empty), checks it and keeps it in the answer cache.
   FetchResult fetch_key(const module::Request& r, const std::string& key, bool list,
@@ -106,7 +119,7 @@ class MetaAnswers {
   const trace::Tracer& m_tracer;
   ServiceMetrics& m_metrics;
   std::shared_ptr<spdlog::logger> m_log;
-  std::string m_short_cache;
+  std::chrono::seconds m_ttl;
 };
 
 }  // namespace stoa::proxy

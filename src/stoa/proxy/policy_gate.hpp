@@ -35,6 +35,8 @@ namespace stoa::proxy {
 struct FetchPlan {
   SourceChain sources;  // in order (empty: nowhere)
   Mode mode = Mode::cache;
+  // Who may keep the answers (set by the service, which knows the private paths).
+  Audience audience = Audience::shared;
   // The snapshot decided under (null without rules): holds a rule's own upstream alive for as
   // long as a fetch that uses it runs.
   std::shared_ptr<const policy::Snapshot> snapshot;

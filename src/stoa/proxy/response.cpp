@@ -24,6 +24,12 @@ std::string_view to_string(Outcome o) {
   return "unknown";
 }
 
+void confine(Response& r, Audience a) {
+  constexpr std::string_view k_public = "public";
+  if (a == Audience::shared || !r.cache_control.starts_with(k_public)) return;
+  r.cache_control.replace(0, k_public.size(), "private");
+}
+
 Response error_response(int status, std::string message, Outcome outcome) {
   Response r;
   r.status = status;

@@ -72,6 +72,19 @@ struct Response {
   std::uint64_t content_length() const { return object ? length : body.size(); }
 };
 
+// Who may keep an answer. `shared`: any cache, a CDN or caching reverse proxy included (the
+// answer is the same for every client). `client`: only the client's own (Cache-Control:
+// private): the answers of a restricted module (a rule with readers, or private), which depend on
+// who asks, and of a private module path (privacy.hpp), whose code no shared cache may hold.
+// Errors are no-store for either.
+enum class Audience : std::uint8_t { shared, client };
+
+// Confines `r` to `a`: for Audience::client, a "public" Cache-Control becomes "private" (the same
+// lifetime, kept by the client only); no-store and answers without Cache-Control are left as
+// they are, and so is everything for Audience::shared. Prebuilt head lines (`head_lines`) are
+// not looked at: they were made for their audience (stored.hpp). Pure.
+void confine(Response& r, Audience a);
+
 // What a listener serves: `respond_now` answers what needs no waiting (nullopt otherwise);
 // `handle` answers anything, calling `done` exactly once, possibly on another thread.
 // A value type (two functions), so a listener can serve the proxy or the admin endpoints alike.

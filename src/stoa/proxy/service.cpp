@@ -101,7 +101,7 @@ Service::Service(ServiceOptions options, store::Store& store, fetch::Upstream& u
              m_logins, m_metrics),
       m_stored(store, m_hot, m_options.zip_redirector, *m_tracer, m_metrics.store_get_seconds),
       m_meta(store, m_answers, m_options.version_filter, m_options.first_seen, *m_tracer, m_metrics,
-             m_log, "public, max-age=" + std::to_string(m_options.list_ttl.count())),
+             m_log, std::chrono::duration_cast<std::chrono::seconds>(m_options.list_ttl)),
       m_checksums(
           m_options.checksum_db,
           [this](std::string_view module) { return is_private_module(m_options, module); },
@@ -314,7 +314,7 @@ std::optional<Response> Service::module_now(const HttpRequest& req, const module
     if (auto limited = m_gate.limited(req, r)) return limited;
     if (m_gate.slow(req, r)) return std::nullopt;  // handle() checks them off-thread
     if (!may_block) return std::nullopt;           // the store is read on the pool
-    Gate g = m_gate.decide(req, r);
+    Gate g = decide(req, r);
     return known(req, r, g);
   } catch (const store::StoreError& e) {
     m_log->error("store error for {}: {}", req.target, e.what());
@@ -337,7 +337,7 @@ void Service::decided(const HttpRequest& req, const module::Request& r, Done don
   try {
     // Failures counted meanwhile may have used up the address's attempts.
     if (auto limited = m_gate.limited(req, r)) return done(std::move(*limited));
-    Gate g = m_gate.decide(req, r);
+    Gate g = decide(req, r);
     if (auto answer = known(req, r, g)) return done(std::move(*answer));
     if (m_options.from_own_fetcher && m_options.from_own_fetcher(req)) {
       m_log->warn(
@@ -365,17 +365,33 @@ std::optional<Response> Service::filtered(const module::Request& r) {
   return error_response(403, refusal(r.module, r.version, h.verdict), Outcome::rejected);
 }
 
+Gate Service::decide(const HttpRequest& req, const module::Request& r) {
+  Gate g = m_gate.decide(req, r);
+  const policy::Rule* rule = g.decision.rule;
+  if ((rule != nullptr && rule->restricted()) || is_private_module(m_options, r.module))
+    g.plan.audience = Audience::client;
+  return g;
+}
+
 std::optional<Response> Service::known(const HttpRequest& req, const module::Request& r, Gate& g) {
+  auto answer = known_answer(req, r, g);
+  if (answer) confine(*answer, g.plan.audience);
+  return answer;
+}
+
+std::optional<Response> Service::known_answer(const HttpRequest& req, const module::Request& r,
+                                              Gate& g) {
   if (g.answer) return std::move(g.answer);
   if (auto hidden = filtered(r)) return hidden;
+  const Audience audience = g.plan.audience;
   if (g.store_only) {
-    if (auto hit = r.canonical ? m_stored.file(req, r) : m_meta.fresh(r)) return hit;
+    if (auto hit = r.canonical ? m_stored.file(req, r, audience) : m_meta.fresh(r)) return hit;
     if (auto stored = m_meta.from_store(r, Outcome::hit)) return stored;
     return m_gate.not_stored(g, r);
   }
   if (r.canonical) {
     if (g.plan.mode == Mode::passthrough) return std::nullopt;  // never from the store
-    return m_stored.file(req, r);
+    return m_stored.file(req, r, audience);
   }
   if (auto fresh = m_meta.fresh(r)) return fresh;
   // Stale-while-revalidate: an answer older than list_ttl is answered at once and a refresh
@@ -407,10 +423,12 @@ void Service::fetch_file(const HttpRequest& req, const module::Request& r, const
   // Set by the start function, which only the leader runs, before the work is submitted: so it
   // happens-before the completion that reads it.
   auto leader = std::make_shared<bool>(false);
-  auto waiter = [this, req, r, mode = g.mode, leader,
+  auto waiter = [this, req, r, mode = g.mode, audience = g.audience, leader,
                  done = std::move(done)](const FetchResult& res) {
     const trace::ScopedLogContext log_scope(req.log);
-    done(on_file(req, r, mode, res, *leader ? Outcome::miss : Outcome::coalesced));
+    Response resp = on_file(req, r, mode, res, *leader ? Outcome::miss : Outcome::coalesced);
+    confine(resp, audience);
+    done(std::move(resp));
   };
   // A passthrough download is its own flight: it must not satisfy a waiter that expects the
   // file in the store, nor the other way round.
@@ -476,7 +494,7 @@ Response Service::on_file(const HttpRequest& req, const module::Request& r, Mode
 void Service::fetch_meta(const HttpRequest& req, const module::Request& r, const FetchPlan& g,
                          Done done) {
   auto leader = std::make_shared<bool>(false);
-  auto waiter = [this, req, r, mode = g.mode, leader,
+  auto waiter = [this, req, r, mode = g.mode, audience = g.audience, leader,
                  done = std::move(done)](const FetchResult& res) {
     const trace::ScopedLogContext log_scope(req.log);
     Response resp;
@@ -487,6 +505,7 @@ void Service::fetch_meta(const HttpRequest& req, const module::Request& r, const
       m_log->error("store error answering {}: {}", req.target, e.what());
       resp = failure(r, {Status::store_error, {}, {}, {}});
     }
+    confine(resp, audience);
     done(std::move(resp));
   };
   m_flights.run(

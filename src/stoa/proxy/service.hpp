@@ -215,10 +215,15 @@ class Service {
   std::optional<Response> module_now(const HttpRequest& req, const module::Request& r,
                                      bool may_block);
   void module(const HttpRequest& req, const module::Request& r, Done done);
+  // The gate's decision for `req`, with who may keep its answers (Audience: `client` for a
+  // restricted rule's module and for a private path).
+  Gate decide(const HttpRequest& req, const module::Request& r);
   // Decides `r` (once) and answers it: from what is known, else by a fetch.
   void decided(const HttpRequest& req, const module::Request& r, Done done);
-  // The answer that needs no fetch under `g`; nullopt when one is needed. Throws StoreError.
+  // The answer that needs no fetch under `g`, confined to its audience; nullopt when one is
+  // needed. Throws StoreError.
   std::optional<Response> known(const HttpRequest& req, const module::Request& r, Gate& g);
+  std::optional<Response> known_answer(const HttpRequest& req, const module::Request& r, Gate& g);
   // 403 when the version filter hides the version `r` names.
   std::optional<Response> filtered(const module::Request& r);
   void fetch(const HttpRequest& req, const module::Request& r, const FetchPlan& g, Done done);

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "stoa/fsio/testing/scratch_dir.hpp"
 #include "stoa/index/index.hpp"
@@ -23,6 +24,7 @@ namespace stoa::proxy {
 namespace {
 
 using fakes::body_of;
+using fakes::header_map;
 using fakes::make_request;
 using fakes::Responses;
 using fakes::ScriptedUpstream;
@@ -127,6 +129,9 @@ readers = ["reader"]
 [[rule]]
 modules = "example.com/pass"
 action = "passthrough"
+[[rule]]
+modules = "gated.example/*"
+readers = ["reader"]
 [[rule]]
 name = "fips-snapshots"
 modules = "golang.org/fips140"
@@ -238,6 +243,51 @@ TEST_F(PolicyServiceTest, PrivateWithoutSourceIsStoreOnlyAndHidesFromNonReaders)
   EXPECT_EQ(get("/corp.example/a/@v/v1.0.0.info", "Bearer other-token").status, 404);
   EXPECT_EQ(m_upstream.hits("corp.example/a/@v/v1.0.1.info"), 0);
   EXPECT_EQ(m_upstream.hits("corp.example/b/@v/list"), 0);
+}
+
+// Every answer that depends on who asks (a restricted module: private, or with readers) is
+// "private" or "no-store", so that no shared cache in front of stoa keeps it and hands it to
+// another client; the answers of unrestricted modules stay "public", credentials sent or not.
+TEST_F(PolicyServiceTest, RestrictedAnswersAreNeverForSharedCaches) {
+  ASSERT_TRUE(m_token_ok);
+  const std::string token = "Bearer reader-token";
+  put("corp.example/a/@v/v1.0.0.info", k_info);
+  m_upstream.set("gated.example/m/@v/v1.0.0.info", {Status::ok, k_info});
+  m_upstream.set("gated.example/m/@v/list", {Status::ok, "v1.0.0\n"});
+  m_upstream.set("gated.example/m/@latest", {Status::ok, k_info});
+  m_upstream.set("gated.example/m/@v/main.info", {Status::ok, k_info});
+  m_upstream.set("example.com/lib/@v/v1.2.0.info",
+                 {Status::ok, R"({"Version":"v1.2.0","Time":"2020-01-01T00:00:00Z"})"});
+  const std::string immutable = "private, max-age=31536000, immutable";
+  struct Case {
+    std::string target, authorization, cache_control;
+    int status;
+  };
+  const std::vector<Case> cases = {
+      {"/corp.example/a/@v/v1.0.0.info", token, immutable, 200},  // stored
+      {"/corp.example/a/@v/v1.0.0.info", token, immutable, 200},  // memory cache
+      {"/corp.example/a/@v/list", token, "private, max-age=60", 200},
+      {"/corp.example/a/@v/v1.0.0.info", "", "no-store", 401},
+      {"/corp.example/a/@v/v1.0.0.info", "Bearer other-token", "no-store", 404},
+      {"/corp.example/a/@v/v1.0.1.info", token, "no-store", 404},
+      {"/gated.example/m/@v/v1.0.0.info", token, immutable, 200},  // fetched
+      {"/gated.example/m/@v/v1.0.0.info", token, immutable, 200},  // stored
+      {"/gated.example/m/@v/v1.0.0.info", token, immutable, 200},  // memory cache
+      {"/gated.example/m/@v/list", token, "private, max-age=60", 200},
+      {"/gated.example/m/@v/list", token, "private, max-age=", 200},  // kept: what is left
+      {"/gated.example/m/@latest", token, "private, max-age=60", 200},
+      {"/gated.example/m/@v/main.info", token, "private, max-age=60", 200},
+      {"/gated.example/m/@v/list", "", "no-store", 401},
+      {"/example.com/lib/@v/v1.2.0.info", "", "public, max-age=31536000, immutable", 200},
+      {"/example.com/lib/@v/v1.2.0.info", token, "public, max-age=31536000, immutable", 200},
+  };
+  for (const auto& c : cases) {
+    const Response r = get(c.target, c.authorization);
+    EXPECT_EQ(r.status, c.status) << c.target << " " << c.authorization;
+    std::string got = header_map(r)["Cache-Control"];
+    if (c.cache_control.ends_with('=')) got = got.substr(0, c.cache_control.size());
+    EXPECT_EQ(got, c.cache_control) << c.target << " " << c.authorization;
+  }
 }
 
 TEST_F(PolicyServiceTest, BcryptChecksNeverRunOnTheCallersThread) {

@@ -29,6 +29,7 @@ namespace stoa::proxy {
 namespace {
 
 using fakes::body_of;
+using fakes::header_map;
 using fakes::make_request;
 using fakes::Responses;
 using fakes::ScriptedUpstream;
@@ -380,28 +381,6 @@ TEST_F(ServiceTest, ConditionalAndRange) {
   EXPECT_EQ(head.content_length(), full.content_length());
 }
 
-// Every header a response carries, however it was built (fields, extra headers or the memory
-// cache's prebuilt lines).
-std::map<std::string, std::string> header_map(const Response& r) {
-  std::map<std::string, std::string> h;
-  if (!r.content_type.empty()) h["Content-Type"] = r.content_type;
-  if (!r.cache_control.empty()) h["Cache-Control"] = r.cache_control;
-  if (!r.etag.empty()) h["ETag"] = r.etag;
-  for (const auto& [k, v] : r.headers) h[k] = v;
-  if (r.head_lines) {
-    std::string_view rest = *r.head_lines;
-    while (!rest.empty()) {
-      const auto eol = rest.find("\r\n");
-      const auto line = rest.substr(0, eol);
-      const auto colon = line.find(": ");
-      EXPECT_EQ(h.count(std::string(line.substr(0, colon))), 0u) << line;
-      h[std::string(line.substr(0, colon))] = std::string(line.substr(colon + 2));
-      rest.remove_prefix(eol + 2);
-    }
-  }
-  return h;
-}
-
 TEST_F(ServiceTest, MemoryCacheAnswersLikeTheStore) {
   m_upstream.set("example.com/m/@v/v1.0.0.mod", {Status::ok, "module example.com/m\n"});
   ServiceOptions off;
@@ -496,6 +475,117 @@ TEST_F(ServiceTest, ListMergesStoredVersionsAndSurvivesUpstreamFailure) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.outcome, Outcome::stale);
   EXPECT_EQ(r.body, "v1.0.0\nv1.2.0\nv1.1.0\n");
+}
+
+// A cache in front of stoa (a CDN, nginx's proxy_cache) keeps a list, @latest or query answer
+// for as long as stoa would reuse it itself, never longer: what is left of its list_ttl, and not
+// at all once it is stale.
+TEST_F(ServiceTest, MutableAnswersLiveInCachesForWhatIsLeftOfTheirTtl) {
+  m_upstream.set("example.com/m/@v/list", {Status::ok, "v1.0.0\n"});
+  m_upstream.set("example.com/m/@latest", {Status::ok, k_info});
+  EXPECT_EQ(get("/example.com/m/@v/list").cache_control, "public, max-age=60");
+  EXPECT_EQ(get("/example.com/m/@latest").cache_control, "public, max-age=60");
+  m_now += std::chrono::milliseconds(25'400);
+  auto kept = m_service->respond_now(make_request("GET", "/example.com/m/@v/list"));
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->outcome, Outcome::hit);
+  EXPECT_EQ(kept->cache_control, "public, max-age=34");  // 34.6 s left, rounded down
+  EXPECT_EQ(get("/example.com/m/@latest").cache_control, "public, max-age=34");
+  // Stale (past list_ttl), the upstream failing: the last good copy, for this client only once.
+  m_now += std::chrono::seconds(40);
+  m_upstream.set("example.com/m/@v/list", {Status::failed, ""});
+  const Response stale = get("/example.com/m/@v/list");
+  EXPECT_EQ(stale.outcome, Outcome::stale);
+  EXPECT_EQ(stale.cache_control, "public, max-age=0");
+  EXPECT_EQ(m_upstream.hits("example.com/m/@latest"), 1);
+}
+
+// Without rules, a private path's stored files are "private" however they are answered: fetched,
+// from the store, and from the memory cache's prebuilt header lines on the fast path that
+// parses nothing.
+TEST_F(ServiceTest, PrivatePathsAreNeverForSharedCaches) {
+  ServiceOptions o;
+  o.instance_id = "x";
+  o.no_sumdb = "corp.example";
+  metrics::Registry registry;
+  Service s(o, *m_store, m_upstream, m_pool,
+            std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()),
+            registry);
+  auto ask = [&s](const std::string& target) {
+    Responses rs;
+    s.handle(make_request("GET", target), rs.sink());
+    return std::move(rs.wait_for(1).front());
+  };
+  m_upstream.set("corp.example/m/@v/v1.0.0.mod", {Status::ok, "module corp.example/m\n"});
+  m_upstream.set("corp.example/m/@v/list", {Status::ok, "v1.0.0\n"});
+  m_upstream.set("example.com/m/@v/v1.0.0.mod", {Status::ok, "module example.com/m\n"});
+  const Response miss = ask("/corp.example/m/@v/v1.0.0.mod");
+  ASSERT_EQ(miss.status, 200);
+  EXPECT_EQ(header_map(miss)["Cache-Control"], "private, max-age=31536000, immutable");
+  EXPECT_EQ(ask("/corp.example/m/@v/list").cache_control, "private, max-age=60");
+  for (int i = 0; i < 2; ++i) {  // made into a memory cache entry, then answered from it
+    auto hit = s.respond_now(make_request("GET", "/corp.example/m/@v/v1.0.0.mod"));
+    ASSERT_TRUE(hit);
+    ASSERT_EQ(hit->status, 200);
+    EXPECT_EQ(header_map(*hit)["Cache-Control"], "private, max-age=31536000, immutable") << i;
+  }
+  HttpRequest cond = make_request("GET", "/corp.example/m/@v/v1.0.0.mod");
+  cond.if_none_match = header_map(miss)["ETag"];
+  auto not_modified = s.respond_now(cond);
+  ASSERT_TRUE(not_modified);
+  EXPECT_EQ(not_modified->status, 304);
+  EXPECT_EQ(header_map(*not_modified)["Cache-Control"], "private, max-age=31536000, immutable");
+  // Everything else stays for any cache.
+  ASSERT_EQ(ask("/example.com/m/@v/v1.0.0.mod").status, 200);
+  auto pub = s.respond_now(make_request("GET", "/example.com/m/@v/v1.0.0.mod"));
+  ASSERT_TRUE(pub);
+  EXPECT_EQ(header_map(*pub)["Cache-Control"], "public, max-age=31536000, immutable");
+}
+
+// A restriction added by a policy reload applies to files the memory cache holds with "public"
+// header lines: they are answered "private" from then on (and "public" again once it is lifted).
+TEST_F(ServiceTest, ARestrictionAddedByAReloadMakesCachedFilesPrivate) {
+  const auto rules = m_dir.path() / "rules.toml";
+  const auto tokens = m_dir.path() / "tokens";
+  { std::ofstream(rules) << "# no rules yet\n"; }
+  {  // "reader-token"
+    std::ofstream(tokens)
+        << "reader ba5005a40cf5212e4ac0190104cc127edab013294bb71279a975b27a80982d45\n";
+  }
+  policy::Policy p(policy::PolicyFiles{rules.string(), "", tokens.string()},
+                   [](const std::string&) -> std::unique_ptr<fetch::Upstream> { return nullptr; });
+  ServiceOptions o;
+  o.policy = &p;
+  metrics::Registry registry;
+  Service s(o, *m_store, m_upstream, m_pool,
+            std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()),
+            registry);
+  m_upstream.set("example.com/m/@v/v1.0.0.mod", {Status::ok, "module example.com/m\n"});
+  HttpRequest req = make_request("GET", "/example.com/m/@v/v1.0.0.mod");
+  Responses miss;
+  s.handle(req, miss.sink());
+  ASSERT_EQ(miss.wait_for(1).front().status, 200);
+  auto hot = s.respond_now(req);  // now in the memory cache, "public"
+  ASSERT_TRUE(hot);
+  EXPECT_EQ(header_map(*hot)["Cache-Control"], "public, max-age=31536000, immutable");
+  {
+    std::ofstream(rules) << "[[rule]]\nname = \"team\"\nmodules = \"example.com/m\"\n"
+                            "readers = [\"reader\"]\n";
+  }
+  ASSERT_EQ(p.reload(), std::nullopt);
+  req.authorization = "Bearer reader-token";
+  for (int i = 0; i < 2; ++i) {
+    Responses rs;
+    s.handle(req, rs.sink());
+    const Response r = std::move(rs.wait_for(1).front());
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(header_map(r)["Cache-Control"], "private, max-age=31536000, immutable") << i;
+  }
+  { std::ofstream(rules) << "# lifted\n"; }
+  ASSERT_EQ(p.reload(), std::nullopt);
+  auto again = s.respond_now(make_request("GET", "/example.com/m/@v/v1.0.0.mod"));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(header_map(*again)["Cache-Control"], "public, max-age=31536000, immutable");
 }
 
 // Answers are bounded in bytes, whatever the number of keys or the size of each answer.

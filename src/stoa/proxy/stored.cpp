@@ -28,12 +28,16 @@ std::string_view content_type_of(Kind k) {
   return "text/plain; charset=utf-8";
 }
 
+std::string_view immutable_cache(Audience a) {
+  return a == Audience::shared ? k_immutable : k_immutable_private;
+}
+
 Response serve_object(const HttpRequest& req, store::Object obj, std::string_view content_type,
-                      Outcome outcome) {
+                      Outcome outcome, Audience audience) {
   Response r;
   r.outcome = outcome;
   r.content_type = content_type;
-  r.cache_control = k_immutable;
+  r.cache_control = immutable_cache(audience);
   r.etag = obj.etag;
   r.headers.emplace_back("Last-Modified", http_date(obj.mtime_unix));
   r.headers.emplace_back("Accept-Ranges", "bytes");
@@ -102,7 +106,8 @@ std::optional<Response> StoredFiles::hot(const HttpRequest& req) const {
   return hot_response(req, e);
 }
 
-std::optional<Response> StoredFiles::file(const HttpRequest& req, const module::Request& r) {
+std::optional<Response> StoredFiles::file(const HttpRequest& req, const module::Request& r,
+                                          Audience audience) {
   const std::string key = module::key_of(r);
   if (r.kind == Kind::zip && m_redirector != nullptr) {
     trace::Span span = m_tracer.start_span("store.locate", &req.trace);
@@ -112,7 +117,12 @@ std::optional<Response> StoredFiles::file(const HttpRequest& req, const module::
     resp.headers.emplace_back("Location", std::move(*url));
     return resp;
   }
-  if (auto h = hot(req)) return h;
+  const bool shared = audience == Audience::shared;
+  if (req.range.empty()) {
+    // An entry made for the other audience (a policy reload restricted the module, or lifted
+    // a restriction) is not this answer; the file is served from the store instead.
+    if (auto e = m_hot.find(req.target); e && e->shared == shared) return hot_response(req, e);
+  }
   trace::Span span = m_tracer.start_span("store.get", &req.trace);
   const auto t0 = std::chrono::steady_clock::now();
   auto found = m_store.get(key);
@@ -120,16 +130,16 @@ std::optional<Response> StoredFiles::file(const HttpRequest& req, const module::
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   if (!found) return std::nullopt;
   if (found->size <= m_hot.max_object_bytes() && m_hot.enabled() && req.range.empty()) {
-    if (auto e = make_hot(r, *found)) {
+    if (auto e = make_hot(r, *found, audience)) {
       m_hot.insert(req.target, e);
       return hot_response(req, e);
     }
   }
-  return serve_object(req, std::move(*found), content_type_of(r.kind), Outcome::hit);
+  return serve_object(req, std::move(*found), content_type_of(r.kind), Outcome::hit, audience);
 }
 
-std::shared_ptr<const HotEntry> StoredFiles::make_hot(const module::Request& r,
-                                                      store::Object& obj) const {
+std::shared_ptr<const HotEntry> StoredFiles::make_hot(const module::Request& r, store::Object& obj,
+                                                      Audience audience) const {
   if (r.kind != Kind::info && r.kind != Kind::mod && r.kind != Kind::zip) return nullptr;
   auto e = std::make_shared<HotEntry>();
   if (auto* bytes = std::get_if<std::shared_ptr<const std::string>>(&obj.body)) {
@@ -150,9 +160,10 @@ std::shared_ptr<const HotEntry> StoredFiles::make_hot(const module::Request& r,
   e->etag = obj.etag;
   e->mtime_unix = obj.mtime_unix;
   e->endpoint = endpoint_of(r);
+  e->shared = audience == Audience::shared;
   std::string& h = e->head_lines;
   h.append("Content-Type: ").append(content_type_of(r.kind)).append("\r\n");
-  h.append("Cache-Control: ").append(k_immutable).append("\r\n");
+  h.append("Cache-Control: ").append(immutable_cache(audience)).append("\r\n");
   h.append("ETag: ").append(obj.etag).append("\r\n");
   h.append("Last-Modified: ").append(http_date(obj.mtime_unix)).append("\r\n");
   h.append("Accept-Ranges: bytes\r\n");

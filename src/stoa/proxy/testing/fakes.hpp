@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "stoa/fetch/upstream.hpp"
@@ -129,6 +130,28 @@ inline std::string body_of(const Response& r) {
                     static_cast<off_t>(r.offset)),
             static_cast<ssize_t>(s.size()));
   return s;
+}
+
+// Every header a response carries, however it was built (fields, extra headers or the memory
+// cache's prebuilt lines).
+inline std::map<std::string, std::string> header_map(const Response& r) {
+  std::map<std::string, std::string> h;
+  if (!r.content_type.empty()) h["Content-Type"] = r.content_type;
+  if (!r.cache_control.empty()) h["Cache-Control"] = r.cache_control;
+  if (!r.etag.empty()) h["ETag"] = r.etag;
+  for (const auto& [k, v] : r.headers) h[k] = v;
+  if (r.head_lines) {
+    std::string_view rest = *r.head_lines;
+    while (!rest.empty()) {
+      const auto eol = rest.find("\r\n");
+      const auto line = rest.substr(0, eol);
+      const auto colon = line.find(": ");
+      EXPECT_EQ(h.count(std::string(line.substr(0, colon))), 0u) << line;
+      h[std::string(line.substr(0, colon))] = std::string(line.substr(colon + 2));
+      rest.remove_prefix(eol + 2);
+    }
+  }
+  return h;
 }
 
 }  // namespace stoa::proxy::fakes
