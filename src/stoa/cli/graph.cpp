@@ -150,6 +150,12 @@ void Graph::build_service() {
   m_version_filter = proxy::make_policy_filter(*m_policy);
   so.version_filter = m_version_filter.get();
   so.auth_pool = m_auth_pool.get();
+  if (!m_options.vulndb_dir.empty()) {
+    m_vulndb = std::make_unique<vulndb::Mirror>(vulndb::Repository(m_options.vulndb_dir),
+                                                vulndb::Limits{});
+    refresh_vulndb(false);
+    so.vulndb = m_vulndb.get();
+  }
   so.scratch_dir = scratch_dir(m_options);
   add_process_metrics(m_registry, *m_tracer);
   fetch::Upstream& upstream = m_direct ? *m_direct->routing : *m_core.upstream;
@@ -165,7 +171,11 @@ void Graph::build_listeners() {
   ho.on_drain = [this] { m_service->set_draining(); };
   ho.tracer = m_tracer.get();
   ho.request_ids = request_ids;
-  ho.on_check = [this] { reload_policy(true); };
+  ho.on_check = [this] {
+    reload_policy(true);
+    // The database is read and verified on a worker, never on this serving thread.
+    if (m_vulndb && m_vulndb->stale()) (void)m_pool->try_submit([this] { refresh_vulndb(false); });
+  };
   m_server =
       std::make_unique<http::Server>(ho, m_service->handler(), m_log, m_logs.access, m_registry);
   m_address = m_server->bind();
@@ -212,6 +222,23 @@ void Graph::reload_policy(bool only_if_changed) {
   log_policy(*m_log, *m_policy, true);
 }
 
+void Graph::refresh_vulndb(bool force) {
+  if (!m_vulndb) return;
+  try {
+    if (!m_vulndb->refresh(force)) return;
+    const auto s = m_vulndb->current();
+    if (s == nullptr) {
+      m_log->info("vulndb: no vulnerability database in {}", m_options.vulndb_dir.string());
+    } else {
+      m_log->info("vulndb: serving {} entries from {}", s->entries().size(),
+                  m_options.vulndb_dir.string());
+    }
+  } catch (const std::exception& e) {
+    m_log->error("vulndb: cannot load the vulnerability database; keeping the one served: {}",
+                 e.what());
+  }
+}
+
 void Graph::drain() {
   m_server->drain();
   if (m_admin_server) m_admin_server->drain();
@@ -224,6 +251,7 @@ void Graph::stop() {
 
 void Graph::reload() {
   reload_policy(false);
+  refresh_vulndb(false);
   m_server->reload_tls();
 }
 

@@ -27,6 +27,7 @@
 #include "stoa/proxy/policy_filter.hpp"
 #include "stoa/proxy/service.hpp"
 #include "stoa/trace/tracer.hpp"
+#include "stoa/vulndb/mirror.hpp"
 
 namespace stoa::cli {
 
@@ -50,8 +51,8 @@ class Graph {
   void drain();
   // Stops the listeners at once (a second SIGTERM).
   void stop();
-  // SIGHUP: the rules, users and tokens files and the TLS certificate are loaded again; a
-  // failure keeps the previous ones and is logged.
+  // SIGHUP: the rules, users and tokens files, the TLS certificate and the vulnerability
+  // database's snapshot are loaded again; a failure keeps the previous ones and is logged.
   void reload();
   // Blocks until the main listener has stopped.
   void wait();
@@ -64,6 +65,9 @@ class Graph {
   void build_service();
   void build_listeners();
   void reload_policy(bool only_if_changed);
+  // Loads the vulnerability database's snapshot when its repository switched to another one
+  // (`stoa vulndb import`); a failure keeps the one served and is logged.
+  void refresh_vulndb(bool force);
 
   Options m_options;
   Loggers m_logs;
@@ -73,6 +77,7 @@ class Graph {
   std::unique_ptr<Direct> m_direct;
   std::unique_ptr<policy::Policy> m_policy;
   std::unique_ptr<proxy::VersionFilter> m_version_filter;  // the policy's deny rules
+  std::unique_ptr<vulndb::Mirror> m_vulndb;                // served at /vulndb/
   std::unique_ptr<fetch::WorkerPool> m_pool;
   // Credential checks apart from fetches: a flood of logins never queues ahead of misses.
   std::unique_ptr<fetch::WorkerPool> m_auth_pool;

@@ -234,6 +234,10 @@ const std::vector<KeySpec>& keys() {
       {"rules_check_interval", KeyType::duration, "2s",
        "how often the rules, users and tokens files are checked for changes (one stat each); "
        "0: only on SIGHUP"},
+      {"vulndb_dir", KeyType::string, "",
+       "directory of the mirrored Go vulnerability database served at /vulndb/ (filled by "
+       "`stoa vulndb import`; a new snapshot is picked up every rules_check_interval and on "
+       "SIGHUP); default: <data_dir>/.stoa-state/vulndb"},
       {"operational_endpoints",
        KeyType::choice,
        "",

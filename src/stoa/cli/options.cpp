@@ -376,6 +376,7 @@ Options resolve_options(const RawConfig& cfg, const KnownKeys& known) {
   o.clean_scratch = o.store.kind == StoreKind::disk;
   o.server = server_options(cfg);
   o.admin = admin_config(cfg, o);
+  o.vulndb_dir = cfg.get("vulndb_dir");
   return o;
 }
 

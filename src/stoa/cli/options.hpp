@@ -127,6 +127,7 @@ struct Options {
   bool clean_scratch = false;     // remove passthrough leftovers at start (disk store)
   http::ServerOptions server;
   std::optional<AdminConfig> admin;  // admin_listen set
+  std::filesystem::path vulndb_dir;  // the vulnerability database's repository (vulndb/)
 };
 
 // Each part on its own, for the commands that need only some.

@@ -52,6 +52,7 @@
 #include "stoa/proxy/stored.hpp"
 #include "stoa/proxy/sumdb_endpoint.hpp"
 #include "stoa/proxy/version_filter.hpp"
+#include "stoa/proxy/vulndb_endpoint.hpp"
 #include "stoa/store/store.hpp"
 #include "stoa/sumdb/client.hpp"
 #include "stoa/trace/tracer.hpp"
@@ -153,6 +154,8 @@ struct ServiceOptions {
   std::vector<std::shared_ptr<Source>> sources;
   // What may be listed and resolved (version_filter.hpp; nullptr: everything).
   const VersionFilter* version_filter = nullptr;
+  // The mirrored vulnerability database served at /vulndb/ (nullptr: none; /vulndb/ is 404).
+  const vulndb::Mirror* vulndb = nullptr;
 };
 
 class Service {
@@ -247,6 +250,7 @@ class Service {
   FileFetch m_files;
   ReplicaLock m_lock;
   SumdbEndpoint m_sumdb;
+  VulndbEndpoint m_vulndb;
   Operational m_operational;
 };
 

@@ -12,4 +12,14 @@ bool Mirror::refresh(bool force) {
   return true;
 }
 
+bool Mirror::stale() const {
+  const std::unique_lock lock(m_refresh, std::try_to_lock);
+  if (!lock.owns_lock()) return false;
+  try {
+    return m_repository.current_name() != m_name;
+  } catch (const std::exception&) {
+    return false;  // refresh() reports it
+  }
+}
+
 }  // namespace stoa::vulndb

@@ -30,6 +30,9 @@ class Mirror {
   // always, with `force`): true when it changed. On failure the snapshot held stays and the
   // exception propagates (std::runtime_error, std::system_error).
   bool refresh(bool force = false);
+  // Whether refresh() would load another snapshot now: one readlink, never waits (false while
+  // a refresh runs). For a periodic check on a serving thread that hands refresh() to a worker.
+  bool stale() const;
 
   const Repository& repository() const { return m_repository; }
   const Limits& limits() const { return m_limits; }
@@ -38,8 +41,8 @@ class Mirror {
   Repository m_repository;
   Limits m_limits;
   std::atomic<std::shared_ptr<const Snapshot>> m_current;
-  std::mutex m_refresh;  // one refresh at a time
-  std::string m_name;    // under m_refresh
+  mutable std::mutex m_refresh;  // one refresh at a time
+  std::string m_name;            // under m_refresh
 };
 
 }  // namespace stoa::vulndb

@@ -1,0 +1,275 @@
+package e2e
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"stoa.test/internal/modgen"
+	"stoa.test/internal/stoatest"
+)
+
+// osvEntry is the part of an OSV entry a test database fills in.
+type osvEntry struct {
+	ID       string        `json:"id"`
+	Modified string        `json:"modified"`
+	Summary  string        `json:"summary,omitempty"`
+	Affected []osvAffected `json:"affected"`
+	// govulncheck prints database_specific.url, and crashes without it (v1.9.0).
+	DatabaseSpecific struct {
+		URL string `json:"url"`
+	} `json:"database_specific"`
+}
+
+type osvAffected struct {
+	Package           osvPackage    `json:"package"`
+	Ranges            []osvRange    `json:"ranges"`
+	EcosystemSpecific *osvEcosystem `json:"ecosystem_specific,omitempty"`
+}
+
+type osvPackage struct {
+	Name      string `json:"name"`
+	Ecosystem string `json:"ecosystem"`
+}
+
+type osvRange struct {
+	Type   string              `json:"type"`
+	Events []map[string]string `json:"events"`
+}
+
+type osvEcosystem struct {
+	Imports []osvImport `json:"imports"`
+}
+
+type osvImport struct {
+	Path    string   `json:"path"`
+	Symbols []string `json:"symbols,omitempty"`
+}
+
+// writeVulnDB writes a database in its published layout (index/db.json, index/modules.json,
+// index/vulns.json, ID/<id>.json) holding the raw entries given, with indexes derived from
+// them as the database's own tooling derives them. It returns the directory.
+func writeVulnDB(t *testing.T, dir string, entries map[string][]byte) string {
+	t.Helper()
+	for _, d := range []string{"ID", "index"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type moduleVuln struct {
+		ID       string `json:"id"`
+		Modified string `json:"modified"`
+		Fixed    string `json:"fixed,omitempty"`
+	}
+	type moduleMeta struct {
+		Path  string       `json:"path"`
+		Vulns []moduleVuln `json:"vulns"`
+	}
+	type vulnMeta struct {
+		ID       string   `json:"id"`
+		Modified string   `json:"modified"`
+		Aliases  []string `json:"aliases"`
+	}
+	modules := map[string]*moduleMeta{}
+	var vulns []vulnMeta
+	var newest time.Time
+	ids := make([]string, 0, len(entries))
+	for id := range entries {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		raw := entries[id]
+		var e struct {
+			ID       string   `json:"id"`
+			Modified string   `json:"modified"`
+			Aliases  []string `json:"aliases"`
+			Affected []struct {
+				Package osvPackage `json:"package"`
+				Ranges  []osvRange `json:"ranges"`
+			} `json:"affected"`
+		}
+		if err := json.Unmarshal(raw, &e); err != nil {
+			t.Fatalf("entry %s: %v", id, err)
+		}
+		mod, err := time.Parse(time.RFC3339, e.Modified)
+		if err != nil {
+			t.Fatalf("entry %s: %v", id, err)
+		}
+		if mod.After(newest) {
+			newest = mod
+		}
+		if e.Aliases == nil {
+			e.Aliases = []string{}
+		}
+		vulns = append(vulns, vulnMeta{e.ID, e.Modified, e.Aliases})
+		for _, a := range e.Affected {
+			m := modules[a.Package.Name]
+			if m == nil {
+				m = &moduleMeta{Path: a.Package.Name}
+				modules[a.Package.Name] = m
+			}
+			fixed := ""
+			for _, r := range a.Ranges {
+				for _, ev := range r.Events {
+					if f, ok := ev["fixed"]; ok {
+						fixed = f
+					}
+				}
+			}
+			m.Vulns = append(m.Vulns, moduleVuln{e.ID, e.Modified, fixed})
+		}
+		writeFile(t, filepath.Join(dir, "ID", id+".json"), string(raw))
+	}
+	paths := make([]string, 0, len(modules))
+	for p := range modules {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	var mods []*moduleMeta
+	for _, p := range paths {
+		mods = append(mods, modules[p])
+	}
+	mustJSON := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	writeFile(t, filepath.Join(dir, "index", "db.json"), mustJSON(map[string]string{"modified": newest.UTC().Format(time.RFC3339)}))
+	writeFile(t, filepath.Join(dir, "index", "modules.json"), mustJSON(mods))
+	writeFile(t, filepath.Join(dir, "index", "vulns.json"), mustJSON(vulns))
+	return dir
+}
+
+func govulncheckBin(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("STOA_GOVULNCHECK"); p != "" {
+		return p
+	}
+	p, err := exec.LookPath("govulncheck")
+	if err != nil {
+		t.Fatal("govulncheck not found: run scripts/install-deps.sh test (or set STOA_GOVULNCHECK)")
+	}
+	return p
+}
+
+func gunzipBody(t *testing.T, b []byte) []byte {
+	t.Helper()
+	r, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("gzip: %v", err)
+	}
+	out, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("gzip: %v", err)
+	}
+	return out
+}
+
+// The real govulncheck, pointed at stoa's /vulndb/ and nothing else (GOPROXY=off, no other
+// database), finds a vulnerability planted in a test module: the database is imported with
+// `stoa vulndb import` into a running stoa, which picks the new snapshot up without a
+// restart, and serves its documents byte for byte (.json as imported, .json.gz of the same).
+func TestGovulncheckAgainstImportedDatabase(t *testing.T) {
+	t.Parallel()
+	const path = "example.com/vulnlib"
+	const id = "GO-2099-0001"
+	src := func(v string) map[string]string {
+		return map[string]string{"vulnlib.go": "// Package vulnlib is test data (" + v + ").\npackage vulnlib\n\n// Parse is vulnerable before v1.1.0.\nfunc Parse(s string) int { return len(s) }\n"}
+	}
+	vs := []*modgen.Built{
+		modgen.MustBuild(t, modgen.Module{Path: path, Version: "v1.0.0", Files: src("v1.0.0")}),
+		modgen.MustBuild(t, modgen.Module{Path: path, Version: "v1.1.0", Files: src("v1.1.0")}),
+	}
+	up := newUpstream(t, vs...)
+	vulndbDir := filepath.Join(t.TempDir(), "vulndb")
+	s := startStoa(t, up, stoatest.Config{Args: []string{"--vulndb-dir", vulndbDir, "--rules-check-interval", "50ms"}})
+
+	if r := get(t, s.URL+"/vulndb/index/db.json.gz"); r.Status != http.StatusNotFound {
+		t.Errorf("GET /vulndb/index/db.json.gz with no database: %v, want 404", r)
+	}
+
+	e := osvEntry{
+		ID: id, Modified: "2099-01-02T03:04:05Z", Summary: "Planted vulnerability in vulnlib.Parse",
+		Affected: []osvAffected{{
+			Package:           osvPackage{Name: path, Ecosystem: "Go"},
+			Ranges:            []osvRange{{Type: "SEMVER", Events: []map[string]string{{"introduced": "0"}, {"fixed": "1.1.0"}}}},
+			EcosystemSpecific: &osvEcosystem{Imports: []osvImport{{Path: path, Symbols: []string{"Parse"}}}},
+		}},
+	}
+	e.DatabaseSpecific.URL = "https://vulns.example/" + id
+	entry, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := writeVulnDB(t, filepath.Join(t.TempDir(), "db"), map[string][]byte{id: entry})
+	if r := stoatest.Run(t, time.Minute, nil, "vulndb", "import", db, "--vulndb-dir", vulndbDir); r.ExitCode != 0 {
+		t.Fatalf("stoa vulndb import: exit %d\n%s%s", r.ExitCode, r.Stdout, r.Stderr)
+	}
+	s.WaitLog("vulndb: serving 1 entries", 1, 30*time.Second)
+
+	for _, doc := range []string{"index/db", "index/modules", "index/vulns", "ID/" + id} {
+		want, err := os.ReadFile(filepath.Join(db, doc+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := get(t, s.URL+"/vulndb/"+doc+".json")
+		if r.Status != http.StatusOK || !bytes.Equal(r.Body, want) {
+			t.Errorf("GET /vulndb/%s.json: %d %q, want the imported bytes %q", doc, r.Status, r.Body, want)
+		}
+		r = get(t, s.URL+"/vulndb/"+doc+".json.gz")
+		if r.Status != http.StatusOK || !bytes.Equal(gunzipBody(t, r.Body), want) {
+			t.Errorf("GET /vulndb/%s.json.gz: %d, not the imported bytes", doc, r.Status)
+		}
+	}
+
+	// A consumer of the vulnerable version, its modules fetched through stoa.
+	g := goClient(t, s.URL)
+	dir := consumer(t, path, "v1.0.0")
+	writeFile(t, filepath.Join(dir, "main.go"), "package main\n\nimport \"example.com/vulnlib\"\n\nfunc main() { println(vulnlib.Parse(\"x\")) }\n")
+	if _, stderr, err := g.Run(dir, "mod", "tidy"); err != nil {
+		t.Fatalf("go mod tidy: %v\n%s", err, stderr)
+	}
+
+	// Offline: no module proxy, the database only at stoa.
+	cmd := exec.Command(govulncheckBin(t), "-db", s.URL+"/vulndb", "./...")
+	cmd.Dir = dir
+	cmd.Env = append(g.With("GOPROXY=off", "GOFLAGS=-mod=mod").Env, "GOVULNDB=")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if err == nil || !errors.As(err, &exit) || exit.ExitCode() != 3 {
+		t.Fatalf("govulncheck: %v (want exit 3: vulnerabilities found)\n%s", err, out.String())
+	}
+	for _, want := range []string{id, "Planted vulnerability in vulnlib.Parse", "example.com/vulnlib@v1.0.0", "Fixed in: example.com/vulnlib@v1.1.0"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("govulncheck output lacks %q:\n%s", want, out.String())
+		}
+	}
+
+	// A hostile database is refused by the import and nothing under /vulndb/ changes.
+	before := get(t, s.URL+"/vulndb/index/modules.json").Body
+	bad := writeVulnDB(t, filepath.Join(t.TempDir(), "bad"), map[string][]byte{
+		id: []byte(`{"id":"../../` + id + `","modified":"2099-02-01T00:00:00Z"}`),
+	})
+	r := stoatest.Run(t, time.Minute, nil, "vulndb", "import", bad, "--vulndb-dir", vulndbDir)
+	if r.ExitCode != 1 || !strings.Contains(r.Stderr, "refused, the database served is unchanged") || !strings.Contains(r.Stderr, "invalid id") {
+		t.Errorf("import of an entry with a path as its id: exit %d\n%s", r.ExitCode, r.Stderr)
+	}
+	if after := get(t, s.URL+"/vulndb/index/modules.json").Body; !bytes.Equal(after, before) {
+		t.Errorf("/vulndb/ changed after a refused import: %q -> %q", before, after)
+	}
+}
