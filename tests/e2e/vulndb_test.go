@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"stoa.test/internal/gocmd"
 	"stoa.test/internal/modgen"
 	"stoa.test/internal/stoatest"
 )
@@ -271,5 +272,74 @@ func TestGovulncheckAgainstImportedDatabase(t *testing.T) {
 	}
 	if after := get(t, s.URL+"/vulndb/index/modules.json").Body; !bytes.Equal(after, before) {
 		t.Errorf("/vulndb/ changed after a refused import: %q -> %q", before, after)
+	}
+}
+
+// The golang.org/x/vulndb module carries the real database's OSV entries (data/osv). Built into
+// a database in the published layout and imported, every document comes back from /vulndb/
+// byte for byte in both forms, and govulncheck reads the database (its db.json time).
+func TestRealVulnerabilityDatabaseServedByteForByte(t *testing.T) {
+	t.Parallel()
+	const vulndbModule = "golang.org/x/vulndb@v0.0.0-20261105234957-e22db6528018"
+	// The module comes from the module cache, or from the environment's GOPROXY once.
+	dl := exec.Command(gocmd.Bin(t), "mod", "download", "-json", vulndbModule)
+	dl.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local")
+	dl.Dir = t.TempDir()
+	out, err := dl.Output()
+	if err != nil {
+		t.Fatalf("go mod download %s: %v\n%s", vulndbModule, err, out)
+	}
+	var mod struct{ Dir string }
+	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
+		t.Fatalf("go mod download %s: %v\n%s", vulndbModule, err, out)
+	}
+	osvFiles, err := filepath.Glob(filepath.Join(mod.Dir, "data", "osv", "*.json"))
+	if err != nil || len(osvFiles) < 1000 {
+		t.Fatalf("%s: %d OSV files in data/osv (%v)", vulndbModule, len(osvFiles), err)
+	}
+	entries := map[string][]byte{}
+	for _, f := range osvFiles {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries[strings.TrimSuffix(filepath.Base(f), ".json")] = b
+	}
+	db := writeVulnDB(t, filepath.Join(t.TempDir(), "db"), entries)
+	vulndbDir := filepath.Join(t.TempDir(), "vulndb")
+	if r := stoatest.Run(t, 5*time.Minute, nil, "vulndb", "import", db, "--vulndb-dir", vulndbDir); r.ExitCode != 0 {
+		t.Fatalf("stoa vulndb import of the real database: exit %d\n%s%s", r.ExitCode, r.Stdout, r.Stderr)
+	}
+	up := newUpstream(t)
+	s := startStoa(t, up, stoatest.Config{Args: []string{"--vulndb-dir", vulndbDir, "--access-log=false"}})
+
+	docs := []string{"index/db", "index/modules", "index/vulns"}
+	for id := range entries {
+		docs = append(docs, "ID/"+id)
+	}
+	for _, doc := range docs {
+		want, err := os.ReadFile(filepath.Join(db, doc+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := get(t, s.URL+"/vulndb/"+doc+".json.gz")
+		if r.Status != http.StatusOK || !bytes.Equal(gunzipBody(t, r.Body), want) {
+			t.Fatalf("GET /vulndb/%s.json.gz: %d, not the bytes of the database", doc, r.Status)
+		}
+		if r := get(t, s.URL+"/vulndb/"+doc+".json"); r.Status != http.StatusOK || !bytes.Equal(r.Body, want) {
+			t.Fatalf("GET /vulndb/%s.json: %d, not the bytes of the database", doc, r.Status)
+		}
+	}
+
+	var meta struct{ Modified time.Time }
+	b, _ := os.ReadFile(filepath.Join(db, "index", "db.json"))
+	if err := json.Unmarshal(b, &meta); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(govulncheckBin(t), "-db", s.URL+"/vulndb", "-version")
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "GOPROXY=off")
+	vout, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(vout), "DB updated: "+meta.Modified.Format("2006-01-02")) {
+		t.Errorf("govulncheck -version against stoa's database: %v, want the db.json date %s\n%s", err, meta.Modified.Format("2006-01-02"), vout)
 	}
 }

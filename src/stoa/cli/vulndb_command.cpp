@@ -8,12 +8,13 @@
 namespace stoa::cli {
 
 int vulndb_import_command(const RawConfig& cfg, const std::string& source) {
-  const std::string dir = cfg.get("vulndb_dir");
+  const std::string& dir = cfg.get("vulndb_dir");
   if (dir.empty()) throw ConfigError("vulndb import: vulndb_dir is empty");
   const vulndb::Repository repo(dir);
   const vulndb::Limits limits;
-  const std::string error = repo.import(source, limits);
-  if (!error.empty()) {
+  std::string error;
+  const auto snapshot = repo.import(source, limits, error);
+  if (snapshot == nullptr) {
     std::cerr << "stoa: vulndb import: " << source
               << " refused, the database served is unchanged: " << error << "\n";
     return 1;

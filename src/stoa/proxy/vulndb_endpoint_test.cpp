@@ -36,7 +36,8 @@ class VulndbEndpointTest : public ::testing::Test {
            R"("2026-01-02T03:04:05Z","fixed":"1.2.0"}]}])";
     m_mirror =
         std::make_unique<vulndb::Mirror>(vulndb::Repository(m_root / "db"), vulndb::Limits{});
-    ASSERT_EQ(m_mirror->repository().import(src, vulndb::Limits{}), "");
+    std::string error;
+    ASSERT_NE(m_mirror->repository().import(src, vulndb::Limits{}, error), nullptr) << error;
     ASSERT_TRUE(m_mirror->refresh());
   }
   void TearDown() override { fs::remove_all(m_root); }

@@ -29,7 +29,7 @@ uInt slice(std::size_t left) {
 
 std::string gzip(std::string_view data) {
   z_stream zs{};
-  if (deflateInit2(&zs, 9, Z_DEFLATED, k_gzip_window, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+  if (deflateInit2(&zs, 6, Z_DEFLATED, k_gzip_window, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
     throw std::bad_alloc();
   }
   const std::unique_ptr<z_stream, DeflateEnd> guard(&zs);

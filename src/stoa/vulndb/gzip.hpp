@@ -9,7 +9,7 @@
 
 namespace stoa::vulndb {
 
-// `data` as one gzip member (deflate level 9, no name, mtime 0): the same bytes for the same
+// `data` as one gzip member (deflate level 6, no name, mtime 0): the same bytes for the same
 // input, so a file's .gz and its ETag stay the same across restarts. Throws std::bad_alloc.
 std::string gzip(std::string_view data);
 

@@ -6,11 +6,11 @@
 //   <dir>/snapshots/<name>/index/{db,modules,vulns}.json, ID/<id>.json
 //   <dir>/lock    (flock'ed while a snapshot is installed)
 //
-// A new snapshot is written under a temporary name, fsynced, renamed into snapshots/, and only
-// then `current` is switched by renaming a new link over it (then the directory is fsynced):
-// a reader sees the old database or the new one, never a mix, and a crash at any point leaves
-// the old one in force. The snapshot replaced is kept (one step back by hand); older ones are
-// removed. Several processes may install at once (they take the lock in turn); readers take no
+// A new snapshot is written under a temporary name, synced (one syncfs), renamed into snapshots/,
+// and only then `current` is switched by renaming a new link over it (then the directory is
+// fsynced): a reader sees the old database or the new one, never a mix, and a crash at any point
+// leaves the old one in force. The snapshot replaced is kept (one step back by hand); older ones
+// are removed. Several processes may install at once (they take the lock in turn); readers take no
 // lock.
 
 #include <filesystem>
@@ -39,15 +39,19 @@ class Repository {
   Loaded load(const Limits& limits) const;
 
   // Verifies the database at `source` (a zip or a directory, reader.hpp) against the snapshot
-  // in force and installs it: "" on success, else why it was refused (nothing changed). Throws
-  // std::system_error when the repository cannot be written (nothing changed either).
-  std::string import(const std::filesystem::path& source, const Limits& limits) const;
+  // in force and installs it: the snapshot installed, or null with `error` set to why it was
+  // refused (nothing changed). Throws std::system_error when the repository cannot be written
+  // (nothing changed either).
+  std::shared_ptr<const Snapshot> import(const std::filesystem::path& source, const Limits& limits,
+                                         std::string& error) const;
 
-  // Installs `docs` the same way (the periodic sync's way in).
-  std::string install(Documents docs, const Limits& limits) const;
+  // Installs `docs` the same way.
+  std::shared_ptr<const Snapshot> install(Documents docs, const Limits& limits,
+                                          std::string& error) const;
 
  private:
-  std::string install_locked(Documents docs, const Limits& limits) const;
+  std::shared_ptr<const Snapshot> install_locked(Documents docs, const Limits& limits,
+                                                 std::string& error) const;
   void write(const Snapshot& s, const std::string& name) const;
 
   std::filesystem::path m_dir;

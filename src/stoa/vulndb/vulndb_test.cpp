@@ -62,6 +62,14 @@ Documents make_db(const std::vector<Vuln>& vulns,
 
 const Limits k_limits;
 
+// Imports `source`: "" when installed, else why it was refused.
+std::string import_of(const Repository& repo, const std::filesystem::path& source) {
+  std::string error;
+  const auto s = repo.import(source, k_limits, error);
+  EXPECT_EQ(s == nullptr, !error.empty());
+  return s == nullptr ? error : "";
+}
+
 // ---- gzip ----
 
 TEST(Gzip, RoundTripsAndIsDeterministic) {
@@ -375,7 +383,7 @@ TEST_F(RepositoryTest, ImportsADirectoryAndSwitches) {
   EXPECT_EQ(repo.current_name(), "");
   EXPECT_EQ(repo.load(k_limits).snapshot, nullptr);
   const auto one = make_db({{.id = "GO-2026-0001"}});
-  EXPECT_EQ(repo.import(write_dir("one", one), k_limits), "");
+  EXPECT_EQ(import_of(repo, write_dir("one", one)), "");
   const std::string first = repo.current_name();
   auto l = repo.load(k_limits);
   ASSERT_TRUE(l.snapshot);
@@ -383,7 +391,7 @@ TEST_F(RepositoryTest, ImportsADirectoryAndSwitches) {
 
   const auto two =
       make_db({{.id = "GO-2026-0001"}, {.id = "GO-2026-0002"}}, "2026-03-01T00:00:00Z");
-  EXPECT_EQ(repo.import(write_dir("two", two), k_limits), "");
+  EXPECT_EQ(import_of(repo, write_dir("two", two)), "");
   EXPECT_NE(repo.current_name(), first);
   EXPECT_EQ(repo.load(k_limits).snapshot->documents(), two);
   // The replaced snapshot is kept, one step back.
@@ -395,13 +403,13 @@ TEST_F(RepositoryTest, ImportsAZip) {
   std::map<std::string, std::string> files;
   for (const auto& [doc, body] : make_db({{.id = "GO-2026-0001"}})) files[doc + ".json"] = body;
   files["ID/"] = "";
-  EXPECT_EQ(repo.import(write_zip("db.zip", files), k_limits), "");
+  EXPECT_EQ(import_of(repo, write_zip("db.zip", files)), "");
   EXPECT_EQ(repo.load(k_limits).snapshot->entries().size(), 1u);
 }
 
 TEST_F(RepositoryTest, ARefusedImportChangesNothing) {
   const Repository repo(m_root / "db");
-  ASSERT_EQ(repo.import(write_dir("good", make_db({{.id = "GO-2026-0001"}})), k_limits), "");
+  ASSERT_EQ(import_of(repo, write_dir("good", make_db({{.id = "GO-2026-0001"}}))), "");
   const auto before = tree(m_root / "db");
 
   std::map<std::string, std::string> bomb;
@@ -423,7 +431,7 @@ TEST_F(RepositoryTest, ARefusedImportChangesNothing) {
            {"bad id", write_dir("bad_id", bad_id)},
            {"not a zip", write_dir("plain", {}) / "ID"},
        }) {
-    const std::string error = repo.import(source, k_limits);
+    const std::string error = import_of(repo, source);
     EXPECT_FALSE(error.empty()) << what;
     EXPECT_EQ(tree(m_root / "db"), before) << what << ": " << error;
   }
@@ -433,9 +441,8 @@ TEST_F(RepositoryTest, MirrorSwapsOnlyWhenCurrentChanges) {
   Mirror mirror(Repository(m_root / "db"), k_limits);
   EXPECT_FALSE(mirror.refresh());
   EXPECT_EQ(mirror.current(), nullptr);
-  ASSERT_EQ(
-      mirror.repository().import(write_dir("one", make_db({{.id = "GO-2026-0001"}})), k_limits),
-      "");
+  ASSERT_EQ(import_of(mirror.repository(), write_dir("one", make_db({{.id = "GO-2026-0001"}}))),
+            "");
   EXPECT_TRUE(mirror.refresh());
   const auto held = mirror.current();
   ASSERT_TRUE(held);
