@@ -3,15 +3,19 @@ package e2e
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -154,6 +158,14 @@ func writeVulnDB(t *testing.T, dir string, entries map[string][]byte) string {
 	return dir
 }
 
+// mustLog waits (up to a minute: the machine may be loaded) until stoa has logged text.
+func mustLog(t *testing.T, s *stoatest.Stoa, text string) {
+	t.Helper()
+	if !strings.Contains(s.WaitLog(text, 1, time.Minute), text) {
+		t.Fatalf("stoa never logged %q", text)
+	}
+}
+
 func govulncheckBin(t *testing.T) string {
 	t.Helper()
 	if p := os.Getenv("STOA_GOVULNCHECK"); p != "" {
@@ -219,7 +231,7 @@ func TestGovulncheckAgainstImportedDatabase(t *testing.T) {
 	if r := stoatest.Run(t, time.Minute, nil, "vulndb", "import", db, "--vulndb-dir", vulndbDir); r.ExitCode != 0 {
 		t.Fatalf("stoa vulndb import: exit %d\n%s%s", r.ExitCode, r.Stdout, r.Stderr)
 	}
-	s.WaitLog("vulndb: serving 1 entries", 1, 30*time.Second)
+	mustLog(t, s, "vulndb: serving 1 entries")
 
 	for _, doc := range []string{"index/db", "index/modules", "index/vulns", "ID/" + id} {
 		want, err := os.ReadFile(filepath.Join(db, doc+".json"))
@@ -341,5 +353,143 @@ func TestRealVulnerabilityDatabaseServedByteForByte(t *testing.T) {
 	vout, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(vout), "DB updated: "+meta.Modified.Format("2006-01-02")) {
 		t.Errorf("govulncheck -version against stoa's database: %v, want the db.json date %s\n%s", err, meta.Modified.Format("2006-01-02"), vout)
+	}
+}
+
+// vulnSource serves a database in its published layout (.json.gz only, with strong ETags, as
+// the database's own server does), counting requests by path; its content can be replaced.
+type vulnSource struct {
+	mu     sync.Mutex
+	files  map[string][]byte // "index/db.json.gz" -> gzip bytes
+	hits   map[string]int
+	notMod int
+	srv    *httptest.Server
+}
+
+func newVulnSource(t *testing.T) *vulnSource {
+	t.Helper()
+	s := &vulnSource{hits: map[string]int{}}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/")
+		s.mu.Lock()
+		b, ok := s.files[name]
+		s.hits[name]++
+		s.mu.Unlock()
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		sum := sha256.Sum256(b)
+		etag := `"` + hex.EncodeToString(sum[:8]) + `"`
+		if r.Header.Get("If-None-Match") == etag {
+			s.mu.Lock()
+			s.notMod++
+			s.mu.Unlock()
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("ETag", etag)
+		w.Header().Set("Content-Type", "application/gzip")
+		w.Write(b)
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// set serves the database in dir (as writeVulnDB writes it), gzipped.
+func (s *vulnSource) set(t *testing.T, dir string) {
+	t.Helper()
+	files := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		zw.Write(b)
+		zw.Close()
+		rel, _ := filepath.Rel(dir, p)
+		files[filepath.ToSlash(rel)+".gz"] = buf.Bytes()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	s.files = files
+	s.mu.Unlock()
+}
+
+func (s *vulnSource) count(name string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hits[name]
+}
+
+func vulnEntry(t *testing.T, id, modified, module, fixed string) []byte {
+	t.Helper()
+	e := osvEntry{ID: id, Modified: modified, Summary: "test " + id, Affected: []osvAffected{{
+		Package: osvPackage{Name: module, Ecosystem: "Go"},
+		Ranges:  []osvRange{{Type: "SEMVER", Events: []map[string]string{{"introduced": "0"}, {"fixed": fixed}}}},
+	}}}
+	e.DatabaseSpecific.URL = "https://vulns.example/" + id
+	b, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// The periodic sync from vulndb_source: the first sync takes the whole database; a newer one
+// is taken with only its changed entries fetched; an unchanged source costs one conditional
+// GET (304); a hostile database at the source is refused and /vulndb/ keeps serving the last
+// good one.
+func TestVulndbSyncFromSource(t *testing.T) {
+	t.Parallel()
+	src := newVulnSource(t)
+	one := vulnEntry(t, "GO-2099-0001", "2099-01-01T00:00:00Z", "example.com/a", "1.1.0")
+	src.set(t, writeVulnDB(t, filepath.Join(t.TempDir(), "v1"), map[string][]byte{"GO-2099-0001": one}))
+	up := newUpstream(t)
+	s := startStoa(t, up, stoatest.Config{Args: []string{
+		"--vulndb-dir", filepath.Join(t.TempDir(), "vulndb"), "--vulndb-source", src.srv.URL + "/",
+		"--vulndb-sync-interval", "100ms", "--rules-check-interval", "50ms", "--log-level", "debug"}})
+	mustLog(t, s, "vulndb: synced from "+src.srv.URL+": 1 entries, 1 fetched")
+	if r := get(t, s.URL+"/vulndb/ID/GO-2099-0001.json"); r.Status != http.StatusOK || !bytes.Equal(r.Body, one) {
+		t.Fatalf("after the first sync: %v", r)
+	}
+	mustLog(t, s, "vulndb: sync from "+src.srv.URL+": index/db.json not modified")
+	src.mu.Lock()
+	if src.notMod == 0 {
+		t.Errorf("no conditional GET answered 304")
+	}
+	src.mu.Unlock()
+
+	two := vulnEntry(t, "GO-2099-0002", "2099-02-01T00:00:00Z", "example.com/b", "2.0.0")
+	src.set(t, writeVulnDB(t, filepath.Join(t.TempDir(), "v2"), map[string][]byte{"GO-2099-0001": one, "GO-2099-0002": two}))
+	mustLog(t, s, "vulndb: synced from "+src.srv.URL+": 2 entries, 1 fetched")
+	if r := get(t, s.URL+"/vulndb/ID/GO-2099-0002.json"); r.Status != http.StatusOK || !bytes.Equal(r.Body, two) {
+		t.Fatalf("after the second sync: %v", r)
+	}
+	if n := src.count("ID/GO-2099-0001.json.gz"); n != 1 {
+		t.Errorf("an unchanged entry was fetched %d times, want once", n)
+	}
+
+	before := get(t, s.URL+"/vulndb/index/modules.json").Body
+	bad := writeVulnDB(t, filepath.Join(t.TempDir(), "v3"), map[string][]byte{
+		"GO-2099-0001": one, "GO-2099-0002": two,
+		"GO-2099-0003": vulnEntry(t, "GO-2099-0003", "2099-03-01T00:00:00Z", "example.com/c", "1.0.0"),
+	})
+	writeFile(t, filepath.Join(bad, "ID", "GO-2099-0003.json"), `{"id":"GO-2099-0003","modified":"2099-03-01T00:00:00Z","affected":[{"package":{"name":"example.com/c","ecosystem":"Go"},"ranges":[{"type":"SEMVER","events":[{"fixed":"not-a-version"}]}]}]}`)
+	src.set(t, bad)
+	mustLog(t, s, "vulndb: sync from "+src.srv.URL+" failed; keeping the database served: refused: ")
+	if after := get(t, s.URL+"/vulndb/index/modules.json").Body; !bytes.Equal(after, before) {
+		t.Errorf("/vulndb/ changed after a refused sync")
+	}
+	if r := get(t, s.URL+"/vulndb/ID/GO-2099-0003.json"); r.Status != http.StatusNotFound {
+		t.Errorf("an entry of a refused database is served: %v", r)
 	}
 }

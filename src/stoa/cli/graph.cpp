@@ -155,6 +155,10 @@ void Graph::build_service() {
                                                 vulndb::Limits{});
     refresh_vulndb(false);
     so.vulndb = m_vulndb.get();
+    if (!m_options.vulndb_source.empty()) {
+      m_vulndb_sync =
+          std::make_unique<vulndb::Syncer>(vulndb::SyncOptions{m_options.vulndb_source}, *m_vulndb);
+    }
   }
   so.scratch_dir = scratch_dir(m_options);
   add_process_metrics(m_registry, *m_tracer);
@@ -175,6 +179,7 @@ void Graph::build_listeners() {
     reload_policy(true);
     // The database is read and verified on a worker, never on this serving thread.
     if (m_vulndb && m_vulndb->stale()) (void)m_pool->try_submit([this] { refresh_vulndb(false); });
+    maybe_sync_vulndb();
   };
   m_server =
       std::make_unique<http::Server>(ho, m_service->handler(), m_log, m_logs.access, m_registry);
@@ -237,6 +242,30 @@ void Graph::refresh_vulndb(bool force) {
     m_log->error("vulndb: cannot load the vulnerability database; keeping the one served: {}",
                  e.what());
   }
+}
+
+void Graph::maybe_sync_vulndb() {
+  if (!m_vulndb_sync) return;
+  const std::int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+  if (now < m_vulndb_next_sync.load() || m_vulndb_syncing.exchange(true)) return;
+  const auto interval = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      m_options.vulndb_sync_interval);
+  m_vulndb_next_sync.store(now + interval.count());
+  const bool queued = m_pool->try_submit([this] {
+    const std::string source = text::redact_credentials(m_options.vulndb_source);
+    const auto outcome = m_vulndb_sync->sync_once();
+    using Kind = vulndb::Syncer::Outcome::Kind;
+    if (outcome.kind == Kind::updated) {
+      m_log->info("vulndb: synced from {}: {}", source, outcome.detail);
+    } else if (outcome.kind == Kind::failed) {
+      m_log->error("vulndb: sync from {} failed; keeping the database served: {}", source,
+                   text::redact_credentials(outcome.detail));
+    } else {
+      m_log->debug("vulndb: sync from {}: {}", source, outcome.detail);
+    }
+    m_vulndb_syncing.store(false);
+  });
+  if (!queued) m_vulndb_syncing.store(false);
 }
 
 void Graph::drain() {

@@ -28,6 +28,7 @@
 #include "stoa/proxy/service.hpp"
 #include "stoa/trace/tracer.hpp"
 #include "stoa/vulndb/mirror.hpp"
+#include "stoa/vulndb/sync.hpp"
 
 namespace stoa::cli {
 
@@ -68,6 +69,8 @@ class Graph {
   // Loads the vulnerability database's snapshot when its repository switched to another one
   // (`stoa vulndb import`); a failure keeps the one served and is logged.
   void refresh_vulndb(bool force);
+  // On the check timer: starts a sync from vulndb_source on a worker when one is due.
+  void maybe_sync_vulndb();
 
   Options m_options;
   Loggers m_logs;
@@ -78,6 +81,9 @@ class Graph {
   std::unique_ptr<policy::Policy> m_policy;
   std::unique_ptr<proxy::VersionFilter> m_version_filter;  // the policy's deny rules
   std::unique_ptr<vulndb::Mirror> m_vulndb;                // served at /vulndb/
+  std::unique_ptr<vulndb::Syncer> m_vulndb_sync;           // vulndb_source set
+  std::atomic<bool> m_vulndb_syncing{false};
+  std::atomic<std::int64_t> m_vulndb_next_sync{0};  // steady_clock ticks
   std::unique_ptr<fetch::WorkerPool> m_pool;
   // Credential checks apart from fetches: a flood of logins never queues ahead of misses.
   std::unique_ptr<fetch::WorkerPool> m_auth_pool;
