@@ -493,3 +493,63 @@ func TestVulndbSyncFromSource(t *testing.T) {
 		t.Errorf("an entry of a refused database is served: %v", r)
 	}
 }
+
+// A rule `vulnerable = "deny"` hides the versions a known vulnerability of the mirrored
+// database affects: `go get -u` lands on the version that fixes it (not on a newer vulnerable
+// one), and a pinned vulnerable version is refused with 403 naming the id and the fix.
+func TestVulnerableDenyLandsOnFixedVersion(t *testing.T) {
+	t.Parallel()
+	const path = "example.com/vulnerable"
+	const id = "GO-2099-0042"
+	vs := filteredModule(t, path, "v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0")
+	up := newUpstream(t, vs...)
+	e := osvEntry{ID: id, Modified: "2099-01-01T00:00:00Z", Summary: "planted", Affected: []osvAffected{{
+		Package: osvPackage{Name: path, Ecosystem: "Go"},
+		Ranges: []osvRange{{Type: "SEMVER", Events: []map[string]string{
+			{"introduced": "1.1.0"}, {"fixed": "1.2.0"}, {"introduced": "1.3.0"}}}},
+	}}}
+	e.DatabaseSpecific.URL = "https://vulns.example/" + id
+	entry, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vulndbDir := filepath.Join(t.TempDir(), "vulndb")
+	db := writeVulnDB(t, filepath.Join(t.TempDir(), "db"), map[string][]byte{id: entry})
+	if r := stoatest.Run(t, time.Minute, nil, "vulndb", "import", db, "--vulndb-dir", vulndbDir); r.ExitCode != 0 {
+		t.Fatalf("stoa vulndb import: exit %d\n%s%s", r.ExitCode, r.Stdout, r.Stderr)
+	}
+	rules := writeFile(t, filepath.Join(t.TempDir(), "rules.toml"), `
+[[rule]]
+name = "no-known-vulns"
+modules = "example.com/*"
+vulnerable = "deny"
+`)
+	s := startStoa(t, up, stoatest.Config{Args: []string{"--rules-file", rules, "--vulndb-dir", vulndbDir}})
+
+	if r := get(t, s.URL+"/"+vs[0].ListKey()); r.Status != http.StatusOK || string(r.Body) != "v1.0.0\nv1.2.0\n" {
+		t.Errorf("GET list: %d %q, want the versions no vulnerability affects", r.Status, r.Body)
+	}
+	g := goClient(t, s.URL)
+	dir := consumer(t, path, "v1.0.0")
+	if _, stderr, err := g.Run(dir, "get", "-u", "./..."); err != nil {
+		t.Fatalf("go get -u ./...: %v\n%s", err, stderr)
+	}
+	if v := required(t, dir, path); v != "v1.2.0" {
+		t.Errorf("go get -u ./... chose %q, want v1.2.0 (the fix; v1.3.0 is vulnerable again)", v)
+	}
+	_, stderr, err := g.Run(dir, "get", path+"@v1.1.0")
+	if err == nil {
+		t.Fatalf("go get %s@v1.1.0 (vulnerable) succeeded", path)
+	}
+	for _, want := range []string{"403", id + " (fixed in v1.2.0)", `rule "no-known-vulns"`} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("go get of a vulnerable version: output lacks %q:\n%s", want, stderr)
+		}
+	}
+	m := string(get(t, s.URL+"/metrics").Body)
+	for _, answer := range []string{"list", "file"} {
+		if !strings.Contains(m, `stoa_versions_filtered_total{rule="no-known-vulns",reason="vulnerable",answer="`+answer+`"}`) {
+			t.Errorf("no filter metric for answer %q:\n%s", answer, grepLines(m, "stoa_versions_filtered"))
+		}
+	}
+}

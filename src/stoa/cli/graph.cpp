@@ -147,8 +147,6 @@ void Graph::build_service() {
   m_instance_id = random_instance_id();
   so.instance_id = m_instance_id;
   so.policy = m_policy.get();
-  m_version_filter = proxy::make_policy_filter(*m_policy);
-  so.version_filter = m_version_filter.get();
   so.auth_pool = m_auth_pool.get();
   if (!m_options.vulndb_dir.empty()) {
     m_vulndb = std::make_unique<vulndb::Mirror>(vulndb::Repository(m_options.vulndb_dir),
@@ -160,6 +158,14 @@ void Graph::build_service() {
           std::make_unique<vulndb::Syncer>(vulndb::SyncOptions{m_options.vulndb_source}, *m_vulndb);
     }
   }
+  m_version_filter = proxy::make_policy_filter(*m_policy);
+  if (m_vulndb) {
+    std::vector<std::unique_ptr<proxy::VersionFilter>> filters;
+    filters.push_back(std::move(m_version_filter));
+    filters.push_back(proxy::make_vuln_filter(*m_policy, *m_vulndb, m_log));
+    m_version_filter = proxy::chain_filters(std::move(filters));
+  }
+  so.version_filter = m_version_filter.get();
   so.scratch_dir = scratch_dir(m_options);
   add_process_metrics(m_registry, *m_tracer);
   fetch::Upstream& upstream = m_direct ? *m_direct->routing : *m_core.upstream;

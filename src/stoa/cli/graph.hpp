@@ -26,6 +26,7 @@
 #include "stoa/proxy/admin.hpp"
 #include "stoa/proxy/policy_filter.hpp"
 #include "stoa/proxy/service.hpp"
+#include "stoa/proxy/vuln_filter.hpp"
 #include "stoa/trace/tracer.hpp"
 #include "stoa/vulndb/mirror.hpp"
 #include "stoa/vulndb/sync.hpp"
@@ -79,7 +80,7 @@ class Graph {
   metrics::Registry m_registry;
   std::unique_ptr<Direct> m_direct;
   std::unique_ptr<policy::Policy> m_policy;
-  std::unique_ptr<proxy::VersionFilter> m_version_filter;  // the policy's deny rules
+  std::unique_ptr<proxy::VersionFilter> m_version_filter;  // deny rules, vulnerabilities
   std::unique_ptr<vulndb::Mirror> m_vulndb;                // served at /vulndb/
   std::unique_ptr<vulndb::Syncer> m_vulndb_sync;           // vulndb_source set
   std::atomic<bool> m_vulndb_syncing{false};
