@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
+#include <fstream>
+
 #include "stoa/coord/postgres.hpp"
 #include "stoa/coord/redis.hpp"
 #include "stoa/direct/routing.hpp"
@@ -76,6 +79,30 @@ std::filesystem::path scratch_dir(const Options& o) {
   return dir;
 }
 
+// The clock of minimum release ages: the system clock. Test builds only (STOA_TEST_CLOCK, set
+// by the asan and dev presets, never by release): STOATEST_CLOCK_FILE names a file holding a
+// number of seconds added to it, read at each use, so an end-to-end test can let time pass.
+proxy::FirstSeen::Clock release_age_clock(spdlog::logger& log) {
+#ifdef STOA_TEST_CLOCK
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read once at start, before any thread
+  if (const char* file = std::getenv("STOATEST_CLOCK_FILE"); file != nullptr && *file != 0) {
+    log.warn("TEST CLOCK: minimum release ages use the system clock plus the seconds in {}", file);
+    return [path = std::string(file)] {
+      std::ifstream in(path);
+      long long offset = 0;
+      in >> offset;
+      return std::chrono::system_clock::now() + std::chrono::seconds(offset);
+    };
+  }
+#else
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read once at start, before any thread
+  if (std::getenv("STOATEST_CLOCK_FILE") != nullptr) {
+    log.warn("STOATEST_CLOCK_FILE is ignored: this build has no test clock");
+  }
+#endif
+  return {};
+}
+
 }  // namespace
 
 Graph::Graph(Options options, Loggers logs)
@@ -147,6 +174,14 @@ void Graph::build_service() {
   m_instance_id = random_instance_id();
   so.instance_id = m_instance_id;
   so.policy = m_policy.get();
+  m_first_seen =
+      std::make_unique<proxy::FirstSeen>(m_index.get(), m_log, release_age_clock(*m_log));
+  if (!m_index) {
+    m_log->warn(
+        "index = none: when versions were first seen (minimum release ages, /cooldown/) is kept "
+        "in memory only; after a restart every version counts as seen anew");
+  }
+  so.first_seen = m_first_seen.get();
   so.auth_pool = m_auth_pool.get();
   if (!m_options.vulndb_dir.empty()) {
     m_vulndb = std::make_unique<vulndb::Mirror>(vulndb::Repository(m_options.vulndb_dir),
@@ -158,7 +193,7 @@ void Graph::build_service() {
           std::make_unique<vulndb::Syncer>(vulndb::SyncOptions{m_options.vulndb_source}, *m_vulndb);
     }
   }
-  m_version_filter = proxy::make_policy_filter(*m_policy);
+  m_version_filter = proxy::make_policy_filter(*m_policy, m_first_seen.get());
   if (m_vulndb) {
     std::vector<std::unique_ptr<proxy::VersionFilter>> filters;
     filters.push_back(std::move(m_version_filter));

@@ -80,9 +80,10 @@ class Graph {
   metrics::Registry m_registry;
   std::unique_ptr<Direct> m_direct;
   std::unique_ptr<policy::Policy> m_policy;
-  std::unique_ptr<proxy::VersionFilter> m_version_filter;  // deny rules, vulnerabilities
-  std::unique_ptr<vulndb::Mirror> m_vulndb;                // served at /vulndb/
-  std::unique_ptr<vulndb::Syncer> m_vulndb_sync;           // vulndb_source set
+  // The policy's deny rules and minimum release ages, then known vulnerabilities.
+  std::unique_ptr<proxy::VersionFilter> m_version_filter;
+  std::unique_ptr<vulndb::Mirror> m_vulndb;       // served at /vulndb/
+  std::unique_ptr<vulndb::Syncer> m_vulndb_sync;  // vulndb_source set
   std::atomic<bool> m_vulndb_syncing{false};
   std::atomic<std::int64_t> m_vulndb_next_sync{0};  // steady_clock ticks
   std::unique_ptr<fetch::WorkerPool> m_pool;
@@ -92,6 +93,7 @@ class Graph {
   std::unique_ptr<trace::Tracer> m_tracer;
   std::unique_ptr<coord::Locks> m_locks;
   std::unique_ptr<index::Index> m_index;
+  std::unique_ptr<proxy::FirstSeen> m_first_seen;  // over m_index
   std::string m_instance_id;
   std::unique_ptr<proxy::Service> m_service;
   std::unique_ptr<http::Server> m_server;

@@ -1,12 +1,17 @@
 // stoa rules test: which rule applies to a module version, why, and the decision that follows;
 // the exit status says it (0 allowed, 1 denied, 2 bad input or configuration).
 
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
 #include <iostream>
 
 #include "stoa/cli/commands.hpp"
 #include "stoa/cli/core.hpp"
+#include "stoa/cli/options.hpp"
 #include "stoa/module/path.hpp"
 #include "stoa/module/semver.hpp"
+#include "stoa/policy/age.hpp"
 #include "stoa/proxy/policy_filter.hpp"
 
 namespace stoa::cli {
@@ -35,18 +40,52 @@ int rules_test_command(const RawConfig& cfg, const std::string& target) {
   if (version.empty()) {
     // The module as a whole: what list and @latest get.
     if (rule == nullptr || rule->action != policy::Action::deny) {
-      std::cout << "decision: allowed\n";
+      std::cout << "decision: allowed";
+      if (rule != nullptr && rule->min_age.count() > 0) {
+        std::cout << "; versions younger than " << policy::format_age(rule->min_age)
+                  << " are left out of list and @latest";
+      }
+      std::cout << "\n";
       return 0;
     }
     std::cout << "decision: denied: every request for the module answers 403\n"
               << "  reason: " << policy::deny_reason(*rule) << "\n";
     return 1;
   }
-  // The version through the same filter that `stoa serve` answers with.
-  const auto verdict = proxy::make_policy_filter(*p)->check(mod, version, "");
+  // The version through the same filter that `stoa serve` answers with, with the sightings
+  // `stoa serve` recorded in the index (looked at, never recorded here).
+  std::unique_ptr<index::Index> idx;
+  const auto quiet =
+      std::make_shared<spdlog::logger>("rules", std::make_shared<spdlog::sinks::null_sink_mt>());
+  if (rule != nullptr && rule->min_age.count() > 0) {
+    try {
+      idx = make_index(index_config(cfg));
+    } catch (const std::exception& e) {
+      std::cout << "  (the index cannot be read: " << e.what()
+                << "; the version counts as never seen)\n";
+    }
+    proxy::FirstSeen peek(idx.get(), quiet, {}, false);
+    const auto now = std::chrono::system_clock::now();
+    const auto seen = peek.seen(mod, version);
+    std::cout << "  first seen: "
+              << (seen < now ? policy::rfc3339(seen) + " (in the index)"
+                             : std::string("never (a request now starts its cooldown)"))
+              << "\n";
+  }
+  proxy::FirstSeen seen(idx.get(), quiet, {}, false);
+  const auto verdict = proxy::make_policy_filter(*p, &seen)->check(mod, version, "");
   if (!verdict.hidden) {
     std::cout << "decision: allowed\n";
     return 0;
+  }
+  if (verdict.cause == "cooldown") {
+    std::cout << "decision: in cooldown: left out of list, @latest and /index; queries resolving "
+                 "to it answer 403; its files "
+              << (rule->min_age_pinned_allowed ? "are served (min_age_pinned = allow)"
+                                               : "answer 403")
+              << "\n"
+              << "  reason: " << verdict.reason << "\n";
+    return 1;
   }
   std::cout << "decision: denied: left out of list, @latest and /index; its files, and queries "
                "resolving to it, answer 403\n"

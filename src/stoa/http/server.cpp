@@ -42,13 +42,24 @@ std::chrono::milliseconds shortest_timeout(const ServerOptions& o) {
   return std::min({o.header_timeout, o.idle_timeout, o.write_stall_timeout});
 }
 
+// An io_context whose pending handlers can be destroyed early. After stop(), sessions are left
+// suspended in the context (a read on an idle keep-alive connection, a request in progress);
+// the io_context's destructor would destroy them last, after the watchdog, the observer and the
+// drain count their frames refer to. Impl destroys them first instead.
+class IoContext : public asio::io_context {
+ public:
+  // Destroys every handler still queued or waiting (coroutine frames included). Only once no
+  // thread runs the context; the io objects stay usable until the context itself goes.
+  void destroy_pending_handlers() { shutdown(); }
+};
+
 }  // namespace
 
 struct Server::Impl {
   ServerOptions options;
   proxy::Handler service;
   std::shared_ptr<spdlog::logger> log;
-  asio::io_context ioc;
+  IoContext ioc;
   tcp::acceptor acceptor{ioc};
   // listen = "unix:PATH": the unix socket listener instead of `acceptor` (plain HTTP only).
   unix_stream::acceptor unix_acceptor{ioc};
@@ -85,6 +96,7 @@ struct Server::Impl {
         sessions{options, service, prefix, *tracer, *request_ids, watchdog, drain, observer} {}
 
   ~Impl() {
+    ioc.destroy_pending_handlers();  // while the parts the sessions refer to still exist
     // The socket file goes with the listener (unless another process has replaced it since).
     struct stat st {};
     if (!unix_path.empty() && ::lstat(unix_path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) &&

@@ -34,6 +34,13 @@ struct Entry {
   friend bool operator==(const Entry&, const Entry&) = default;
 };
 
+// When stoa first saw a version of a module (the start of its minimum release age).
+struct Seen {
+  std::string version;
+  std::int64_t seen_ns = 0;  // Unix time in ns
+  friend bool operator==(const Seen&, const Seen&) = default;
+};
+
 class Index {
  public:
   virtual ~Index() = default;
@@ -48,6 +55,16 @@ class Index {
   std::vector<Entry> since(std::int64_t since_ns, std::size_t limit) {
     return since(since_ns, "", "", limit);
   }
+  // Records that stoa saw each of `versions` of `module` at `seen_ns`; a version already
+  // recorded keeps its earlier time (write-once: a later sighting never makes a version younger).
+  // Kept apart from the stored versions (table stoa_first_seen) and never listed by since()/page():
+  // every module's sightings are recorded, private ones too, and none is published.
+  virtual void record_seen(const std::string& module, const std::vector<std::string>& versions,
+                           std::int64_t seen_ns) = 0;
+  // When stoa first saw each known version of `module`: the earlier of its record_seen time and
+  // the time it was first stored (record()), so a version stored before the first sighting was
+  // recorded keeps its age. Unordered; empty when none is known.
+  virtual std::vector<Seen> seen(const std::string& module) = 0;
   // Versions ordered by (module, version) bytewise, strictly after the given pair ("", "" for
   // the start), leaving out the first `skip` of them.
   virtual std::vector<Entry> page(const std::string& after_module, const std::string& after_version,

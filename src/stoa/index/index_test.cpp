@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "stoa/coord/testing/servers.hpp"
@@ -39,6 +40,31 @@ TEST_P(IndexTest, RecordKeepsFirstTimeAndCompletesFields) {
   const auto all = idx->page(m, "", 10);
   ASSERT_EQ(all.size(), 1u);
   EXPECT_EQ(all[0], (Entry{m, "v1.0.0", "h1:zip=", "h1:mod=", 4096, 1000, "https://up.internal"}));
+}
+
+std::vector<Seen> sorted(std::vector<Seen> v) {
+  std::sort(v.begin(), v.end(), [](const Seen& a, const Seen& b) { return a.version < b.version; });
+  return v;
+}
+
+TEST_P(IndexTest, FirstSeenIsWriteOnceAndBackfilledByStoredVersions) {
+  auto idx = open();
+  const std::string m = mod("a");
+  EXPECT_TRUE(idx->seen(m).empty());
+  idx->record_seen(m, {"v1.0.0", "v2.0.0+incompatible"}, 5000);
+  idx->record_seen(m, {"v1.0.0", "v1.1.0"}, 9000);  // v1.0.0 keeps 5000
+  idx->record_seen(m, {}, 1);
+  // Stored before it was ever seen (an index older than cooldown): the earlier time counts.
+  idx->record({m, "v0.9.0", "", "", -1, 100, ""});
+  idx->record({m, "v1.1.0", "", "", -1, 7000, ""});
+  idx->record({m, "v1.0.0", "", "", -1, 8000, ""});
+  idx->record_seen(mod("other"), {"v1.0.0"}, 1);  // another module
+  EXPECT_EQ(
+      sorted(idx->seen(m)),
+      (std::vector<Seen>{
+          {"v0.9.0", 100}, {"v1.0.0", 5000}, {"v1.1.0", 7000}, {"v2.0.0+incompatible", 5000}}));
+  // Never listed with the stored versions.
+  for (const auto& e : idx->page("", "", 100000)) EXPECT_NE(e.module, mod("other"));
 }
 
 TEST_P(IndexTest, SinceIsOrderedByTimeAndLimited) {

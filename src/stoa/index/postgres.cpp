@@ -34,6 +34,7 @@ class PostgresIndex final : public Index {
       c.exec("SELECT pg_advisory_xact_lock(7306099)");
       c.exec(k_create_table);
       c.exec(k_create_stored_index);
+      c.exec(k_create_seen_table);
       c.exec("COMMIT");
       m_pool.give(std::move(c));
     } catch (const pq::Error& e) {
@@ -55,6 +56,53 @@ class PostgresIndex final : public Index {
     } catch (const pq::Error& err) {
       fail(err);
     }
+  }
+
+  void record_seen(const std::string& module, const std::vector<std::string>& versions,
+                   std::int64_t seen_ns) override {
+    if (versions.empty()) return;
+    ensure_schema();
+    // One statement for the lot: the versions as a text array parameter.
+    std::string array = "{";
+    for (const auto& v : versions) {
+      if (array.size() > 1) array += ',';
+      array += '"';
+      for (const char c : v) {
+        if (c == '"' || c == '\\') array += '\\';
+        array += c;
+      }
+      array += '"';
+    }
+    array += '}';
+    try {
+      pq::Connection c = m_pool.take();
+      c.exec(
+          "INSERT INTO stoa_first_seen (module, version, seen_ns) "
+          "SELECT $1, v, $3::bigint FROM unnest($2::text[]) AS v "
+          "ON CONFLICT (module, version) DO NOTHING",
+          {module, array, std::to_string(seen_ns)});
+      m_pool.give(std::move(c));
+    } catch (const pq::Error& err) {
+      fail(err);
+    }
+  }
+
+  std::vector<Seen> seen(const std::string& module) override {
+    ensure_schema();
+    std::optional<pq::Result> r;
+    try {
+      pq::Connection c = m_pool.take();
+      r = c.exec(k_seen_postgres, {module});
+      m_pool.give(std::move(c));
+    } catch (const pq::Error& e) {
+      fail(e);
+    }
+    std::vector<Seen> out;
+    out.reserve(static_cast<std::size_t>(r->rows()));
+    for (int i = 0; i < r->rows(); ++i) {
+      out.push_back({std::string(r->value(i, 0)), std::stoll(std::string(r->value(i, 1)))});
+    }
+    return out;
   }
 
   std::vector<Entry> since(std::int64_t since_ns, const std::string& after_module,

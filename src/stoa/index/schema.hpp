@@ -12,6 +12,21 @@ inline constexpr const char* k_create_table =
 inline constexpr const char* k_create_stored_index =
     "CREATE INDEX IF NOT EXISTS stoa_versions_stored ON stoa_versions (stored_ns, module, version)";
 
+// When stoa first saw a version (index.hpp record_seen): write-once, never published.
+inline constexpr const char* k_create_seen_table =
+    "CREATE TABLE IF NOT EXISTS stoa_first_seen ("
+    " module TEXT NOT NULL, version TEXT NOT NULL, seen_ns BIGINT NOT NULL,"
+    " PRIMARY KEY (module, version))";
+
+#define STOA_INDEX_SEEN_QUERY(P1)                                                    \
+  "SELECT version, MIN(ns) FROM ("                                                   \
+  " SELECT version, seen_ns AS ns FROM stoa_first_seen WHERE module = " P1           \
+  " UNION ALL SELECT version, stored_ns AS ns FROM stoa_versions WHERE module = " P1 \
+  ") AS s GROUP BY version"
+inline constexpr const char* k_seen_sqlite = STOA_INDEX_SEEN_QUERY("?1");
+inline constexpr const char* k_seen_postgres = STOA_INDEX_SEEN_QUERY("$1");
+#undef STOA_INDEX_SEEN_QUERY
+
 #define STOA_INDEX_UPSERT(P1, P2, P3, P4, P5, P6, P7)                                            \
   "INSERT INTO stoa_versions (module, version, zip_h1, mod_h1, zip_size, stored_ns, origin) "    \
   "VALUES (" P1 ", " P2 ", " P3 ", " P4 ", " P5 ", " P6 ", " P7                                  \

@@ -30,6 +30,44 @@ class SqliteIndex final : public Index {
     exec("PRAGMA synchronous=NORMAL");
     exec(k_create_table);
     exec(k_create_stored_index);
+    exec(k_create_seen_table);
+  }
+
+  void record_seen(const std::string& module, const std::vector<std::string>& versions,
+                   std::int64_t seen_ns) override {
+    if (versions.empty()) return;
+    const std::lock_guard lock(m_mu);
+    exec("BEGIN IMMEDIATE");
+    try {
+      Stmt s = prepare(
+          "INSERT INTO stoa_first_seen (module, version, seen_ns) VALUES (?1, ?2, ?3) "
+          "ON CONFLICT (module, version) DO NOTHING");
+      for (const auto& v : versions) {
+        ::sqlite3_reset(s.get());
+        bind(s, 1, module);
+        bind(s, 2, v);
+        ::sqlite3_bind_int64(s.get(), 3, seen_ns);
+        if (::sqlite3_step(s.get()) != SQLITE_DONE) fail("record_seen");
+      }
+      exec("COMMIT");
+    } catch (...) {
+      ::sqlite3_exec(m_db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
+
+  std::vector<Seen> seen(const std::string& module) override {
+    const std::lock_guard lock(m_mu);
+    Stmt s = prepare(k_seen_sqlite);
+    bind(s, 1, module);
+    std::vector<Seen> out;
+    for (;;) {
+      const int rc = ::sqlite3_step(s.get());
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) fail("seen");
+      out.push_back({text(s, 0), ::sqlite3_column_int64(s.get(), 1)});
+    }
+    return out;
   }
 
   void record(const Entry& e) override {

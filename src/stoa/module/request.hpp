@@ -6,6 +6,7 @@
 // split at "/@v/" or "/@latest", case-decode (!x) the module path and version, validate both
 // (module::check_path, semver, check_path_major) before anything touches storage.
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -24,6 +25,9 @@ struct Request {
   // True for info/mod/zip when `version` is canonical semver. A non-canonical .info
   // (a query such as "v1.2" or a branch name) has canonical == false; .mod/.zip never do.
   bool canonical = false;
+  // A minimum release age the client asked for with a /cooldown/<age>/ prefix before the path
+  // (not parsed here: proxy::Service strips the prefix and sets this). 0: none.
+  std::chrono::seconds min_age{0};
 };
 
 struct BadRequest {

@@ -7,6 +7,7 @@
 
 #include "stoa/module/patterns.hpp"
 #include "stoa/module/semver.hpp"
+#include "stoa/policy/age.hpp"
 #include "stoa/text/ascii.hpp"
 
 namespace stoa::policy {
@@ -207,6 +208,12 @@ std::string RuleSet::explain(const Rule* rule, std::string_view module,
                                                : fmt::format("{}", fmt::join(rule->readers, ", ")));
   }
   if (!rule->upstream.empty()) head += fmt::format("  upstream: {}\n", rule->upstream);
+  if (rule->min_age.count() > 0) {
+    head += fmt::format("  min_age: {} (exact versions: {})\n", format_age(rule->min_age),
+                        rule->min_age_pinned_allowed ? "allowed whatever their age" : "held too");
+  } else if (rule->min_age_pinned_allowed) {
+    head += "  min_age_pinned: allow (exact versions pass a client's /cooldown/ prefix)\n";
+  }
   if (!out.empty()) head += "  earlier rules that did not match:\n" + out;
   return head;
 }
@@ -244,8 +251,8 @@ std::variant<RuleSet, ParseError> parse_rules(std::string_view toml_text, std::s
     return ParseError{fmt::format("{}: `rule` must be an array of tables ([[rule]])", origin)};
   }
   static const std::set<std::string_view> k_known = {
-      "name",    "modules", "versions", "action",     "to",
-      "message", "readers", "upstream", "vulnerable", "allow"};
+      "name",    "modules",  "versions", "action",         "to",         "message",
+      "readers", "upstream", "min_age",  "min_age_pinned", "vulnerable", "allow"};
   std::set<std::string> names;
   for (std::size_t i = 0; i < arr->size(); ++i) {
     const auto& t = *arr->get(i)->as_table();
@@ -333,6 +340,27 @@ std::variant<RuleSet, ParseError> parse_rules(std::string_view toml_text, std::s
       return fail("`to` is only for action redirect");
     }
     if (!r.message.empty() && r.action != Action::deny) return fail("`message` is only for deny");
+    std::string min_age;
+    if (auto e = str("min_age", min_age)) return *e;
+    if (!min_age.empty()) {
+      const auto age = parse_age(min_age);
+      if (!age) {
+        return fail(fmt::format(
+            "min_age {:?}: not an age (a whole number and a unit: 36h, 7d, 2w; at most 10 years)",
+            min_age));
+      }
+      r.min_age = *age;
+    }
+    std::string pinned;
+    if (auto e = str("min_age_pinned", pinned)) return *e;
+    if (!pinned.empty() && pinned != "allow" && pinned != "deny") {
+      return fail(fmt::format("min_age_pinned {:?}: must be allow or deny", pinned));
+    }
+    r.min_age_pinned_allowed = pinned == "allow";
+    if ((!min_age.empty() || !pinned.empty()) &&
+        (r.action == Action::deny || r.action == Action::redirect)) {
+      return fail("`min_age` and `min_age_pinned` are not for deny or redirect");
+    }
     if (!r.upstream.empty() && r.action != Action::cache && r.action != Action::passthrough &&
         r.action != Action::private_) {
       return fail("`upstream` is only for cache, passthrough and private");

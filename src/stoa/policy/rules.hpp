@@ -14,6 +14,7 @@
 // canonical version (.info/.mod/.zip of vX.Y.Z...); list, @latest and version queries are
 // decided by the first matching rule without `versions`.
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -60,7 +61,14 @@ struct Rule {
   // Who may read the modules of this rule: user or token names, "@group", "*" (any
   // authenticated client). Empty: anyone, except for private rules, where empty means "*".
   std::vector<std::string> readers;
-  std::string upstream;   // GOPROXY-syntax list used instead of the global upstream ("" none)
+  std::string upstream;  // GOPROXY-syntax list used instead of the global upstream ("" none)
+  // Minimum release age (cooldown): versions younger than this are hidden (0: none). Not for
+  // deny or redirect.
+  std::chrono::seconds min_age{0};
+  // `min_age_pinned = "allow"`: an exact version's files (.info, .mod, .zip) are served whatever
+  // its age (also under a client's /cooldown/<age>/ prefix); list, @latest and queries are still
+  // held back. Default ("deny"): refused 403 like any hidden version.
+  bool min_age_pinned_allowed = false;
   std::size_t index = 0;  // 0-based position
   // Versions affected by a known vulnerability of the mirrored database: hidden and refused
   // (deny) or served (warn); ids in `allow` are waived. Decided by the first rule with

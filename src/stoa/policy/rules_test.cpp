@@ -130,6 +130,13 @@ TEST(Rules, Errors) {
       {"[[rule]]\nmodules = \"x\"\naction = \"deny\"\nupstream = \"http://a\"\n", "only for cache"},
       {"[[rule]]\nname = \"a\"\nmodules = \"x\"\n[[rule]]\nname = \"a\"\nmodules = \"y\"\n",
        "two rules"},
+      {"[[rule]]\nmodules = \"x\"\nmin_age = \"7\"\n", "min_age \"7\": not an age"},
+      {"[[rule]]\nmodules = \"x\"\nmin_age = \"7x\"\n", "min_age \"7x\": not an age"},
+      {"[[rule]]\nmodules = \"x\"\nmin_age = 7\n", "`min_age` must be a string"},
+      {"[[rule]]\nmodules = \"x\"\nmin_age = \"7d\"\nmin_age_pinned = \"yes\"\n",
+       "min_age_pinned \"yes\": must be allow or deny"},
+      {"[[rule]]\nmodules = \"x\"\naction = \"deny\"\nmin_age = \"7d\"\n",
+       "not for deny or redirect"},
       {"rule = 1\n", "array of tables"},
       {"[[rule]\n", "test.toml"},
   };
@@ -139,6 +146,22 @@ TEST(Rules, Errors) {
     ASSERT_NE(e, nullptr) << c.text;
     EXPECT_NE(e->message.find(c.want), std::string::npos) << e->message;
   }
+}
+
+TEST(Rules, MinAge) {
+  const RuleSet s = parse_ok(
+      "[[rule]]\nname = \"slow\"\nmodules = \"a.b\"\nmin_age = \"1w3d\"\n"
+      "[[rule]]\nname = \"pins\"\nmodules = \"c.d\"\nmin_age = \"36h\"\n"
+      "min_age_pinned = \"allow\"\n"
+      "[[rule]]\nmodules = \"e.f\"\n");
+  ASSERT_EQ(s.rules.size(), 3u);
+  EXPECT_EQ(s.rules[0].min_age, std::chrono::seconds(10 * 86400));
+  EXPECT_FALSE(s.rules[0].min_age_pinned_allowed);
+  EXPECT_EQ(s.rules[1].min_age, std::chrono::hours(36));
+  EXPECT_TRUE(s.rules[1].min_age_pinned_allowed);
+  EXPECT_EQ(s.rules[2].min_age, std::chrono::seconds(0));
+  const std::string why = s.explain(&s.rules[0], "a.b", "v1.0.0");
+  EXPECT_NE(why.find("min_age: 1w3d (exact versions: held too)"), std::string::npos) << why;
 }
 
 TEST(Rules, OtherKeysIgnored) {

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "stoa/module/path.hpp"
+#include "stoa/module/semver.hpp"
 #include "stoa/proxy/checksums.hpp"
 #include "stoa/proxy/listing.hpp"
 #include "stoa/proxy/stored.hpp"
@@ -35,11 +36,12 @@ std::vector<std::string> versions_in(std::string_view list_body) {
 }  // namespace
 
 MetaAnswers::MetaAnswers(store::Store& store, Answers& answers, const VersionFilter* filter,
-                         const trace::Tracer& tracer, ServiceMetrics& metrics,
+                         FirstSeen* seen, const trace::Tracer& tracer, ServiceMetrics& metrics,
                          std::shared_ptr<spdlog::logger> log, std::string short_cache)
     : m_store(store),
       m_answers(answers),
       m_filter(filter),
+      m_seen(seen),
       m_tracer(tracer),
       m_metrics(metrics),
       m_log(std::move(log)),
@@ -58,20 +60,18 @@ void MetaAnswers::note(std::string_view answer, const module::Request& r,
 
 std::optional<Response> MetaAnswers::shaped(const module::Request& r, std::string body,
                                             Outcome outcome, bool settled) {
-  if (filtering()) {
+  if (filtering(r)) {
     if (r.kind == Kind::list) {
       std::vector<HiddenVersion> hidden;
-      body = filter_list(*m_filter, r.module, body, &hidden);
+      body = filter_list(*m_filter, r.module, body, &hidden, asked(r));
       note("list", r, hidden);
     } else if (const auto info = parse_info(body)) {
-      auto verdict = m_filter->check(r.module, info->version, info->time);
+      auto verdict = m_filter->check(r.module, info->version, info->time, asked(r));
       if (verdict.hidden) {
         HiddenVersion h{info->version, std::move(verdict)};
         if (r.kind == Kind::latest) return allowed_latest(r, h, outcome, settled);
         note("query", r, {h});
-        return error_response(
-            403, "forbidden: " + r.module + "@" + h.version + " is filtered: " + h.verdict.reason,
-            Outcome::rejected);
+        return error_response(403, refusal(r.module, h.version, h.verdict), Outcome::rejected);
       }
     }
   }
@@ -100,7 +100,8 @@ std::optional<Response> MetaAnswers::allowed_latest(const module::Request& r,
     return error_response(404, "not found: " + r.module + "@latest is filtered: " + why,
                           Outcome::not_found);
   }
-  const auto best = pick_latest(versions_in(filter_list(*m_filter, r.module, merged)));
+  const auto best =
+      pick_latest(versions_in(filter_list(*m_filter, r.module, merged, nullptr, asked(r))));
   if (!best) {
     note("latest", r, {hidden});
     return error_response(
@@ -114,7 +115,11 @@ std::optional<Response> MetaAnswers::allowed_latest(const module::Request& r,
     if (!body) body = m_answers.any(key);
   }
   const auto info = body ? parse_info(*body) : std::nullopt;
-  if (!info || info->version != *best) {
+  // The list may carry no times: the chosen version's own Time is checked once more (one whose
+  // Time is in the future is still in cooldown).
+  const bool still_hidden =
+      info && m_filter->check(r.module, info->version, info->time, asked(r)).hidden;
+  if (!info || info->version != *best || still_hidden) {
     if (!settled) return std::nullopt;
     note("latest", r, {hidden});
     return error_response(404,
@@ -195,7 +200,7 @@ FetchResult MetaAnswers::fetch(const module::Request& r, const FetchContext& ctx
     fetched = true;
     res = fetch_key(r, key, r.kind == Kind::list, {}, ctx, sources);
   }
-  if (res.status == Status::ok && r.kind == Kind::latest && filtering()) {
+  if (res.status == Status::ok && r.kind == Kind::latest && filtering(r)) {
     fetch_allowed_latest(r, res.body, ctx, sources);
   }
   return res;
@@ -232,6 +237,13 @@ FetchResult MetaAnswers::fetch_key(const module::Request& r, const std::string& 
       return {Status::invalid, std::move(*problem), {}, {}};
     }
   }
+  // The start of each named version's minimum release age (first_seen.hpp).
+  if (m_seen != nullptr) {
+    std::vector<std::string> named = list ? versions_in(body) : std::vector<std::string>{};
+    if (!list) named.push_back(parse_info(body)->version);
+    std::erase_if(named, [](const std::string& v) { return !module::semver::is_valid(v); });
+    m_seen->saw(r.module, named);
+  }
   m_answers.remember(key, body);
   return {Status::ok, {}, std::move(body), {}};
 }
@@ -239,7 +251,7 @@ FetchResult MetaAnswers::fetch_key(const module::Request& r, const std::string& 
 void MetaAnswers::fetch_allowed_latest(const module::Request& r, std::string_view latest_body,
                                        const FetchContext& ctx, const SourceChain& sources) {
   const auto info = parse_info(latest_body);
-  if (!info || !m_filter->check(r.module, info->version, info->time).hidden) return;
+  if (!info || !m_filter->check(r.module, info->version, info->time, asked(r)).hidden) return;
   const std::string list_key = r.escaped_module + "/@v/list";
   auto list = m_answers.fresh(list_key);
   if (!list) {
@@ -247,7 +259,8 @@ void MetaAnswers::fetch_allowed_latest(const module::Request& r, std::string_vie
     if (l.status != Status::ok) return;  // answered from what is kept or stored
     list = std::move(l.body);
   }
-  const auto best = pick_latest(versions_in(filter_list(*m_filter, r.module, *list)));
+  const auto best =
+      pick_latest(versions_in(filter_list(*m_filter, r.module, *list, nullptr, asked(r))));
   const auto escaped = best ? module::escape_version(*best) : std::nullopt;
   if (!escaped) return;
   const std::string key = r.escaped_module + "/@v/" + *escaped + ".info";

@@ -24,6 +24,7 @@
 #include "stoa/module/request.hpp"
 #include "stoa/proxy/answer_cache.hpp"
 #include "stoa/proxy/failure.hpp"
+#include "stoa/proxy/first_seen.hpp"
 #include "stoa/proxy/flights.hpp"
 #include "stoa/proxy/service_metrics.hpp"
 #include "stoa/proxy/source.hpp"
@@ -39,8 +40,9 @@ namespace stoa::proxy {
 
 class MetaAnswers {
  public:
-  // `filter` may be null (nothing hidden). Everything must outlive this.
-  MetaAnswers(store::Store& store, Answers& answers, const VersionFilter* filter,
+  // `filter` may be null (nothing hidden), `seen` too (upstream answers' versions not recorded
+  // as seen). Everything must outlive this.
+  MetaAnswers(store::Store& store, Answers& answers, const VersionFilter* filter, FirstSeen* seen,
               const trace::Tracer& tracer, ServiceMetrics& metrics,
               std::shared_ptr<spdlog::logger> log, std::string short_cache);
 
@@ -92,11 +94,15 @@ class MetaAnswers {
   // Counts and logs the versions hidden from the `answer` answer of `r`.
   void note(std::string_view answer, const module::Request& r,
             const std::vector<HiddenVersion>& hidden);
-  bool filtering() const { return m_filter != nullptr && m_filter->active(); }
+  static VersionFilter::Asked asked(const module::Request& r) { return {r.min_age, false}; }
+  bool filtering(const module::Request& r) const {
+    return m_filter != nullptr && m_filter->applies(asked(r));
+  }
 
   store::Store& m_store;
   Answers& m_answers;
   const VersionFilter* m_filter;
+  FirstSeen* m_seen;
   const trace::Tracer& m_tracer;
   ServiceMetrics& m_metrics;
   std::shared_ptr<spdlog::logger> m_log;

@@ -1,6 +1,7 @@
 #pragma once
 // The protocol's request and response, in std types only (no Beast/Asio): http/ translates.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -31,6 +32,9 @@ struct HttpRequest {
   std::uint16_t remote_port = 0;  // and its port (for the direct fetcher's loop guard)
   // The Authorization header, for the policy's credential check. Never logged.
   std::string authorization;
+  // A client's minimum release age, from a /cooldown/<age>/ prefix that Service stripped from
+  // `target` (0: none).
+  std::chrono::seconds min_age{0};
 };
 
 // Which way a request was answered; for the access log and metrics.

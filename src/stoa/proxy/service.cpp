@@ -7,6 +7,8 @@
 #include <ctime>
 #include <utility>
 
+#include "stoa/module/path.hpp"
+#include "stoa/policy/age.hpp"
 #include "stoa/proxy/index_access.hpp"
 #include "stoa/proxy/privacy.hpp"
 
@@ -43,6 +45,32 @@ Route route_of(std::string_view target) {
   if (target.starts_with("/sumdb/")) return Route::sumdb;
   if (VulndbEndpoint::is_target(target)) return Route::vulndb;
   return Route::module;
+}
+
+constexpr std::string_view k_cooldown_prefix = "/cooldown/";
+
+// The request under a /cooldown/<age>/ prefix, without it and with its age; a 404 when the age
+// is malformed or what follows is neither a module request nor /sumdb/.
+std::variant<HttpRequest, Response> unprefixed(const HttpRequest& req) {
+  std::string_view rest = std::string_view(req.target).substr(k_cooldown_prefix.size());
+  const auto slash = rest.find('/');
+  const std::string_view age_text = rest.substr(0, slash);
+  const auto age = policy::parse_age(age_text);
+  if (!age || slash == std::string_view::npos) {
+    return error_response(404,
+                          "not found: /cooldown/" + module::excerpt(age_text) +
+                              ": not an age (a whole number and a unit: 36h, 7d, 2w)",
+                          Outcome::not_found);
+  }
+  HttpRequest inner = req;
+  inner.target = std::string(rest.substr(slash));
+  inner.min_age = *age;
+  const Route route = route_of(inner.target);
+  if (route != Route::module && route != Route::sumdb) {
+    return error_response(404, "not found: /cooldown/<age>/ serves module and /sumdb/ requests",
+                          Outcome::not_found);
+  }
+  return inner;
 }
 
 // Stamps what every answer carries: HEAD-ness, and the endpoint label of internal answers.
@@ -82,8 +110,8 @@ Service::Service(ServiceOptions options, store::Store& store, fetch::Upstream& u
               m_options.sources, m_log},
              m_logins, m_metrics),
       m_stored(store, m_hot, m_options.zip_redirector, *m_tracer, m_metrics.store_get_seconds),
-      m_meta(store, m_answers, m_options.version_filter, *m_tracer, m_metrics, m_log,
-             "public, max-age=" + std::to_string(m_options.list_ttl.count())),
+      m_meta(store, m_answers, m_options.version_filter, m_options.first_seen, *m_tracer, m_metrics,
+             m_log, "public, max-age=" + std::to_string(m_options.list_ttl.count())),
       m_checksums(
           m_options.checksum_db,
           [this](std::string_view module) { return is_private_module(m_options, module); },
@@ -154,10 +182,22 @@ void Service::handle_operational(const HttpRequest& req, Done done) {
 // ---- routing ----
 
 std::optional<Response> Service::respond_now(const HttpRequest& req) {
+  if (req.target.starts_with(k_cooldown_prefix)) {
+    auto inner = unprefixed(req);
+    if (auto* refused = std::get_if<Response>(&inner)) return finished(std::move(*refused), req);
+    return now(std::get<HttpRequest>(inner), !m_reads_block);
+  }
   return now(req, !m_reads_block);
 }
 
 void Service::handle(const HttpRequest& req, Done done) {
+  if (req.target.starts_with(k_cooldown_prefix)) {
+    auto inner = unprefixed(req);
+    if (auto* refused = std::get_if<Response>(&inner)) {
+      return done(finished(std::move(*refused), req));
+    }
+    return handle(std::get<HttpRequest>(inner), std::move(done));
+  }
   if (!m_reads_block) return serve(req, std::move(done));
   // A store whose reads may block (a network round trip) is read on the pool, never on a
   // serving thread.
@@ -176,6 +216,7 @@ void Service::serve(const HttpRequest& req, Done done) {
   if (get && route == Route::module) {
     auto parsed = module::parse_request(req.target);
     if (auto* r = std::get_if<module::Request>(&parsed)) {
+      r->min_age = req.min_age;
       return module(req, *r, finishing(req, endpoint_of(*r), std::move(done)));
     }
   }
@@ -194,7 +235,8 @@ std::optional<Response> Service::now(const HttpRequest& req, bool may_block) {
   // Small stored files from memory: no parsing, no store access. Ranges take the full path.
   // With rules or a filter, the request is decided first and the stored files look here.
   // (Asked per request: a policy reload may add rules.)
-  if (!m_gate.has_rules() &&
+  // Never under a /cooldown/ prefix (its target is the unprefixed one).
+  if (!m_gate.has_rules() && req.min_age.count() == 0 &&
       (m_options.version_filter == nullptr || !m_options.version_filter->active())) {
     if (auto hit = m_stored.hot(req)) return finished(std::move(*hit), req);
   }
@@ -230,7 +272,8 @@ std::optional<Response> Service::now(const HttpRequest& req, bool may_block) {
                              bad->status == 404 ? Outcome::not_found : Outcome::rejected);
         break;
       }
-      const auto& r = std::get<module::Request>(parsed);
+      auto& r = std::get<module::Request>(parsed);
+      r.min_age = req.min_age;
       out = module_now(req, r, may_block);
       if (out) out->endpoint = endpoint_of(r);
       break;
@@ -328,13 +371,13 @@ void Service::decided(const HttpRequest& req, const module::Request& r, Done don
 
 std::optional<Response> Service::filtered(const module::Request& r) {
   const VersionFilter* f = m_options.version_filter;
-  if (f == nullptr || !r.canonical) return std::nullopt;
-  HiddenVersion h{r.version, f->check(r.module, r.version, "")};
+  const VersionFilter::Asked asked{r.min_age, true};
+  if (f == nullptr || !r.canonical || !f->applies(asked)) return std::nullopt;
+  HiddenVersion h{r.version, f->check(r.module, r.version, "", asked)};
   if (!h.verdict.hidden) return std::nullopt;
   m_metrics.filtered("file", {h});
   m_log->info("refused {}: {}", describe(r), describe_hidden({h}));
-  return error_response(403, "forbidden: " + describe(r) + " is filtered: " + h.verdict.reason,
-                        Outcome::rejected);
+  return error_response(403, refusal(r.module, r.version, h.verdict), Outcome::rejected);
 }
 
 std::optional<Response> Service::known(const HttpRequest& req, const module::Request& r, Gate& g) {

@@ -38,6 +38,7 @@
 #include "stoa/proxy/checksums.hpp"
 #include "stoa/proxy/failure.hpp"
 #include "stoa/proxy/file_fetch.hpp"
+#include "stoa/proxy/first_seen.hpp"
 #include "stoa/proxy/flights.hpp"
 #include "stoa/proxy/hot_cache.hpp"
 #include "stoa/proxy/index_recorder.hpp"
@@ -154,6 +155,10 @@ struct ServiceOptions {
   std::vector<std::shared_ptr<Source>> sources;
   // What may be listed and resolved (version_filter.hpp; nullptr: everything).
   const VersionFilter* version_filter = nullptr;
+  // Where the versions named by upstream list, @latest and query answers are recorded as seen
+  // (first_seen.hpp; the minimum release ages of version_filter count from there). nullptr:
+  // not recorded.
+  FirstSeen* first_seen = nullptr;
   // The mirrored vulnerability database served at /vulndb/ (nullptr: none; /vulndb/ is 404).
   const vulndb::Mirror* vulndb = nullptr;
 };

@@ -4,17 +4,13 @@
 #include "stoa/proxy/source.hpp"
 
 #include <gtest/gtest.h>
-#include <spdlog/sinks/null_sink.h>
-#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <map>
 #include <mutex>
 
-#include "stoa/fsio/testing/scratch_dir.hpp"
-#include "stoa/proxy/service.hpp"
 #include "stoa/proxy/testing/fakes.hpp"
-#include "stoa/store/memory.hpp"
+#include "stoa/proxy/testing/service_harness.hpp"
 
 namespace stoa::proxy {
 namespace {
@@ -95,29 +91,17 @@ TEST(SourceChain, FirstThatHasItAnswersAnOwnerIsFinalAFailureStops) {
 
 class SourceSeamTest : public ::testing::Test {
  protected:
-  SourceSeamTest() : m_store(store::make_memory_store(m_dir.path())), m_pool(4, 64) {
-    m_published = std::make_shared<FakeSource>("example.com/pub", "published");
+  static ServiceOptions with_source(std::shared_ptr<Source> source) {
     ServiceOptions o;
-    o.sources = {m_published};
-    m_service = std::make_unique<Service>(
-        o, *m_store, m_upstream, m_pool,
-        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()),
-        m_registry);
+    o.sources = {std::move(source)};
+    return o;
   }
-  ~SourceSeamTest() override { m_pool.shutdown(); }
-  Response get(const std::string& target) {
-    Responses rs;
-    m_service->handle(fakes::make_request("GET", target), rs.sink());
-    return std::move(rs.wait_for(1).front());
-  }
+  Response get(const std::string& target) { return m_harness.get(target); }
 
-  metrics::Registry m_registry;
-  fsio::testing::ScratchDir m_dir;
-  std::unique_ptr<store::Store> m_store;
-  fetch::WorkerPool m_pool;
-  ScriptedUpstream m_upstream;
-  std::shared_ptr<FakeSource> m_published;
-  std::unique_ptr<Service> m_service;
+  std::shared_ptr<FakeSource> m_published =
+      std::make_shared<FakeSource>("example.com/pub", "published");
+  fakes::ServiceHarness m_harness{with_source(m_published)};
+  ScriptedUpstream& m_upstream = m_harness.upstream();
 };
 
 constexpr const char* k_info = R"({"Version":"v1.0.0","Time":"2020-01-01T00:00:00Z"})";

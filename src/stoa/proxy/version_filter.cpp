@@ -3,7 +3,8 @@
 namespace stoa::proxy {
 
 std::string filter_list(const VersionFilter& filter, std::string_view module,
-                        std::string_view list_body, std::vector<HiddenVersion>* hidden) {
+                        std::string_view list_body, std::vector<HiddenVersion>* hidden,
+                        const VersionFilter::Asked& asked) {
   std::string out;
   out.reserve(list_body.size());
   while (!list_body.empty()) {
@@ -14,7 +15,7 @@ std::string filter_list(const VersionFilter& filter, std::string_view module,
     const std::string_view version = line.substr(0, space);
     const std::string_view time = space == std::string_view::npos ? "" : line.substr(space + 1);
     if (!version.empty()) {
-      auto verdict = filter.check(module, version, time);
+      auto verdict = filter.check(module, version, time, asked);
       if (verdict.hidden) {
         if (hidden != nullptr) hidden->push_back({std::string(version), std::move(verdict)});
         continue;
@@ -24,6 +25,13 @@ std::string filter_list(const VersionFilter& filter, std::string_view module,
     if (nl != std::string_view::npos) out += '\n';
   }
   return out;
+}
+
+std::string refusal(std::string_view module, std::string_view version,
+                    const VersionFilter::Verdict& verdict) {
+  const std::string subject = std::string(module) + "@" + std::string(version);
+  if (verdict.cause == "cooldown") return subject + " is " + verdict.reason;
+  return "forbidden: " + subject + " is filtered: " + verdict.reason;
 }
 
 std::string describe_hidden(const std::vector<HiddenVersion>& hidden) {

@@ -4,13 +4,9 @@
 #include "stoa/proxy/version_filter.hpp"
 
 #include <gtest/gtest.h>
-#include <spdlog/sinks/null_sink.h>
-#include <spdlog/spdlog.h>
 
-#include "stoa/fsio/testing/scratch_dir.hpp"
-#include "stoa/proxy/service.hpp"
 #include "stoa/proxy/testing/fakes.hpp"
-#include "stoa/store/memory.hpp"
+#include "stoa/proxy/testing/service_harness.hpp"
 
 namespace stoa::proxy {
 namespace {
@@ -24,8 +20,9 @@ class HideOne final : public VersionFilter {
  public:
   HideOne(std::string module, std::string version)
       : m_module(std::move(module)), m_version(std::move(version)) {}
-  Verdict check(std::string_view module, std::string_view version,
-                std::string_view /*time*/) const override {
+  using VersionFilter::check;
+  Verdict check(std::string_view module, std::string_view version, std::string_view /*time*/,
+                const Asked& /*asked*/) const override {
     if (module == m_module && version == m_version)
       return {true, "known vulnerable", "fake", "test"};
     return {};
@@ -45,31 +42,16 @@ TEST(FilterList, DropsHiddenLinesKeepsTheRest) {
 
 class VersionFilterSeamTest : public ::testing::Test {
  protected:
-  VersionFilterSeamTest()
-      : m_store(store::make_memory_store(m_dir.path())),
-        m_pool(4, 64),
-        m_filter("example.com/m", "v1.1.0") {
+  static ServiceOptions with_filter(const VersionFilter& filter) {
     ServiceOptions o;
-    o.version_filter = &m_filter;
-    m_service = std::make_unique<Service>(
-        o, *m_store, m_upstream, m_pool,
-        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()),
-        m_registry);
+    o.version_filter = &filter;
+    return o;
   }
-  ~VersionFilterSeamTest() override { m_pool.shutdown(); }
-  Response get(const std::string& target) {
-    Responses rs;
-    m_service->handle(fakes::make_request("GET", target), rs.sink());
-    return std::move(rs.wait_for(1).front());
-  }
+  Response get(const std::string& target) { return m_harness.get(target); }
 
-  metrics::Registry m_registry;
-  fsio::testing::ScratchDir m_dir;
-  std::unique_ptr<store::Store> m_store;
-  fetch::WorkerPool m_pool;
-  ScriptedUpstream m_upstream;
-  HideOne m_filter;
-  std::unique_ptr<Service> m_service;
+  HideOne m_filter{"example.com/m", "v1.1.0"};
+  fakes::ServiceHarness m_harness{with_filter(m_filter)};
+  ScriptedUpstream& m_upstream = m_harness.upstream();
 };
 
 constexpr const char* k_info_110 = R"({"Version":"v1.1.0","Time":"2020-01-02T00:00:00Z"})";

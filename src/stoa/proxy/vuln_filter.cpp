@@ -101,8 +101,8 @@ class VulnFilter final : public VersionFilter {
 
   bool active() const override { return !m_policy.no_rules() && m_mirror.current() != nullptr; }
 
-  Verdict check(std::string_view module, std::string_view version,
-                std::string_view /*time*/) const override {
+  Verdict check(std::string_view module, std::string_view version, std::string_view /*time*/,
+                const Asked& /*asked*/) const override {
     if (!active() || !semver::is_valid(version)) return {};
     const auto rules = m_policy.current();
     const policy::Rule* rule = rules->rules.match_vulnerable(module, version);
@@ -175,11 +175,11 @@ class FilterChain final : public VersionFilter {
                        [](const auto& f) { return f->active(); });
   }
 
-  Verdict check(std::string_view module, std::string_view version,
-                std::string_view time) const override {
+  Verdict check(std::string_view module, std::string_view version, std::string_view time,
+                const Asked& asked) const override {
     for (const auto& f : m_filters) {
-      if (!f->active()) continue;
-      Verdict v = f->check(module, version, time);
+      if (!f->applies(asked)) continue;
+      Verdict v = f->check(module, version, time, asked);
       if (v.hidden) return v;
     }
     return {};

@@ -13,15 +13,11 @@
 package goproxytest
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"stoa.test/internal/gocmd"
 	"stoa.test/internal/stoatest"
@@ -43,7 +39,7 @@ type Config struct {
 type Server struct {
 	URL  string // "http://127.0.0.1:PORT", a GOPROXY entry
 	Addr string
-	log  syncBuffer
+	proc *stoatest.Process
 }
 
 // Bin is goproxy from $STOA_GOPROXY, $PATH or /usr/local/bin.
@@ -95,44 +91,12 @@ func Start(tb testing.TB, c Config) *Server {
 		"--fetch-timeout", "2m",
 		"--shutdown-timeout", "5s")
 	cmd.Env = env(root, goBin, c)
-	cmd.Stdout = &s.log
-	cmd.Stderr = &s.log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		tb.Fatalf("start goproxy: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	tb.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if tb.Failed() {
-			tb.Logf("goproxy (GOPROXY=%s) output:\n%s", c.Upstream, s.log.String())
-		}
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if stoatest.ListensOn(cmd.Process.Pid, s.Addr) {
-			return s
-		}
-		select {
-		case <-exited:
-			tb.Fatalf("goproxy exited at start:\n%s", s.log.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("goproxy did not listen on %s:\n%s", s.Addr, s.log.String())
-		}
-	}
+	s.proc = stoatest.StartProcess(tb, "goproxy (GOPROXY="+c.Upstream+")", cmd, s.Addr)
+	return s
 }
 
 // Log is goproxy's output so far (it logs failures, not every request).
-func (s *Server) Log() string { return s.log.String() }
+func (s *Server) Log() string { return s.proc.Log() }
 
 // env is goproxy's whole environment: nothing inherited but PATH (for git and the go command).
 func env(root, goBin string, c Config) []string {
@@ -173,23 +137,4 @@ func env(root, goBin string, c Config) []string {
 		}
 	}
 	return e
-}
-
-// syncBuffer is goproxy's output, written by the process's copying goroutine and read by the
-// test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -4,13 +4,10 @@
 package s3test
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
 
 	"stoa.test/internal/stoatest"
 )
@@ -25,7 +22,7 @@ type Server struct {
 	Endpoint string // "http://127.0.0.1:PORT"
 	Root     string // the posix backend's directory: each bucket is a directory in it
 	Addr     string
-	log      bytes.Buffer
+	proc     *stoatest.Process
 }
 
 // Bin is versitygw from $STOA_VERSITYGW, $PATH or /usr/local/bin.
@@ -44,7 +41,7 @@ func Bin(tb testing.TB) string {
 	return ""
 }
 
-// Start starts versitygw and waits (bounded) until it accepts connections.
+// Start starts versitygw and waits (bounded) until it listens on its port.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
 	s := &Server{Root: filepath.Join(tb.TempDir(), "s3"), Addr: stoatest.FreeAddr(tb)}
@@ -54,40 +51,8 @@ func Start(tb testing.TB) *Server {
 	}
 	cmd := exec.Command(Bin(tb), "--access", AccessKey, "--secret", SecretKey, "--port", s.Addr,
 		"--keep-alive", "--quiet", "posix", s.Root)
-	cmd.Stdout = &s.log
-	cmd.Stderr = &s.log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		tb.Fatalf("start versitygw: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	tb.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if tb.Failed() {
-			tb.Logf("versitygw output:\n%s", s.log.String())
-		}
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if stoatest.ListensOn(cmd.Process.Pid, s.Addr) {
-			return s
-		}
-		select {
-		case <-exited:
-			tb.Fatalf("versitygw exited at start:\n%s", s.log.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("versitygw did not listen on %s", s.Addr)
-		}
-	}
+	s.proc = stoatest.StartProcess(tb, "versitygw", cmd, s.Addr)
+	return s
 }
 
 // Bucket creates a bucket (with the posix backend, a directory) and returns its directory.

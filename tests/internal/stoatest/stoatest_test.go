@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"os/signal"
 	"runtime"
 	"strconv"
@@ -262,5 +263,76 @@ func TestEnvDropsStoaVariables(t *testing.T) {
 		if strings.HasPrefix(kv, "STOA_") {
 			t.Errorf("inherited %s", kv)
 		}
+	}
+}
+
+func fakeProcess(t *testing.T, mode, addr string) *exec.Cmd {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "serve", "--listen", addr)
+	cmd.Env = append(os.Environ(), "STOATEST_FAKE="+mode)
+	return cmd
+}
+
+func TestStartProcessWaitsForItsListenerAndStopsIt(t *testing.T) {
+	var pid int
+	rec := inGoroutine(t, func(tb testing.TB) {
+		addr := FreeAddr(tb)
+		p := StartProcess(tb, "fake", fakeProcess(t, "serve", addr), addr)
+		pid = p.Pid()
+		if !ListensOn(p.Pid(), addr) {
+			tb.Errorf("StartProcess returned before the process listened on %s", addr)
+		}
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err != nil {
+			tb.Fatalf("GET: %v", err)
+		}
+		resp.Body.Close()
+		// The output arrives through a pipe and a copying goroutine, after the answer maybe.
+		deadline := time.After(10 * time.Second)
+		for {
+			out, changed := p.log.next()
+			if strings.Contains(out, "GET /healthz 200") {
+				break
+			}
+			select {
+			case <-changed:
+			case <-deadline:
+				tb.Fatalf("output not kept: %q", out)
+			}
+		}
+	})
+	if len(rec.errors) != 0 {
+		t.Errorf("errors: %v", rec.errors)
+	}
+	if err := syscall.Kill(pid, 0); err == nil {
+		t.Errorf("process %d still runs after the cleanup", pid)
+	}
+}
+
+func TestStartProcessFailsWhenItExits(t *testing.T) {
+	rec := inGoroutine(t, func(tb testing.TB) {
+		addr := FreeAddr(tb)
+		StartProcess(tb, "fake", fakeProcess(t, "exit", addr), addr)
+		tb.Errorf("StartProcess returned for a process that exited")
+	})
+	if len(rec.errors) != 1 || !strings.Contains(rec.errors[0], "fake exited at start") ||
+		!strings.Contains(rec.errors[0], "bad configuration") {
+		t.Errorf("errors: %v", rec.errors)
+	}
+}
+
+func TestStartProcessIsNotFooledByAnotherServerOnItsPort(t *testing.T) {
+	other := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer other.Close()
+	rec := inGoroutine(t, func(tb testing.TB) {
+		addr := other.Listener.Addr().String()
+		StartProcess(tb, "fake", fakeProcess(t, "serve", addr), addr)
+		tb.Errorf("StartProcess returned although another server holds the port")
+	})
+	if len(rec.errors) != 1 || !strings.Contains(rec.errors[0], "address already in use") {
+		t.Errorf("errors: %v", rec.errors)
 	}
 }
