@@ -103,3 +103,26 @@ if $want_go_tools; then
     rm -rf "$tmp_mod"
   fi
 fi
+
+# govulncheck (cmd/govulncheck of golang.org/x/vuln), the vulnerability scanner the e2e tests run
+# against stoa's /vulndb/ mirror (tests/e2e/vulndb_test.go), built into /usr/local/bin the same
+# way as goproxy: as a dependency of a throw-away module at the pinned version.
+govulncheck_version=v1.9.0
+if $want_go_tools; then
+  have=$("$go_bin" version -m /usr/local/bin/govulncheck 2>/dev/null |
+    awk '$1 == "mod" && $2 == "golang.org/x/vuln" { print $3 }' || true)
+  if [ "$have" != "$govulncheck_version" ]; then
+    echo "install-deps: building govulncheck $govulncheck_version into /usr/local/bin"
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    tmp_mod=$(mktemp -d)
+    (
+      cd "$tmp_mod"
+      export GOTOOLCHAIN=local GOFLAGS=-mod=mod GOWORK=off
+      "$go_bin" mod init stoa-install-govulncheck >/dev/null 2>&1
+      "$go_bin" get "golang.org/x/vuln@$govulncheck_version"
+      "$go_bin" build -trimpath -o govulncheck golang.org/x/vuln/cmd/govulncheck
+    )
+    $sudo install -m 0755 "$tmp_mod/govulncheck" /usr/local/bin/govulncheck
+    rm -rf "$tmp_mod"
+  fi
+fi

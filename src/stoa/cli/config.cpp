@@ -306,6 +306,7 @@ void derive_defaults(RawConfig& cfg, const std::string& config_file,
   if (cfg.get("store") == "disk") {
     derive("direct_dir", cfg.get("data_dir") + "/.stoa-state/direct", "data_dir");
   }
+  derive("vulndb_dir", cfg.get("data_dir") + "/.stoa-state/vulndb", "data_dir");
   if (!cfg.get("direct_dir").empty()) {
     derive("direct_home", cfg.get("direct_dir") + "/home", "direct_dir");
   }

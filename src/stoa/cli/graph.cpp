@@ -181,10 +181,26 @@ void Graph::build_service() {
         "index = none: when versions were first seen (minimum release ages, /cooldown/) is kept "
         "in memory only; after a restart every version counts as seen anew");
   }
-  m_version_filter = proxy::make_policy_filter(*m_policy, m_first_seen.get());
   so.first_seen = m_first_seen.get();
-  so.version_filter = m_version_filter.get();
   so.auth_pool = m_auth_pool.get();
+  if (!m_options.vulndb_dir.empty()) {
+    m_vulndb = std::make_unique<vulndb::Mirror>(vulndb::Repository(m_options.vulndb_dir),
+                                                vulndb::Limits{});
+    refresh_vulndb(false);
+    so.vulndb = m_vulndb.get();
+    if (!m_options.vulndb_source.empty()) {
+      m_vulndb_sync =
+          std::make_unique<vulndb::Syncer>(vulndb::SyncOptions{m_options.vulndb_source}, *m_vulndb);
+    }
+  }
+  m_version_filter = proxy::make_policy_filter(*m_policy, m_first_seen.get());
+  if (m_vulndb) {
+    std::vector<std::unique_ptr<proxy::VersionFilter>> filters;
+    filters.push_back(std::move(m_version_filter));
+    filters.push_back(proxy::make_vuln_filter(*m_policy, *m_vulndb, m_log));
+    m_version_filter = proxy::chain_filters(std::move(filters));
+  }
+  so.version_filter = m_version_filter.get();
   so.scratch_dir = scratch_dir(m_options);
   add_process_metrics(m_registry, *m_tracer);
   fetch::Upstream& upstream = m_direct ? *m_direct->routing : *m_core.upstream;
@@ -200,7 +216,12 @@ void Graph::build_listeners() {
   ho.on_drain = [this] { m_service->set_draining(); };
   ho.tracer = m_tracer.get();
   ho.request_ids = request_ids;
-  ho.on_check = [this] { reload_policy(true); };
+  ho.on_check = [this] {
+    reload_policy(true);
+    // The database is read and verified on a worker, never on this serving thread.
+    if (m_vulndb && m_vulndb->stale()) (void)m_pool->try_submit([this] { refresh_vulndb(false); });
+    maybe_sync_vulndb();
+  };
   m_server =
       std::make_unique<http::Server>(ho, m_service->handler(), m_log, m_logs.access, m_registry);
   m_address = m_server->bind();
@@ -247,6 +268,47 @@ void Graph::reload_policy(bool only_if_changed) {
   log_policy(*m_log, *m_policy, true);
 }
 
+void Graph::refresh_vulndb(bool force) {
+  if (!m_vulndb) return;
+  try {
+    if (!m_vulndb->refresh(force)) return;
+    const auto s = m_vulndb->current();
+    if (s == nullptr) {
+      m_log->info("vulndb: no vulnerability database in {}", m_options.vulndb_dir.string());
+    } else {
+      m_log->info("vulndb: serving {} entries from {}", s->entries().size(),
+                  m_options.vulndb_dir.string());
+    }
+  } catch (const std::exception& e) {
+    m_log->error("vulndb: cannot load the vulnerability database; keeping the one served: {}",
+                 e.what());
+  }
+}
+
+void Graph::maybe_sync_vulndb() {
+  if (!m_vulndb_sync) return;
+  const std::int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+  if (now < m_vulndb_next_sync.load() || m_vulndb_syncing.exchange(true)) return;
+  const auto interval = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      m_options.vulndb_sync_interval);
+  m_vulndb_next_sync.store(now + interval.count());
+  const bool queued = m_pool->try_submit([this] {
+    const std::string source = text::redact_credentials(m_options.vulndb_source);
+    const auto outcome = m_vulndb_sync->sync_once();
+    using Kind = vulndb::Syncer::Outcome::Kind;
+    if (outcome.kind == Kind::updated) {
+      m_log->info("vulndb: synced from {}: {}", source, outcome.detail);
+    } else if (outcome.kind == Kind::failed) {
+      m_log->error("vulndb: sync from {} failed; keeping the database served: {}", source,
+                   text::redact_credentials(outcome.detail));
+    } else {
+      m_log->debug("vulndb: sync from {}: {}", source, outcome.detail);
+    }
+    m_vulndb_syncing.store(false);
+  });
+  if (!queued) m_vulndb_syncing.store(false);
+}
+
 void Graph::drain() {
   m_server->drain();
   if (m_admin_server) m_admin_server->drain();
@@ -259,6 +321,7 @@ void Graph::stop() {
 
 void Graph::reload() {
   reload_policy(false);
+  refresh_vulndb(false);
   m_server->reload_tls();
 }
 

@@ -26,7 +26,10 @@
 #include "stoa/proxy/admin.hpp"
 #include "stoa/proxy/policy_filter.hpp"
 #include "stoa/proxy/service.hpp"
+#include "stoa/proxy/vuln_filter.hpp"
 #include "stoa/trace/tracer.hpp"
+#include "stoa/vulndb/mirror.hpp"
+#include "stoa/vulndb/sync.hpp"
 
 namespace stoa::cli {
 
@@ -50,8 +53,8 @@ class Graph {
   void drain();
   // Stops the listeners at once (a second SIGTERM).
   void stop();
-  // SIGHUP: the rules, users and tokens files and the TLS certificate are loaded again; a
-  // failure keeps the previous ones and is logged.
+  // SIGHUP: the rules, users and tokens files, the TLS certificate and the vulnerability
+  // database's snapshot are loaded again; a failure keeps the previous ones and is logged.
   void reload();
   // Blocks until the main listener has stopped.
   void wait();
@@ -64,6 +67,11 @@ class Graph {
   void build_service();
   void build_listeners();
   void reload_policy(bool only_if_changed);
+  // Loads the vulnerability database's snapshot when its repository switched to another one
+  // (`stoa vulndb import`); a failure keeps the one served and is logged.
+  void refresh_vulndb(bool force);
+  // On the check timer: starts a sync from vulndb_source on a worker when one is due.
+  void maybe_sync_vulndb();
 
   Options m_options;
   Loggers m_logs;
@@ -72,8 +80,12 @@ class Graph {
   metrics::Registry m_registry;
   std::unique_ptr<Direct> m_direct;
   std::unique_ptr<policy::Policy> m_policy;
-  // The policy's deny rules and minimum release ages.
+  // The policy's deny rules and minimum release ages, then known vulnerabilities.
   std::unique_ptr<proxy::VersionFilter> m_version_filter;
+  std::unique_ptr<vulndb::Mirror> m_vulndb;       // served at /vulndb/
+  std::unique_ptr<vulndb::Syncer> m_vulndb_sync;  // vulndb_source set
+  std::atomic<bool> m_vulndb_syncing{false};
+  std::atomic<std::int64_t> m_vulndb_next_sync{0};  // steady_clock ticks
   std::unique_ptr<fetch::WorkerPool> m_pool;
   // Credential checks apart from fetches: a flood of logins never queues ahead of misses.
   std::unique_ptr<fetch::WorkerPool> m_auth_pool;

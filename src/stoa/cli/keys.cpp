@@ -238,6 +238,17 @@ const std::vector<KeySpec>& keys() {
       {"rules_check_interval", KeyType::duration, "2s",
        "how often the rules, users and tokens files are checked for changes (one stat each); "
        "0: only on SIGHUP"},
+      {"vulndb_dir", KeyType::string, "",
+       "directory of the mirrored Go vulnerability database served at /vulndb/ (filled by "
+       "`stoa vulndb import`; a new snapshot is picked up every rules_check_interval and on "
+       "SIGHUP); default: <data_dir>/.stoa-state/vulndb"},
+      {"vulndb_source", KeyType::string, "",
+       "base URL of a vulnerability database in its published layout (index/db.json.gz, ...) "
+       "that /vulndb/ is synced from every vulndb_sync_interval, e.g. another stoa's "
+       "https://stoa.example/vulndb; empty: no sync (stoa vulndb import only)"},
+      {"vulndb_sync_interval", KeyType::duration, "1h",
+       "how often vulndb_source is asked for a newer database (a conditional GET of "
+       "index/db.json.gz; entries whose time did not change are not fetched again)"},
       {"operational_endpoints",
        KeyType::choice,
        "",

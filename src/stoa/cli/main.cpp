@@ -42,6 +42,7 @@ struct Args {
   bool reference = false;
   std::string passwd_name;
   std::string rules_target;
+  std::string vulndb_source;
 };
 
 // --config and one flag per configuration key.
@@ -97,6 +98,14 @@ void define_commands(CLI::App& app, Args& args) {
   rules_test_cmd->add_option("target", args.rules_target, "module path, optionally @version")
       ->required();
   add_keys(rules_test_cmd, args);
+  auto* vulndb_cmd = app.add_subcommand("vulndb", "the mirrored Go vulnerability database");
+  vulndb_cmd->require_subcommand(1);
+  auto* vulndb_import = vulndb_cmd->add_subcommand(
+      "import",
+      "verify a vulnerability database (a zip or a directory in its published layout) and make "
+      "it the one served at /vulndb/ (safe while serving; exit 1 when it is refused)");
+  vulndb_import->add_option("source", args.vulndb_source, "zip file or directory")->required();
+  add_keys(vulndb_import, args);
 }
 
 // The raw key table of the command line, the STOA_* environment and the configuration file,
@@ -131,6 +140,7 @@ int run(const CLI::App& app, Args& args) {
   }
   if (app.got_subcommand("index")) return index_rebuild_command(std::move(cfg));
   if (app.got_subcommand("rules")) return rules_test_command(cfg, args.rules_target);
+  if (app.got_subcommand("vulndb")) return vulndb_import_command(cfg, args.vulndb_source);
   return serve_command(std::move(cfg));
 }
 

@@ -379,6 +379,13 @@ Options resolve_options(const RawConfig& cfg, const KnownKeys& known) {
   o.clean_scratch = o.store.kind == StoreKind::disk;
   o.server = server_options(cfg);
   o.admin = admin_config(cfg, o);
+  o.vulndb_dir = cfg.get("vulndb_dir");
+  o.vulndb_source = cfg.get("vulndb_source");
+  while (o.vulndb_source.ends_with('/')) o.vulndb_source.pop_back();
+  o.vulndb_sync_interval = cfg.duration("vulndb_sync_interval");
+  if (!o.vulndb_source.empty() && o.vulndb_dir.empty()) {
+    throw ConfigError(cfg.where("vulndb_source") + ": needs vulndb_dir");
+  }
   return o;
 }
 

@@ -128,6 +128,9 @@ struct Options {
   bool clean_scratch = false;     // remove passthrough leftovers at start (disk store)
   http::ServerOptions server;
   std::optional<AdminConfig> admin;  // admin_listen set
+  std::filesystem::path vulndb_dir;  // the vulnerability database's repository (vulndb/)
+  std::string vulndb_source;         // "" for no sync
+  std::chrono::milliseconds vulndb_sync_interval{3'600'000};
 };
 
 // Each part on its own, for the commands that need only some.

@@ -23,8 +23,8 @@ class RequestMetrics {
   // Connections taken in (after the TLS handshake where TLS is on), open or since closed.
   metrics::Counter& accepted() { return m_accepted; }
 
-  static constexpr std::array<std::string_view, 9> k_endpoints = {
-      "list", "info", "mod", "zip", "latest", "query", "sumdb", "internal", "other"};
+  static constexpr std::array<std::string_view, 10> k_endpoints = {
+      "list", "info", "mod", "zip", "latest", "query", "sumdb", "vulndb", "internal", "other"};
 
  private:
   static constexpr std::array<int, 15> k_codes = {200, 206, 304, 400, 401, 403, 404, 405,

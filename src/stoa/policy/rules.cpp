@@ -162,6 +162,13 @@ const Rule* RuleSet::match(std::string_view module, std::string_view version) co
   return nullptr;
 }
 
+const Rule* RuleSet::match_vulnerable(std::string_view module, std::string_view version) const {
+  for (const auto& r : rules) {
+    if (r.vulnerable != Rule::Vulnerable::off && rule_matches(r, module, version)) return &r;
+  }
+  return nullptr;
+}
+
 bool RuleSet::is_private(std::string_view module) const {
   for (const auto& r : rules) {
     if (r.action == Action::private_ && rule_matches_module(r, module)) return true;
@@ -244,8 +251,8 @@ std::variant<RuleSet, ParseError> parse_rules(std::string_view toml_text, std::s
     return ParseError{fmt::format("{}: `rule` must be an array of tables ([[rule]])", origin)};
   }
   static const std::set<std::string_view> k_known = {
-      "name",    "modules", "versions", "action",  "to",
-      "message", "readers", "upstream", "min_age", "min_age_pinned"};
+      "name",    "modules",  "versions", "action",         "to",         "message",
+      "readers", "upstream", "min_age",  "min_age_pinned", "vulnerable", "allow"};
   std::set<std::string> names;
   for (std::size_t i = 0; i < arr->size(); ++i) {
     const auto& t = *arr->get(i)->as_table();
@@ -299,6 +306,24 @@ std::variant<RuleSet, ParseError> parse_rules(std::string_view toml_text, std::s
         }
         r.readers.push_back(std::move(who));
       }
+    }
+    std::string vulnerable;
+    if (auto e = str("vulnerable", vulnerable)) return *e;
+    if (vulnerable == "deny") {
+      r.vulnerable = Rule::Vulnerable::deny;
+    } else if (vulnerable == "warn") {
+      r.vulnerable = Rule::Vulnerable::warn;
+    } else if (!vulnerable.empty()) {
+      return fail(fmt::format("vulnerable {:?}: must be deny or warn", vulnerable));
+    }
+    if (const auto* n = t.get("allow")) {
+      const auto* list = n->as_array();
+      if (list == nullptr) return fail("`allow` must be an array of vulnerability ids");
+      for (const auto& m : *list) {
+        if (!m.is_string()) return fail("`allow` must be an array of vulnerability ids");
+        r.allow.push_back(*m.value<std::string>());
+      }
+      if (r.vulnerable == Rule::Vulnerable::off) return fail("`allow` is only for `vulnerable`");
     }
     for (const char c : r.message) {
       if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)

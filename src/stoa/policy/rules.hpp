@@ -70,6 +70,12 @@ struct Rule {
   // held back. Default ("deny"): refused 403 like any hidden version.
   bool min_age_pinned_allowed = false;
   std::size_t index = 0;  // 0-based position
+  // Versions affected by a known vulnerability of the mirrored database: hidden and refused
+  // (deny) or served (warn); ids in `allow` are waived. Decided by the first rule with
+  // `vulnerable` set that matches the module (RuleSet::match_vulnerable), apart from `action`.
+  enum class Vulnerable : std::uint8_t { off, deny, warn };
+  Vulnerable vulnerable = Vulnerable::off;
+  std::vector<std::string> allow;
 
   bool restricted() const { return !readers.empty() || action == Action::private_; }
 };
@@ -81,6 +87,8 @@ struct RuleSet {
   // The first rule matching `module` (and `version`, "" when the request names none or a
   // non-canonical one); nullptr: the default (cache).
   const Rule* match(std::string_view module, std::string_view version) const;
+  // The first rule with `vulnerable` set that matches `module` and `version`; nullptr: none.
+  const Rule* match_vulnerable(std::string_view module, std::string_view version) const;
   // Whether some private rule matches `module` (any version): such paths never go to a
   // public upstream or checksum database.
   bool is_private(std::string_view module) const;

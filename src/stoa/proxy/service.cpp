@@ -25,7 +25,16 @@ std::unique_ptr<IndexEndpoint> index_endpoint(const ServiceOptions& o, Logins& l
 }
 
 // What a request target asks for, told apart once.
-enum class Route : std::uint8_t { health, instance, ready, root, operational, sumdb, module };
+enum class Route : std::uint8_t {
+  health,
+  instance,
+  ready,
+  root,
+  operational,
+  sumdb,
+  vulndb,
+  module
+};
 
 Route route_of(std::string_view target) {
   if (target == "/healthz") return Route::health;
@@ -34,6 +43,7 @@ Route route_of(std::string_view target) {
   if (target == "/") return Route::root;
   if (Operational::is_target(target)) return Route::operational;
   if (target.starts_with("/sumdb/")) return Route::sumdb;
+  if (VulndbEndpoint::is_target(target)) return Route::vulndb;
   return Route::module;
 }
 
@@ -115,6 +125,7 @@ Service::Service(ServiceOptions options, store::Store& store, fetch::Upstream& u
                [this](std::string_view module) { return is_private_module(m_options, module); },
                "public, max-age=" + std::to_string(m_options.list_ttl.count())},
               store, m_answers, m_flights, m_log),
+      m_vulndb(m_options.vulndb),
       m_operational(m_options.operational_access, m_options.policy, registry,
                     index_endpoint(m_options, m_logins, pool, m_log), pool) {
   register_gauges(registry);
@@ -249,6 +260,10 @@ std::optional<Response> Service::now(const HttpRequest& req, bool may_block) {
       return m_operational.respond_now(req);
     case Route::sumdb:
       out = sumdb_now(req, may_block);
+      break;
+    case Route::vulndb:
+      out = m_vulndb.respond(req);
+      out->endpoint = "vulndb";
       break;
     case Route::module: {
       auto parsed = module::parse_request(req.target);

@@ -53,6 +53,7 @@
 #include "stoa/proxy/stored.hpp"
 #include "stoa/proxy/sumdb_endpoint.hpp"
 #include "stoa/proxy/version_filter.hpp"
+#include "stoa/proxy/vulndb_endpoint.hpp"
 #include "stoa/store/store.hpp"
 #include "stoa/sumdb/client.hpp"
 #include "stoa/trace/tracer.hpp"
@@ -158,6 +159,8 @@ struct ServiceOptions {
   // (first_seen.hpp; the minimum release ages of version_filter count from there). nullptr:
   // not recorded.
   FirstSeen* first_seen = nullptr;
+  // The mirrored vulnerability database served at /vulndb/ (nullptr: none; /vulndb/ is 404).
+  const vulndb::Mirror* vulndb = nullptr;
 };
 
 class Service {
@@ -257,6 +260,7 @@ class Service {
   FileFetch m_files;
   ReplicaLock m_lock;
   SumdbEndpoint m_sumdb;
+  VulndbEndpoint m_vulndb;
   Operational m_operational;
 };
 
