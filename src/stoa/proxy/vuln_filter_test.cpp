@@ -53,7 +53,7 @@ class VulnFilterTest : public ::testing::Test {
     std::map<std::string, std::string> mods;
     for (const Vuln& v : vulns) {
       std::ofstream(src / "ID" / (v.id + ".json"))
-          << R"({"id":")" << v.id << R"(","modified":")" << modified
+          << R"({"id":")" << v.id << R"(","database_specific":{"url":"u"},"modified":")" << modified
           << R"(","affected":[{"package":{"name":")" << v.module
           << R"(","ecosystem":"Go"},"ranges":[{"type":"SEMVER","events":)" << v.events << "}]}]}";
       list += std::string(list.empty() ? "" : ",") + R"({"id":")" + v.id + R"(","modified":")" +

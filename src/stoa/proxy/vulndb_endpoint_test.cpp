@@ -15,7 +15,8 @@ namespace {
 namespace fs = std::filesystem;
 
 const char* const k_entry =
-    R"({"id":"GO-2026-0001","modified":"2026-01-02T03:04:05Z","affected":[{"package":)"
+    R"({"id":"GO-2026-0001","modified":"2026-01-02T03:04:05Z",)"
+    R"("database_specific":{"url":"https://vulns.example/GO-2026-0001"},"affected":[{"package":)"
     R"({"name":"example.com/m","ecosystem":"Go"},"ranges":[{"type":"SEMVER","events":)"
     R"([{"introduced":"0"},{"fixed":"1.2.0"}]}]}]})";
 

@@ -215,8 +215,6 @@ std::optional<Entry> parse_entry(std::string_view json_text, std::string& error)
     e.id = need_id(o, "the entry");
     const std::string where = "entry " + e.id;
     e.modified = need_time(o, "modified", where);
-    if (member(o, "published") != nullptr) (void)need_time(o, "published", where);
-    if (member(o, "withdrawn") != nullptr) (void)need_time(o, "withdrawn", where);
     e.aliases = string_array(o, "aliases", where);
     (void)string_array(o, "related", where);
     if (const json::value* affected = member(o, "affected")) {
@@ -225,6 +223,17 @@ std::optional<Entry> parse_entry(std::string_view json_text, std::string& error)
         e.affected.push_back(parse_affected(a[i], where + ".affected[" + std::to_string(i) + "]"));
       }
     }
+    // govulncheck (v1.9.0) prints database_specific.url of every finding and crashes on an entry
+    // without one: such a database is refused here rather than served to it.
+    const json::value* specific = member(o, "database_specific");
+    if (specific == nullptr) throw Bad{where + " has no database_specific.url"};
+    if (need_string(as_object(*specific, where + ".database_specific"), "url",
+                    where + ".database_specific")
+            .empty()) {
+      throw Bad{where + " has an empty database_specific.url"};
+    }
+    if (member(o, "published") != nullptr) (void)need_time(o, "published", where);
+    if (member(o, "withdrawn") != nullptr) (void)need_time(o, "withdrawn", where);
     return e;
   });
 }

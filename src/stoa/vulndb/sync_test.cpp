@@ -17,7 +17,8 @@ using Kind = Syncer::Outcome::Kind;
 
 std::string entry(const std::string& id, const std::string& modified) {
   return R"({"id":")" + id + R"(","modified":")" + modified +
-         R"(","affected":[{"package":{"name":"example.com/m","ecosystem":"Go"},"ranges":)"
+         R"(","database_specific":{"url":"https://vulns.example/)" + id +
+         R"("},"affected":[{"package":{"name":"example.com/m","ecosystem":"Go"},"ranges":)"
          R"([{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.2.0"}]}]}]})";
 }
 

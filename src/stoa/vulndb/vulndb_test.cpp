@@ -29,6 +29,9 @@ struct Vuln {
 std::string entry_json(const Vuln& v) {
   return R"({"schema_version":"1.3.1","id":")" + v.id + R"(","modified":")" + v.modified +
          R"(","published":"2026-01-01T00:00:00Z","aliases":["CVE-2026-0001"],"summary":"s",)"
+         R"("database_specific":{"url":"https://vulns.example/)" +
+         v.id +
+         R"("},)"
          R"("affected":[{"package":{"name":")" +
          v.module + R"(","ecosystem":"Go"},"ranges":[{"type":"SEMVER","events":[{"introduced":")" +
          v.introduced + R"("},{"fixed":")" + v.fixed +
@@ -119,7 +122,9 @@ TEST(Osv, ReadsAnEntry) {
 
 TEST(Osv, TheLastDuplicateWinsAsInGo) {
   std::string error;
-  auto e = parse_entry(R"({"id":"GO-1","modified":"2026-01-01T00:00:00Z","id":"GO-2"})", error);
+  auto e = parse_entry(R"({"id":"GO-1","modified":"2026-01-01T00:00:00Z","id":"GO-2",)"
+                       R"("database_specific":{"url":"u"}})",
+                       error);
   ASSERT_TRUE(e) << error;
   EXPECT_EQ(e->id, "GO-2");
 }
@@ -147,6 +152,12 @@ TEST(Osv, RefusesHostileEntries) {
       {"no id", R"({"modified":"2026-01-01T00:00:00Z"})"},
       {"path in id", R"({"id":"../../etc/passwd","modified":"2026-01-01T00:00:00Z"})"},
       {"no modified", R"({"id":"GO-1"})"},
+      // govulncheck v1.9.0 crashes on an entry without database_specific.url.
+      {"no url", R"({"id":"GO-1","modified":"2026-01-01T00:00:00Z"})"},
+      {"empty url",
+       R"({"id":"GO-1","modified":"2026-01-01T00:00:00Z","database_specific":{"url":""}})"},
+      {"url not a string",
+       R"({"id":"GO-1","modified":"2026-01-01T00:00:00Z","database_specific":{"url":1}})"},
       {"bad time", R"({"id":"GO-1","modified":"yesterday"})"},
       {"number id", R"({"id":1,"modified":"2026-01-01T00:00:00Z"})"},
       // Go's encoding/json reads these keys as "id"/"modified": refused, not read otherwise.
