@@ -218,6 +218,197 @@ std::string RuleSet::explain(const Rule* rule, std::string_view module,
   return head;
 }
 
+namespace {
+
+// A rule's error inside the parser; parse_rules returns it as a ParseError naming the rule.
+struct Refusal {
+  std::string what;
+};
+
+// `[groups]`: name = [members]. Returns the error, if any.
+std::optional<ParseError> parse_groups(const toml::table& doc, std::string_view origin,
+                                       RuleSet& set) {
+  const auto* groups = doc.get("groups");
+  if (groups == nullptr) return std::nullopt;
+  const auto* t = groups->as_table();
+  if (t == nullptr) return ParseError{fmt::format("{}: [groups] must be a table", origin)};
+  for (const auto& [name, members] : *t) {
+    const auto* arr = members.as_array();
+    if (arr == nullptr) {
+      return ParseError{
+          fmt::format("{}: group {:?} must be an array of names", origin, name.str())};
+    }
+    auto& list = set.groups[std::string(name.str())];
+    for (const auto& m : *arr) {
+      const auto s = m.value<std::string>();
+      if (!s || !m.is_string())
+        return ParseError{fmt::format("{}: group {:?}: members are strings", origin, name.str())};
+      list.push_back(*s);
+    }
+  }
+  return std::nullopt;
+}
+
+// One [[rule]] table, read key by key; every method throws Refusal.
+class RuleParser {
+ public:
+  RuleParser(const toml::table& table, std::size_t index, const RuleSet& set)
+      : m_table(table), m_set(set) {
+    m_rule.index = index;
+    m_rule.name = fmt::format("rule {}", index + 1);
+  }
+
+  // The rule's name so far (its default until `name` is read).
+  const std::string& name() const { return m_rule.name; }
+
+  Rule parse(std::set<std::string>& names) {
+    static const std::set<std::string_view> k_known = {
+        "name",    "modules",  "versions", "action",         "to",         "message",
+        "readers", "upstream", "min_age",  "min_age_pinned", "vulnerable", "allow"};
+    Rule& r = m_rule;
+    string("name", r.name);
+    for (const auto& [key, value] : m_table) {
+      if (!k_known.contains(key.str())) throw Refusal{fmt::format("unknown key {:?}", key.str())};
+    }
+    if (!names.insert(r.name).second) throw Refusal{"two rules have this name"};
+    string("modules", r.modules);
+    if (r.modules.empty()) throw Refusal{"`modules` is required (GOPRIVATE-style globs)"};
+    if (auto bad = check_globs(r.modules)) throw Refusal{*bad};
+    string("versions", r.versions);
+    if (!r.versions.empty()) {
+      std::string error;
+      r.range = parse_version_range(r.versions, &error);
+      if (!r.range) throw Refusal{"versions: " + error};
+    }
+    action();
+    string("to", r.to);
+    string("message", r.message);
+    string("upstream", r.upstream);
+    readers();
+    vulnerable();
+    message_and_target();
+    min_age();
+    if (!r.upstream.empty() && r.action != Action::cache && r.action != Action::passthrough &&
+        r.action != Action::private_) {
+      throw Refusal{"`upstream` is only for cache, passthrough and private"};
+    }
+    return std::move(m_rule);
+  }
+
+ private:
+  // Sets `out` from a string key, when present.
+  void string(std::string_view key, std::string& out) const {
+    if (const auto* n = m_table.get(key)) {
+      if (!n->is_string()) throw Refusal{fmt::format("`{}` must be a string", key)};
+      out = *n->value<std::string>();
+    }
+  }
+
+  // A key holding an array of strings; `what` names its elements in the error.
+  std::vector<std::string> strings(std::string_view key, std::string_view what) const {
+    std::vector<std::string> out;
+    if (const auto* n = m_table.get(key)) {
+      const auto* list = n->as_array();
+      const std::string error = fmt::format("`{}` must be an array of {}", key, what);
+      if (list == nullptr) throw Refusal{error};
+      for (const auto& m : *list) {
+        if (!m.is_string()) throw Refusal{error};
+        out.push_back(*m.value<std::string>());
+      }
+    }
+    return out;
+  }
+
+  void action() {
+    std::string action = "cache";
+    string("action", action);
+    const auto a = parse_action(action);
+    if (!a) {
+      throw Refusal{fmt::format(
+          "action {:?}: must be cache, passthrough, deny, redirect, private or offline", action)};
+    }
+    m_rule.action = *a;
+  }
+
+  void readers() {
+    for (std::string& who : strings("readers", "names")) {
+      if (who.empty()) throw Refusal{"`readers` has an empty name"};
+      if (who.starts_with("@") && !m_set.groups.contains(std::string_view(who).substr(1))) {
+        throw Refusal{fmt::format("readers: no group {:?} in [groups]", who.substr(1))};
+      }
+      m_rule.readers.push_back(std::move(who));
+    }
+  }
+
+  void vulnerable() {
+    std::string vulnerable;
+    string("vulnerable", vulnerable);
+    if (vulnerable == "deny") {
+      m_rule.vulnerable = Rule::Vulnerable::deny;
+    } else if (vulnerable == "warn") {
+      m_rule.vulnerable = Rule::Vulnerable::warn;
+    } else if (!vulnerable.empty()) {
+      throw Refusal{fmt::format("vulnerable {:?}: must be deny or warn", vulnerable)};
+    }
+    if (m_table.get("allow") != nullptr) {
+      m_rule.allow = strings("allow", "vulnerability ids");
+      if (m_rule.vulnerable == Rule::Vulnerable::off)
+        throw Refusal{"`allow` is only for `vulnerable`"};
+    }
+  }
+
+  // `message` (deny only, one printable line) and `to` (redirect only, a base URL).
+  void message_and_target() {
+    Rule& r = m_rule;
+    for (const char c : r.message) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+        throw Refusal{"`message` must be one line of printable text"};
+    }
+    if (r.message.size() > 512) throw Refusal{"`message` is longer than 512 bytes"};
+    if (r.action == Action::redirect) {
+      while (!r.to.empty() && r.to.back() == '/') r.to.pop_back();
+      if (!(r.to.starts_with("http://") || r.to.starts_with("https://")) ||
+          r.to.find_first_of(" \t\r\n?#") != std::string::npos) {
+        throw Refusal{"redirect needs `to`, an http:// or https:// base URL"};
+      }
+    } else if (!r.to.empty()) {
+      throw Refusal{"`to` is only for action redirect"};
+    }
+    if (!r.message.empty() && r.action != Action::deny) throw Refusal{"`message` is only for deny"};
+  }
+
+  void min_age() {
+    Rule& r = m_rule;
+    std::string min_age;
+    string("min_age", min_age);
+    if (!min_age.empty()) {
+      const auto age = parse_age(min_age);
+      if (!age) {
+        throw Refusal{fmt::format(
+            "min_age {:?}: not an age (a whole number and a unit: 36h, 7d, 2w; at most 10 years)",
+            min_age)};
+      }
+      r.min_age = *age;
+    }
+    std::string pinned;
+    string("min_age_pinned", pinned);
+    if (!pinned.empty() && pinned != "allow" && pinned != "deny") {
+      throw Refusal{fmt::format("min_age_pinned {:?}: must be allow or deny", pinned)};
+    }
+    r.min_age_pinned_allowed = pinned == "allow";
+    if ((!min_age.empty() || !pinned.empty()) &&
+        (r.action == Action::deny || r.action == Action::redirect)) {
+      throw Refusal{"`min_age` and `min_age_pinned` are not for deny or redirect"};
+    }
+  }
+
+  const toml::table& m_table;
+  const RuleSet& m_set;
+  Rule m_rule;
+};
+
+}  // namespace
+
 std::variant<RuleSet, ParseError> parse_rules(std::string_view toml_text, std::string_view origin) {
   toml::table doc;
   try {
@@ -226,146 +417,22 @@ std::variant<RuleSet, ParseError> parse_rules(std::string_view toml_text, std::s
     return ParseError{fmt::format("{}: {}", origin, e.description())};
   }
   RuleSet set;
-  if (const auto* groups = doc.get("groups")) {
-    const auto* t = groups->as_table();
-    if (t == nullptr) return ParseError{fmt::format("{}: [groups] must be a table", origin)};
-    for (const auto& [name, members] : *t) {
-      const auto* arr = members.as_array();
-      if (arr == nullptr) {
-        return ParseError{
-            fmt::format("{}: group {:?} must be an array of names", origin, name.str())};
-      }
-      auto& list = set.groups[std::string(name.str())];
-      for (const auto& m : *arr) {
-        const auto s = m.value<std::string>();
-        if (!s || !m.is_string())
-          return ParseError{fmt::format("{}: group {:?}: members are strings", origin, name.str())};
-        list.push_back(*s);
-      }
-    }
-  }
+  if (auto error = parse_groups(doc, origin, set)) return *error;
   const auto* node = doc.get("rule");
   if (node == nullptr) return set;
   const auto* arr = node->as_array();
   if (arr == nullptr || !arr->is_array_of_tables()) {
     return ParseError{fmt::format("{}: `rule` must be an array of tables ([[rule]])", origin)};
   }
-  static const std::set<std::string_view> k_known = {
-      "name",    "modules",  "versions", "action",         "to",         "message",
-      "readers", "upstream", "min_age",  "min_age_pinned", "vulnerable", "allow"};
   std::set<std::string> names;
   for (std::size_t i = 0; i < arr->size(); ++i) {
-    const auto& t = *arr->get(i)->as_table();
-    Rule r;
-    r.index = i;
-    r.name = fmt::format("rule {}", i + 1);
-    auto fail = [&](std::string_view what) {
-      return ParseError{fmt::format("{}: rule {} ({:?}): {}", origin, i + 1, r.name, what)};
-    };
-    auto str = [&](std::string_view key, std::string& out) -> std::optional<ParseError> {
-      if (const auto* n = t.get(key)) {
-        if (!n->is_string()) return fail(fmt::format("`{}` must be a string", key));
-        out = *n->value<std::string>();
-      }
-      return std::nullopt;
-    };
-    if (auto e = str("name", r.name)) return *e;
-    for (const auto& [key, value] : t) {
-      if (!k_known.contains(key.str())) return fail(fmt::format("unknown key {:?}", key.str()));
+    RuleParser parser(*arr->get(i)->as_table(), i, set);
+    try {
+      set.rules.push_back(parser.parse(names));
+    } catch (const Refusal& refused) {
+      return ParseError{
+          fmt::format("{}: rule {} ({:?}): {}", origin, i + 1, parser.name(), refused.what)};
     }
-    if (!names.insert(r.name).second) return fail("two rules have this name");
-    if (auto e = str("modules", r.modules)) return *e;
-    if (r.modules.empty()) return fail("`modules` is required (GOPRIVATE-style globs)");
-    if (auto bad = check_globs(r.modules)) return fail(*bad);
-    if (auto e = str("versions", r.versions)) return *e;
-    if (!r.versions.empty()) {
-      std::string error;
-      r.range = parse_version_range(r.versions, &error);
-      if (!r.range) return fail("versions: " + error);
-    }
-    std::string action = "cache";
-    if (auto e = str("action", action)) return *e;
-    const auto a = parse_action(action);
-    if (!a) {
-      return fail(fmt::format(
-          "action {:?}: must be cache, passthrough, deny, redirect, private or offline", action));
-    }
-    r.action = *a;
-    if (auto e = str("to", r.to)) return *e;
-    if (auto e = str("message", r.message)) return *e;
-    if (auto e = str("upstream", r.upstream)) return *e;
-    if (const auto* n = t.get("readers")) {
-      const auto* list = n->as_array();
-      if (list == nullptr) return fail("`readers` must be an array of names");
-      for (const auto& m : *list) {
-        if (!m.is_string()) return fail("`readers` must be an array of names");
-        std::string who = *m.value<std::string>();
-        if (who.empty()) return fail("`readers` has an empty name");
-        if (who.starts_with("@") && !set.groups.contains(std::string_view(who).substr(1))) {
-          return fail(fmt::format("readers: no group {:?} in [groups]", who.substr(1)));
-        }
-        r.readers.push_back(std::move(who));
-      }
-    }
-    std::string vulnerable;
-    if (auto e = str("vulnerable", vulnerable)) return *e;
-    if (vulnerable == "deny") {
-      r.vulnerable = Rule::Vulnerable::deny;
-    } else if (vulnerable == "warn") {
-      r.vulnerable = Rule::Vulnerable::warn;
-    } else if (!vulnerable.empty()) {
-      return fail(fmt::format("vulnerable {:?}: must be deny or warn", vulnerable));
-    }
-    if (const auto* n = t.get("allow")) {
-      const auto* list = n->as_array();
-      if (list == nullptr) return fail("`allow` must be an array of vulnerability ids");
-      for (const auto& m : *list) {
-        if (!m.is_string()) return fail("`allow` must be an array of vulnerability ids");
-        r.allow.push_back(*m.value<std::string>());
-      }
-      if (r.vulnerable == Rule::Vulnerable::off) return fail("`allow` is only for `vulnerable`");
-    }
-    for (const char c : r.message) {
-      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-        return fail("`message` must be one line of printable text");
-    }
-    if (r.message.size() > 512) return fail("`message` is longer than 512 bytes");
-    if (r.action == Action::redirect) {
-      while (!r.to.empty() && r.to.back() == '/') r.to.pop_back();
-      if (!(r.to.starts_with("http://") || r.to.starts_with("https://")) ||
-          r.to.find_first_of(" \t\r\n?#") != std::string::npos) {
-        return fail("redirect needs `to`, an http:// or https:// base URL");
-      }
-    } else if (!r.to.empty()) {
-      return fail("`to` is only for action redirect");
-    }
-    if (!r.message.empty() && r.action != Action::deny) return fail("`message` is only for deny");
-    std::string min_age;
-    if (auto e = str("min_age", min_age)) return *e;
-    if (!min_age.empty()) {
-      const auto age = parse_age(min_age);
-      if (!age) {
-        return fail(fmt::format(
-            "min_age {:?}: not an age (a whole number and a unit: 36h, 7d, 2w; at most 10 years)",
-            min_age));
-      }
-      r.min_age = *age;
-    }
-    std::string pinned;
-    if (auto e = str("min_age_pinned", pinned)) return *e;
-    if (!pinned.empty() && pinned != "allow" && pinned != "deny") {
-      return fail(fmt::format("min_age_pinned {:?}: must be allow or deny", pinned));
-    }
-    r.min_age_pinned_allowed = pinned == "allow";
-    if ((!min_age.empty() || !pinned.empty()) &&
-        (r.action == Action::deny || r.action == Action::redirect)) {
-      return fail("`min_age` and `min_age_pinned` are not for deny or redirect");
-    }
-    if (!r.upstream.empty() && r.action != Action::cache && r.action != Action::passthrough &&
-        r.action != Action::private_) {
-      return fail("`upstream` is only for cache, passthrough and private");
-    }
-    set.rules.push_back(std::move(r));
   }
   return set;
 }
