@@ -56,73 +56,54 @@ if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
   exit 1
 fi
 
-# The S3-compatible server the store tests, the e2e tests and the S3 benchmark run on loopback:
-# versitygw, built from the Go module proxy into /usr/local/bin. Skipped when that exact version
-# is already there (`go version -m` names the module version a binary was built from).
+# Go programs the tests and the benchmark run, built from the Go module proxy into
+# /usr/local/bin at pinned versions:
+#   - versitygw, the S3-compatible server of the store tests, the e2e tests and the S3 benchmark;
+#   - goproxy (cmd/goproxy of github.com/goproxy/goproxy), another Go module proxy: stoa's
+#     upstream in the resolution differential tests and a reference for the benchmark;
+#   - govulncheck (cmd/govulncheck of golang.org/x/vuln), run against stoa's /vulndb/ mirror.
+# Each is skipped when that exact version is already there (`go version -m` names the module a
+# binary was built from on its "mod" line). Not with `go install m@version`: that reads the
+# module's version list for its deprecation notice and fails when the registry does not serve the
+# list (it serves the version itself); built instead as a dependency of a throw-away module.
 versitygw_version=v1.8.0
 goproxy_version=v0.26.1
+govulncheck_version=v1.9.0
+# The real vulnerability database's OSV files (data/osv of this module), which the e2e tests
+# build a database from: downloaded into the module cache, where the tests read it offline.
+vulndb_data_version=v0.0.0-20261105234957-e22db6528018
 want_go_tools=false
 case "${1:-all}" in test|bench|all) want_go_tools=true ;; esac
+
+# build_go_tool NAME MODULE VERSION PACKAGE: builds PACKAGE of MODULE@VERSION into
+# /usr/local/bin/NAME unless that version is there already.
+build_go_tool() {
+  local name=$1 module=$2 version=$3 package=$4 have sudo="" tmp_mod
+  have=$("$go_bin" version -m "/usr/local/bin/$name" 2>/dev/null |
+    awk -v m="$module" '$1 == "mod" && $2 == m { print $3 }' || true)
+  [ "$have" != "$version" ] || return 0
+  echo "install-deps: building $name $version into /usr/local/bin"
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  tmp_mod=$(mktemp -d)
+  (
+    cd "$tmp_mod"
+    export GOTOOLCHAIN=local GOFLAGS=-mod=mod GOWORK=off
+    "$go_bin" mod init "stoa-install-$name" >/dev/null 2>&1
+    "$go_bin" get "$module@$version"
+    "$go_bin" build -trimpath -o "$name" "$package"
+  )
+  $sudo install -m 0755 "$tmp_mod/$name" "/usr/local/bin/$name"
+  rm -rf "$tmp_mod"
+}
+
 if $want_go_tools; then
   go_bin=$(command -v go || echo /usr/local/go/bin/go)
-  have=$("$go_bin" version -m /usr/local/bin/versitygw 2>/dev/null |
-    awk '$1 == "mod" && $2 == "github.com/versity/versitygw" { print $3 }' || true)
-  if [ "$have" != "$versitygw_version" ]; then
-    echo "install-deps: building versitygw $versitygw_version into /usr/local/bin"
-    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    tmp_bin=$(mktemp -d)
-    GOTOOLCHAIN=local GOFLAGS=-mod=mod GOBIN="$tmp_bin" \
-      "$go_bin" install "github.com/versity/versitygw/cmd/versitygw@$versitygw_version"
-    $sudo install -m 0755 "$tmp_bin/versitygw" /usr/local/bin/versitygw
-    rm -rf "$tmp_bin"
-  fi
-fi
-
-# goproxy (cmd/goproxy of github.com/goproxy/goproxy), another Go module proxy: stoa's upstream
-# in the resolution differential tests (tests/e2e/resolution_differential_test.go) and a
-# reference for the benchmark, built into /usr/local/bin. Not with `go install m@version`: that
-# reads the module's version list for its deprecation notice and fails when the registry does
-# not serve the list (it serves the version itself); built instead as a dependency of a
-# throw-away module at the pinned version (`go version -m` names it on the "mod" line all the
-# same: the module of the main package).
-if $want_go_tools; then
-  have=$("$go_bin" version -m /usr/local/bin/goproxy 2>/dev/null |
-    awk '$1 == "mod" && $2 == "github.com/goproxy/goproxy" { print $3 }' || true)
-  if [ "$have" != "$goproxy_version" ]; then
-    echo "install-deps: building goproxy $goproxy_version into /usr/local/bin"
-    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    tmp_mod=$(mktemp -d)
-    (
-      cd "$tmp_mod"
-      export GOTOOLCHAIN=local GOFLAGS=-mod=mod GOWORK=off
-      "$go_bin" mod init stoa-install-goproxy >/dev/null 2>&1
-      "$go_bin" get "github.com/goproxy/goproxy@$goproxy_version"
-      "$go_bin" build -trimpath -o goproxy github.com/goproxy/goproxy/cmd/goproxy
-    )
-    $sudo install -m 0755 "$tmp_mod/goproxy" /usr/local/bin/goproxy
-    rm -rf "$tmp_mod"
-  fi
-fi
-
-# govulncheck (cmd/govulncheck of golang.org/x/vuln), the vulnerability scanner the e2e tests run
-# against stoa's /vulndb/ mirror (tests/e2e/vulndb_test.go), built into /usr/local/bin the same
-# way as goproxy: as a dependency of a throw-away module at the pinned version.
-govulncheck_version=v1.9.0
-if $want_go_tools; then
-  have=$("$go_bin" version -m /usr/local/bin/govulncheck 2>/dev/null |
-    awk '$1 == "mod" && $2 == "golang.org/x/vuln" { print $3 }' || true)
-  if [ "$have" != "$govulncheck_version" ]; then
-    echo "install-deps: building govulncheck $govulncheck_version into /usr/local/bin"
-    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    tmp_mod=$(mktemp -d)
-    (
-      cd "$tmp_mod"
-      export GOTOOLCHAIN=local GOFLAGS=-mod=mod GOWORK=off
-      "$go_bin" mod init stoa-install-govulncheck >/dev/null 2>&1
-      "$go_bin" get "golang.org/x/vuln@$govulncheck_version"
-      "$go_bin" build -trimpath -o govulncheck golang.org/x/vuln/cmd/govulncheck
-    )
-    $sudo install -m 0755 "$tmp_mod/govulncheck" /usr/local/bin/govulncheck
-    rm -rf "$tmp_mod"
-  fi
+  build_go_tool versitygw github.com/versity/versitygw "$versitygw_version" \
+    github.com/versity/versitygw/cmd/versitygw
+  build_go_tool goproxy github.com/goproxy/goproxy "$goproxy_version" \
+    github.com/goproxy/goproxy/cmd/goproxy
+  build_go_tool govulncheck golang.org/x/vuln "$govulncheck_version" \
+    golang.org/x/vuln/cmd/govulncheck
+  GOTOOLCHAIN=local GOFLAGS=-mod=mod "$go_bin" mod download \
+    "golang.org/x/vulndb@$vulndb_data_version" >/dev/null
 fi
