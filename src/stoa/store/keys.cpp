@@ -199,6 +199,23 @@ std::string render_list(const std::vector<std::string>& escaped_versions) {
   return body;
 }
 
+std::string etag_of_server(std::string_view key, std::string_view server_etag, std::uint64_t size) {
+  std::string out = "\"";
+  for (const char c : server_etag) {
+    if (text::is_alnum(c) || c == '-') out += c;
+  }
+  if (out.size() == 1) out += std::to_string(size);
+  std::uint64_t hash = 14695981039346656037ULL;  // FNV-1a 64
+  for (const char c : key) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ULL;
+  }
+  out += '-';
+  for (int shift = 60; shift >= 0; shift -= 4) out += "0123456789abcdef"[(hash >> shift) & 0xf];
+  out += '"';
+  return out;
+}
+
 std::string etag(std::string_view key, std::uint64_t size, std::int64_t mtime_ns) {
   std::uint64_t hash = 14695981039346656037ULL;  // FNV-1a 64
   for (const char c : key) {

@@ -50,6 +50,12 @@ std::string render_list(const std::vector<std::string>& escaped_versions);
 // stable for the life of an immutable object, different when a list is replaced.
 std::string etag(std::string_view key, std::uint64_t size, std::int64_t mtime_ns);
 
+// Strong quoted ETag of an object store's object from the server's own ETag (an MD5, a
+// "0x8D..." version), made distinct per key since two keys may hold the same bytes:
+// '"' <the server ETag's letters, digits and '-'> '-' <hash of the key> '"'; the size stands in
+// for a server ETag without any of those.
+std::string etag_of_server(std::string_view key, std::string_view server_etag, std::uint64_t size);
+
 // `key` made safe to quote in an error message: non-printable bytes become '?', cut at 200.
 std::string printable(std::string_view key);
 

@@ -175,6 +175,19 @@ TEST(Keys, EtagIsQuotedAndDependsOnEveryInput) {
   EXPECT_TRUE(std::regex_match(widest, shape)) << widest;
 }
 
+// An object store's ETag: the server's validator (only its letters, digits and '-', so nothing
+// can break the quoting), made per key; the size when the server gave none.
+TEST(Keys, EtagOfServerIsPerKeyAndQuoted) {
+  const std::string a = etag_of_server("m/@v/v1.0.0.zip", "\"0x8DBC2A1B3C4D5E6\"", 10);
+  EXPECT_TRUE(a.starts_with("\"0x8DBC2A1B3C4D5E6-")) << a;
+  EXPECT_TRUE(a.ends_with("\"")) << a;
+  EXPECT_EQ(a, etag_of_server("m/@v/v1.0.0.zip", "\"0x8DBC2A1B3C4D5E6\"", 10));
+  EXPECT_NE(a, etag_of_server("m/@v/v1.0.1.zip", "\"0x8DBC2A1B3C4D5E6\"", 10));
+  EXPECT_NE(a, etag_of_server("m/@v/v1.0.0.zip", "\"0x8DBC2A1B3C4D5E7\"", 10));
+  EXPECT_TRUE(etag_of_server("k", "", 42).starts_with("\"42-"));
+  EXPECT_EQ(etag_of_server("k", "\"\\\r\n\"", 7).find_first_of("\\\r\n"), std::string::npos);
+}
+
 TEST(Keys, Printable) {
   EXPECT_EQ(printable("a\nb\0c"), "a?b");
   EXPECT_EQ(printable(std::string("a\0b", 3)), "a?b");

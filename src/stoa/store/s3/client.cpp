@@ -1,16 +1,10 @@
 #include "stoa/store/s3/client.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <limits>
-#include <system_error>
 #include <thread>
 #include <utility>
 
+#include "stoa/store/http_body.hpp"
 #include "stoa/store/keys.hpp"
 #include "stoa/store/s3/sigv4.hpp"
 #include "stoa/store/s3/xml.hpp"
@@ -29,94 +23,6 @@ constexpr std::uint64_t k_error_read_limit = 1 << 20;
 constexpr std::size_t k_max_idle_handles = 64;
 
 bool retryable_status(long status) { return status >= 500 || status == 429; }
-
-bool write_all(int fd, const char* p, std::size_t n) {
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  return true;
-}
-
-// A success body: in memory, or in an unlinked file of the spool directory when it is (or may
-// be) bigger than Request::spool_over.
-class BodySink final : public curl::Sink {
- public:
-  BodySink(const Request& q, Response& r, const std::filesystem::path& spool_dir)
-      : m_q(q), m_r(r), m_spool_dir(spool_dir) {}
-
-  std::optional<std::string> start(const curl::Response& http) override {
-    if (http.status != 200 || m_q.spool_over == 0) return std::nullopt;
-    const std::string* length = http.header("content-length");
-    const bool small = length != nullptr && !length->empty() &&
-                       length->find_first_not_of("0123456789") == std::string::npos &&
-                       length->size() < 20 && std::stoull(*length) <= m_q.spool_over;
-    if (small) return std::nullopt;
-    m_r.file.reset(::open(m_spool_dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
-    if (!m_r.file) {
-      return "spool file in " + m_spool_dir.native() + ": " +
-             std::generic_category().message(errno);
-    }
-    return std::nullopt;
-  }
-
-  void append(std::string_view bytes) override {
-    if (!m_r.file) {
-      m_r.body.append(bytes);
-      return;
-    }
-    if (!write_all(m_r.file.get(), bytes.data(), bytes.size())) {
-      fail("write spool file: " + std::generic_category().message(errno));
-    }
-    m_r.file_size += bytes.size();
-  }
-
-  void clear() override {
-    m_r.body.clear();
-    m_r.file.reset();
-    m_r.file_size = 0;
-  }
-
- private:
-  const Request& m_q;
-  Response& m_r;
-  const std::filesystem::path& m_spool_dir;
-};
-
-// The request body, read by libcurl.
-struct Upload {
-  const Request* q = nullptr;
-  std::uint64_t sent = 0;
-  std::string error;  // why reading stopped
-};
-
-std::size_t on_read(char* buf, std::size_t size, std::size_t n, void* user) {
-  auto& u = *static_cast<Upload*>(user);
-  const Request& q = *u.q;
-  const std::uint64_t total = q.bytes != nullptr ? q.bytes->size() : q.length;
-  const std::size_t want =
-      static_cast<std::size_t>(std::min<std::uint64_t>(size * n, total - u.sent));
-  if (want == 0) return 0;
-  if (q.bytes != nullptr) {
-    std::memcpy(buf, q.bytes->data() + u.sent, want);
-    u.sent += want;
-    return want;
-  }
-  ssize_t r = 0;
-  do {
-    r = ::pread(q.fd, buf, want, static_cast<off_t>(q.offset + u.sent));
-  } while (r < 0 && errno == EINTR);
-  if (r <= 0) {
-    u.error = r == 0 ? std::string("staged file shorter than its size")
-                     : "read staged file: " + std::generic_category().message(errno);
-    return CURL_READFUNC_ABORT;
-  }
-  u.sent += static_cast<std::uint64_t>(r);
-  return static_cast<std::size_t>(r);
-}
 
 }  // namespace
 
@@ -197,8 +103,11 @@ bool Client::exists(const std::string& key) {
 bool Client::attempt(const Request& q, Response& r, std::string& error) {
   curl::Lease lease(m_pool);
   CURL* h = lease.get();
-  Upload upload;
-  upload.q = &q;
+  http_body::Upload upload;
+  upload.bytes = q.bytes;
+  upload.fd = q.fd;
+  upload.offset = q.offset;
+  upload.length = q.length;
 
   std::string url = m_base + q.path;
   if (!q.query.empty()) url += "?" + q.query;
@@ -223,7 +132,7 @@ bool Client::attempt(const Request& q, Response& r, std::string& error) {
   } else if (q.method == "PUT") {
     curl::set(h, CURLOPT_UPLOAD, 1L);
     curl::set(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body_size));
-    curl::set(h, CURLOPT_READFUNCTION, &on_read);
+    curl::set(h, CURLOPT_READFUNCTION, &http_body::read_upload);
     curl::set(h, CURLOPT_READDATA, static_cast<void*>(&upload));
   } else if (q.method == "POST") {
     // Small in-memory bodies only (multipart create and complete): libcurl hashes them.
@@ -246,7 +155,7 @@ bool Client::attempt(const Request& q, Response& r, std::string& error) {
                          : k_max_in_memory;
   options.error_capture = k_error_capture;
   options.error_read_limit = k_error_read_limit;
-  BodySink sink(q, r, m_o.spool_dir);
+  http_body::SpoolSink sink("s3 store", q.spool_over, m_o.spool_dir, r.body, r.file, r.file_size);
   curl::Result result = curl::perform(h, sink, options);
   if (!result.answered()) {
     error = !upload.error.empty() ? upload.error : result.error;

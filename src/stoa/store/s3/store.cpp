@@ -261,7 +261,7 @@ class S3Store final : public Store {
       if (t > 0) obj.mtime_unix = t;
     }
     const std::string* et = r.header("etag");
-    obj.etag = etag_of(key, et == nullptr ? std::string() : *et, obj.size);
+    obj.etag = keys::etag_of_server(key, et == nullptr ? std::string_view() : *et, obj.size);
     if (r.file) {
       obj.body = std::move(r.file);
     } else {
@@ -284,26 +284,6 @@ class S3Store final : public Store {
       c.body = std::get<std::shared_ptr<const std::string>>(o.body);
     }
     return c;
-  }
-
-  // The server's ETag (an MD5, or "<md5>-<parts>") made distinct per key, since two keys may
-  // hold the same bytes: '"' <server etag> '-' <key hash> '"'.
-  static std::string etag_of(std::string_view key, std::string_view server, std::uint64_t size) {
-    std::string out = "\"";
-    for (const char c : server) {
-      if (std::isalnum(static_cast<unsigned char>(c)) || c == '-') out += c;
-    }
-    if (out.size() == 1) out += std::to_string(size);
-    std::uint64_t hash = 14695981039346656037ULL;  // FNV-1a 64
-    for (const char c : key) {
-      hash ^= static_cast<unsigned char>(c);
-      hash *= 1099511628211ULL;
-    }
-    static constexpr char k_hex[] = "0123456789abcdef";
-    out += '-';
-    for (int shift = 60; shift >= 0; shift -= 4) out += k_hex[(hash >> shift) & 0xf];
-    out += '"';
-    return out;
   }
 
   // ---- listings ----
