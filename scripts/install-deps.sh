@@ -107,3 +107,29 @@ if $want_go_tools; then
   GOTOOLCHAIN=local GOFLAGS=-mod=mod "$go_bin" mod download \
     "golang.org/x/vulndb@$vulndb_data_version" >/dev/null
 fi
+
+# Azurite (the npm package azurite): the Azure Blob Storage emulator that the Azure store tests
+# (src/stoa/store/testing/azurite.cpp), the Azure e2e test and the S9 benchmark start on
+# loopback. Installed with the machine's npm (Node.js comes with this kind of machine) under
+# /usr/local/lib/azurite at a pinned version, azurite-blob linked into /usr/local/bin; skipped
+# when that version is there already.
+azurite_version=3.37.0
+install_azurite() {
+  local dir=/usr/local/lib/azurite have sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  have=$(node -p "require('$dir/node_modules/azurite/package.json').version" 2>/dev/null || true)
+  if [ "$have" != "$azurite_version" ]; then
+    if ! command -v npm >/dev/null 2>&1; then
+      echo "install-deps: npm (Node.js 18 or newer) is required to install azurite" >&2
+      exit 1
+    fi
+    echo "install-deps: installing azurite $azurite_version into $dir"
+    $sudo mkdir -p "$dir"
+    $sudo npm install --prefix "$dir" --no-audit --no-fund --omit=dev --loglevel=error \
+      "azurite@$azurite_version" >/dev/null
+  fi
+  if [ "$(readlink /usr/local/bin/azurite-blob || true)" != "$dir/node_modules/.bin/azurite-blob" ]; then
+    $sudo ln -sfn "$dir/node_modules/.bin/azurite-blob" /usr/local/bin/azurite-blob
+  fi
+}
+case "${1:-all}" in test|bench|all) install_azurite ;; esac

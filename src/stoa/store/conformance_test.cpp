@@ -21,10 +21,12 @@
 #include <gtest/gtest.h>
 
 #include "stoa/fsio/testing/scratch_dir.hpp"
+#include "stoa/store/azure/azure.hpp"
 #include "stoa/store/disk.hpp"
 #include "stoa/store/memory.hpp"
 #include "stoa/store/s3/s3.hpp"
 #include "stoa/store/store.hpp"
+#include "stoa/store/testing/azurite.hpp"
 #include "stoa/store/testing/s3_server.hpp"
 #include "stoa/store/testing/store_test_util.hpp"
 
@@ -60,6 +62,16 @@ const Backend k_backends[] = {
      [](const fs::path& scratch) {
        testing::S3Server& server = testing::S3Server::shared();
        return make_s3_store(server.options(server.make_bucket(), scratch / "spool"));
+     }},
+    // Azurite on loopback, started once per test binary; each test gets a fresh container.
+    // List Blobs pages of 100 names, so that every listing of more than 100 blobs crosses pages.
+    // When Azurite is missing, every Azure case fails (it does not skip).
+    {"Azure",
+     [](const fs::path& scratch) {
+       testing::Azurite& server = testing::Azurite::shared();
+       AzureOptions o = server.options(server.make_container(), scratch / "spool");
+       o.max_results = 100;
+       return make_azure_store(o);
      }},
 };
 
