@@ -319,12 +319,22 @@ void derive_defaults(RawConfig& cfg, const std::string& config_file,
   } else {
     derive("operational_endpoints", "public", "users_file and tokens_file (unset)");
   }
-  if (cfg.get("store") != "s3") return;
   auto from_env = [&](std::string_view key, std::initializer_list<const char*> vars) {
     for (const char* var : vars) {
       if (std::string v = getenv(var); !v.empty()) return derive(key, std::move(v), var);
     }
   };
+  if (cfg.get("store") == "azure") {
+    // The conventions of the Azure SDKs and CLI; the connection string's parts are read by
+    // options (each azure_* key set wins over it).
+    from_env("azure_connection_string", {"AZURE_STORAGE_CONNECTION_STRING"});
+    from_env("azure_account", {"AZURE_STORAGE_ACCOUNT"});
+    from_env("azure_key", {"AZURE_STORAGE_KEY"});
+    from_env("azure_sas", {"AZURE_STORAGE_SAS_TOKEN"});
+    from_env("azure_identity_client_id", {"AZURE_CLIENT_ID"});
+    return;
+  }
+  if (cfg.get("store") != "s3") return;
   from_env("s3_region", {"AWS_REGION", "AWS_DEFAULT_REGION"});
   derive("s3_region", "us-east-1", "the AWS default region");
   derive("s3_endpoint", "https://s3." + cfg.get("s3_region") + ".amazonaws.com", "s3_region");

@@ -77,8 +77,10 @@ RawConfig load_config(const std::string& config_file,
 // Fills in the keys whose default depends on other keys or on the environment, so that
 // `stoa config` shows the values stoa will use and serve uses the same ones: lock_wait
 // (fetch_timeout), direct_dir and direct_home (under data_dir, disk store), rules_file (the
-// configuration file), and with store = "s3" s3_region, s3_endpoint and the credentials (the
-// AWS_* variables, read through `getenv`). Values marked Source::derived; set ones are kept.
+// configuration file), with store = "s3" s3_region, s3_endpoint and the credentials (the
+// AWS_* variables, read through `getenv`), and with store = "azure" the account, credentials and
+// connection string (the AZURE_STORAGE_* variables, AZURE_CLIENT_ID). Values marked
+// Source::derived; set ones are kept.
 // Defaults from the go command (upstream, sumdb, no_sumdb) are filled in by cli/main.
 void derive_defaults(RawConfig& cfg, const std::string& config_file,
                      const std::function<std::string(const char*)>& getenv);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <random>
 
+#include "stoa/store/azure/azure.hpp"
 #include "stoa/store/disk.hpp"
 #include "stoa/store/memory.hpp"
 #include "stoa/store/s3/s3.hpp"
@@ -18,6 +19,8 @@ std::unique_ptr<store::Store> make_store(const StoreConfig& store) {
   switch (store.kind) {
     case StoreKind::s3:
       return store::make_s3_store(*store.s3);
+    case StoreKind::azure:
+      return store::make_azure_store(*store.azure);
     case StoreKind::memory: {
       const auto staging =
           std::filesystem::temp_directory_path() / ("stoa-" + random_instance_id());

@@ -19,9 +19,10 @@ const std::vector<KeySpec>& keys() {
       {"store",
        KeyType::choice,
        "disk",
-       "storage backend: disk (data_dir), memory (tests), or s3 (an S3-compatible bucket; "
-       "data_dir then holds only temp files)",
-       {"disk", "memory", "s3"}},
+       "storage backend: disk (data_dir), memory (tests), s3 (an S3-compatible bucket) or azure "
+       "(an Azure Blob Storage container); with s3 or azure, data_dir holds only temp files and "
+       "stoa's state",
+       {"disk", "memory", "s3", "azure"}},
       {"s3_endpoint", KeyType::string, "",
        "S3 endpoint URL, e.g. http://127.0.0.1:7070; default: AWS S3 of s3_region "
        "(https://s3.<region>.amazonaws.com)"},
@@ -72,6 +73,53 @@ const std::vector<KeySpec>& keys() {
        {},
        false,
        5242880},
+      {"azure_account", KeyType::string, "",
+       "Azure storage account name; default: AZURE_STORAGE_ACCOUNT, or the connection string's "
+       "AccountName"},
+      {"azure_container", KeyType::string, "",
+       "Azure Blob Storage container (required with store = \"azure\"; it must exist)"},
+      {"azure_prefix", KeyType::string, "",
+       "blob name prefix inside the container, e.g. \"goproxy/\"; empty: the container root"},
+      {"azure_endpoint", KeyType::string, "",
+       "Blob service endpoint URL, e.g. http://127.0.0.1:10000/devstoreaccount1 (an emulator); "
+       "default: the connection string's BlobEndpoint, else "
+       "https://<azure_account>.blob.core.windows.net"},
+      {"azure_key",
+       KeyType::string,
+       "",
+       "storage account key (Shared Key authorization); default: AZURE_STORAGE_KEY, or the "
+       "connection string's AccountKey",
+       {},
+       true},
+      {"azure_sas",
+       KeyType::string,
+       "",
+       "shared access signature (a SAS query, used when there is no key); default: "
+       "AZURE_STORAGE_SAS_TOKEN, or the connection string's SharedAccessSignature",
+       {},
+       true},
+      {"azure_connection_string",
+       KeyType::string,
+       "",
+       "a storage connection string (AccountName, AccountKey, BlobEndpoint, "
+       "SharedAccessSignature, EndpointSuffix, DefaultEndpointsProtocol, "
+       "UseDevelopmentStorage); the azure_* keys override its parts; default: "
+       "AZURE_STORAGE_CONNECTION_STRING",
+       {},
+       true},
+      {"azure_managed_identity", KeyType::boolean, "false",
+       "without a key or SAS, authorize with the managed identity of the Azure host (bearer "
+       "tokens from the instance metadata endpoint, cached and refreshed)"},
+      {"azure_identity_client_id", KeyType::string, "",
+       "client id of a user-assigned managed identity; default: AZURE_CLIENT_ID, else the "
+       "system-assigned identity"},
+      {"azure_block_size",
+       KeyType::count,
+       "16777216",
+       "bytes per block of a block upload (at least 1 MiB); bigger files are uploaded in blocks",
+       {},
+       false,
+       1048576},
       {"upstream", KeyType::string, "",
        "upstream proxies in GOPROXY syntax (',' falls through on 404/410, '|' on any error); "
        "\"direct\" (last) fetches what no proxy has from its version control with the go "
@@ -95,9 +143,9 @@ const std::vector<KeySpec>& keys() {
        "largest stored file kept in the memory cache, in bytes"},
       {"fetch_timeout", KeyType::duration, "10m", "upper bound for one upstream transfer"},
       {"connect_timeout", KeyType::duration, "10s",
-       "connection timeout towards the upstream proxies and the S3 bucket"},
+       "connection timeout towards the upstream proxies and the S3 bucket or Azure container"},
       {"stall_timeout", KeyType::duration, "60s",
-       "an upstream or S3 transfer fails when no byte moves for this long (0: off)"},
+       "an upstream, S3 or Azure transfer fails when no byte moves for this long (0: off)"},
       {"upstream_redirect_allow", KeyType::string, "",
        "comma-separated networks (CIDR, e.g. 10.20.0.0/16, fd00:1::/64) that an upstream's "
        "redirects may lead to although they are loopback, private, link-local or otherwise not "

@@ -80,6 +80,53 @@ store::S3Options s3_options(const RawConfig& cfg) {
   return o;
 }
 
+store::AzureOptions azure_options(const RawConfig& cfg) {
+  store::AzureOptions o;
+  // derive_defaults() filled in the AZURE_STORAGE_* variables; a connection string gives the
+  // parts that no azure_* key sets.
+  if (const std::string& text = cfg.get("azure_connection_string"); !text.empty()) {
+    std::string error;
+    const std::optional<store::AzureOptions> parsed = store::parse_connection_string(text, &error);
+    if (!parsed) throw ConfigError(cfg.where("azure_connection_string") + ": " + error);
+    o = *parsed;
+  }
+  auto take = [&](std::string& field, const char* key) {
+    if (!cfg.get(key).empty()) field = cfg.get(key);
+  };
+  take(o.account, "azure_account");
+  take(o.endpoint, "azure_endpoint");
+  take(o.account_key, "azure_key");
+  take(o.sas_token, "azure_sas");
+  o.container = cfg.get("azure_container");
+  if (o.container.empty()) {
+    throw ConfigError(cfg.where("store") + ": store = \"azure\" needs azure_container");
+  }
+  o.prefix = cfg.get("azure_prefix");
+  o.managed_identity = cfg.boolean("azure_managed_identity");
+  o.identity_client_id = cfg.get("azure_identity_client_id");
+  if (o.account.empty() && o.endpoint.empty()) {
+    throw ConfigError(cfg.where("store") +
+                      ": store = \"azure\" needs azure_account (or AZURE_STORAGE_ACCOUNT), "
+                      "azure_endpoint or azure_connection_string");
+  }
+  if (o.account_key.empty() && o.sas_token.empty() && !o.managed_identity) {
+    throw ConfigError(cfg.where("store") +
+                      ": store = \"azure\" needs credentials: azure_key, azure_sas, "
+                      "azure_connection_string (or AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN, "
+                      "AZURE_STORAGE_CONNECTION_STRING), or azure_managed_identity = true");
+  }
+  if (!o.account_key.empty() && o.account.empty()) {
+    throw ConfigError(cfg.where("store") +
+                      ": store = \"azure\" with a key needs azure_account (Shared Key signs "
+                      "with the account name)");
+  }
+  o.block_size = cfg.count("azure_block_size");  // at least 1 MiB (the key table)
+  o.spool_dir = std::filesystem::path(cfg.get("data_dir")) / ".stoa-azure-spool";
+  o.connect_timeout = cfg.duration("connect_timeout");
+  o.stall_timeout = cfg.duration("stall_timeout");
+  return o;
+}
+
 // Who may read /metrics, /index and /catalog on the main listener: by default "authenticated"
 // when clients have credentials to authenticate with (derive_defaults() fills it in; this is
 // the same rule again for a configuration that did not go through it).
@@ -176,6 +223,8 @@ std::string_view to_string(StoreKind kind) {
       return "memory";
     case StoreKind::s3:
       return "s3";
+    case StoreKind::azure:
+      return "azure";
   }
   return "?";
 }
@@ -183,9 +232,21 @@ std::string_view to_string(StoreKind kind) {
 StoreConfig store_config(const RawConfig& cfg) {
   StoreConfig s;
   const std::string& kind = cfg.get("store");
-  s.kind = kind == "s3" ? StoreKind::s3 : kind == "memory" ? StoreKind::memory : StoreKind::disk;
+  s.kind = kind == "s3"       ? StoreKind::s3
+           : kind == "azure"  ? StoreKind::azure
+           : kind == "memory" ? StoreKind::memory
+                              : StoreKind::disk;
   s.data_dir = cfg.get("data_dir");
   if (s.kind == StoreKind::disk) s.location = cfg.get("data_dir");
+  if (s.kind == StoreKind::azure) {
+    s.azure = azure_options(cfg);
+    const std::string& endpoint = s.azure->endpoint;
+    s.location =
+        (endpoint.empty() ? "account " + s.azure->account : text::redact_credentials(endpoint)) +
+        " container " + s.azure->container +
+        (s.azure->prefix.empty() ? "" : " prefix " + s.azure->prefix);
+    return s;
+  }
   if (s.kind != StoreKind::s3) return s;
   s.s3 = s3_options(cfg);
   s.presign_ttl = seconds(cfg.duration("s3_presign_ttl"));
@@ -347,12 +408,12 @@ IndexConfig index_config(const RawConfig& cfg) {
   i.target = (std::filesystem::path(cfg.get("data_dir")) / ".stoa-state" / "index.sqlite").string();
   // An index file is one machine's: replicas sharing an object store would each publish only
   // what they stored themselves at /index and /catalog.
-  if (cfg.get("store") == "s3") {
+  if (cfg.get("store") == "s3" || cfg.get("store") == "azure") {
     if (cfg.get("lock") != "none") {
       throw ConfigError(cfg.where("index") +
                         ": index = sqlite keeps the index in a file on this machine, but lock = " +
                         cfg.get("lock") +
-                        " says replicas share the bucket, and each would list only what it "
+                        " says replicas share the object store, and each would list only what it "
                         "stored itself: set index = postgres (one index for all) or none");
     }
     i.local_to_this_machine = true;

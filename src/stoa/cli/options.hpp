@@ -23,19 +23,21 @@
 #include "stoa/policy/policy.hpp"
 #include "stoa/proxy/admin.hpp"
 #include "stoa/proxy/service.hpp"
+#include "stoa/store/azure/azure.hpp"
 #include "stoa/store/s3/s3.hpp"
 
 namespace stoa::cli {
 
-enum class StoreKind { disk, memory, s3 };
+enum class StoreKind { disk, memory, s3, azure };
 std::string_view to_string(StoreKind kind);
 
 struct StoreConfig {
   StoreKind kind = StoreKind::disk;
   std::filesystem::path data_dir;
-  std::optional<store::S3Options> s3;   // kind == s3
-  std::chrono::seconds presign_ttl{0};  // kind == s3: answer zips with a presigned URL; 0: off
-  std::string location;                 // for the log: the directory or the bucket, no secrets
+  std::optional<store::S3Options> s3;        // kind == s3
+  std::optional<store::AzureOptions> azure;  // kind == azure
+  std::chrono::seconds presign_ttl{0};       // kind == s3: answer zips with a presigned URL; 0: off
+  std::string location;                      // for the log: the directory or the bucket, no secrets
 };
 
 struct UpstreamConfig {
@@ -88,7 +90,7 @@ enum class IndexKind { none, sqlite, postgres };
 struct IndexConfig {
   IndexKind kind = IndexKind::sqlite;
   std::string target;  // the sqlite file (":memory:" with the memory store), or postgres_url
-  // index = sqlite with store = s3 (and no lock): the index is this machine's file only.
+  // index = sqlite with store = s3 or azure (and no lock): the index is this machine's file only.
   bool local_to_this_machine = false;
 };
 

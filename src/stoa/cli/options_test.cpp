@@ -128,6 +128,42 @@ TEST(Options, TypedValuesTable) {
          EXPECT_EQ(o.store.location, "http://127.0.0.1:7070 bucket b");
          EXPECT_EQ(o.server.threads, 3u);
        }},
+      {"azure: the connection string's parts, AZURE_STORAGE_* variables, keys over both",
+       {{"store", "azure"}, {"azure_container", "mods"}, {"azure_prefix", "p"}},
+       {{"AZURE_STORAGE_CONNECTION_STRING",
+         "AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.example"},
+        {"AZURE_STORAGE_SAS_TOKEN", "sv=1&sig=x"},
+        {"AZURE_CLIENT_ID", "cid"}},
+       [](const Options& o) {
+         ASSERT_TRUE(o.store.azure);
+         EXPECT_EQ(o.store.kind, StoreKind::azure);
+         EXPECT_EQ(o.store.azure->account, "acct");
+         EXPECT_EQ(o.store.azure->endpoint, "https://acct.blob.core.example");
+         EXPECT_EQ(o.store.azure->account_key, "a2V5");
+         EXPECT_EQ(o.store.azure->sas_token, "sv=1&sig=x");
+         EXPECT_EQ(o.store.azure->identity_client_id, "cid");
+         EXPECT_FALSE(o.store.azure->managed_identity);
+         EXPECT_EQ(o.store.azure->container, "mods");
+         EXPECT_EQ(o.store.azure->block_size, std::uint64_t{16} << 20);
+         EXPECT_EQ(o.store.azure->spool_dir, "data/.stoa-azure-spool");
+         EXPECT_EQ(o.store.location, "https://acct.blob.core.example container mods prefix p");
+         EXPECT_TRUE(o.index.local_to_this_machine);
+         EXPECT_EQ(o.service.store_backend, "azure");
+         EXPECT_EQ(o.service.scratch_dir, "");
+       }},
+      {"azure with a managed identity only",
+       {{"store", "azure"},
+        {"azure_container", "mods"},
+        {"azure_account", "acct"},
+        {"azure_managed_identity", "true"},
+        {"azure_endpoint", "http://127.0.0.1:10000/acct"}},
+       {},
+       [](const Options& o) {
+         ASSERT_TRUE(o.store.azure);
+         EXPECT_TRUE(o.store.azure->managed_identity);
+         EXPECT_EQ(o.store.azure->account_key, "");
+         EXPECT_EQ(o.store.azure->endpoint, "http://127.0.0.1:10000/acct");
+       }},
       {"direct in the upstream list",
        {{"upstream", "http://127.0.0.1:9/a,direct"},
         {"direct_pass_env", " HTTPS_PROXY , NO_PROXY,"},
@@ -263,6 +299,16 @@ TEST(Options, ErrorsNameTheKeyAndItsSource) {
       {{},
        {{"STOA_STORE", "s3"}, {"STOA_S3_BUCKET", "b"}},
        "store (STOA_STORE): store = \"s3\" needs credentials"},
+      {{{"store", "azure"}}, {}, "store (--store): store = \"azure\" needs azure_container"},
+      {{},
+       {{"STOA_STORE", "azure"}, {"STOA_AZURE_CONTAINER", "c"}, {"STOA_AZURE_ACCOUNT", "a"}},
+       "store (STOA_STORE): store = \"azure\" needs credentials"},
+      {{{"store", "azure"}, {"azure_container", "c"}, {"azure_key", "a2V5"}},
+       {},
+       "store (--store): store = \"azure\" needs azure_account"},
+      {{{"store", "azure"}, {"azure_container", "c"}, {"azure_connection_string", "s3cr3t"}},
+       {},
+       "azure_connection_string (--azure-connection-string): a part without name=value"},
       {{{"upstream_redirect_allow", "10.0.0.1/8"}},
        {},
        "upstream_redirect_allow (--upstream-redirect-allow): not a network (CIDR, host bits "
