@@ -24,6 +24,13 @@ type Process struct {
 // does not listen within 20 s fails the test with its output.
 func StartProcess(tb testing.TB, name string, cmd *exec.Cmd, addr string) *Process {
 	tb.Helper()
+	return StartProcessWithin(tb, name, cmd, addr, 20*time.Second)
+}
+
+// StartProcessWithin is StartProcess for a server slower to start (Azurite loads a Node.js
+// program: 15 s on a busy machine), waiting up to limit.
+func StartProcessWithin(tb testing.TB, name string, cmd *exec.Cmd, addr string, limit time.Duration) *Process {
+	tb.Helper()
 	p := &Process{Name: name, Addr: addr, cmd: cmd, exited: make(chan struct{})}
 	cmd.Stdout = &p.log
 	cmd.Stderr = &p.log
@@ -41,7 +48,7 @@ func StartProcess(tb testing.TB, name string, cmd *exec.Cmd, addr string) *Proce
 			tb.Logf("%s output:\n%s", name, p.Log())
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(limit)
 	for !ListensOn(cmd.Process.Pid, addr) {
 		select {
 		case <-p.exited:
@@ -49,7 +56,7 @@ func StartProcess(tb testing.TB, name string, cmd *exec.Cmd, addr string) *Proce
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("%s did not listen on %s within 20 s:\n%s", name, addr, p.Log())
+			tb.Fatalf("%s did not listen on %s within %v:\n%s", name, addr, limit, p.Log())
 		}
 	}
 	return p

@@ -112,8 +112,9 @@ Azurite::Azurite() {
     ::_exit(127);
   }
   m_pid = pid;
-  // Ready when it accepts connections; bounded, and a dead process ends the wait at once.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  // Ready when it accepts connections; bounded (Node.js loads Azurite in 15 s on a busy machine),
+  // and a dead process ends the wait at once.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (!accepts(m_port)) {
     int status = 0;
     if (::waitpid(m_pid, &status, WNOHANG) == m_pid) {
