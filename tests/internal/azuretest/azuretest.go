@@ -64,7 +64,10 @@ func Start(tb testing.TB) *Server {
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		tb.Fatal(err)
 	}
-	cmd := exec.Command(Bin(tb), "--blobHost", host, "--blobPort", port, "--location", data, "--silent")
+	// --disableTelemetry: Azurite's telemetry client probes the cloud's instance metadata
+	// address (169.254.169.254); a test server talks to loopback only.
+	cmd := exec.Command(Bin(tb), "--blobHost", host, "--blobPort", port, "--location", data,
+		"--silent", "--disableTelemetry")
 	s.proc = stoatest.StartProcessWithin(tb, "azurite-blob", cmd, s.Addr, 2*time.Minute)
 	return s
 }

@@ -89,11 +89,14 @@ Azurite::Azurite() {
   const fs::path data = m_dir / "data";
   fs::create_directories(data);
   const std::string log = (m_dir / "azurite.log").native();
-  // --silent: no access log. No --loose and no --skipApiVersionCheck: stoa's requests must be
-  // ones the emulator accepts in its strict mode, at an API version it knows.
+  // --silent: no access log. --disableTelemetry: by default Azurite collects telemetry, and its
+  // client probes the cloud's instance metadata address (169.254.169.254) at start and waits
+  // for it at exit; a test server talks to loopback only. No --loose and no
+  // --skipApiVersionCheck: stoa's requests must be ones the emulator accepts in its strict mode,
+  // at an API version it knows.
   std::vector<std::string> args = {
-      bin,          "--blobHost",  "127.0.0.1", "--blobPort", std::to_string(m_port),
-      "--location", data.native(), "--silent"};
+      bin,          "--blobHost",  "127.0.0.1", "--blobPort",        std::to_string(m_port),
+      "--location", data.native(), "--silent",  "--disableTelemetry"};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
