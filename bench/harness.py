@@ -459,6 +459,61 @@ class Versitygw:
         self.run.stop(self.proc)
 
 
+class Azurite:
+    """The Azure Blob Storage emulator (azurite-blob, its development account) with one empty
+    container, "bench"."""
+
+    ACCOUNT = "devstoreaccount1"
+    KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+    def __init__(self, run, cpu, name="azurite"):
+        import base64, email.utils, hashlib, hmac  # noqa: E401 (only this class signs requests)
+        self.run = run
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/{self.ACCOUNT}"
+        data = run.tmp / name
+        data.mkdir(parents=True, exist_ok=True)
+        binary = shutil.which("azurite-blob") or "/usr/local/bin/azurite-blob"
+        self.proc = run.start([binary, "--blobHost", "127.0.0.1", "--blobPort", str(self.port),
+                               "--location", data, "--silent",
+                               # its telemetry would probe the cloud's metadata address
+                               "--disableTelemetry"], cpu, name)
+        date = email.utils.formatdate(usegmt=True)
+        sts = (f"PUT\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:{date}\nx-ms-version:2021-12-02\n"
+               f"/{self.ACCOUNT}/{self.ACCOUNT}/bench\nrestype:container")
+        sig = base64.b64encode(hmac.new(base64.b64decode(self.KEY), sts.encode(),
+                                        hashlib.sha256).digest()).decode()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise HarnessError(f"azurite-blob exited with {self.proc.returncode}")
+            req = urllib.request.Request(self.url + "/bench?restype=container", method="PUT",
+                                         headers={"x-ms-date": date, "x-ms-version": "2021-12-02",
+                                                  "Authorization": f"SharedKey {self.ACCOUNT}:{sig}"})
+            try:
+                with urllib.request.urlopen(req, timeout=2) as r:
+                    if r.status == 201:
+                        return
+            except urllib.error.HTTPError as e:
+                raise HarnessError(f"azurite: create container: HTTP {e.code}") from e
+            except (urllib.error.URLError, ConnectionError, socket.timeout):
+                pass
+            time.sleep(0.05)
+        raise HarnessError("azurite-blob did not start")
+
+    def stoa_args(self):
+        return ["--store", "azure", "--azure-endpoint", self.url, "--azure-container", "bench"]
+
+    def stoa_env(self):
+        return {"AZURE_STORAGE_ACCOUNT": self.ACCOUNT, "AZURE_STORAGE_KEY": self.KEY}
+
+    def pids(self):
+        return [self.proc.pid]
+
+    def stop(self):
+        self.run.stop(self.proc)
+
+
 class Upsim:
     """The upstream simulator (stoabench upsim)."""
 
