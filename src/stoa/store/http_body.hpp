@@ -57,6 +57,6 @@ struct Upload {
   std::uint64_t size() const { return bytes != nullptr ? bytes->size() : length; }
 };
 
-std::size_t read_upload(char* buf, std::size_t size, std::size_t n, void* upload);
+std::size_t read_upload(char* buf, std::size_t size, std::size_t n, void* user);
 
 }  // namespace stoa::store::http_body

@@ -14,7 +14,7 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::uint64_t k_max_answer = 64 * 1024;
+constexpr std::uint64_t k_max_answer = std::uint64_t{64} * 1024;
 
 // A number, or a string of decimal digits, as seconds.
 std::optional<std::int64_t> seconds_of(const json::value* v) {
@@ -50,7 +50,7 @@ std::optional<Token> parse_token(std::string_view body, std::chrono::system_cloc
   return t;
 }
 
-ManagedIdentity::ManagedIdentity(std::string endpoint, std::string client_id,
+ManagedIdentity::ManagedIdentity(std::string endpoint, const std::string& client_id,
                                  std::chrono::milliseconds connect_timeout, Clock clock)
     : m_connect_timeout(connect_timeout), m_clock(std::move(clock)), m_pool(1) {
   m_url =

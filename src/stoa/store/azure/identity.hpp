@@ -26,13 +26,13 @@ struct Token {
 // The IMDS answer body: "access_token" (a string), and "expires_on" (seconds since the epoch)
 // or else "expires_in" (seconds from `now`), each a number or a string of digits. Pure; nullopt
 // when the body is not such an object.
-std::optional<Token> parse_token(std::string_view json, std::chrono::system_clock::time_point now);
+std::optional<Token> parse_token(std::string_view body, std::chrono::system_clock::time_point now);
 
 class ManagedIdentity {
  public:
   using Clock = std::function<std::chrono::system_clock::time_point()>;
   // `endpoint`: the token URL without a query. `clock`: the time (tests move it).
-  ManagedIdentity(std::string endpoint, std::string client_id,
+  ManagedIdentity(std::string endpoint, const std::string& client_id,
                   std::chrono::milliseconds connect_timeout, Clock clock);
 
   // A valid token (cached or fetched now). Throws StoreError when none can be had.
