@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"stoa.test/internal/azuretest"
 	"stoa.test/internal/lockserver"
 	"stoa.test/internal/modgen"
 	"stoa.test/internal/s3test"
@@ -25,8 +26,8 @@ import (
 type sharedStore struct {
 	name string
 	// setup prepares a fresh shared store and returns what each replica's Config needs for it,
-	// and the directory where its objects can be read back as files (a GOPROXY tree).
-	setup func(t *testing.T) (func(c *stoatest.Config), string)
+	// and how to read an object back behind stoa's back (its bytes, false when it is absent).
+	setup func(t *testing.T) (func(c *stoatest.Config), func(key string) ([]byte, bool))
 	// localIndex: a SQLite index would be each replica's own, which stoa refuses when a lock says
 	// replicas share the store: without the PostgreSQL index these replicas run with none.
 	localIndex bool
@@ -39,12 +40,12 @@ type sharedStore struct {
 }
 
 var sharedStores = []sharedStore{
-	{name: "disk", onceZip: 64 << 20, setup: func(t *testing.T) (func(c *stoatest.Config), string) {
+	{name: "disk", onceZip: 64 << 20, setup: func(t *testing.T) (func(c *stoatest.Config), func(string) ([]byte, bool)) {
 		dir := filepath.Join(t.TempDir(), "shared-data")
-		return func(c *stoatest.Config) { c.DataDir = dir }, dir
+		return func(c *stoatest.Config) { c.DataDir = dir }, func(key string) ([]byte, bool) { return dataFile(dir, key) }
 	}},
 	// One bucket on a real S3-compatible server; each replica keeps only temp files locally.
-	{name: "s3", localIndex: true, onceZip: 8 << 20, setup: func(t *testing.T) (func(c *stoatest.Config), string) {
+	{name: "s3", localIndex: true, onceZip: 8 << 20, setup: func(t *testing.T) (func(c *stoatest.Config), func(string) ([]byte, bool)) {
 		gw := s3test.Start(t)
 		bucketDir := gw.Bucket(t, "replicas") // versitygw's posix backend: one file per object
 		return func(c *stoatest.Config) {
@@ -54,7 +55,23 @@ var sharedStores = []sharedStore{
 			if !slices.Contains(c.Args, "--index") {
 				c.Args = append(c.Args, "--index", "none")
 			}
-		}, bucketDir
+		}, func(key string) ([]byte, bool) { return dataFile(bucketDir, key) }
+	}},
+	// One container on Azurite, the Azure Blob Storage emulator; a smaller zip for the 300
+	// clients again (each copy is read back from the emulator).
+	{name: "azure", localIndex: true, onceZip: 4 << 20, setup: func(t *testing.T) (func(c *stoatest.Config), func(string) ([]byte, bool)) {
+		az := azuretest.Start(t)
+		az.Container(t, "replicas")
+		return func(c *stoatest.Config) {
+				c.Store = "azure"
+				c.Env = []string{"AZURE_STORAGE_CONNECTION_STRING=" + az.ConnectionString()}
+				c.Args = append(slices.Clone(c.Args), "--azure-container", "replicas")
+				if !slices.Contains(c.Args, "--index") {
+					c.Args = append(c.Args, "--index", "none")
+				}
+			}, func(key string) ([]byte, bool) {
+				return az.Get(t, "replicas/"+key)
+			}
 	}},
 }
 
@@ -257,7 +274,7 @@ func replicasHolderKilled(t *testing.T, b *modgen.Built, store sharedStore, lock
 	arrived := make(chan string, 4)
 	release := make(chan struct{})
 	up.SetFault(b.Key("zip"), upstream.Fault{Arrived: arrived, Pause: release, PauseAfter: len(b.Zip) / 2})
-	configure, root := store.setup(t)
+	configure, read := store.setup(t)
 	replicas := startReplicas(t, up, 3, configure, lockArgs)
 
 	done := make(chan []replicaAnswer, 1)
@@ -314,7 +331,7 @@ func replicasHolderKilled(t *testing.T, b *modgen.Built, store sharedStore, lock
 			t.Errorf("replica %d after the kill: status %d, %d bytes", i, resp.Status, len(resp.Body))
 		}
 	}
-	if stored, found := dataFile(root, b.Key("zip")); !found || !bytes.Equal(stored, b.Zip) {
+	if stored, found := read(b.Key("zip")); !found || !bytes.Equal(stored, b.Zip) {
 		t.Errorf("stored zip: found %v, %d bytes; want the whole zip", found, len(stored))
 	}
 }
