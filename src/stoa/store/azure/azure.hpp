@@ -6,8 +6,9 @@
 // Beyond the store.hpp contract:
 // - get() is one Get Blob. A body up to `inline_max` bytes is returned as bytes; a bigger one is
 //   streamed into an unlinked file in `spool_dir` (O_TMPFILE) and returned as its descriptor,
-//   so memory stays flat for a 500 MiB zip. 404 with the error code BlobNotFound is absence;
-//   every other failure (a 404 ContainerNotFound included) throws.
+//   so memory stays flat for a 500 MiB zip. Simultaneous gets of one key share one Get Blob and
+//   one spool file (read_flights.hpp). 404 with the error code BlobNotFound is absence; every
+//   other failure (a 404 ContainerNotFound included) throws.
 // - put() commits with a conditional create (If-None-Match: *): one Put Blob up to
 //   `block_size`, otherwise Put Block for each block (read with pread) and one Put Block List
 //   carrying the condition. 409 BlobAlreadyExists or 412 means the key existed: false.

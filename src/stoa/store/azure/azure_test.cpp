@@ -5,11 +5,14 @@
 
 #include <sys/stat.h>
 
+#include <latch>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -211,6 +214,39 @@ TEST_F(AzureFaultTest, TransientFailuresAreRetried) {
   EXPECT_EQ(read_all(*m_store->get("example.com/f/@v/v1.0.2.mod")), "retried");
   m_proxy->set(FaultProxy::Mode::reset, 2);
   EXPECT_EQ(m_store->versions("example.com/f"), std::vector<std::string>{});
+}
+
+// 8 simultaneous gets of one 16 MiB blob: one transfer (or a few, if some thread comes late),
+// every caller with its own descriptor over the same bytes; a later get is a new transfer.
+TEST_F(AzureFaultTest, SimultaneousGetsOfOneBlobShareOneTransfer) {
+  constexpr int k_readers = 8;
+  const std::string key = "example.com/f/@v/v1.0.0.zip";
+  std::string bytes(std::size_t{16} << 20, '\0');
+  for (std::size_t i = 0; i < bytes.size(); ++i)
+    bytes[i] = static_cast<char>(i * 2654435761u >> 13);
+  ASSERT_TRUE(put_bytes(*m_store, key, bytes));
+  const std::uint64_t before = m_proxy->bytes_down();
+  std::latch start(k_readers);
+  std::vector<std::optional<Object>> got(k_readers);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < k_readers; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      got[static_cast<std::size_t>(i)] = m_store->get(key);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const std::optional<Object>& obj : got) {
+    ASSERT_TRUE(obj.has_value());
+    ASSERT_TRUE(std::holds_alternative<fsio::UniqueFd>(obj->body));
+    EXPECT_TRUE(read_all(*obj) == bytes);
+  }
+  EXPECT_NE(std::get<fsio::UniqueFd>(got[0]->body).get(),
+            std::get<fsio::UniqueFd>(got[1]->body).get());
+  const std::uint64_t moved = m_proxy->bytes_down() - before;
+  EXPECT_LT(moved, 4 * bytes.size()) << "8 readers moved " << moved / (1 << 20) << " MiB";
+  ASSERT_TRUE(m_store->get(key).has_value());
+  EXPECT_GE(m_proxy->bytes_down() - before - moved, bytes.size());
 }
 
 TEST_F(AzureFaultTest, AServerSilentLongerThanTheStallTimeoutStalls) {

@@ -22,6 +22,7 @@
 #include "stoa/store/azure/writes.hpp"
 #include "stoa/store/azure/xml.hpp"
 #include "stoa/store/keys.hpp"
+#include "stoa/store/read_flights.hpp"
 
 namespace stoa::store {
 
@@ -72,8 +73,15 @@ class AzureStore final : public Store {
     fail(q.what + ": " + describe(r));
   }
 
+  // Simultaneous gets of one key share one Get Blob (read_flights.hpp); "list" and "@latest",
+  // which are replaced, are never shared.
   std::optional<Object> get(const std::string& key) override {
     if (!keys::is_valid(key)) fail("get: invalid key " + keys::printable(key));
+    if (key.ends_with("/@v/list") || key.ends_with("/@latest")) return get_once(key);
+    return m_reads.get(key, [this](const std::string& k) { return get_once(k); });
+  }
+
+  std::optional<Object> get_once(const std::string& key) {
     Request q;
     q.method = "GET";
     q.blob = m_client.blob_of(key);
@@ -126,7 +134,7 @@ class AzureStore final : public Store {
       fail("repair_list: invalid module " + keys::printable(escaped_module));
     }
     const std::string body = keys::render_list(list_versions(escaped_module));
-    const auto stored = get(keys::list_key(escaped_module));
+    const auto stored = get_once(keys::list_key(escaped_module));
     if (stored ? read_body(*stored) == body : body.empty()) return false;
     refresh_list(escaped_module);
     return true;
@@ -266,6 +274,7 @@ class AzureStore final : public Store {
 
   azure::Client m_client;
   const AzureOptions& m_o = m_client.options();
+  ReadFlights m_reads;
   std::array<std::mutex, 64> m_list_locks;
 };
 

@@ -3,14 +3,11 @@
 // through client.hpp.
 
 #include <curl/curl.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
-#include <condition_variable>
-#include <exception>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -18,12 +15,12 @@
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
 
 #include "stoa/store/keys.hpp"
+#include "stoa/store/read_flights.hpp"
 #include "stoa/store/s3/client.hpp"
 #include "stoa/store/s3/s3.hpp"
 #include "stoa/store/s3/sigv4.hpp"
@@ -93,42 +90,7 @@ class S3Store final : public Store {
   std::optional<Object> get(const std::string& key) override {
     if (!keys::is_valid(key)) fail("get: invalid key " + keys::printable(key));
     if (key.ends_with("/@v/list") || key.ends_with("/@latest")) return get_once(key);
-    std::shared_ptr<ReadFlight> flight;
-    bool leader = false;
-    {
-      const std::lock_guard lock(m_reads_mutex);
-      auto [it, inserted] = m_reads.try_emplace(key);
-      if (inserted) {
-        it->second = std::make_shared<ReadFlight>();
-        leader = true;
-      }
-      flight = it->second;
-    }
-    if (leader) {
-      try {
-        flight->object = get_once(key);
-      } catch (const StoreError&) {
-        flight->error = std::current_exception();
-      }
-      {
-        const std::lock_guard lock(m_reads_mutex);
-        m_reads.erase(key);
-      }
-      {
-        const std::lock_guard lock(flight->mutex);
-        flight->done = true;
-      }
-      flight->cv.notify_all();
-    } else {
-      std::unique_lock lock(flight->mutex);
-      flight->cv.wait(lock, [&] { return flight->done; });
-    }
-    if (flight->error) {
-      if (!leader) return get_once(key);  // the leader's failure is its own; try once more
-      std::rethrow_exception(flight->error);
-    }
-    if (!flight->object) return leader ? std::nullopt : get_once(key);
-    return copy_of(*flight->object);
+    return m_reads.get(key, [this](const std::string& k) { return get_once(k); });
   }
 
   // All bytes of an object get_once() returned (in memory or spooled to a file).
@@ -270,22 +232,6 @@ class S3Store final : public Store {
     return obj;
   }
 
-  // Another Object over the same bytes: a dup of the spool file, or the shared string.
-  static Object copy_of(const Object& o) {
-    Object c;
-    c.size = o.size;
-    c.mtime_unix = o.mtime_unix;
-    c.etag = o.etag;
-    if (const auto* fd = std::get_if<UniqueFd>(&o.body)) {
-      UniqueFd dup(::fcntl(fd->get(), F_DUPFD_CLOEXEC, 0));
-      if (!dup) fail("dup spool file: " + std::generic_category().message(errno));
-      c.body = std::move(dup);
-    } else {
-      c.body = std::get<std::shared_ptr<const std::string>>(o.body);
-    }
-    return c;
-  }
-
   // ---- listings ----
 
   // Every key under "<prefix><m>/@v/" (one level) ending in ".info", as versions. Paged.
@@ -357,15 +303,7 @@ class S3Store final : public Store {
   const S3Options& m_o = m_client.options();
   bool m_cond_put = true;
   bool m_cond_multipart = true;
-  struct ReadFlight {
-    std::mutex mutex;
-    std::condition_variable cv;
-    bool done = false;  // under `mutex`; `object` and `error` are written before it is set
-    std::optional<Object> object;
-    std::exception_ptr error;
-  };
-  std::mutex m_reads_mutex;
-  std::unordered_map<std::string, std::shared_ptr<ReadFlight>> m_reads;
+  ReadFlights m_reads;  // simultaneous gets of one key share one GET
   std::array<std::mutex, 64> m_list_locks;
 };
 
