@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <cstring>
 #include <limits>
 #include <system_error>
 #include <thread>
@@ -102,7 +101,7 @@ std::size_t on_read(char* buf, std::size_t size, std::size_t n, void* user) {
   const std::size_t room = size * n;
   if (u.sent < q.head.size()) {
     const std::size_t k = std::min<std::size_t>(room, q.head.size() - u.sent);
-    std::memcpy(buf, q.head.data() + u.sent, k);
+    std::copy_n(q.head.data() + u.sent, k, buf);
     u.sent += k;
     return k;
   }
@@ -125,7 +124,7 @@ std::size_t on_read(char* buf, std::size_t size, std::size_t n, void* user) {
   const std::uint64_t in_tail = in_file - file_length;
   if (in_tail >= q.tail.size()) return 0;
   const std::size_t k = std::min<std::size_t>(room, q.tail.size() - in_tail);
-  std::memcpy(buf, q.tail.data() + in_tail, k);
+  std::copy_n(q.tail.data() + in_tail, k, buf);
   u.sent += k;
   return k;
 }
