@@ -4,6 +4,7 @@
 #include <random>
 
 #include "stoa/store/disk.hpp"
+#include "stoa/store/gcs/gcs.hpp"
 #include "stoa/store/memory.hpp"
 #include "stoa/store/s3/s3.hpp"
 
@@ -18,6 +19,8 @@ std::unique_ptr<store::Store> make_store(const StoreConfig& store) {
   switch (store.kind) {
     case StoreKind::s3:
       return store::make_s3_store(*store.s3);
+    case StoreKind::gcs:
+      return store::make_gcs_store(*store.gcs);
     case StoreKind::memory: {
       const auto staging =
           std::filesystem::temp_directory_path() / ("stoa-" + random_instance_id());

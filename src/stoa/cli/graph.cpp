@@ -136,9 +136,9 @@ Graph::Graph(Options options, Loggers logs)
   }
   if (o.index.local_to_this_machine) {
     m_log->warn(
-        "index = sqlite with store = s3: the index is a file of this machine ({}); replicas "
+        "index = sqlite with store = {}: the index is a file of this machine ({}); replicas "
         "sharing the bucket need index = postgres. `stoa index rebuild` fills it from the bucket",
-        o.index.target);
+        to_string(o.store.kind), o.index.target);
   }
   m_index = make_index(o.index);
   build_service();

@@ -22,9 +22,11 @@
 
 #include "stoa/fsio/testing/scratch_dir.hpp"
 #include "stoa/store/disk.hpp"
+#include "stoa/store/gcs/gcs.hpp"
 #include "stoa/store/memory.hpp"
 #include "stoa/store/s3/s3.hpp"
 #include "stoa/store/store.hpp"
+#include "stoa/store/testing/gcs_server.hpp"
 #include "stoa/store/testing/s3_server.hpp"
 #include "stoa/store/testing/store_test_util.hpp"
 
@@ -60,6 +62,15 @@ const Backend k_backends[] = {
      [](const fs::path& scratch) {
        testing::S3Server& server = testing::S3Server::shared();
        return make_s3_store(server.options(server.make_bucket(), scratch / "spool"));
+     }},
+    // fake-gcs-server on loopback, the same way; listings in pages of 100 names (GCS's are of
+    // 1,000), so that the listings of ListingsOfMoreThan1000Versions take several pages.
+    {"Gcs",
+     [](const fs::path& scratch) {
+       testing::GcsServer& server = testing::GcsServer::shared();
+       GcsOptions o = server.options(server.make_bucket(), scratch / "spool");
+       o.page_size = 100;
+       return make_gcs_store(o);
      }},
 };
 
