@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -506,6 +507,44 @@ class Azurite:
 
     def stoa_env(self):
         return {"AZURE_STORAGE_ACCOUNT": self.ACCOUNT, "AZURE_STORAGE_KEY": self.KEY}
+
+
+class FakeGcs:
+    """A Google Cloud Storage emulator (fake-gcs-server, filesystem backend, http) with one
+    empty bucket, "bench"."""
+
+    def __init__(self, run, cpu, name="fake-gcs-server"):
+        self.run = run
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        root = run.tmp / name
+        root.mkdir(parents=True, exist_ok=True)
+        binary = shutil.which("fake-gcs-server") or "/usr/local/bin/fake-gcs-server"
+        self.proc = run.start([binary, "-backend", "filesystem", "-filesystem-root", root,
+                               "-scheme", "http", "-host", "127.0.0.1", "-port", str(self.port),
+                               "-log-level", "error"], cpu, name)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise HarnessError(f"fake-gcs-server exited with {self.proc.returncode}")
+            if http_get(self.url + "/_internal/healthcheck", timeout=2)[0] == 200:
+                req = urllib.request.Request(self.url + "/storage/v1/b?project=bench",
+                                             data=b'{"name":"bench"}', method="POST",
+                                             headers={"Content-Type": "application/json"})
+                with urllib.request.urlopen(req, timeout=10) as r:
+                    if r.status != 200:
+                        raise HarnessError(f"fake-gcs-server: create bucket: {r.status}")
+                return
+            time.sleep(0.01)
+        raise HarnessError("fake-gcs-server did not start")
+
+    def stoa_args(self):
+        return ["--store", "gcs", "--gcs-endpoint", self.url, "--gcs-bucket", "bench"]
+
+    def has(self, key):
+        """Whether the bucket holds `key` (a GET of its bytes)."""
+        name = urllib.parse.quote(key, safe="")
+        return http_get(f"{self.url}/storage/v1/b/bench/o/{name}?alt=media")[0] == 200
 
     def pids(self):
         return [self.proc.pid]

@@ -61,7 +61,9 @@ fi
 #   - versitygw, the S3-compatible server of the store tests, the e2e tests and the S3 benchmark;
 #   - goproxy (cmd/goproxy of github.com/goproxy/goproxy), another Go module proxy: stoa's
 #     upstream in the resolution differential tests and a reference for the benchmark;
-#   - govulncheck (cmd/govulncheck of golang.org/x/vuln), run against stoa's /vulndb/ mirror.
+#   - govulncheck (cmd/govulncheck of golang.org/x/vuln), run against stoa's /vulndb/ mirror;
+#   - fake-gcs-server (its main package is the module root), the Google Cloud Storage emulator of
+#     the GCS store tests (src/stoa/store/testing/gcs_server.cpp) and of the gcs e2e tests.
 # Each is skipped when that exact version is already there (`go version -m` names the module a
 # binary was built from on its "mod" line). Not with `go install m@version`: that reads the
 # module's version list for its deprecation notice and fails when the registry does not serve the
@@ -69,6 +71,7 @@ fi
 versitygw_version=v1.8.0
 goproxy_version=v0.26.1
 govulncheck_version=v1.9.0
+fake_gcs_server_version=v1.56.1
 # The real vulnerability database's OSV files (data/osv of this module), which the e2e tests
 # build a database from: downloaded into the module cache, where the tests read it offline.
 vulndb_data_version=v0.0.0-20261105234957-e22db6528018
@@ -104,6 +107,8 @@ if $want_go_tools; then
     github.com/goproxy/goproxy/cmd/goproxy
   build_go_tool govulncheck golang.org/x/vuln "$govulncheck_version" \
     golang.org/x/vuln/cmd/govulncheck
+  build_go_tool fake-gcs-server github.com/fsouza/fake-gcs-server "$fake_gcs_server_version" \
+    github.com/fsouza/fake-gcs-server
   GOTOOLCHAIN=local GOFLAGS=-mod=mod "$go_bin" mod download \
     "golang.org/x/vulndb@$vulndb_data_version" >/dev/null
 fi

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"stoa.test/internal/azuretest"
+	"stoa.test/internal/gcstest"
 	"stoa.test/internal/lockserver"
 	"stoa.test/internal/modgen"
 	"stoa.test/internal/s3test"
@@ -72,6 +73,19 @@ var sharedStores = []sharedStore{
 			}, func(key string) ([]byte, bool) {
 				return az.Get(t, "replicas/"+key)
 			}
+	}},
+	// One Google Cloud Storage bucket (fake-gcs-server: its filesystem backend keeps each object
+	// as a file at its name, so the bucket's directory is the GOPROXY tree).
+	{name: "gcs", localIndex: true, onceZip: 8 << 20, setup: func(t *testing.T) (func(c *stoatest.Config), func(string) ([]byte, bool)) {
+		gs := gcstest.Start(t)
+		gs.Bucket(t, "replicas")
+		return func(c *stoatest.Config) {
+			c.Store = "gcs"
+			c.Args = append(slices.Clone(c.Args), "--gcs-endpoint", gs.Endpoint, "--gcs-bucket", "replicas")
+			if !slices.Contains(c.Args, "--index") {
+				c.Args = append(c.Args, "--index", "none")
+			}
+		}, func(key string) ([]byte, bool) { return dataFile(filepath.Join(gs.Root, "replicas"), key) }
 	}},
 }
 

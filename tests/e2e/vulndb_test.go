@@ -553,4 +553,38 @@ vulnerable = "deny"
 			t.Errorf("no filter metric for answer %q:\n%s", answer, grepLines(m, "stoa_versions_filtered"))
 		}
 	}
+
+	// stoa rules test explains the same decisions from the same database.
+	for _, c := range []struct {
+		version string
+		exit    int
+		want    []string
+	}{
+		{"v1.1.0", 1, []string{`vulnerability rule: "no-known-vulns" (vulnerable = deny)`,
+			"known vulnerabilities (1 entries in the database): " + id + " (fixed in v1.2.0)",
+			"decision: denied", "reason: affected by " + id + ` (fixed in v1.2.0); refused by rule "no-known-vulns"`}},
+		{"v1.3.0", 1, []string{id + " (no fixed version)", "decision: denied"}},
+		{"v1.2.0", 0, []string{"known vulnerabilities (1 entries in the database): none", "decision: allowed"}},
+	} {
+		r := stoatest.Run(t, 30*time.Second, nil, "rules", "test", "--rules-file", rules, "--vulndb-dir", vulndbDir, path+"@"+c.version)
+		if r.ExitCode != c.exit {
+			t.Errorf("stoa rules test %s@%s: exit %d, want %d\n%s%s", path, c.version, r.ExitCode, c.exit, r.Stdout, r.Stderr)
+		}
+		for _, want := range c.want {
+			if !strings.Contains(r.Stdout, want) {
+				t.Errorf("stoa rules test %s@%s: output lacks %q:\n%s", path, c.version, want, r.Stdout)
+			}
+		}
+	}
+	waived := writeFile(t, filepath.Join(t.TempDir(), "rules.toml"), `
+[[rule]]
+name = "waived"
+modules = "example.com/*"
+vulnerable = "deny"
+allow = ["`+id+`"]
+`)
+	r := stoatest.Run(t, 30*time.Second, nil, "rules", "test", "--rules-file", waived, "--vulndb-dir", vulndbDir, path+"@v1.1.0")
+	if r.ExitCode != 0 || !strings.Contains(r.Stdout, "waived by allow: "+id) || !strings.Contains(r.Stdout, "decision: allowed") {
+		t.Errorf("stoa rules test with %s waived: exit %d, want 0 naming the waiver:\n%s%s", id, r.ExitCode, r.Stdout, r.Stderr)
+	}
 }

@@ -334,6 +334,24 @@ void derive_defaults(RawConfig& cfg, const std::string& config_file,
     from_env("azure_identity_client_id", {"AZURE_CLIENT_ID"});
     return;
   }
+  if (cfg.get("store") == "gcs") {
+    // The conventions of Google's client libraries: a key file named by
+    // GOOGLE_APPLICATION_CREDENTIALS, the metadata server's host by GCE_METADATA_HOST.
+    from_env("gcs_credentials_file", {"GOOGLE_APPLICATION_CREDENTIALS"});
+    from_env("gcs_metadata_host", {"GCE_METADATA_HOST"});
+    derive("gcs_metadata_host", "metadata.google.internal", "the metadata server's name");
+    Value& auth = cfg.values.at("gcs_auth");
+    if (auth.text == "auto") {
+      if (!cfg.get("gcs_credentials_file").empty()) {
+        auth = {"key_file", Source::derived, "gcs_credentials_file"};
+      } else if (!cfg.get("gcs_endpoint").empty()) {
+        auth = {"none", Source::derived, "gcs_endpoint (an emulator)"};
+      } else {
+        auth = {"metadata", Source::derived, "no key file"};
+      }
+    }
+    return;
+  }
   if (cfg.get("store") != "s3") return;
   from_env("s3_region", {"AWS_REGION", "AWS_DEFAULT_REGION"});
   derive("s3_region", "us-east-1", "the AWS default region");

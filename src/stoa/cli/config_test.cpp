@@ -251,6 +251,39 @@ TEST(DeriveDefaults, OperationalEndpointsAreAuthenticatedWhereClientsAuthenticat
   EXPECT_EQ(set.get("operational_endpoints"), "public");
 }
 
+// gcs_auth = auto: a key file (named, or by GOOGLE_APPLICATION_CREDENTIALS), else none for an
+// emulator's endpoint, else the metadata server (GCE_METADATA_HOST or its usual name).
+TEST(DeriveDefaults, GcsCredentialsFollowGooglesConventions) {
+  const auto env = [](const char* name) -> std::string {
+    if (std::string_view(name) == "GOOGLE_APPLICATION_CREDENTIALS") return "/etc/gcs/key.json";
+    if (std::string_view(name) == "GCE_METADATA_HOST") return "127.0.0.1:8089";
+    return "";
+  };
+  RawConfig keyed = load_config("", {}, {{"store", "gcs"}, {"gcs_bucket", "b"}});
+  derive_defaults(keyed, "", env);
+  EXPECT_EQ(keyed.get("gcs_credentials_file"), "/etc/gcs/key.json");
+  EXPECT_EQ(keyed.where("gcs_credentials_file"),
+            "gcs_credentials_file (derived from GOOGLE_APPLICATION_CREDENTIALS)");
+  EXPECT_EQ(keyed.get("gcs_auth"), "key_file");
+  EXPECT_EQ(keyed.get("gcs_metadata_host"), "127.0.0.1:8089");
+  RawConfig emulator = load_config(
+      "", {}, {{"store", "gcs"}, {"gcs_bucket", "b"}, {"gcs_endpoint", "http://127.0.0.1:4443"}});
+  derive_defaults(emulator, "", no_env);
+  EXPECT_EQ(emulator.get("gcs_auth"), "none");
+  RawConfig google = load_config("", {}, {{"store", "gcs"}, {"gcs_bucket", "b"}});
+  derive_defaults(google, "", no_env);
+  EXPECT_EQ(google.get("gcs_auth"), "metadata");
+  EXPECT_EQ(google.get("gcs_metadata_host"), "metadata.google.internal");
+  RawConfig chosen = load_config(
+      "", {},
+      {{"store", "gcs"}, {"gcs_auth", "metadata"}, {"gcs_endpoint", "http://127.0.0.1:4443"}});
+  derive_defaults(chosen, "", env);
+  EXPECT_EQ(chosen.get("gcs_auth"), "metadata") << "an explicit choice is kept";
+  RawConfig disk = load_config("", {}, {});
+  derive_defaults(disk, "", env);
+  EXPECT_EQ(disk.get("gcs_credentials_file"), "") << "only with store = gcs";
+}
+
 TEST(DeriveDefaults, S3FromTheAwsEnvironment) {
   RawConfig c = load_config("", {}, {{"store", "s3"}, {"s3_bucket", "b"}});
   derive_defaults(c, "", [](const char* name) -> std::string {

@@ -5,6 +5,7 @@
 
 #include "stoa/store/azure/azure.hpp"
 #include "stoa/store/disk.hpp"
+#include "stoa/store/gcs/gcs.hpp"
 #include "stoa/store/memory.hpp"
 #include "stoa/store/s3/s3.hpp"
 
@@ -21,6 +22,8 @@ std::unique_ptr<store::Store> make_store(const StoreConfig& store) {
       return store::make_s3_store(*store.s3);
     case StoreKind::azure:
       return store::make_azure_store(*store.azure);
+    case StoreKind::gcs:
+      return store::make_gcs_store(*store.gcs);
     case StoreKind::memory: {
       const auto staging =
           std::filesystem::temp_directory_path() / ("stoa-" + random_instance_id());

@@ -19,10 +19,10 @@ const std::vector<KeySpec>& keys() {
       {"store",
        KeyType::choice,
        "disk",
-       "storage backend: disk (data_dir), memory (tests), s3 (an S3-compatible bucket) or azure "
-       "(an Azure Blob Storage container); with s3 or azure, data_dir holds only temp files and "
-       "stoa's state",
-       {"disk", "memory", "s3", "azure"}},
+       "storage backend: disk (data_dir), memory (tests), s3 (an S3-compatible bucket), gcs (a "
+       "Google Cloud Storage bucket) or azure (an Azure Blob Storage container); with a bucket "
+       "or a container, data_dir holds only temp files and state",
+       {"disk", "memory", "s3", "gcs", "azure"}},
       {"s3_endpoint", KeyType::string, "",
        "S3 endpoint URL, e.g. http://127.0.0.1:7070; default: AWS S3 of s3_region "
        "(https://s3.<region>.amazonaws.com)"},
@@ -73,6 +73,36 @@ const std::vector<KeySpec>& keys() {
        {},
        false,
        5242880},
+      {"gcs_bucket", KeyType::string, "",
+       "Google Cloud Storage bucket (required with store = \"gcs\")"},
+      {"gcs_prefix", KeyType::string, "",
+       "object name prefix inside the GCS bucket, e.g. \"goproxy/\"; empty: the bucket root"},
+      {"gcs_endpoint", KeyType::string, "",
+       "root URL of the GCS JSON API, for an emulator or a private endpoint, e.g. "
+       "http://127.0.0.1:4443; default: https://storage.googleapis.com"},
+      {"gcs_auth",
+       KeyType::choice,
+       "auto",
+       "how stoa gets GCS access tokens: key_file (a service-account JSON key, "
+       "gcs_credentials_file), metadata (the metadata server of the machine it runs on), none "
+       "(an emulator); auto: key_file when a key file is named, none when gcs_endpoint is set, "
+       "else metadata",
+       {"auto", "key_file", "metadata", "none"}},
+      {"gcs_credentials_file", KeyType::string, "",
+       "service-account JSON key file (its private key signs the token requests; keep it "
+       "readable by stoa only); default: the GOOGLE_APPLICATION_CREDENTIALS environment "
+       "variable"},
+      {"gcs_metadata_host", KeyType::string, "",
+       "host[:port] of the metadata server for gcs_auth = metadata; default: the "
+       "GCE_METADATA_HOST environment variable, then metadata.google.internal"},
+      {"gcs_chunk_size",
+       KeyType::count,
+       "16777216",
+       "bytes per chunk of a resumable upload to GCS (a multiple of 262144); bigger files are "
+       "uploaded in chunks, smaller ones in one request",
+       {},
+       false,
+       262144},
       {"azure_account", KeyType::string, "",
        "Azure storage account name; default: AZURE_STORAGE_ACCOUNT, or the connection string's "
        "AccountName"},
@@ -143,9 +173,10 @@ const std::vector<KeySpec>& keys() {
        "largest stored file kept in the memory cache, in bytes"},
       {"fetch_timeout", KeyType::duration, "10m", "upper bound for one upstream transfer"},
       {"connect_timeout", KeyType::duration, "10s",
-       "connection timeout towards the upstream proxies and the S3 bucket or Azure container"},
+       "connection timeout towards the upstream proxies and the S3 or GCS bucket or Azure "
+       "container"},
       {"stall_timeout", KeyType::duration, "60s",
-       "an upstream, S3 or Azure transfer fails when no byte moves for this long (0: off)"},
+       "an upstream, S3, GCS or Azure transfer fails when no byte moves for this long (0: off)"},
       {"upstream_redirect_allow", KeyType::string, "",
        "comma-separated networks (CIDR, e.g. 10.20.0.0/16, fd00:1::/64) that an upstream's "
        "redirects may lead to although they are loopback, private, link-local or otherwise not "

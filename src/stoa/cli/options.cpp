@@ -1,6 +1,8 @@
 #include "stoa/cli/options.hpp"
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "stoa/direct/gocmd.hpp"
@@ -127,6 +129,52 @@ store::AzureOptions azure_options(const RawConfig& cfg) {
   return o;
 }
 
+store::GcsOptions gcs_options(const RawConfig& cfg) {
+  store::GcsOptions o;
+  o.bucket = cfg.get("gcs_bucket");
+  if (o.bucket.empty()) {
+    throw ConfigError(cfg.where("store") + ": store = \"gcs\" needs gcs_bucket");
+  }
+  o.prefix = cfg.get("gcs_prefix");
+  if (!cfg.get("gcs_endpoint").empty()) o.endpoint = cfg.get("gcs_endpoint");
+  // derive_defaults() resolved gcs_auth = auto and the key file from the environment.
+  const std::string& auth = cfg.get("gcs_auth");
+  const std::string& key_file = cfg.get("gcs_credentials_file");
+  if (auth == "key_file") {
+    if (key_file.empty()) {
+      throw ConfigError(cfg.where("gcs_auth") +
+                        ": gcs_auth = key_file needs gcs_credentials_file (or "
+                        "GOOGLE_APPLICATION_CREDENTIALS)");
+    }
+    std::ifstream in(key_file, std::ios::binary);
+    std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) {
+      throw ConfigError(cfg.where("gcs_credentials_file") + ": cannot read " + key_file);
+    }
+    if (json.empty()) {
+      throw ConfigError(cfg.where("gcs_credentials_file") + ": cannot read " + key_file +
+                        " (missing or empty)");
+    }
+    o.auth = store::GcsAuth::service_account;
+    o.key_json = std::move(json);
+    o.key_origin = key_file;
+  } else if (auth == "metadata") {
+    o.auth = store::GcsAuth::metadata;
+  } else {
+    o.auth = store::GcsAuth::none;
+  }
+  o.metadata_host = cfg.get("gcs_metadata_host");
+  o.chunk_size = cfg.count("gcs_chunk_size");
+  if (o.chunk_size % (std::uint64_t{256} << 10) != 0) {
+    throw ConfigError(cfg.where("gcs_chunk_size") + ": must be a multiple of 262144 (256 KiB)");
+  }
+  o.resumable_over = o.chunk_size;
+  o.spool_dir = std::filesystem::path(cfg.get("data_dir")) / ".stoa-gcs-spool";
+  o.connect_timeout = cfg.duration("connect_timeout");
+  o.stall_timeout = cfg.duration("stall_timeout");
+  return o;
+}
+
 // Who may read /metrics, /index and /catalog on the main listener: by default "authenticated"
 // when clients have credentials to authenticate with (derive_defaults() fills it in; this is
 // the same rule again for a configuration that did not go through it).
@@ -225,6 +273,8 @@ std::string_view to_string(StoreKind kind) {
       return "s3";
     case StoreKind::azure:
       return "azure";
+    case StoreKind::gcs:
+      return "gcs";
   }
   return "?";
 }
@@ -234,6 +284,7 @@ StoreConfig store_config(const RawConfig& cfg) {
   const std::string& kind = cfg.get("store");
   s.kind = kind == "s3"       ? StoreKind::s3
            : kind == "azure"  ? StoreKind::azure
+           : kind == "gcs"    ? StoreKind::gcs
            : kind == "memory" ? StoreKind::memory
                               : StoreKind::disk;
   s.data_dir = cfg.get("data_dir");
@@ -245,6 +296,15 @@ StoreConfig store_config(const RawConfig& cfg) {
         (endpoint.empty() ? "account " + s.azure->account : text::redact_credentials(endpoint)) +
         " container " + s.azure->container +
         (s.azure->prefix.empty() ? "" : " prefix " + s.azure->prefix);
+    return s;
+  }
+  if (s.kind == StoreKind::gcs) {
+    s.gcs = gcs_options(cfg);
+    s.location = (cfg.get("gcs_endpoint").empty() ? std::string("gcs")
+                                                  : text::redact_credentials(s.gcs->endpoint)) +
+                 " bucket " + s.gcs->bucket +
+                 (s.gcs->prefix.empty() ? "" : " prefix " + s.gcs->prefix) + " (auth " +
+                 cfg.get("gcs_auth") + ")";
     return s;
   }
   if (s.kind != StoreKind::s3) return s;
@@ -408,7 +468,7 @@ IndexConfig index_config(const RawConfig& cfg) {
   i.target = (std::filesystem::path(cfg.get("data_dir")) / ".stoa-state" / "index.sqlite").string();
   // An index file is one machine's: replicas sharing an object store would each publish only
   // what they stored themselves at /index and /catalog.
-  if (cfg.get("store") == "s3" || cfg.get("store") == "azure") {
+  if (cfg.get("store") == "s3" || cfg.get("store") == "gcs" || cfg.get("store") == "azure") {
     if (cfg.get("lock") != "none") {
       throw ConfigError(cfg.where("index") +
                         ": index = sqlite keeps the index in a file on this machine, but lock = " +

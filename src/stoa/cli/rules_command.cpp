@@ -1,10 +1,16 @@
-// stoa rules test: which rule applies to a module version, why, and the decision that follows;
-// the exit status says it (0 allowed, 1 denied, 2 bad input or configuration).
+// stoa rules test: which rule applies to a module version, why, and the decision that follows,
+// through the version filters `stoa serve` answers with (deny ranges and minimum release ages,
+// then known vulnerabilities from the mirrored database); the exit status says it (0 allowed,
+// 1 denied, 2 bad input or configuration).
 
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "stoa/cli/commands.hpp"
 #include "stoa/cli/core.hpp"
@@ -13,8 +19,71 @@
 #include "stoa/module/semver.hpp"
 #include "stoa/policy/age.hpp"
 #include "stoa/proxy/policy_filter.hpp"
+#include "stoa/proxy/vuln_filter.hpp"
+#include "stoa/vulndb/mirror.hpp"
 
 namespace stoa::cli {
+namespace {
+
+std::string join(const std::vector<std::string>& ids) {
+  std::string out;
+  for (const auto& id : ids) out += (out.empty() ? "" : ", ") + id;
+  return out;
+}
+
+// The vulnerability part of the decision for a version the policy filter allows: the rule with
+// `vulnerable` set that matches, the entries of the database `stoa serve` loads from vulndb_dir
+// that affect the version, and the verdict of the same filter.
+int explain_vulnerable(const RawConfig& cfg, const policy::Policy& policy, const std::string& mod,
+                       const std::string& version, const std::shared_ptr<spdlog::logger>& quiet) {
+  const auto rules = policy.current();
+  const policy::Rule* rule = rules->rules.match_vulnerable(mod, version);
+  if (rule == nullptr) {
+    std::cout << "decision: allowed\n";
+    return 0;
+  }
+  const bool warn = rule->vulnerable == policy::Rule::Vulnerable::warn;
+  std::cout << "vulnerability rule: \"" << rule->name
+            << "\" (vulnerable = " << (warn ? "warn" : "deny")
+            << (rule->allow.empty() ? "" : ", allow = " + join(rule->allow)) << ")\n";
+  const std::string& dir = cfg.get("vulndb_dir");
+  std::optional<vulndb::Mirror> mirror;
+  if (!dir.empty()) {
+    mirror.emplace(vulndb::Repository(dir), vulndb::Limits{});
+    try {
+      mirror->refresh();
+    } catch (const std::exception& e) {
+      std::cout << "  (the vulnerability database in " << dir << " cannot be read: " << e.what()
+                << ")\n";
+    }
+  }
+  const auto db = mirror ? mirror->current() : nullptr;
+  if (db == nullptr) {
+    std::cout << "  no vulnerability database"
+              << (dir.empty() ? std::string(" (vulndb_dir is empty)") : " in " + dir)
+              << ": nothing is refused for vulnerabilities\n"
+              << "decision: allowed\n";
+    return 0;
+  }
+  std::vector<std::string> waived;
+  const std::string ids = proxy::vulnerabilities_of(*db, mod, version, rule->allow, &waived);
+  std::cout << "  known vulnerabilities (" << db->entries().size()
+            << " entries in the database): " << (ids.empty() ? "none" : ids) << "\n";
+  if (!waived.empty()) std::cout << "  waived by allow: " << join(waived) << "\n";
+  const auto verdict = proxy::make_vuln_filter(policy, *mirror, quiet)->check(mod, version, "");
+  if (!verdict.hidden) {
+    std::cout << (ids.empty() || !warn ? "decision: allowed\n"
+                                       : "decision: allowed, and logged as a vulnerable version "
+                                         "served (vulnerable = warn)\n");
+    return 0;
+  }
+  std::cout << "decision: denied: left out of list, @latest and /index; its files, and queries "
+               "resolving to it, answer 403\n"
+            << "  reason: " << verdict.reason << "\n";
+  return 1;
+}
+
+}  // namespace
 
 int rules_test_command(const RawConfig& cfg, const std::string& target) {
   const auto at = target.rfind('@');
@@ -74,10 +143,7 @@ int rules_test_command(const RawConfig& cfg, const std::string& target) {
   }
   proxy::FirstSeen seen(idx.get(), quiet, {}, false);
   const auto verdict = proxy::make_policy_filter(*p, &seen)->check(mod, version, "");
-  if (!verdict.hidden) {
-    std::cout << "decision: allowed\n";
-    return 0;
-  }
+  if (!verdict.hidden) return explain_vulnerable(cfg, *p, mod, version, quiet);
   if (verdict.cause == "cooldown") {
     std::cout << "decision: in cooldown: left out of list, @latest and /index; queries resolving "
                  "to it answer 403; its files "

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <set>
 
 #include "stoa/module/patterns.hpp"
@@ -167,6 +168,15 @@ const Rule* RuleSet::match_vulnerable(std::string_view module, std::string_view 
     if (r.vulnerable != Rule::Vulnerable::off && rule_matches(r, module, version)) return &r;
   }
   return nullptr;
+}
+
+bool RuleSet::may_hold_back(std::string_view module) const {
+  for (const Rule& r : rules) {
+    if (!rule_matches_module(r, module)) continue;
+    if (r.min_age.count() > 0) return true;
+    if (!r.range) return false;  // it decides every version: none after it is asked
+  }
+  return false;
 }
 
 bool RuleSet::is_private(std::string_view module) const {

@@ -89,6 +89,9 @@ struct RuleSet {
   const Rule* match(std::string_view module, std::string_view version) const;
   // The first rule with `vulnerable` set that matches `module` and `version`; nullptr: none.
   const Rule* match_vulnerable(std::string_view module, std::string_view version) const;
+  // Whether the rule deciding some version of `module` sets min_age: whether the ages of the
+  // module's versions may matter (the first matching rule without `versions` decides the rest).
+  bool may_hold_back(std::string_view module) const;
   // Whether some private rule matches `module` (any version): such paths never go to a
   // public upstream or checksum database.
   bool is_private(std::string_view module) const;

@@ -164,6 +164,22 @@ TEST(Rules, MinAge) {
   EXPECT_NE(why.find("min_age: 1w3d (exact versions: held too)"), std::string::npos) << why;
 }
 
+// Whether any version's age may matter: the rules a module's versions can reach, in order.
+TEST(Rules, MayHoldBack) {
+  const RuleSet s = parse_ok(
+      "[[rule]]\nmodules = \"a.b/fresh\"\n"
+      "[[rule]]\nmodules = \"a.b/new\"\nversions = \">=v2.0.0\"\nmin_age = \"1d\"\n"
+      "[[rule]]\nmodules = \"a.b/old\"\nversions = \"<v1.0.0\"\naction = \"deny\"\n"
+      "[[rule]]\nmodules = \"a.b\"\nmin_age = \"7d\"\n"
+      "[[rule]]\nmodules = \"c.d\"\n");
+  EXPECT_FALSE(s.may_hold_back("a.b/fresh")) << "its first rule takes every version";
+  EXPECT_TRUE(s.may_hold_back("a.b/new")) << "v2 and up";
+  EXPECT_TRUE(s.may_hold_back("a.b/old")) << "the versions the deny range leaves to a.b";
+  EXPECT_TRUE(s.may_hold_back("a.b/x"));
+  EXPECT_FALSE(s.may_hold_back("c.d/x"));
+  EXPECT_FALSE(s.may_hold_back("e.f"));
+}
+
 TEST(Rules, OtherKeysIgnored) {
   const RuleSet s = parse_ok("listen = \"127.0.0.1:1\"\n[[rule]]\nmodules = \"a.b\"\n");
   EXPECT_EQ(s.rules.size(), 1u);

@@ -17,13 +17,11 @@
 #include "stoa/proxy/policy_filter.hpp"
 #include "stoa/proxy/service.hpp"
 #include "stoa/proxy/testing/fakes.hpp"
-#include "stoa/store/memory.hpp"
+#include "stoa/proxy/testing/service_harness.hpp"
 
 namespace stoa::proxy {
 namespace {
 
-using fakes::Responses;
-using fakes::ScriptedUpstream;
 using fetch::Status;
 using std::chrono::hours;
 using std::chrono::seconds;
@@ -204,53 +202,119 @@ TEST(FirstSeen, SurvivesARestartThroughTheIndex) {
   EXPECT_EQ(after_restart.seen("a.b/c", "v1.1.0"), t0 + hours(9));
 }
 
+// ready() tells beforehand whether seen() would read or write the index.
+TEST(FirstSeen, ReadyOnlyWhenTheAnswerIsInMemory) {
+  TestClock clock;
+  auto idx = index::make_sqlite_index(":memory:");
+  FirstSeen seen(idx.get(), null_log(), clock.clock());
+  EXPECT_FALSE(seen.ready("a.b/c", "")) << "not loaded";
+  EXPECT_FALSE(seen.ready("a.b/c", "v1.0.0"));
+  (void)seen.seen("a.b/c", "v1.0.0");
+  EXPECT_TRUE(seen.ready("a.b/c", ""));
+  EXPECT_TRUE(seen.ready("a.b/c", "v1.0.0"));
+  EXPECT_FALSE(seen.ready("a.b/c", "v1.1.0")) << "a new version is written to the index";
+  seen.saw("a.b/c", {"v1.1.0"});
+  EXPECT_TRUE(seen.ready("a.b/c", "v1.1.0"));
+
+  FirstSeen peek(idx.get(), null_log(), clock.clock(), false);
+  EXPECT_FALSE(peek.ready("a.b/c", "v9.0.0"));
+  (void)peek.seen("a.b/c", "v1.0.0");
+  EXPECT_TRUE(peek.ready("a.b/c", "v9.0.0")) << "nothing is recorded: no write";
+
+  FirstSeen memory(nullptr, null_log(), clock.clock());
+  EXPECT_TRUE(memory.ready("x.y/z", "v1.0.0")) << "no index: never waits";
+}
+
+TEST(CooldownFilter, ReadyWhereNoAgeApplies) {
+  TestClock clock;
+  auto idx = index::make_sqlite_index(":memory:");
+  FirstSeen seen(idx.get(), null_log(), clock.clock());
+  const auto policy = fixed_policy(k_rules);
+  const auto f = make_policy_filter(*policy, &seen);
+  const VersionFilter::Asked pinned{seconds(0), true};
+  EXPECT_TRUE(f->ready("example.com/trusted", "v1.0.0", {})) << "no min_age";
+  EXPECT_TRUE(f->ready("example.com/trusted", "", {}));
+  EXPECT_TRUE(f->ready("example.com/m", "v2.0.0", {})) << "denied: no age asked";
+  EXPECT_TRUE(f->ready("example.com/pinned", "v1.0.0", pinned)) << "pins pass";
+  EXPECT_TRUE(f->ready("other.example/x", "", {})) << "no rule sets min_age";
+  EXPECT_FALSE(f->ready("other.example/x", "", {hours(24), false})) << "the client's prefix";
+  EXPECT_FALSE(f->ready("example.com/lib", "v1.0.0", pinned));
+  EXPECT_FALSE(f->ready("example.com/lib", "", {}));
+  EXPECT_TRUE(f->check("example.com/lib", "v1.0.0", "", pinned).hidden);
+  EXPECT_TRUE(f->ready("example.com/lib", "v1.0.0", pinned));
+  EXPECT_TRUE(f->ready("example.com/lib", "", {}));
+}
+
+// The first request for a module whose sightings are not in memory is answered on the pool:
+// respond_now() (a serving thread) declines it, and answers the next one itself.
+TEST(CooldownService, TheIndexIsReadOffTheServingThread) {
+  TestClock clock;
+  clock.advance(30 * k_day);
+  auto idx = index::make_sqlite_index(":memory:");
+  idx->record_seen("example.com/lib", {"v1.0.0"}, k_start * 1'000'000'000LL);
+  FirstSeen seen(idx.get(), null_log(), clock.clock());
+  const auto policy = fixed_policy(k_rules);
+  const auto filter = make_policy_filter(*policy, &seen);
+  ServiceOptions o;
+  o.policy = policy.get();
+  o.version_filter = filter.get();
+  o.first_seen = &seen;
+  fakes::ServiceHarness h(o);
+  h.upstream().set("example.com/lib/@v/v1.0.0.info",
+                   {Status::ok, R"({"Version":"v1.0.0","Time":"2025-01-01T00:00:00Z"})"});
+  const HttpRequest req = fakes::make_request("GET", "/example.com/lib/@v/v1.0.0.info");
+  EXPECT_FALSE(h.service().respond_now(req)) << "the index would be read on this thread";
+  EXPECT_FALSE(seen.ready("example.com/lib", "")) << "respond_now() read nothing";
+  EXPECT_EQ(h.handle(req).status, 200) << "a month after it was first seen";
+  const auto again = h.service().respond_now(req);
+  ASSERT_TRUE(again) << "the module is in memory now";
+  EXPECT_EQ(again->status, 200);
+  // Files of a module no rule holds back never wait.
+  h.upstream().set("example.com/trusted/@v/v1.0.0.info",
+                   {Status::ok, R"({"Version":"v1.0.0","Time":"2025-01-01T00:00:00Z"})"});
+  EXPECT_EQ(h.handle(fakes::make_request("GET", "/example.com/trusted/@v/v1.0.0.info")).status,
+            200);
+  EXPECT_TRUE(
+      h.service().respond_now(fakes::make_request("GET", "/example.com/trusted/@v/v1.0.0.info")));
+}
+
 // Through a whole Service: the upstream tags v1.1.0 "today".
 class CooldownServiceTest : public ::testing::Test {
  protected:
   CooldownServiceTest()
-      : m_store(store::make_memory_store(m_dir.path())),
-        m_pool(4, 64),
-        m_policy(fixed_policy(k_rules)),
+      : m_policy(fixed_policy(k_rules)),
         m_seen(nullptr, null_log(), m_clock.clock()),
-        m_filter(make_policy_filter(*m_policy, &m_seen)) {
+        m_filter(make_policy_filter(*m_policy, &m_seen)),
+        m_h(options()) {}
+  ServiceOptions options() {
     ServiceOptions o;
     o.policy = m_policy.get();
     o.version_filter = m_filter.get();
     o.first_seen = &m_seen;
     o.list_ttl = hours(1);
-    m_service = std::make_unique<Service>(o, *m_store, m_upstream, m_pool, null_log(), m_registry);
+    return o;
   }
-  ~CooldownServiceTest() override { m_pool.shutdown(); }
 
   void tag(const std::string& module, const std::string& version, std::int64_t time) {
     m_list += version + "\n";
-    m_upstream.set(module + "/@v/list", {Status::ok, m_list});
+    m_h.upstream().set(module + "/@v/list", {Status::ok, m_list});
     const std::string info = R"({"Version":")" + version + R"(","Time":")" + at(time) + R"("})";
-    m_upstream.set(module + "/@v/" + version + ".info", {Status::ok, info});
-    m_upstream.set(module + "/@latest", {Status::ok, info});
+    m_h.upstream().set(module + "/@v/" + version + ".info", {Status::ok, info});
+    m_h.upstream().set(module + "/@latest", {Status::ok, info});
   }
-  Response get(const std::string& target) {
-    Responses rs;
-    m_service->handle(fakes::make_request("GET", target), rs.sink());
-    return std::move(rs.wait_for(1).front());
-  }
+  Response get(const std::string& target) { return m_h.get(target); }
   std::string latest(const std::string& prefix, const std::string& module) {
     const Response r = get(prefix + "/" + module + "/@latest");
     if (r.status != 200) return std::to_string(r.status) + " " + r.body;
     return parse_info(r.body)->version;
   }
 
-  metrics::Registry m_registry;
-  fsio::testing::ScratchDir m_dir;
-  std::unique_ptr<store::Store> m_store;
-  fetch::WorkerPool m_pool;
-  ScriptedUpstream m_upstream;
   std::string m_list;
   TestClock m_clock;
   std::unique_ptr<policy::Policy> m_policy;
   FirstSeen m_seen;
   std::unique_ptr<VersionFilter> m_filter;
-  std::unique_ptr<Service> m_service;
+  fakes::ServiceHarness m_h;
 };
 
 TEST_F(CooldownServiceTest, LatestSkipsAYoungVersionUntilTheClockPasses) {
@@ -266,12 +330,12 @@ TEST_F(CooldownServiceTest, LatestSkipsAYoungVersionUntilTheClockPasses) {
   EXPECT_EQ(pinned.status, 403);
   EXPECT_EQ(pinned.body, m + "@v1.1.0 is in cooldown until " + at(m_clock.now.load() + 7 * k_day) +
                              " (rule \"week\", min_age 1w)\n");
-  EXPECT_EQ(m_upstream.hits(m + "/@v/v1.1.0.zip"), 0);
+  EXPECT_EQ(m_h.upstream().hits(m + "/@v/v1.1.0.zip"), 0);
   m_clock.advance(7 * k_day);
   EXPECT_EQ(latest("", m), "v1.1.0");
   EXPECT_EQ(get("/" + m + "/@v/list").body, "v1.0.0\nv1.1.0\n");
   EXPECT_EQ(get("/" + m + "/@v/v1.1.0.info").status, 200);
-  const std::string metrics = m_registry.render();
+  const std::string metrics = m_h.registry().render();
   EXPECT_NE(metrics.find(
                 R"(stoa_versions_filtered_total{rule="week",reason="cooldown",answer="latest"})"),
             std::string::npos)

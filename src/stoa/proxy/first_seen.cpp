@@ -78,6 +78,17 @@ FirstSeen::TimePoint FirstSeen::seen(std::string_view module, std::string_view v
   return at(now_ns);
 }
 
+bool FirstSeen::ready(std::string_view module, std::string_view version) {
+  if (m_index == nullptr) return true;
+  const std::string key(module);
+  Shard& shard = m_shards[std::hash<std::string>{}(key) % k_shards];
+  const std::lock_guard lock(shard.mu);
+  const auto m = shard.modules.find(key);
+  if (m == shard.modules.end()) return false;
+  // A version never seen is recorded by seen(), a write to the index (unless nothing is).
+  return version.empty() || !m_record || m->second.versions.contains(std::string(version));
+}
+
 void FirstSeen::saw(std::string_view module, const std::vector<std::string>& versions) {
   if (!m_record || versions.empty()) return;
   const std::string key(module);

@@ -15,7 +15,8 @@
 // is emptied and reloaded from the index as modules are asked about again.
 //
 // Thread-safe. seen() may block on the index (the first time per module, and for each new
-// version); the rest is a hash lookup under a shard's mutex.
+// version); ready() says beforehand whether it would, so that a serving thread hands such a
+// request to a worker. The rest is a hash lookup under a shard's mutex.
 
 #include <array>
 #include <chrono>
@@ -52,6 +53,10 @@ class FirstSeen {
   TimePoint now() const { return m_now(); }
   // When module@version was first seen; now() when never before (and recorded as seen now).
   TimePoint seen(std::string_view module, std::string_view version);
+  // Whether seen(module, version) answers from memory now, without reading or writing the
+  // index: the module's sightings are loaded and hold `version` (for version "": loaded). Always
+  // true without an index or when nothing is recorded. Never blocks on the index.
+  bool ready(std::string_view module, std::string_view version);
   // Records that an upstream answer named `versions` of `module` now (those not seen before).
   void saw(std::string_view module, const std::vector<std::string>& versions);
 

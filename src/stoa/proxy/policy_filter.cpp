@@ -29,6 +29,28 @@ class PolicyFilter final : public VersionFilter {
 
   bool active() const override { return !m_policy.no_rules(); }
 
+  bool ready(std::string_view module, std::string_view version, const Asked& asked) const override {
+    if (m_seen == nullptr || (m_policy.no_rules() && asked.min_age.count() == 0)) return true;
+    // Ready when check() would not ask m_seen (its own decisions are in memory).
+    if (!version.empty()) {
+      if (!module::semver::is_valid(version)) return true;
+      const policy::Rule* rule = nullptr;
+      std::shared_ptr<const policy::Snapshot> snapshot;
+      if (!m_policy.no_rules()) {
+        snapshot = m_policy.current();
+        rule = snapshot->rules.match(module, version);
+      }
+      if (rule != nullptr && rule->action == policy::Action::deny) return true;
+      if (asked.pinned && rule != nullptr && rule->min_age_pinned_allowed) return true;
+      const auto rule_age = rule != nullptr ? rule->min_age : std::chrono::seconds(0);
+      if (std::max(rule_age, asked.min_age).count() == 0) return true;
+    } else if (asked.min_age.count() == 0 &&
+               (m_policy.no_rules() || !m_policy.current()->rules.may_hold_back(module))) {
+      return true;
+    }
+    return m_seen->ready(module, version);
+  }
+
   using VersionFilter::check;
   Verdict check(std::string_view module, std::string_view version, std::string_view time,
                 const Asked& asked) const override {

@@ -4,22 +4,19 @@
 #include "stoa/proxy/policy_filter.hpp"
 
 #include <gtest/gtest.h>
-#include <spdlog/sinks/null_sink.h>
-#include <spdlog/spdlog.h>
 
 #include <fstream>
+#include <optional>
 
 #include "stoa/fsio/testing/scratch_dir.hpp"
 #include "stoa/proxy/listing.hpp"
 #include "stoa/proxy/service.hpp"
 #include "stoa/proxy/testing/fakes.hpp"
-#include "stoa/store/memory.hpp"
+#include "stoa/proxy/testing/service_harness.hpp"
 
 namespace stoa::proxy {
 namespace {
 
-using fakes::Responses;
-using fakes::ScriptedUpstream;
 using fetch::Status;
 
 constexpr const char* k_rules = R"(
@@ -118,10 +115,7 @@ std::string info(std::string_view version) {
 
 class PolicyFilterServiceTest : public ::testing::Test {
  protected:
-  PolicyFilterServiceTest()
-      : m_store(store::make_memory_store(m_dir.path())),
-        m_pool(4, 64),
-        m_rules_file((m_dir.path() / "rules.toml").string()) {
+  PolicyFilterServiceTest() : m_rules_file((m_dir.path() / "rules.toml").string()) {
     write_rules(k_service_rules);
     m_policy = std::make_unique<policy::Policy>(
         policy::PolicyFiles{m_rules_file, "", ""},
@@ -131,12 +125,8 @@ class PolicyFilterServiceTest : public ::testing::Test {
     o.policy = m_policy.get();
     o.version_filter = m_filter.get();
     o.list_ttl = std::chrono::hours(1);  // kept answers stay fresh: a reload must still tell
-    m_service = std::make_unique<Service>(
-        o, *m_store, m_upstream, m_pool,
-        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()),
-        m_registry);
+    m_h.emplace(o);
   }
-  ~PolicyFilterServiceTest() override { m_pool.shutdown(); }
 
   void write_rules(std::string_view text) { std::ofstream(m_rules_file, std::ios::trunc) << text; }
   // A module whose upstream lists `list` (one version a line), answers @latest with `latest`
@@ -146,31 +136,23 @@ class PolicyFilterServiceTest : public ::testing::Test {
     std::string body;
     for (const auto& v : list) {
       body += v + "\n";
-      m_upstream.set(module + "/@v/" + v + ".info", {Status::ok, info(v)});
+      m_h->upstream().set(module + "/@v/" + v + ".info", {Status::ok, info(v)});
     }
-    m_upstream.set(module + "/@v/list", {Status::ok, body});
-    m_upstream.set(module + "/@latest", {Status::ok, info(latest)});
+    m_h->upstream().set(module + "/@v/list", {Status::ok, body});
+    m_h->upstream().set(module + "/@latest", {Status::ok, info(latest)});
   }
-  Response get(const std::string& target) {
-    Responses rs;
-    m_service->handle(fakes::make_request("GET", target), rs.sink());
-    return std::move(rs.wait_for(1).front());
-  }
+  Response get(const std::string& target) { return m_h->get(target); }
   std::string latest_version(const std::string& module) {
     const Response r = get("/" + module + "/@latest");
     if (r.status != 200) return std::to_string(r.status) + " " + r.body;
     return parse_info(r.body)->version;
   }
 
-  metrics::Registry m_registry;
-  fsio::testing::ScratchDir m_dir;
-  std::unique_ptr<store::Store> m_store;
-  fetch::WorkerPool m_pool;
-  ScriptedUpstream m_upstream;
+  fsio::testing::ScratchDir m_dir;  // the rules file
   std::string m_rules_file;
   std::unique_ptr<policy::Policy> m_policy;
   std::unique_ptr<VersionFilter> m_filter;
-  std::unique_ptr<Service> m_service;
+  std::optional<fakes::ServiceHarness> m_h;
 };
 
 // When the upstream's @latest is denied, the newest allowed version answers, chosen as the go
@@ -203,8 +185,8 @@ TEST_F(PolicyFilterServiceTest, LatestIsTheNewestAllowedVersion) {
   }
   EXPECT_EQ(get("/example.com/a/@v/list").body, "v1.0.0\nv1.1.0\n");
   // The denied versions' files were never asked for.
-  EXPECT_EQ(m_upstream.hits("example.com/a/@v/v1.3.0.info"), 0);
-  const std::string m = m_registry.render();
+  EXPECT_EQ(m_h->upstream().hits("example.com/a/@v/v1.3.0.info"), 0);
+  const std::string m = m_h->registry().render();
   EXPECT_NE(m.find(R"(stoa_versions_filtered_total{rule="hold",reason="deny",answer="latest"})"),
             std::string::npos)
       << m;
@@ -224,7 +206,7 @@ TEST_F(PolicyFilterServiceTest, NoAllowedVersionIsA403WithTheReason) {
 }
 
 TEST_F(PolicyFilterServiceTest, AQueryResolvingToADeniedVersionIsRefused) {
-  m_upstream.set("example.com/q/@v/main.info", {Status::ok, info("v1.4.0")});
+  m_h->upstream().set("example.com/q/@v/main.info", {Status::ok, info("v1.4.0")});
   const Response r = get("/example.com/q/@v/main.info");
   EXPECT_EQ(r.status, 403);
   EXPECT_EQ(r.body,
@@ -234,7 +216,7 @@ TEST_F(PolicyFilterServiceTest, AQueryResolvingToADeniedVersionIsRefused) {
   EXPECT_EQ(file.status, 403);
   EXPECT_EQ(file.body,
             "forbidden: example.com/q@v1.4.0 is denied by rule \"hold\": not reviewed yet\n");
-  EXPECT_EQ(m_upstream.hits("example.com/q/@v/v1.4.0.zip"), 0);
+  EXPECT_EQ(m_h->upstream().hits("example.com/q/@v/v1.4.0.zip"), 0);
 }
 
 // Kept answers are the upstream's, filtered when served: a reload changes the next answer

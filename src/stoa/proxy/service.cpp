@@ -198,8 +198,9 @@ void Service::handle(const HttpRequest& req, Done done) {
     }
     return handle(std::get<HttpRequest>(inner), std::move(done));
   }
-  if (!m_reads_block) return serve(req, std::move(done));
-  // A store whose reads may block (a network round trip) is read on the pool, never on a
+  if (!m_reads_block && !filter_waits(req)) return serve(req, std::move(done));
+  // A store whose reads may block (a network round trip), or a version filter that must read
+  // the index first (when a module's versions were first seen), is read on the pool, never on a
   // serving thread.
   auto shared = std::make_shared<Done>(std::move(done));
   const bool queued = m_pool.try_submit([this, req, shared] {
@@ -329,6 +330,7 @@ std::optional<Response> Service::module_now(const HttpRequest& req, const module
     if (auto limited = m_gate.limited(req, r)) return limited;
     if (m_gate.slow(req, r)) return std::nullopt;  // handle() checks them off-thread
     if (!may_block) return std::nullopt;           // the store is read on the pool
+    if (filter_waits(r)) return std::nullopt;      // so is the index, for the filter
     Gate g = decide(req, r);
     return known(req, r, g);
   } catch (const store::StoreError& e) {
@@ -378,6 +380,22 @@ std::optional<Response> Service::filtered(const module::Request& r) {
   m_metrics.filtered("file", {h});
   m_log->info("refused {}: {}", describe(r), describe_hidden({h}));
   return error_response(403, refusal(r.module, r.version, h.verdict), Outcome::rejected);
+}
+
+bool Service::filter_waits(const module::Request& r) const {
+  const VersionFilter* f = m_options.version_filter;
+  const VersionFilter::Asked asked{r.min_age, r.canonical};
+  return f != nullptr && f->applies(asked) &&
+         !f->ready(r.module, r.canonical ? r.version : "", asked);
+}
+
+bool Service::filter_waits(const HttpRequest& req) const {
+  if (m_options.version_filter == nullptr || route_of(req.target) != Route::module) return false;
+  auto parsed = module::parse_request(req.target);
+  auto* r = std::get_if<module::Request>(&parsed);
+  if (r == nullptr) return false;
+  r->min_age = req.min_age;
+  return filter_waits(*r);
 }
 
 Gate Service::decide(const HttpRequest& req, const module::Request& r) {

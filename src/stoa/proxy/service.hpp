@@ -229,6 +229,10 @@ class Service {
   std::optional<Response> known_answer(const HttpRequest& req, const module::Request& r, Gate& g);
   // 403 when the version filter hides the version `r` names.
   std::optional<Response> filtered(const module::Request& r);
+  // Whether the version filter must read the index before it can decide `r` (or the request
+  // `req`, when it is one for a module): such requests are answered on the pool.
+  bool filter_waits(const module::Request& r) const;
+  bool filter_waits(const HttpRequest& req) const;
   void fetch(const HttpRequest& req, const module::Request& r, const FetchPlan& g, Done done);
   void fetch_file(const HttpRequest& req, const module::Request& r, const FetchPlan& g, Done done);
   Response on_file(const HttpRequest& req, const module::Request& r, Mode mode,

@@ -2,23 +2,21 @@
 // through a whole Service (service_test.cpp holds the miss, hit, flight and replica paths).
 #include "stoa/proxy/service.hpp"
 #include "stoa/proxy/testing/fakes.hpp"
+#include "stoa/proxy/testing/service_harness.hpp"
 
 #include <gtest/gtest.h>
-#include <spdlog/sinks/null_sink.h>
-#include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
 #include <chrono>
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "stoa/fsio/testing/scratch_dir.hpp"
 #include "stoa/index/index.hpp"
-#include "stoa/store/memory.hpp"
 
 namespace stoa::proxy {
 namespace {
@@ -42,45 +40,33 @@ namespace {
 // stoa's own go command are refused with 508 before any fetch starts or is joined.
 class DirectHooksTest : public ::testing::Test {
  protected:
-  DirectHooksTest()
-      : m_store(store::make_memory_store(m_dir.path())), m_pool(1, 8), m_direct_pool(1, 8) {
+  DirectHooksTest() : m_direct_pool(1, 8), m_h(options(m_direct_pool), {1, 8}) {
+    m_h.upstream().set("direct.example/m/@v/list", {Status::ok, "v1.0.0\n"});
+    m_h.upstream().set("proxy.example/m/@v/list", {Status::ok, "v1.0.0\n"});
+  }
+  ~DirectHooksTest() override { m_direct_pool.shutdown(); }
+  static ServiceOptions options(fetch::WorkerPool& direct_pool) {
     ServiceOptions o;
     o.instance_id = "test-instance";
-    o.direct_pool = &m_direct_pool;
+    o.direct_pool = &direct_pool;
     o.goes_direct = [](std::string_view module) { return module.starts_with("direct.example/"); };
     o.from_own_fetcher = [](const HttpRequest& r) { return r.remote_port == 4242; };
-    m_service = std::make_unique<Service>(
-        o, *m_store, m_upstream, m_pool,
-        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()),
-        m_registry);
-    m_upstream.set("direct.example/m/@v/list", {Status::ok, "v1.0.0\n"});
-    m_upstream.set("proxy.example/m/@v/list", {Status::ok, "v1.0.0\n"});
-  }
-  ~DirectHooksTest() override {
-    m_pool.shutdown();
-    m_direct_pool.shutdown();
+    return o;
   }
   Response get(const std::string& target, std::uint16_t port = 1) {
-    Responses got;
     HttpRequest r = make_request("GET", target);
     r.remote_address = "127.0.0.1";
     r.remote_port = port;
-    m_service->handle(r, got.sink());
-    return std::move(got.wait_for(1).front());
+    return m_h.handle(r);
   }
 
-  fsio::testing::ScratchDir m_dir;  // removed with its contents at the end of the test
-  std::unique_ptr<store::Store> m_store;
-  ScriptedUpstream m_upstream;
-  fetch::WorkerPool m_pool;
   fetch::WorkerPool m_direct_pool;
-  metrics::Registry m_registry;
-  std::unique_ptr<Service> m_service;
+  fakes::ServiceHarness m_h;
 };
 
 TEST_F(DirectHooksTest, DirectModulesRunOnTheirOwnPool) {
   // With the proxy pool gone, proxy modules are refused as busy; direct ones still fetch.
-  m_pool.shutdown();
+  m_h.pool().shutdown();
   EXPECT_EQ(get("/proxy.example/m/@v/list").status, 503);
   const Response r = get("/direct.example/m/@v/list");
   EXPECT_EQ(r.status, 200);
@@ -90,9 +76,9 @@ TEST_F(DirectHooksTest, DirectModulesRunOnTheirOwnPool) {
 TEST_F(DirectHooksTest, OwnGoCommandIsRefusedWithoutFetching) {
   const Response r = get("/direct.example/m/@v/list", 4242);
   EXPECT_EQ(r.status, 508);
-  EXPECT_EQ(m_upstream.hits("direct.example/m/@v/list"), 0);
+  EXPECT_EQ(m_h.upstream().hits("direct.example/m/@v/list"), 0);
   EXPECT_EQ(get("/direct.example/m/@v/list", 4243).status, 200);
-  EXPECT_EQ(m_upstream.hits("direct.example/m/@v/list"), 1);
+  EXPECT_EQ(m_h.upstream().hits("direct.example/m/@v/list"), 1);
 }
 
 }  // namespace
@@ -105,7 +91,7 @@ namespace {
 // or the store.
 class PolicyServiceTest : public ::testing::Test {
  protected:
-  PolicyServiceTest() : m_store(store::make_memory_store(m_dir.path())), m_pool(4, 64) {
+  PolicyServiceTest() {
     auto snap = std::make_shared<policy::Snapshot>();
     auto parsed = policy::parse_rules(R"(
 [[rule]]
@@ -150,59 +136,47 @@ action = "cache"
     m_policy = std::make_unique<policy::Policy>(snap);
     ServiceOptions o;
     o.policy = m_policy.get();
-    o.scratch_dir = m_dir.path();
-    m_service = std::make_unique<Service>(
-        o, *m_store, m_upstream, m_pool,
-        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()),
-        m_registry);
+    m_h.emplace(o);
   }
-  ~PolicyServiceTest() override { m_pool.shutdown(); }
   Response get(const std::string& target, const std::string& authorization = "") {
     HttpRequest req = make_request("GET", target);
     req.authorization = authorization;
-    Responses rs;
-    m_service->handle(req, rs.sink());
-    return std::move(rs.wait_for(1).front());
+    return m_h->handle(req);
   }
   void put(const std::string& key, const std::string& body) {
-    auto t = m_store->stage();
+    auto t = m_h->store().stage();
     t.write(body);
-    m_store->put(key, std::move(t));
+    m_h->store().put(key, std::move(t));
   }
 
-  metrics::Registry m_registry;
-  fsio::testing::ScratchDir m_dir;  // removed with its contents at the end of the test
-  std::unique_ptr<store::Store> m_store;
-  fetch::WorkerPool m_pool;
-  ScriptedUpstream m_upstream;
   std::unique_ptr<policy::Policy> m_policy;
-  std::unique_ptr<Service> m_service;
   bool m_token_ok = false;
+  std::optional<fakes::ServiceHarness> m_h;
 };
 
 TEST_F(PolicyServiceTest, DenyAndRedirectNeverAskUpstream) {
   Response r = get("/example.com/lib/@v/v1.1.0.zip");
   EXPECT_EQ(r.status, 403);
   EXPECT_EQ(r.body, "forbidden: example.com/lib@v1.1.0 is denied by rule \"bad-old\": too old\n");
-  m_upstream.set("example.com/lib/@v/v1.2.0.info",
-                 {Status::ok, R"({"Version":"v1.2.0","Time":"2020-01-01T00:00:00Z"})"});
+  m_h->upstream().set("example.com/lib/@v/v1.2.0.info",
+                      {Status::ok, R"({"Version":"v1.2.0","Time":"2020-01-01T00:00:00Z"})"});
   EXPECT_EQ(get("/example.com/lib/@v/v1.2.0.info").status, 200);  // outside the range
   r = get("/example.com/moved/x/@v/list");
   EXPECT_EQ(r.status, 302);
   ASSERT_EQ(r.headers.size(), 1u);
   EXPECT_EQ(r.headers[0].second, "https://elsewhere.example/base/example.com/moved/x/@v/list");
-  EXPECT_EQ(m_upstream.hits("example.com/lib/@v/v1.1.0.zip"), 0);
-  EXPECT_EQ(m_upstream.hits("example.com/moved/x/@v/list"), 0);
-  EXPECT_NE(
-      m_registry.render().find("stoa_policy_refusals_total{action=\"deny\",reason=\"denied\"} 1"),
-      std::string::npos);
+  EXPECT_EQ(m_h->upstream().hits("example.com/lib/@v/v1.1.0.zip"), 0);
+  EXPECT_EQ(m_h->upstream().hits("example.com/moved/x/@v/list"), 0);
+  EXPECT_NE(m_h->registry().render().find(
+                "stoa_policy_refusals_total{action=\"deny\",reason=\"denied\"} 1"),
+            std::string::npos);
 }
 
 TEST_F(PolicyServiceTest, ARuleNamingTheFipsModuleAllowsIt) {
-  m_upstream.set("golang.org/fips140/@v/v1.0.0.info",
-                 {Status::ok, R"({"Version":"v1.0.0","Time":"2020-01-01T00:00:00Z"})"});
+  m_h->upstream().set("golang.org/fips140/@v/v1.0.0.info",
+                      {Status::ok, R"({"Version":"v1.0.0","Time":"2020-01-01T00:00:00Z"})"});
   EXPECT_EQ(get("/golang.org/fips140/@v/v1.0.0.info").status, 200);
-  EXPECT_EQ(m_upstream.hits("golang.org/fips140/@v/v1.0.0.info"), 1);
+  EXPECT_EQ(m_h->upstream().hits("golang.org/fips140/@v/v1.0.0.info"), 1);
 }
 
 TEST_F(PolicyServiceTest, OfflineServesOnlyTheStore) {
@@ -216,7 +190,7 @@ TEST_F(PolicyServiceTest, OfflineServesOnlyTheStore) {
   EXPECT_EQ(get("/example.com/frozen/@v/master.info").status, 404);
   for (const auto* k : {"example.com/frozen/@v/list", "example.com/frozen/@latest",
                         "example.com/frozen/@v/v1.1.0.info", "example.com/frozen/@v/master.info"}) {
-    EXPECT_EQ(m_upstream.hits(k), 0) << k;
+    EXPECT_EQ(m_h->upstream().hits(k), 0) << k;
   }
 }
 
@@ -241,8 +215,8 @@ TEST_F(PolicyServiceTest, PrivateWithoutSourceIsStoreOnlyAndHidesFromNonReaders)
   EXPECT_EQ(hidden.content_type, absent.content_type);
   EXPECT_EQ(hidden.cache_control, absent.cache_control);
   EXPECT_EQ(get("/corp.example/a/@v/v1.0.0.info", "Bearer other-token").status, 404);
-  EXPECT_EQ(m_upstream.hits("corp.example/a/@v/v1.0.1.info"), 0);
-  EXPECT_EQ(m_upstream.hits("corp.example/b/@v/list"), 0);
+  EXPECT_EQ(m_h->upstream().hits("corp.example/a/@v/v1.0.1.info"), 0);
+  EXPECT_EQ(m_h->upstream().hits("corp.example/b/@v/list"), 0);
 }
 
 // Every answer that depends on who asks (a restricted module: private, or with readers) is
@@ -252,12 +226,12 @@ TEST_F(PolicyServiceTest, RestrictedAnswersAreNeverForSharedCaches) {
   ASSERT_TRUE(m_token_ok);
   const std::string token = "Bearer reader-token";
   put("corp.example/a/@v/v1.0.0.info", k_info);
-  m_upstream.set("gated.example/m/@v/v1.0.0.info", {Status::ok, k_info});
-  m_upstream.set("gated.example/m/@v/list", {Status::ok, "v1.0.0\n"});
-  m_upstream.set("gated.example/m/@latest", {Status::ok, k_info});
-  m_upstream.set("gated.example/m/@v/main.info", {Status::ok, k_info});
-  m_upstream.set("example.com/lib/@v/v1.2.0.info",
-                 {Status::ok, R"({"Version":"v1.2.0","Time":"2020-01-01T00:00:00Z"})"});
+  m_h->upstream().set("gated.example/m/@v/v1.0.0.info", {Status::ok, k_info});
+  m_h->upstream().set("gated.example/m/@v/list", {Status::ok, "v1.0.0\n"});
+  m_h->upstream().set("gated.example/m/@latest", {Status::ok, k_info});
+  m_h->upstream().set("gated.example/m/@v/main.info", {Status::ok, k_info});
+  m_h->upstream().set("example.com/lib/@v/v1.2.0.info",
+                      {Status::ok, R"({"Version":"v1.2.0","Time":"2020-01-01T00:00:00Z"})"});
   const std::string immutable = "private, max-age=31536000, immutable";
   struct Case {
     std::string target, authorization, cache_control;
@@ -297,12 +271,12 @@ TEST_F(PolicyServiceTest, BcryptChecksNeverRunOnTheCallersThread) {
   const std::string wrong = "Basic cmVhZGVyOnB4";  // reader:px
   HttpRequest req = make_request("GET", "/corp.example/a/@v/v1.0.0.info");
   req.authorization = good;
-  EXPECT_FALSE(m_service->respond_now(req));     // unchecked credentials: not on this thread
-  EXPECT_EQ(get(req.target, good).status, 200);  // checked on a worker
-  EXPECT_TRUE(m_service->respond_now(req));      // remembered: answered at once
+  EXPECT_FALSE(m_h->service().respond_now(req));  // unchecked credentials: not on this thread
+  EXPECT_EQ(get(req.target, good).status, 200);   // checked on a worker
+  EXPECT_TRUE(m_h->service().respond_now(req));   // remembered: answered at once
   EXPECT_EQ(get(req.target, wrong).status, 401);
   req.authorization = wrong;
-  const auto again = m_service->respond_now(req);  // a remembered failure is cheap too
+  const auto again = m_h->service().respond_now(req);  // a remembered failure is cheap too
   ASSERT_TRUE(again);
   EXPECT_EQ(again->status, 401);
 }
@@ -313,19 +287,14 @@ TEST_F(PolicyServiceTest, OperationalEndpointsFollowTheirAccessMode) {
   auto service = [&](Access access) {
     ServiceOptions o;
     o.policy = m_policy.get();
-    o.scratch_dir = m_dir.path();
     o.operational_access = access;
-    return std::make_unique<Service>(
-        o, *m_store, m_upstream, m_pool,
-        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()),
-        m_registry);
+    return std::make_unique<fakes::ServiceHarness>(o);
   };
-  auto ask = [](Service& s, const std::string& target, const std::string& authorization) {
+  auto ask = [](fakes::ServiceHarness& h, const std::string& target,
+                const std::string& authorization) {
     HttpRequest req = make_request("GET", target);
     req.authorization = authorization;
-    Responses rs;
-    s.handle(req, rs.sink());
-    return std::move(rs.wait_for(1).front());
+    return h.handle(req);
   };
   const std::string token = "Bearer reader-token";
   const std::string good = "Basic cmVhZGVyOnB3";   // reader:pw
@@ -351,31 +320,31 @@ TEST_F(PolicyServiceTest, OperationalEndpointsFollowTheirAccessMode) {
   EXPECT_EQ(ask(*authenticated, "/index", token).status, 404) << "no index: past the gate";
   HttpRequest basic = make_request("GET", "/metrics");
   basic.authorization = good;
-  EXPECT_FALSE(authenticated->respond_now(basic)) << "a first bcrypt check: not on this thread";
+  EXPECT_FALSE(authenticated->service().respond_now(basic)) << "a first bcrypt check: not on this thread";
   EXPECT_EQ(ask(*authenticated, "/metrics", good).status, 200);
-  EXPECT_TRUE(authenticated->respond_now(basic)) << "remembered: answered at once";
-  EXPECT_EQ(authenticated->respond_now(make_request("GET", "/healthz"))->status, 200);
+  EXPECT_TRUE(authenticated->service().respond_now(basic)) << "remembered: answered at once";
+  EXPECT_EQ(authenticated->service().respond_now(make_request("GET", "/healthz"))->status, 200);
 
   auto admin_only = service(Access::admin_only);
   for (const std::string target : {"/metrics", "/index", "/catalog?limit=5"}) {
     EXPECT_EQ(ask(*admin_only, target, "").status, 404) << target;
     EXPECT_EQ(ask(*admin_only, target, token).status, 404) << target;
   }
-  const auto direct = admin_only->operational_now(make_request("GET", "/metrics"));
+  const auto direct = admin_only->service().operational_now(make_request("GET", "/metrics"));
   ASSERT_TRUE(direct) << "the admin listener's way in ignores the mode";
   EXPECT_EQ(direct->status, 200);
-  EXPECT_EQ(admin_only->respond_now(make_request("GET", "/readyz"))->status, 200);
+  EXPECT_EQ(admin_only->service().respond_now(make_request("GET", "/readyz"))->status, 200);
 }
 
 TEST_F(PolicyServiceTest, PassthroughServesWithoutStoring) {
-  m_upstream.set("example.com/pass/@v/v1.0.0.info", {Status::ok, k_info});
+  m_h->upstream().set("example.com/pass/@v/v1.0.0.info", {Status::ok, k_info});
   for (int i = 0; i < 2; ++i) {
     Response r = get("/example.com/pass/@v/v1.0.0.info");
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(body_of(r), k_info);
   }
-  EXPECT_EQ(m_upstream.hits("example.com/pass/@v/v1.0.0.info"), 2);
-  EXPECT_FALSE(m_store->get("example.com/pass/@v/v1.0.0.info"));
+  EXPECT_EQ(m_h->upstream().hits("example.com/pass/@v/v1.0.0.info"), 2);
+  EXPECT_FALSE(m_h->store().get("example.com/pass/@v/v1.0.0.info"));
 }
 
 }  // namespace
@@ -388,7 +357,7 @@ namespace {
 // cover, and name as Origin the source that served each version.
 class IndexPolicyTest : public ::testing::Test {
  protected:
-  IndexPolicyTest() : m_store(store::make_memory_store(m_dir.path())), m_pool(4, 64) {
+  IndexPolicyTest() {
     auto snap = std::make_shared<policy::Snapshot>();
     auto parsed = policy::parse_rules(R"(
 [[rule]]
@@ -422,19 +391,12 @@ action = "deny"
     o.policy = m_policy.get();
     o.index = m_index.get();
     o.origin = "http://global.example";
-    o.scratch_dir = m_dir.path();
-    m_service = std::make_unique<Service>(
-        o, *m_store, m_upstream, m_pool,
-        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()),
-        m_registry);
+    m_h.emplace(o);
   }
-  ~IndexPolicyTest() override { m_pool.shutdown(); }
   Response get(const std::string& target, const std::string& authorization = "") {
     HttpRequest req = make_request("GET", target);
     req.authorization = authorization;
-    Responses rs;
-    m_service->handle(req, rs.sink());
-    return std::move(rs.wait_for(1).front());
+    return m_h->handle(req);
   }
   // Path@Version Origin, one per listed version, through every /catalog page.
   std::string catalog(const std::string& authorization, int limit) {
@@ -457,15 +419,10 @@ action = "deny"
     return out + "(no end)";
   }
 
-  metrics::Registry m_registry;
-  fsio::testing::ScratchDir m_dir;
-  std::unique_ptr<store::Store> m_store;
-  fetch::WorkerPool m_pool;
-  ScriptedUpstream m_upstream;
   ScriptedUpstream* m_corp = nullptr;  // the corp rule's own upstream
   std::unique_ptr<index::Index> m_index = index::make_sqlite_index(":memory:");
   std::unique_ptr<policy::Policy> m_policy;
-  std::unique_ptr<Service> m_service;
+  std::optional<fakes::ServiceHarness> m_h;
 };
 
 TEST_F(IndexPolicyTest, ListsOnlyWhatTheClientCouldReadWithTheSourceThatServedIt) {
@@ -477,7 +434,7 @@ TEST_F(IndexPolicyTest, ListsOnlyWhatTheClientCouldReadWithTheSourceThatServedIt
     EXPECT_EQ(get("/" + m + "/@v/v1.0.0.info").status, 401) << m;
   }
   for (const std::string m : {"example.com/gated", "example.com/!gated", "example.com/pub"}) {
-    m_upstream.set(m + "/@v/v1.0.0.info", {Status::ok, k_info});
+    m_h->upstream().set(m + "/@v/v1.0.0.info", {Status::ok, k_info});
     ASSERT_EQ(get("/" + m + "/@v/v1.0.0.info", reader).status, 200) << m;
   }
   EXPECT_EQ(get("/example.com/!gated/@v/v1.0.0.info").status, 401);  // readers in every spelling
@@ -511,23 +468,16 @@ TEST_F(IndexPolicyTest, ListsOnlyWhatTheClientCouldReadWithTheSourceThatServedIt
 TEST_F(IndexPolicyTest, FailedLoginsAreLimitedHereToo) {
   // /index and /catalog list more to a reader: wrong credentials count, and a limited address
   // gets 429 for any credentials (else the listing would tell a right guess from a wrong one).
-  metrics::Registry registry;
   ServiceOptions o;
   o.policy = m_policy.get();
   o.index = m_index.get();
-  o.scratch_dir = m_dir.path();
   o.login_limit = {2, std::chrono::seconds(60), 100};
-  Service service(
-      o, *m_store, m_upstream, m_pool,
-      std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()),
-      registry);
+  fakes::ServiceHarness limited_service(o);
   auto get_from = [&](const std::string& target, const std::string& auth) {
     HttpRequest req = make_request("GET", target);
     req.authorization = auth;
     req.remote_address = "192.0.2.1";
-    Responses rs;
-    service.handle(req, rs.sink());
-    return std::move(rs.wait_for(1).front());
+    return limited_service.handle(req);
   };
   EXPECT_EQ(get_from("/catalog", "Bearer wrong-1").status, 200);  // anonymous's listing
   EXPECT_EQ(get_from("/index", "Bearer wrong-2").status, 200);
@@ -536,14 +486,14 @@ TEST_F(IndexPolicyTest, FailedLoginsAreLimitedHereToo) {
   EXPECT_EQ(limited.endpoint, "internal");
   EXPECT_EQ(get_from("/index", "Bearer reader-token").status, 429);
   EXPECT_EQ(get_from("/catalog", "").status, 200);  // no credentials: nothing to limit
-  EXPECT_NE(registry.render().find("stoa_login_failures_total 2"), std::string::npos);
+  EXPECT_NE(limited_service.registry().render().find("stoa_login_failures_total 2"),
+            std::string::npos);
 }
 
 // Credential checks on their own bounded pool, and the failed-login limit per address.
 class LoginServiceTest : public ::testing::Test {
  protected:
-  LoginServiceTest()
-      : m_store(store::make_memory_store(m_dir.path())), m_pool(2, 16), m_auth_pool(1, 2) {
+  LoginServiceTest() : m_auth_pool(1, 2) {
     auto snap = std::make_shared<policy::Snapshot>();
     auto parsed = policy::parse_rules(R"(
 [[rule]]
@@ -560,40 +510,31 @@ readers = ["reader"]
     m_policy = std::make_unique<policy::Policy>(snap);
     ServiceOptions o;
     o.policy = m_policy.get();
-    o.scratch_dir = m_dir.path();
     o.auth_pool = &m_auth_pool;
     o.login_limit = {3, std::chrono::seconds(60), 100};
     o.now = [this] {
       std::lock_guard l(m_now_mutex);
       return m_now;
     };
-    m_service = std::make_unique<Service>(
-        o, *m_store, m_upstream, m_pool,
-        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()),
-        m_registry);
-    auto t = m_store->stage();
+    m_h.emplace(o, fakes::HarnessPool{2, 16});
+    auto t = m_h->store().stage();
     t.write(k_info);
-    m_store->put("corp.example/a/@v/v1.0.0.info", std::move(t));
+    m_h->store().put("corp.example/a/@v/v1.0.0.info", std::move(t));
   }
-  ~LoginServiceTest() override {
-    m_auth_pool.shutdown();
-    m_pool.shutdown();
-  }
+  ~LoginServiceTest() override { m_auth_pool.shutdown(); }
   Response get(const std::string& target, const std::string& authorization,
                const std::string& address) {
     HttpRequest req = make_request("GET", target);
     req.authorization = authorization;
     req.remote_address = address;
-    Responses rs;
-    m_service->handle(req, rs.sink());
-    return std::move(rs.wait_for(1).front());
+    return m_h->handle(req);
   }
   void advance(std::chrono::seconds d) {
     std::lock_guard l(m_now_mutex);
     m_now += d;
   }
   bool metric(const std::string& line) {
-    return m_registry.render().find(line) != std::string::npos;
+    return m_h->registry().render().find(line) != std::string::npos;
   }
   static std::string header(const Response& r, const std::string& name) {
     for (const auto& [k, v] : r.headers) {
@@ -611,17 +552,12 @@ readers = ["reader"]
     return k[i];
   }
 
-  metrics::Registry m_registry;
-  fsio::testing::ScratchDir m_dir;
-  std::unique_ptr<store::Store> m_store;
-  fetch::WorkerPool m_pool;
   fetch::WorkerPool m_auth_pool;  // one worker, two waiting
-  ScriptedUpstream m_upstream;
   std::unique_ptr<policy::Policy> m_policy;
-  std::unique_ptr<Service> m_service;
   std::mutex m_now_mutex;
   std::chrono::steady_clock::time_point m_now{std::chrono::hours(1)};
   bool m_creds_ok = false;
+  std::optional<fakes::ServiceHarness> m_h;  // last: its service reads the members above
 };
 
 TEST_F(LoginServiceTest, FailedLoginsFromOneAddressAreRefusedWithoutACheck) {
@@ -639,13 +575,13 @@ TEST_F(LoginServiceTest, FailedLoginsFromOneAddressAreRefusedWithoutACheck) {
   HttpRequest req = make_request("GET", k_private);
   req.authorization = wrong(3);
   req.remote_address = a;
-  const auto now = m_service->respond_now(req);
+  const auto now = m_h->service().respond_now(req);
   ASSERT_TRUE(now);
   EXPECT_EQ(now->status, 429);
   // Other addresses, and requests of `a` that need no credentials, are served as usual.
   EXPECT_EQ(get(k_private, k_good, b).status, 200);
   EXPECT_EQ(get(k_private, wrong(3), "192.0.2.3").status, 401);
-  m_upstream.set("example.com/pub/@v/v1.0.0.info", {Status::ok, k_info});
+  m_h->upstream().set("example.com/pub/@v/v1.0.0.info", {Status::ok, k_info});
   EXPECT_EQ(get("/example.com/pub/@v/v1.0.0.info", "", a).status, 200);
   EXPECT_EQ(get("/example.com/pub/@v/v1.0.0.info", wrong(3), a).status, 200);  // not checked
   EXPECT_EQ(get(k_private, "", a).status, 401);  // no credentials: nothing to limit
@@ -653,9 +589,10 @@ TEST_F(LoginServiceTest, FailedLoginsFromOneAddressAreRefusedWithoutACheck) {
   EXPECT_EQ(header(get(k_private, k_good, a), "Retry-After"), "30");
   advance(std::chrono::seconds(30));  // the window is over
   EXPECT_EQ(get(k_private, k_good, a).status, 200);
-  EXPECT_TRUE(metric("stoa_auth_rejected_total{reason=\"rate_limited\"} 3")) << m_registry.render();
-  EXPECT_TRUE(metric("stoa_login_failures_total 4")) << m_registry.render();
-  EXPECT_TRUE(metric("stoa_login_limit_addresses 2")) << m_registry.render();
+  EXPECT_TRUE(metric("stoa_auth_rejected_total{reason=\"rate_limited\"} 3"))
+      << m_h->registry().render();
+  EXPECT_TRUE(metric("stoa_login_failures_total 4")) << m_h->registry().render();
+  EXPECT_TRUE(metric("stoa_login_limit_addresses 2")) << m_h->registry().render();
 }
 
 TEST_F(LoginServiceTest, CredentialChecksHaveTheirOwnBoundedQueue) {
@@ -674,20 +611,20 @@ TEST_F(LoginServiceTest, CredentialChecksHaveTheirOwnBoundedQueue) {
   HttpRequest req = make_request("GET", k_private);
   req.authorization = k_good;
   req.remote_address = "192.0.2.1";
-  m_service->handle(req, waiting.sink());
+  m_h->service().handle(req, waiting.sink());
   // The queue is full: refused at once, without a check.
   const Response busy = get(k_private, wrong(0), "192.0.2.1");
   EXPECT_EQ(busy.status, 503);
   EXPECT_EQ(header(busy, "Retry-After"), "1");
   EXPECT_EQ(busy.body, "stoa is busy checking credentials; retry shortly\n");
-  EXPECT_TRUE(metric("stoa_auth_rejected_total{reason=\"busy\"} 1")) << m_registry.render();
-  EXPECT_TRUE(metric("stoa_auth_queue_depth 2")) << m_registry.render();
+  EXPECT_TRUE(metric("stoa_auth_rejected_total{reason=\"busy\"} 1")) << m_h->registry().render();
+  EXPECT_TRUE(metric("stoa_auth_queue_depth 2")) << m_h->registry().render();
   // Misses never wait behind credential checks.
-  m_upstream.set("example.com/pub/@v/v1.0.0.info", {Status::ok, k_info});
+  m_h->upstream().set("example.com/pub/@v/v1.0.0.info", {Status::ok, k_info});
   EXPECT_EQ(get("/example.com/pub/@v/v1.0.0.info", "", "192.0.2.9").status, 200);
   release.set_value();
   EXPECT_EQ(waiting.wait_for(1).front().status, 200);
-  EXPECT_TRUE(metric("stoa_login_failures_total 0")) << m_registry.render();
+  EXPECT_TRUE(metric("stoa_login_failures_total 0")) << m_h->registry().render();
 }
 
 }  // namespace

@@ -44,6 +44,14 @@ class VersionFilter {
   // A client's /cooldown/ prefix makes any filter apply (applies()).
   virtual bool active() const { return true; }
   bool applies(const Asked& asked) const { return asked.min_age.count() > 0 || active(); }
+  // Whether check() of module@version answers now without waiting on I/O (an index read or
+  // write); version "" for any version an answer about the whole module names (a list,
+  // @latest, a query). False sends the request to a worker: check() may block there, never on
+  // a serving thread. Cheap, never blocks.
+  virtual bool ready(std::string_view /*module*/, std::string_view /*version*/,
+                     const Asked& /*asked*/) const {
+    return true;
+  }
   // `module` and `version` are decoded; `time` is the version's RFC 3339 time when the answer
   // carries one (a .info, a list line with a time), else "".
   virtual Verdict check(std::string_view module, std::string_view version, std::string_view time,

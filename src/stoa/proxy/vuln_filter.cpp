@@ -77,18 +77,49 @@ struct Index {
   std::unordered_map<std::string, std::vector<Item>> by_module;
 };
 
+// Whether an affected package of an entry names a module (stdlib and toolchain never do).
+bool names_a_module(const vulndb::Affected& a) {
+  return a.ecosystem == "Go" && a.name != "stdlib" && a.name != "toolchain";
+}
+
 std::shared_ptr<const Index> build_index(std::shared_ptr<const vulndb::Snapshot> s) {
   auto index = std::make_shared<Index>();
   if (s != nullptr) {
     for (const vulndb::Entry& e : s->entries()) {
       for (const vulndb::Affected& a : e.affected) {
-        if (a.ecosystem != "Go" || a.name == "stdlib" || a.name == "toolchain") continue;
-        index->by_module[a.name].push_back({&e, &a});
+        if (names_a_module(a)) index->by_module[a.name].push_back({&e, &a});
       }
     }
   }
   index->snapshot = std::move(s);
   return index;
+}
+
+// "ID (fixed in vX)" for each of `items` whose ranges affect `version`, comma-separated; ids in
+// `waived` are left out and, when `waived_hit` is not null, appended to it.
+std::string describe_affecting(const std::vector<Index::Item>& items, std::string_view version,
+                               const std::vector<std::string>& waived,
+                               std::vector<std::string>* waived_hit) {
+  std::string ids;
+  for (const Index::Item& item : items) {
+    const std::string& id = item.entry->id;
+    std::string fix;
+    bool hit = false;
+    for (const vulndb::Range& r : item.affected->ranges) {
+      if (!affects(r, version)) continue;
+      hit = true;
+      const std::string f = first_fix(r, version);
+      if (!f.empty() && (fix.empty() || semver::compare(f, fix) < 0)) fix = f;
+    }
+    if (!hit) continue;
+    if (std::find(waived.begin(), waived.end(), id) != waived.end()) {
+      if (waived_hit != nullptr) waived_hit->push_back(id);
+      continue;
+    }
+    if (!ids.empty()) ids += ", ";
+    ids += id + (fix.empty() ? " (no fixed version)" : " (fixed in " + fix + ")");
+  }
+  return ids;
 }
 
 class VulnFilter final : public VersionFilter {
@@ -110,22 +141,7 @@ class VulnFilter final : public VersionFilter {
     const auto index = current_index();
     const auto it = index->by_module.find(std::string(module));
     if (it == index->by_module.end()) return {};
-    std::string ids;
-    for (const Index::Item& item : it->second) {
-      const std::string& id = item.entry->id;
-      if (std::find(rule->allow.begin(), rule->allow.end(), id) != rule->allow.end()) continue;
-      std::string fix;
-      bool hit = false;
-      for (const vulndb::Range& r : item.affected->ranges) {
-        if (!affects(r, version)) continue;
-        hit = true;
-        const std::string f = first_fix(r, version);
-        if (!f.empty() && (fix.empty() || semver::compare(f, fix) < 0)) fix = f;
-      }
-      if (!hit) continue;
-      if (!ids.empty()) ids += ", ";
-      ids += id + (fix.empty() ? " (no fixed version)" : " (fixed in " + fix + ")");
-    }
+    const std::string ids = describe_affecting(it->second, version, rule->allow, nullptr);
     if (ids.empty()) return {};
     const std::string reason = "affected by " + ids + "; refused by rule \"" + rule->name + "\"";
     if (rule->vulnerable == policy::Rule::Vulnerable::warn) {
@@ -175,6 +191,12 @@ class FilterChain final : public VersionFilter {
                        [](const auto& f) { return f->active(); });
   }
 
+  bool ready(std::string_view module, std::string_view version, const Asked& asked) const override {
+    return std::all_of(m_filters.begin(), m_filters.end(), [&](const auto& f) {
+      return !f->applies(asked) || f->ready(module, version, asked);
+    });
+  }
+
   Verdict check(std::string_view module, std::string_view version, std::string_view time,
                 const Asked& asked) const override {
     for (const auto& f : m_filters) {
@@ -199,6 +221,18 @@ std::unique_ptr<VersionFilter> make_vuln_filter(const policy::Policy& policy,
 
 std::unique_ptr<VersionFilter> chain_filters(std::vector<std::unique_ptr<VersionFilter>> filters) {
   return std::make_unique<FilterChain>(std::move(filters));
+}
+
+std::string vulnerabilities_of(const vulndb::Snapshot& snapshot, std::string_view module,
+                               std::string_view version, const std::vector<std::string>& waived,
+                               std::vector<std::string>* waived_hit) {
+  std::vector<Index::Item> items;
+  for (const vulndb::Entry& e : snapshot.entries()) {
+    for (const vulndb::Affected& a : e.affected) {
+      if (names_a_module(a) && a.name == module) items.push_back({&e, &a});
+    }
+  }
+  return describe_affecting(items, version, waived, waived_hit);
 }
 
 }  // namespace stoa::proxy

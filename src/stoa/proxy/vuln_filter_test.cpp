@@ -151,6 +151,31 @@ TEST_F(VulnFilterTest, VersionsByRanges) {
   }
 }
 
+// What `stoa rules test` prints: the same ranges and fixes, warn and waived entries included.
+TEST_F(VulnFilterTest, VulnerabilitiesOfExplainsWhatTheFilterSees) {
+  load({{"GO-2099-0001", "example.com/m", R"([{"introduced":"0"},{"fixed":"1.2.0"}])"},
+        {"GO-2099-0002", "example.com/m", R"([{"introduced":"1.1.0"}])"},
+        {"GO-2099-0003", "stdlib", R"([{"introduced":"0"}])"}},
+       "2099-01-01T00:00:00Z");
+  const auto db = m_mirror->current();
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(vulnerabilities_of(*db, "example.com/m", "v1.1.0", {}),
+            "GO-2099-0001 (fixed in v1.2.0), GO-2099-0002 (no fixed version)");
+  EXPECT_EQ(vulnerabilities_of(*db, "example.com/m", "v1.0.0", {}),
+            "GO-2099-0001 (fixed in v1.2.0)");
+  std::vector<std::string> waived;
+  EXPECT_EQ(vulnerabilities_of(*db, "example.com/m", "v1.1.0", {"GO-2099-0001"}, &waived),
+            "GO-2099-0002 (no fixed version)");
+  EXPECT_EQ(waived, std::vector<std::string>{"GO-2099-0001"});
+  EXPECT_EQ(vulnerabilities_of(*db, "example.com/other", "v1.0.0", {}), "");
+  EXPECT_EQ(vulnerabilities_of(*db, "stdlib", "v1.0.0", {}), "") << "stdlib is not a module";
+  // The filter's reason names the same text.
+  const auto policy = fixed_policy(k_rules);
+  EXPECT_EQ(filter(*policy)->check("example.com/m", "v1.1.0", "").reason,
+            "affected by " + vulnerabilities_of(*db, "example.com/m", "v1.1.0", {}) +
+                "; refused by rule \"gate\"");
+}
+
 TEST_F(VulnFilterTest, ANewDatabaseTakesEffectOnTheNextCheck) {
   const auto policy = fixed_policy(k_rules);
   const auto f = filter(*policy);

@@ -23,10 +23,12 @@
 #include "stoa/fsio/testing/scratch_dir.hpp"
 #include "stoa/store/azure/azure.hpp"
 #include "stoa/store/disk.hpp"
+#include "stoa/store/gcs/gcs.hpp"
 #include "stoa/store/memory.hpp"
 #include "stoa/store/s3/s3.hpp"
 #include "stoa/store/store.hpp"
 #include "stoa/store/testing/azurite.hpp"
+#include "stoa/store/testing/gcs_server.hpp"
 #include "stoa/store/testing/s3_server.hpp"
 #include "stoa/store/testing/store_test_util.hpp"
 
@@ -72,6 +74,15 @@ const Backend k_backends[] = {
        AzureOptions o = server.options(server.make_container(), scratch / "spool");
        o.max_results = 100;
        return make_azure_store(o);
+     }},
+    // fake-gcs-server on loopback, the same way; listings in pages of 100 names (GCS's are of
+    // 1,000), so that the listings of ListingsOfMoreThan1000Versions take several pages.
+    {"Gcs",
+     [](const fs::path& scratch) {
+       testing::GcsServer& server = testing::GcsServer::shared();
+       GcsOptions o = server.options(server.make_bucket(), scratch / "spool");
+       o.page_size = 100;
+       return make_gcs_store(o);
      }},
 };
 

@@ -20,7 +20,7 @@
 #include "stoa/store/azure/azure.hpp"
 #include "stoa/store/azure/shared_key.hpp"
 #include "stoa/store/testing/azurite.hpp"
-#include "stoa/store/testing/s3_server.hpp"
+#include "stoa/store/testing/fault_proxy.hpp"
 #include "stoa/store/testing/store_test_util.hpp"
 
 namespace stoa::store {
