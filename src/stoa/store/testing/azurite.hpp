@@ -3,9 +3,9 @@
 // data in a scratch directory) on 127.0.0.1, started once per test binary, with the emulator's
 // published development account.
 //
-// azurite-blob is found through $STOA_AZURITE, then $PATH, then /usr/local/bin; it is installed
-// by scripts/install-deps.sh (npm package azurite, pinned). When it is missing, shared() throws:
-// an Azure test fails, it does not skip (CI installs it).
+// azurite-blob is found through $STOA_AZURITE, then $PATH, then /usr/local/bin
+// (server_process.hpp); it is installed by scripts/install-deps.sh (npm package azurite, pinned).
+// When it is missing, shared() throws: an Azure test fails, it does not skip (CI installs it).
 
 #include <atomic>
 #include <cstdint>

@@ -82,7 +82,8 @@ std::uint16_t pick_loopback_port() {
   return port;
 }
 
-int spawn_server(std::vector<std::string> args, const std::string& log, std::uint16_t port) {
+int spawn_server(std::vector<std::string> args, const std::string& log, std::uint16_t port,
+                 std::chrono::seconds limit) {
   const std::string bin = args.at(0);
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
@@ -102,7 +103,7 @@ int spawn_server(std::vector<std::string> args, const std::string& log, std::uin
     ::_exit(127);
   }
   // Ready when it accepts connections; bounded, and a dead process ends the wait at once.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  const auto deadline = std::chrono::steady_clock::now() + limit;
   while (true) {
     const int fd = connect_loopback(port);
     if (fd >= 0) {

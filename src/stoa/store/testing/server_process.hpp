@@ -3,6 +3,7 @@
 // fake-gcs-server): finding the program, a free loopback port, starting it and waiting until it
 // accepts connections, stopping it.
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,10 +24,11 @@ int connect_loopback(std::uint16_t port);
 std::uint16_t pick_loopback_port();
 
 // Starts `argv` (argv[0] the program) with stdout and stderr into `log`, killed when this
-// process dies, and waits (20 s at most) until it accepts connections on 127.0.0.1:port.
+// process dies, and waits (`limit` at most) until it accepts connections on 127.0.0.1:port.
 // Returns its pid. Throws std::runtime_error with the start of its log when it exits or never
 // listens (it is killed then).
-int spawn_server(std::vector<std::string> argv, const std::string& log, std::uint16_t port);
+int spawn_server(std::vector<std::string> argv, const std::string& log, std::uint16_t port,
+                 std::chrono::seconds limit = std::chrono::seconds(20));
 
 // SIGTERM, then waits for it. pid <= 0: nothing.
 void stop_server(int pid);
