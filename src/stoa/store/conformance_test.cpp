@@ -23,8 +23,10 @@
 #include "stoa/fsio/testing/scratch_dir.hpp"
 #include "stoa/store/disk.hpp"
 #include "stoa/store/memory.hpp"
+#include "stoa/store/mongodb/mongodb.hpp"
 #include "stoa/store/s3/s3.hpp"
 #include "stoa/store/store.hpp"
+#include "stoa/store/testing/mongo_server.hpp"
 #include "stoa/store/testing/s3_server.hpp"
 #include "stoa/store/testing/store_test_util.hpp"
 
@@ -60,6 +62,13 @@ const Backend k_backends[] = {
      [](const fs::path& scratch) {
        testing::S3Server& server = testing::S3Server::shared();
        return make_s3_store(server.options(server.make_bucket(), scratch / "spool"));
+     }},
+    // FerretDB on loopback, started once per test binary; each test gets a fresh database. When
+    // ferretdb is missing, every MongoDB case fails (it does not skip).
+    {"MongoDB",
+     [](const fs::path& scratch) {
+       testing::MongoServer& server = testing::MongoServer::shared();
+       return make_mongodb_store(server.options(server.make_database(), scratch / "spool"));
      }},
 };
 
