@@ -5,6 +5,7 @@
 
 #include "stoa/store/disk.hpp"
 #include "stoa/store/memory.hpp"
+#include "stoa/store/mongodb/mongodb.hpp"
 #include "stoa/store/s3/s3.hpp"
 
 namespace stoa::cli {
@@ -18,6 +19,8 @@ std::unique_ptr<store::Store> make_store(const StoreConfig& store) {
   switch (store.kind) {
     case StoreKind::s3:
       return store::make_s3_store(*store.s3);
+    case StoreKind::mongodb:
+      return store::make_mongodb_store(*store.mongodb);
     case StoreKind::memory: {
       const auto staging =
           std::filesystem::temp_directory_path() / ("stoa-" + random_instance_id());

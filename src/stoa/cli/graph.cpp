@@ -135,10 +135,12 @@ Graph::Graph(Options options, Loggers logs)
                 o.service.lock_wait.count());
   }
   if (o.index.local_to_this_machine) {
+    const bool s3 = o.store.kind == StoreKind::s3;
     m_log->warn(
-        "index = sqlite with store = s3: the index is a file of this machine ({}); replicas "
-        "sharing the bucket need index = postgres. `stoa index rebuild` fills it from the bucket",
-        o.index.target);
+        "index = sqlite with store = {}: the index is a file of this machine ({}); replicas "
+        "sharing the {} need index = postgres. `stoa index rebuild` fills it from the {}",
+        to_string(o.store.kind), o.index.target, s3 ? "bucket" : "database",
+        s3 ? "bucket" : "database");
   }
   m_index = make_index(o.index);
   build_service();
