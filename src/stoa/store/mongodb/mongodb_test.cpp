@@ -62,6 +62,22 @@ class Direct {
     return n;
   }
 
+  // Inserts {_id: key, size: "not a number", etag: "x"} into <prefix>.objects.
+  void insert_malformed(const std::string& key) {
+    mongoc_collection_t* c =
+        mongoc_client_get_collection(m_client, m_database.c_str(), "stoa.objects");
+    bson_t doc = BSON_INITIALIZER;
+    BSON_APPEND_UTF8(&doc, "_id", key.c_str());
+    BSON_APPEND_UTF8(&doc, "size", "not a number");
+    BSON_APPEND_UTF8(&doc, "etag", "x");
+    bson_error_t error{};
+    if (!mongoc_collection_insert_one(c, &doc, nullptr, nullptr, &error)) {
+      ADD_FAILURE() << "insert: " << error.message;
+    }
+    bson_destroy(&doc);
+    mongoc_collection_destroy(c);
+  }
+
   void delete_all(const std::string& collection) {
     mongoc_collection_t* c =
         mongoc_client_get_collection(m_client, m_database.c_str(), collection.c_str());
@@ -169,6 +185,19 @@ TEST_F(MongoStoreTest, MetadataWithoutItsGridFSFileIsAnErrorNotAbsence) {
   direct.delete_all("stoa.chunks");
   EXPECT_THROW(store->get(key), StoreError);
   EXPECT_FALSE(put_bytes(*store, key, "zip bytes")) << "the key is still taken";
+}
+
+// A document the store did not write (another program's, a damaged one) is an error, not absence
+// and not a body, for get() and for put().
+TEST_F(MongoStoreTest, MalformedMetadataIsAnErrorNotAbsence) {
+  const auto store = make_mongodb_store(options());
+  const std::string key = "example.com/odd/@v/v1.0.0.mod";
+  Direct direct(m_database);
+  direct.insert_malformed(key);
+  EXPECT_THROW(store->get(key), StoreError);
+  // The key is taken by a document put() cannot read either: reported, never replaced.
+  EXPECT_THROW(put_bytes(*store, key, "module example.com/odd\n"), StoreError);
+  EXPECT_THROW(store->get(key), StoreError);
 }
 
 TEST_F(MongoStoreTest, BadSetupStopsWithOneClearErrorWithoutTheCredentials) {
