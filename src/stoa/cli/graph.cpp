@@ -135,10 +135,12 @@ Graph::Graph(Options options, Loggers logs)
                 o.service.lock_wait.count());
   }
   if (o.index.local_to_this_machine) {
+    const bool bucket = o.store.kind != StoreKind::mongodb;
     m_log->warn(
         "index = sqlite with store = {}: the index is a file of this machine ({}); replicas "
-        "sharing the bucket need index = postgres. `stoa index rebuild` fills it from the bucket",
-        to_string(o.store.kind), o.index.target);
+        "sharing the {} need index = postgres. `stoa index rebuild` fills it from the {}",
+        to_string(o.store.kind), o.index.target, bucket ? "bucket" : "database",
+        bucket ? "bucket" : "database");
   }
   m_index = make_index(o.index);
   build_service();

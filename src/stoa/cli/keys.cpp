@@ -19,9 +19,10 @@ const std::vector<KeySpec>& keys() {
       {"store",
        KeyType::choice,
        "disk",
-       "storage backend: disk (data_dir), memory (tests), s3 (an S3-compatible bucket) or gcs "
-       "(a Google Cloud Storage bucket); with a bucket, data_dir holds only temp files and state",
-       {"disk", "memory", "s3", "gcs"}},
+       "storage backend: disk (data_dir), memory (tests), s3 (an S3-compatible bucket), gcs (a "
+       "Google Cloud Storage bucket) or mongodb (GridFS and a collection of a MongoDB database); "
+       "with s3, gcs and mongodb, data_dir holds only temp files and this machine's state",
+       {"disk", "memory", "s3", "gcs", "mongodb"}},
       {"s3_endpoint", KeyType::string, "",
        "S3 endpoint URL, e.g. http://127.0.0.1:7070; default: AWS S3 of s3_region "
        "(https://s3.<region>.amazonaws.com)"},
@@ -102,6 +103,14 @@ const std::vector<KeySpec>& keys() {
        {},
        false,
        262144},
+      {"mongodb_uri", KeyType::string, "",
+       "MongoDB connection string (required with store = \"mongodb\"), e.g. "
+       "mongodb://user:password@db1:27017,db2:27017/?replicaSet=rs0&w=majority; credentials, TLS, "
+       "write and read concerns are its options (the credentials are redacted in logs)"},
+      {"mongodb_database", KeyType::string, "stoa", "MongoDB database of the store"},
+      {"mongodb_prefix", KeyType::string, "stoa",
+       "names of the store's collections: <prefix>.objects (one document per file) and the GridFS "
+       "bucket <prefix> (<prefix>.files, <prefix>.chunks)"},
       {"upstream", KeyType::string, "",
        "upstream proxies in GOPROXY syntax (',' falls through on 404/410, '|' on any error); "
        "\"direct\" (last) fetches what no proxy has from its version control with the go "

@@ -128,6 +128,24 @@ store::GcsOptions gcs_options(const RawConfig& cfg) {
   return o;
 }
 
+store::MongoOptions mongodb_options(const RawConfig& cfg) {
+  store::MongoOptions o;
+  o.uri = cfg.get("mongodb_uri");
+  if (o.uri.empty()) {
+    throw ConfigError(cfg.where("store") + ": store = \"mongodb\" needs mongodb_uri");
+  }
+  o.database = cfg.get("mongodb_database");
+  o.prefix = cfg.get("mongodb_prefix");
+  if (o.database.empty() || o.prefix.empty()) {
+    throw ConfigError(cfg.where(o.database.empty() ? "mongodb_database" : "mongodb_prefix") +
+                      ": must not be empty");
+  }
+  o.spool_dir = std::filesystem::path(cfg.get("data_dir")) / ".stoa-mongodb-spool";
+  o.connect_timeout = cfg.duration("connect_timeout");
+  o.stall_timeout = cfg.duration("stall_timeout");
+  return o;
+}
+
 // Who may read /metrics, /index and /catalog on the main listener: by default "authenticated"
 // when clients have credentials to authenticate with (derive_defaults() fills it in; this is
 // the same rule again for a configuration that did not go through it).
@@ -226,6 +244,8 @@ std::string_view to_string(StoreKind kind) {
       return "s3";
     case StoreKind::gcs:
       return "gcs";
+    case StoreKind::mongodb:
+      return "mongodb";
   }
   return "?";
 }
@@ -233,10 +253,11 @@ std::string_view to_string(StoreKind kind) {
 StoreConfig store_config(const RawConfig& cfg) {
   StoreConfig s;
   const std::string& kind = cfg.get("store");
-  s.kind = kind == "s3"       ? StoreKind::s3
-           : kind == "gcs"    ? StoreKind::gcs
-           : kind == "memory" ? StoreKind::memory
-                              : StoreKind::disk;
+  s.kind = kind == "s3"        ? StoreKind::s3
+           : kind == "gcs"     ? StoreKind::gcs
+           : kind == "mongodb" ? StoreKind::mongodb
+           : kind == "memory"  ? StoreKind::memory
+                               : StoreKind::disk;
   s.data_dir = cfg.get("data_dir");
   if (s.kind == StoreKind::disk) s.location = cfg.get("data_dir");
   if (s.kind == StoreKind::gcs) {
@@ -246,6 +267,12 @@ StoreConfig store_config(const RawConfig& cfg) {
                  " bucket " + s.gcs->bucket +
                  (s.gcs->prefix.empty() ? "" : " prefix " + s.gcs->prefix) + " (auth " +
                  cfg.get("gcs_auth") + ")";
+    return s;
+  }
+  if (s.kind == StoreKind::mongodb) {
+    s.mongodb = mongodb_options(cfg);
+    s.location = text::redact_credentials(s.mongodb->uri) + " database " + s.mongodb->database +
+                 " prefix " + s.mongodb->prefix;
     return s;
   }
   if (s.kind != StoreKind::s3) return s;
@@ -409,12 +436,12 @@ IndexConfig index_config(const RawConfig& cfg) {
   i.target = (std::filesystem::path(cfg.get("data_dir")) / ".stoa-state" / "index.sqlite").string();
   // An index file is one machine's: replicas sharing an object store would each publish only
   // what they stored themselves at /index and /catalog.
-  if (cfg.get("store") == "s3" || cfg.get("store") == "gcs") {
+  if (cfg.get("store") == "s3" || cfg.get("store") == "gcs" || cfg.get("store") == "mongodb") {
     if (cfg.get("lock") != "none") {
       throw ConfigError(cfg.where("index") +
                         ": index = sqlite keeps the index in a file on this machine, but lock = " +
                         cfg.get("lock") +
-                        " says replicas share the bucket, and each would list only what it "
+                        " says replicas share the store, and each would list only what it "
                         "stored itself: set index = postgres (one index for all) or none");
     }
     i.local_to_this_machine = true;

@@ -24,20 +24,22 @@
 #include "stoa/proxy/admin.hpp"
 #include "stoa/proxy/service.hpp"
 #include "stoa/store/gcs/gcs.hpp"
+#include "stoa/store/mongodb/mongodb.hpp"
 #include "stoa/store/s3/s3.hpp"
 
 namespace stoa::cli {
 
-enum class StoreKind { disk, memory, s3, gcs };
+enum class StoreKind { disk, memory, s3, gcs, mongodb };
 std::string_view to_string(StoreKind kind);
 
 struct StoreConfig {
   StoreKind kind = StoreKind::disk;
   std::filesystem::path data_dir;
-  std::optional<store::S3Options> s3;    // kind == s3
-  std::optional<store::GcsOptions> gcs;  // kind == gcs
-  std::chrono::seconds presign_ttl{0};   // kind == s3: answer zips with a presigned URL; 0: off
-  std::string location;                  // for the log: the directory or the bucket, no secrets
+  std::optional<store::S3Options> s3;           // kind == s3
+  std::optional<store::GcsOptions> gcs;         // kind == gcs
+  std::optional<store::MongoOptions> mongodb;   // kind == mongodb
+  std::chrono::seconds presign_ttl{0};          // kind == s3: answer zips with a presigned URL; 0: off
+  std::string location;  // for the log: the directory or the bucket, no secrets
 };
 
 struct UpstreamConfig {

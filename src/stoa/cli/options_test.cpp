@@ -128,6 +128,27 @@ TEST(Options, TypedValuesTable) {
          EXPECT_EQ(o.store.location, "http://127.0.0.1:7070 bucket b");
          EXPECT_EQ(o.server.threads, 3u);
        }},
+      {"mongodb: URI redacted in the location, spool and index on this machine",
+       {{"store", "mongodb"},
+        {"mongodb_uri", "mongodb://u:pw@db1:27017,db2:27017/?replicaSet=rs0"},
+        {"mongodb_prefix", "gomod"},
+        {"stall_timeout", "5s"}},
+       {},
+       [](const Options& o) {
+         ASSERT_TRUE(o.store.mongodb);
+         EXPECT_FALSE(o.store.s3);
+         EXPECT_EQ(o.store.kind, StoreKind::mongodb);
+         EXPECT_EQ(o.store.mongodb->uri, "mongodb://u:pw@db1:27017,db2:27017/?replicaSet=rs0");
+         EXPECT_EQ(o.store.mongodb->database, "stoa");
+         EXPECT_EQ(o.store.mongodb->prefix, "gomod");
+         EXPECT_EQ(o.store.mongodb->spool_dir, "data/.stoa-mongodb-spool");
+         EXPECT_EQ(o.store.mongodb->stall_timeout, std::chrono::seconds(5));
+         EXPECT_EQ(o.store.location,
+                   "mongodb://db1:27017,db2:27017/?replicaSet=rs0 database stoa prefix gomod");
+         EXPECT_TRUE(o.index.local_to_this_machine);
+         EXPECT_EQ(o.service.store_backend, "mongodb");
+         EXPECT_EQ(o.service.scratch_dir, "");
+       }},
       {"direct in the upstream list",
        {{"upstream", "http://127.0.0.1:9/a,direct"},
         {"direct_pass_env", " HTTPS_PROXY , NO_PROXY,"},
@@ -263,6 +284,10 @@ TEST(Options, ErrorsNameTheKeyAndItsSource) {
       {{},
        {{"STOA_STORE", "s3"}, {"STOA_S3_BUCKET", "b"}},
        "store (STOA_STORE): store = \"s3\" needs credentials"},
+      {{{"store", "mongodb"}}, {}, "store (--store): store = \"mongodb\" needs mongodb_uri"},
+      {{{"store", "mongodb"}, {"mongodb_uri", "mongodb://h/"}, {"mongodb_database", ""}},
+       {},
+       "mongodb_database (--mongodb-database): must not be empty"},
       {{{"upstream_redirect_allow", "10.0.0.1/8"}},
        {},
        "upstream_redirect_allow (--upstream-redirect-allow): not a network (CIDR, host bits "
