@@ -91,11 +91,12 @@ func TestWebPages(t *testing.T) {
 		"/m/example.com/web/pub": {"go get example.com/web/pub@v1.10.0", "pub.go", "go.mod",
 			"<b>retracted</b>: " + html.EscapeString(uiHostile)[:20], f.pub.Sum},
 		"/m/example.com/web/pub/%40v1.2.0": {"go get example.com/web/pub@v1.2.0"},
-		"/setup":                           {"export GOPROXY=&#39;" + s.URL + "&#39;", "GONOSUMDB=&#39;corp.example/web&#39;", "GOAUTH=netrc", "GitLab CI"},
-		"/status":                          {"cache hit ratio", "Requests by endpoint", "<svg"},
-		"/version":                         {`"version":`},
-		"/robots.txt":                      {"Disallow: /"},
-		"/-/style.css":                     {"prefers-color-scheme"},
+		"/setup": {"export GOPROXY=&#39;" + s.URL + "&#39;", "GONOSUMDB=&#39;corp.example/web&#39;", "GOAUTH=netrc", "GitLab CI",
+			"machine " + s.Addr + " login USER"}, // host:port, as the go command matches it
+		"/status":      {"cache hit ratio", "Requests by endpoint", "<svg"},
+		"/version":     {`"version":`},
+		"/robots.txt":  {"Disallow: /"},
+		"/-/style.css": {"prefers-color-scheme"},
 	}
 	for path, wants := range pages {
 		r := get(t, s.URL+path)

@@ -569,9 +569,8 @@ Response Site::setup() {
   if (const auto s = host.find("://"); s != std::string::npos) host = host.substr(s + 3);
   host = host.substr(0, host.find('/'));
   if (const auto at = host.rfind('@'); at != std::string::npos) host = host.substr(at + 1);
-  v.host =
-      host.substr(0, host.rfind(':') == std::string::npos || host.back() == ']' ? host.size()
-                                                                                : host.rfind(':'));
+  // The go command matches a netrc machine against host:port when the URL has a port.
+  v.host = host;
   v.sumdb = m_options.sumdb_name;
   v.vulndb = m_vulndb != nullptr;
   return page(200, setup_page(f, v));

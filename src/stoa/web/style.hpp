@@ -33,6 +33,7 @@ table{border-collapse:collapse;width:100%;margin:.4rem 0;display:block;overflow-
 th,td{text-align:left;padding:.3rem .6rem;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
 th{color:var(--mute);font-weight:600}
 tr.selected td{background:var(--code)}
+table.versions td:nth-child(-n+3),table.versions th{white-space:nowrap}
 .mark{display:inline-block;margin-right:.5rem;color:var(--warn)}
 .mark-vulnerable,.mark-deny{color:var(--bad)}
 .warn{color:var(--warn)}
