@@ -226,7 +226,7 @@ void Graph::build_listeners() {
   proxy::Handler handler = m_service->handler();
   if (m_options.ui.enabled) {
     build_site();
-    handler = m_site->wrap(std::move(handler));
+    handler = m_site->wrap(handler);
     ho.on_check = [this, check = std::move(ho.on_check)] {
       check();
       m_site->sample();

@@ -1,6 +1,7 @@
 #include "stoa/web/catalog.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 #include "stoa/module/semver.hpp"
 #include "stoa/text/ascii.hpp"
@@ -63,6 +64,40 @@ Catalog::Catalog(std::vector<index::Entry> entries, bool truncated)
   std::sort(m_by_time.begin(), m_by_time.end(), [this](std::size_t a, std::size_t b) {
     return m_entries[a].stored_ns > m_entries[b].stored_ns;
   });
+}
+
+const index::Entry* Catalog::newest() const {
+  const index::Entry* best = nullptr;
+  for (const auto& e : m_entries) {
+    if (best == nullptr || std::tie(e.stored_ns, e.module, e.version) >
+                               std::tie(best->stored_ns, best->module, best->version)) {
+      best = &e;
+    }
+  }
+  return best;
+}
+
+std::shared_ptr<const Catalog> Catalog::with(std::vector<index::Entry> more) const {
+  std::sort(more.begin(), more.end(), [](const index::Entry& a, const index::Entry& b) {
+    return std::tie(a.module, a.version) < std::tie(b.module, b.version);
+  });
+  std::vector<index::Entry> all;
+  all.reserve(m_entries.size() + more.size());
+  // Both sorted by (module, version): a merge, the newer entry winning on equal keys.
+  std::size_t j = 0;
+  for (const auto& e : m_entries) {
+    while (j < more.size() &&
+           std::tie(more[j].module, more[j].version) < std::tie(e.module, e.version)) {
+      all.push_back(std::move(more[j++]));
+    }
+    if (j < more.size() && more[j].module == e.module && more[j].version == e.version) {
+      all.push_back(std::move(more[j++]));
+    } else {
+      all.push_back(e);
+    }
+  }
+  while (j < more.size()) all.push_back(std::move(more[j++]));
+  return std::make_shared<const Catalog>(std::move(all), m_truncated);
 }
 
 std::vector<const index::Entry*> Catalog::versions(std::string_view module) const {

@@ -57,6 +57,12 @@ class Catalog {
   SearchPage search(std::string_view query, std::size_t page, std::size_t per_page,
                     const Visible& visible) const;
 
+  // The last entry in the index's feed order (stored_ns, module, version): where
+  // Index::since() resumes to find what was recorded after this catalog. nullptr when empty.
+  const index::Entry* newest() const;
+  // This catalog with `more` added; an entry for a module and version already here replaces it.
+  std::shared_ptr<const Catalog> with(std::vector<index::Entry> more) const;
+
   std::size_t version_count() const { return m_entries.size(); }
   std::int64_t total_bytes() const { return m_bytes; }
   bool truncated() const { return m_truncated; }

@@ -108,5 +108,22 @@ TEST(Catalog, LoadsTheIndexInBatches) {
   EXPECT_TRUE(cut->truncated());
 }
 
+TEST(Catalog, MergesNewerEntries) {
+  const Catalog c = sample();
+  const index::Entry* last = c.newest();
+  ASSERT_NE(last, nullptr);
+  EXPECT_EQ(last->module, "example.com/b");  // stored_ns 6
+  index::Entry completed = entry("example.com/a", "v0.1.0", 1, 7777);
+  const auto merged = c.with(
+      {entry("example.com/aa", "v1.0.0", 9), completed, entry("zzz.example/z", "v0.0.1", 8)});
+  EXPECT_EQ(merged->version_count(), 8u);
+  EXPECT_EQ(merged->modules().size(), 6u);
+  EXPECT_EQ(merged->newest()->module, "example.com/aa");
+  ASSERT_EQ(merged->versions("example.com/a").size(), 1u);
+  EXPECT_EQ(merged->versions("example.com/a")[0]->zip_size, 7777);
+  EXPECT_EQ(merged->search("example.com/aa", 0, 10, everyone).total, 1u);
+  EXPECT_EQ(Catalog({}).newest(), nullptr);
+}
+
 }  // namespace
 }  // namespace stoa::web

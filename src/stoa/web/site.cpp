@@ -144,9 +144,8 @@ bool in_range(const vulndb::Range& r, std::string_view version) {
     using Kind = vulndb::Event::Kind;
     if (e.kind == Kind::introduced && (v.empty() || module::semver::compare(version, v) >= 0)) {
       affected = true;
-    } else if (e.kind == Kind::fixed && module::semver::compare(version, v) >= 0) {
-      affected = false;
-    } else if (e.kind == Kind::last_affected && module::semver::compare(version, v) > 0) {
+    } else if ((e.kind == Kind::fixed && module::semver::compare(version, v) >= 0) ||
+               (e.kind == Kind::last_affected && module::semver::compare(version, v) > 0)) {
       affected = false;
     }
   }
@@ -282,7 +281,7 @@ void Site::handle(const proxy::HttpRequest& req, Done done) {
   }
 }
 
-proxy::Handler Site::wrap(proxy::Handler inner) {
+proxy::Handler Site::wrap(const proxy::Handler& inner) {
   proxy::Handler h;
   h.respond_now = [this, inner_now = inner.respond_now](const proxy::HttpRequest& req) {
     if (owns(req.target)) return respond_now(req);
@@ -321,13 +320,29 @@ std::shared_ptr<const Catalog> Site::catalog() {
     if (m_catalog && now - m_catalog_at < m_options.catalog_ttl) return m_catalog;
   }
   const std::lock_guard loading(m_loading);
+  std::shared_ptr<const Catalog> held;
+  bool whole = false;
   {
     const std::lock_guard lock(m_mu);
     if (m_catalog && now - m_catalog_at < m_options.catalog_ttl) return m_catalog;
+    held = m_catalog;
+    whole = !held || now - m_catalog_full_at >= m_options.catalog_reload;
   }
+  constexpr std::size_t k_merge_max = 10'000;  // more new versions than this: read it all
   std::shared_ptr<const Catalog> fresh;
   try {
-    fresh = Catalog::load(*m_index);
+    if (!whole) {
+      const index::Entry* last = held->newest();
+      auto more = last == nullptr
+                      ? m_index->since(0, "", "", k_merge_max)
+                      : m_index->since(last->stored_ns, last->module, last->version, k_merge_max);
+      if (more.size() >= k_merge_max) {
+        whole = true;
+      } else {
+        fresh = more.empty() ? held : held->with(std::move(more));
+      }
+    }
+    if (whole) fresh = Catalog::load(*m_index);
   } catch (const std::exception& e) {
     m_log->error("ui: cannot read the index: {}", e.what());
     const std::lock_guard lock(m_mu);
@@ -336,6 +351,7 @@ std::shared_ptr<const Catalog> Site::catalog() {
   const std::lock_guard lock(m_mu);
   m_catalog = fresh;
   m_catalog_at = std::chrono::steady_clock::now();
+  if (whole) m_catalog_full_at = m_catalog_at;
   return fresh;
 }
 

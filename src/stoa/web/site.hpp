@@ -20,10 +20,13 @@
 //
 // Never on the serving threads: pages are rendered on a pool of their own (`pool`, bounded; a
 // full queue answers 503 at once), the stylesheet, /version and /robots.txt are constants.
-// Searches read an in-memory catalog of the index (catalog.hpp), reloaded at most every
-// `catalog_ttl` on that pool; only a module page reads the store (its list, .info, .mod files and
-// the selected zip's central directory). Every answer carries the security headers (a CSP that
-// allows no script, nosniff, frame denial, no referrer) and Cache-Control no-store.
+// Searches read an in-memory catalog of the index (catalog.hpp): at most every `catalog_ttl`
+// the versions recorded since are read from the index and merged in (one indexed query when
+// there are none), and the whole index is read again at most every `catalog_reload` (to see
+// versions completed with hashes or sizes later), on that pool; only a module page reads the store
+// (its list, .info, .mod files and the selected zip's central directory). Every answer carries the
+// security headers (a CSP that allows no script, nosniff, frame denial, no referrer) and
+// Cache-Control no-store.
 //
 // Thread-safe.
 
@@ -69,6 +72,7 @@ struct SiteOptions {
   std::string data_dir;       // for the store's free space ("" when not a disk store)
   std::string lock;           // the lock service ("none", "redis", "postgres")
   std::chrono::seconds catalog_ttl{10};
+  std::chrono::seconds catalog_reload{600};
   // The last warnings and errors logged, newest last (null: none kept).
   std::function<std::vector<std::string>()> last_errors;
 };
@@ -95,7 +99,7 @@ class Site {
   void handle(const proxy::HttpRequest& req, Done done);
 
   // A handler answering the UI's targets here and the rest with `inner`.
-  proxy::Handler wrap(proxy::Handler inner);
+  proxy::Handler wrap(const proxy::Handler& inner);
 
   // Records a point of the status charts' history; cheap, hands the work to the pool. Call it
   // on a timer.
@@ -130,10 +134,11 @@ class Site {
   std::string m_ui;  // path prefix + ui_path, without a trailing '/' ("" for the root)
 
   mutable std::mutex m_mu;
-  std::string m_listen_url;                  // under m_mu
-  std::shared_ptr<const Catalog> m_catalog;  // under m_mu
-  std::chrono::steady_clock::time_point m_catalog_at;
-  std::mutex m_loading;  // one catalog load at a time
+  std::string m_listen_url;                                 // under m_mu
+  std::shared_ptr<const Catalog> m_catalog;                 // under m_mu
+  std::chrono::steady_clock::time_point m_catalog_at;       // last looked for new entries
+  std::chrono::steady_clock::time_point m_catalog_full_at;  // last read whole
+  std::mutex m_loading;                                     // one catalog load at a time
   History m_history;
 };
 

@@ -240,6 +240,21 @@ TEST_F(SiteTest, SearchPagesAndEscapes) {
   EXPECT_LT(r.body.size(), 20'000u);
 }
 
+TEST_F(SiteTest, SearchSeesVersionsRecordedLater) {
+  SiteOptions o;
+  o.catalog_ttl = std::chrono::seconds(0);  // look for new entries at every page
+  Site site(o, *m_store, m_index.get(), nullptr, nullptr, nullptr, m_registry, m_pool,
+            std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()));
+  proxy::HttpRequest req;
+  req.method = "GET";
+  req.target = "/search?q=late";
+  add("example.com/early", "v1.0.0");
+  EXPECT_NE(site.render(req).body.find("0 modules"), std::string::npos);
+  add("example.com/late", "v1.0.0");
+  add("example.com/later", "v1.0.0");
+  EXPECT_NE(site.render(req).body.find("2 modules"), std::string::npos);
+}
+
 TEST_F(SiteTest, SetupUsesTheExternalUrlAndPrivatePatterns) {
   const auto r = get("/setup");
   EXPECT_NE(r.body.find("go env -w GOPROXY=https://proxy.example.com"), std::string::npos);
