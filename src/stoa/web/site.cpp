@@ -20,6 +20,7 @@
 #include "stoa/web/pages.hpp"
 #include "stoa/web/retract.hpp"
 #include "stoa/web/style.hpp"
+#include "stoa/web/vulns.hpp"
 
 namespace stoa::web {
 namespace {
@@ -133,41 +134,6 @@ std::vector<ZipFile> zip_files(store::Object& obj, bool& truncated, std::string&
     out.push_back({e.name, e.size});
   }
   return out;
-}
-
-// Whether an OSV SEMVER range covers `version` (events in order: introduced opens, fixed and
-// last_affected close).
-bool in_range(const vulndb::Range& r, std::string_view version) {
-  bool affected = false;
-  for (const auto& e : r.events) {
-    const std::string v = e.version == "0" ? std::string() : "v" + e.version;
-    using Kind = vulndb::Event::Kind;
-    if (e.kind == Kind::introduced && (v.empty() || module::semver::compare(version, v) >= 0)) {
-      affected = true;
-    } else if ((e.kind == Kind::fixed && module::semver::compare(version, v) >= 0) ||
-               (e.kind == Kind::last_affected && module::semver::compare(version, v) > 0)) {
-      affected = false;
-    }
-  }
-  return affected;
-}
-
-std::string describe_ranges(const vulndb::Affected& a) {
-  std::string out;
-  for (const auto& r : a.ranges) {
-    for (const auto& e : r.events) {
-      using Kind = vulndb::Event::Kind;
-      const char* word = e.kind == Kind::introduced      ? "introduced in "
-                         : e.kind == Kind::fixed         ? "fixed in "
-                         : e.kind == Kind::last_affected ? "last affected "
-                                                         : "up to ";
-      if (e.kind == Kind::introduced && e.version == "0") continue;
-      if (!out.empty()) out += ", ";
-      out += word;
-      out += "v" + e.version;
-    }
-  }
-  return out.empty() ? "all versions" : out;
 }
 
 }  // namespace
@@ -517,7 +483,7 @@ Response Site::module(const Who& w, std::string_view rest) {
     for (const auto& e : vdb->entries()) {
       for (const auto& a : e.affected) {
         if (a.name != path) continue;
-        v.vulns.push_back({e.id, e.aliases, describe_ranges(a)});
+        v.vulns.push_back({e.id, e.aliases, describe(a)});
         affecting.push_back(&a);
       }
     }
@@ -536,7 +502,7 @@ Response Site::module(const Who& w, std::string_view rest) {
     std::string ids;
     for (std::size_t i = 0; i < affecting.size(); ++i) {
       for (const auto& range : affecting[i]->ranges) {
-        if (range.type == "SEMVER" && in_range(range, r.entry.version)) {
+        if (range.type == "SEMVER" && affects(range, r.entry.version)) {
           if (!ids.empty()) ids += ", ";
           ids += v.vulns[i].id;
           break;
