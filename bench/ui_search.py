@@ -14,7 +14,9 @@ reads the stoa process's CPU time (utime + stime, /proc/<pid>/stat) before and a
   search-none   GET /search?q=nothing-matches-this   (a full pass, no result)
   home          GET /                                (totals and recent additions)
 
-Prints CPU microseconds per request and the ratio to `info`. The catalog is reloaded from the
+Prints CPU microseconds per request and the ratio to `info`. Then the protocol beside the pages:
+the .info requests' wall-clock latency (median, 99th percentile) alone, and again while two
+other connections load the home page and searches without pause. The catalog is reloaded from the
 index at most every 10 s, so a batch longer than that includes a reload (amortized over the
 requests of those 10 s; the reload's own cost is printed too). Run it on an idle machine: the
 ratio is what it measures, not a wall-clock time.
@@ -29,6 +31,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -71,6 +74,16 @@ def batch(conn, path, n, pid):
         if r.status != 200:
             sys.exit(f"GET {path}: {r.status} {body[:200]!r}")
     return (cpu_seconds(pid) - before) / n, (time.monotonic() - start) / n
+
+
+def latencies(conn, path, n):
+    out = []
+    for _ in range(n):
+        start = time.monotonic()
+        conn.request("GET", path)
+        conn.getresponse().read()
+        out.append(time.monotonic() - start)
+    return sorted(out)
 
 
 def main():
@@ -124,6 +137,27 @@ def main():
             base = base or cpu
             print(f"{name:14} {cpu * 1e6:9.0f} us CPU/request  {wall * 1e6:9.0f} us wall  "
                   f"ratio to info {cpu / base if base else float('nan'):8.1f}")
+        alone = latencies(conn, kinds[0][1], a.requests * 5)
+        stop = threading.Event()
+
+        def browse(path):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            while not stop.is_set():
+                c.request("GET", path)
+                c.getresponse().read()
+
+        browsers = [threading.Thread(target=browse, args=(p,)) for p in ("/", "/search?q=m1")]
+        for b in browsers:
+            b.start()
+        try:
+            busy = latencies(conn, kinds[0][1], a.requests * 5)
+        finally:
+            stop.set()
+            for b in browsers:
+                b.join()
+        for name, lat in (("info alone", alone), ("info, pages loading", busy)):
+            print(f"{name:20} median {lat[len(lat) // 2] * 1e6:7.0f} us  "
+                  f"p99 {lat[len(lat) * 99 // 100] * 1e6:7.0f} us")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
