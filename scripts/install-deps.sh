@@ -20,7 +20,9 @@ build_pkgs=(
 # nginx: the caching reverse proxy the shared-cache e2e test puts in front of stoa; openssh-server:
 # the sshd the git-over-ssh e2e test starts on loopback (both started by the tests, never the
 # system services).
-test_pkgs=( clang-format clang-tidy-14 curl python3 systemd redis-server postgresql mercurial subversion fossil brz nginx openssh-server )
+# chromium: the headless browser the web pages' e2e test (tests/e2e/ui_browser_test.go) drives
+# through chromedp.
+test_pkgs=( clang-format clang-tidy-14 curl python3 systemd redis-server postgresql mercurial subversion fossil brz nginx openssh-server chromium )
 # The fuzz preset: Debian's clang, its libFuzzer/sanitizer runtimes, llvm-symbolizer for readable
 # stacks (llvm-14 ships /usr/lib/llvm-14/bin/llvm-symbolizer), python3 for fuzz/make_corpus.py.
 fuzz_pkgs=( clang-14 libclang-rt-14-dev llvm-14 python3 )

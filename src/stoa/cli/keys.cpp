@@ -302,6 +302,16 @@ const std::vector<KeySpec>& keys() {
       {"path_prefix", KeyType::string, "",
        "serve the proxy under this path (e.g. /goproxy: GOPROXY=https://host/goproxy); "
        "/healthz and /readyz stay at the root"},
+      {"ui", KeyType::boolean, "false",
+       "serve web pages for people (home, search, module pages, client setup, status) at "
+       "ui_path, and /version and /robots.txt; they list to each visitor what the protocol would "
+       "serve it"},
+      {"ui_path", KeyType::string, "/",
+       "where the web pages live under path_prefix, e.g. / or /ui (module requests never clash: "
+       "they name /@v/ or /@latest)"},
+      {"external_url", KeyType::string, "",
+       "the proxy's URL as clients reach it (scheme and host, e.g. https://proxy.example.com, "
+       "behind a load balancer); the setup page adds path_prefix; default: the listen address"},
   };
   return table;
 }

@@ -7,6 +7,7 @@
 
 #include "stoa/direct/gocmd.hpp"
 #include "stoa/fetch/address.hpp"
+#include "stoa/html/html.hpp"
 #include "stoa/text/ascii.hpp"
 #include "stoa/text/redact.hpp"
 
@@ -449,6 +450,35 @@ IndexConfig index_config(const RawConfig& cfg) {
   return i;
 }
 
+UiConfig ui_config(const RawConfig& cfg) {
+  UiConfig u;
+  u.enabled = cfg.boolean("ui");
+  std::string path = cfg.get("ui_path");
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  if (!html::Url::local(path) || path.find('%') != std::string::npos) {
+    throw ConfigError(cfg.where("ui_path") +
+                      ": must be a path such as / or /ui (letters, digits, " +
+                      "'-', '.', '_', '~' and '/')");
+  }
+  // The protocol's own paths stay the protocol's.
+  for (const std::string_view taken : {"/metrics", "/index", "/catalog", "/sumdb", "/vulndb",
+                                       "/healthz", "/readyz", "/_stoa", "/cooldown", "/admin"}) {
+    if (path == taken || path.starts_with(std::string(taken) + "/")) {
+      throw ConfigError(cfg.where("ui_path") + ": " + path + " is one of stoa's own paths");
+    }
+  }
+  u.path = path;
+  std::string url = cfg.get("external_url");
+  while (url.ends_with('/')) url.pop_back();
+  if (!url.empty() && !html::Url::external(url)) {
+    throw ConfigError(cfg.where("external_url") +
+                      ": must be an http:// or https:// URL with a host, e.g. "
+                      "https://proxy.example.com");
+  }
+  u.external_url = url;
+  return u;
+}
+
 Options resolve_options(const RawConfig& cfg, const KnownKeys& known) {
   Options o;
   o.upstream = upstream_config(cfg);
@@ -468,6 +498,7 @@ Options resolve_options(const RawConfig& cfg, const KnownKeys& known) {
   o.clean_scratch = o.store.kind == StoreKind::disk;
   o.server = server_options(cfg);
   o.admin = admin_config(cfg, o);
+  o.ui = ui_config(cfg);
   o.vulndb_dir = cfg.get("vulndb_dir");
   o.vulndb_source = cfg.get("vulndb_source");
   while (o.vulndb_source.ends_with('/')) o.vulndb_source.pop_back();

@@ -107,6 +107,13 @@ struct LogConfig {
   bool access_log = true;
 };
 
+// The web pages (web/site.hpp).
+struct UiConfig {
+  bool enabled = false;
+  std::string path = "/";    // checked: "/" or "/<segments>" without a trailing '/'
+  std::string external_url;  // checked: http(s)://host[...], no trailing '/'; "" for none
+};
+
 struct AdminConfig {
   http::ServerOptions server;  // request_ids and tracer are the wiring's
   proxy::AdminOptions admin;
@@ -132,6 +139,7 @@ struct Options {
   bool clean_scratch = false;     // remove passthrough leftovers at start (disk store)
   http::ServerOptions server;
   std::optional<AdminConfig> admin;  // admin_listen set
+  UiConfig ui;
   std::filesystem::path vulndb_dir;  // the vulnerability database's repository (vulndb/)
   std::string vulndb_source;         // "" for no sync
   std::chrono::milliseconds vulndb_sync_interval{3'600'000};
@@ -148,6 +156,7 @@ DirectConfig direct_config(const RawConfig& cfg, const fetch::ProxyList& upstrea
 policy::PolicyFiles policy_files(const RawConfig& cfg);
 LockConfig lock_config(const RawConfig& cfg);
 IndexConfig index_config(const RawConfig& cfg);
+UiConfig ui_config(const RawConfig& cfg);
 
 // Everything, in the order `serve` used to read it (so the first error reported is the same).
 // `known`: the checksum database keys the go command knows.

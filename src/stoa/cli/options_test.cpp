@@ -344,5 +344,25 @@ TEST(Options, PartsStandAlone) {
   EXPECT_THROW(lock_config(cfg), ConfigError);
 }
 
+TEST(Options, WebPages) {
+  const Options off = resolve({});
+  EXPECT_FALSE(off.ui.enabled);
+  EXPECT_EQ(off.ui.path, "/");
+  EXPECT_EQ(off.ui.external_url, "");
+  const Options on = resolve(
+      {{"ui", "true"}, {"ui_path", "/ui/"}, {"external_url", "https://proxy.example.com/"}});
+  EXPECT_TRUE(on.ui.enabled);
+  EXPECT_EQ(on.ui.path, "/ui");
+  EXPECT_EQ(on.ui.external_url, "https://proxy.example.com");
+  for (const char* bad : {"ui", "//evil.example", "/a b", "/a%20b", "/metrics", "/sumdb/x",
+                          "/vulndb", "/_stoa", "/cooldown"}) {
+    EXPECT_THROW(resolve({{"ui_path", bad}}), ConfigError) << bad;
+  }
+  for (const char* bad : {"javascript:alert(1)", "proxy.example.com", "//proxy.example.com",
+                          "ftp://proxy.example.com", "https://a\"b"}) {
+    EXPECT_THROW(resolve({{"external_url", bad}}), ConfigError) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace stoa::cli
