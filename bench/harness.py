@@ -553,6 +553,41 @@ class FakeGcs:
         self.run.stop(self.proc)
 
 
+class FerretDB:
+    """A MongoDB-wire-compatible server (FerretDB 1.x over SQLite) for store = "mongodb"."""
+
+    def __init__(self, run, cpu, name="ferretdb"):
+        self.run = run
+        self.port = free_port()
+        d = run.tmp / name
+        (d / "sqlite").mkdir(parents=True, exist_ok=True)
+        (d / "state").mkdir(parents=True, exist_ok=True)
+        binary = shutil.which("ferretdb") or "/usr/local/bin/ferretdb"
+        self.proc = run.start([binary, f"--listen-addr=127.0.0.1:{self.port}", "--handler=sqlite",
+                               f"--sqlite-url=file:{d / 'sqlite'}/", f"--state-dir={d / 'state'}",
+                               "--telemetry=disable", "--debug-addr=-", "--log-level=error"],
+                              cpu, name)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise HarnessError(f"ferretdb exited with {self.proc.returncode}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.01)
+        raise HarnessError("ferretdb did not start")
+
+    def stoa_args(self):
+        return ["--store", "mongodb", "--mongodb-uri", f"mongodb://127.0.0.1:{self.port}/"]
+
+    def pids(self):
+        return [self.proc.pid]
+
+    def stop(self):
+        self.run.stop(self.proc)
+
+
 class Upsim:
     """The upstream simulator (stoabench upsim)."""
 

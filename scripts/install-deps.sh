@@ -10,6 +10,7 @@ build_pkgs=(
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
   libhiredis-dev libpq-dev libsqlite3-dev
+  libmongoc-dev
 )
 # redis-server and postgresql: the cross-replica lock and index tests start their own instances
 # on loopback (never the system services). The direct-fetch e2e tests serve real repositories of
@@ -19,7 +20,9 @@ build_pkgs=(
 # nginx: the caching reverse proxy the shared-cache e2e test puts in front of stoa; openssh-server:
 # the sshd the git-over-ssh e2e test starts on loopback (both started by the tests, never the
 # system services).
-test_pkgs=( clang-format clang-tidy-14 curl python3 systemd redis-server postgresql mercurial subversion fossil brz nginx openssh-server )
+# chromium: the headless browser the web pages' e2e test (tests/e2e/ui_browser_test.go) drives
+# through chromedp.
+test_pkgs=( clang-format clang-tidy-14 curl python3 systemd redis-server postgresql mercurial subversion fossil brz nginx openssh-server chromium )
 # The fuzz preset: Debian's clang, its libFuzzer/sanitizer runtimes, llvm-symbolizer for readable
 # stacks (llvm-14 ships /usr/lib/llvm-14/bin/llvm-symbolizer), python3 for fuzz/make_corpus.py.
 fuzz_pkgs=( clang-14 libclang-rt-14-dev llvm-14 python3 )
@@ -64,6 +67,8 @@ fi
 #   - govulncheck (cmd/govulncheck of golang.org/x/vuln), run against stoa's /vulndb/ mirror;
 #   - fake-gcs-server (its main package is the module root), the Google Cloud Storage emulator of
 #     the GCS store tests (src/stoa/store/testing/gcs_server.cpp) and of the gcs e2e tests.
+#   - ferretdb (cmd/ferretdb of github.com/FerretDB/FerretDB, v1: its SQLite backend needs no other
+#     server), the MongoDB-wire-compatible server of the MongoDB store tests and e2e tests.
 # Each is skipped when that exact version is already there (`go version -m` names the module a
 # binary was built from on its "mod" line). Not with `go install m@version`: that reads the
 # module's version list for its deprecation notice and fails when the registry does not serve the
@@ -72,6 +77,7 @@ versitygw_version=v1.8.0
 goproxy_version=v0.26.1
 govulncheck_version=v1.9.0
 fake_gcs_server_version=v1.56.1
+ferretdb_version=v1.24.0
 # The real vulnerability database's OSV files (data/osv of this module), which the e2e tests
 # build a database from: downloaded into the module cache, where the tests read it offline.
 vulndb_data_version=v0.0.0-20261105234957-e22db6528018
@@ -99,6 +105,33 @@ build_go_tool() {
   rm -rf "$tmp_mod"
 }
 
+# build_ferretdb VERSION: build_go_tool for FerretDB 1.x, which reads its own version from
+# build/version/version.txt, a file its release process generates and its module zip lacks (the
+# binary panics at start without it): built from a copy of the module with that file written, put
+# in place by a replace directive, so that `go version -m` still names the module at VERSION.
+build_ferretdb() {
+  local version=$1 module=github.com/FerretDB/FerretDB have sudo="" tmp_mod
+  have=$("$go_bin" version -m /usr/local/bin/ferretdb 2>/dev/null |
+    awk -v m="$module" '$1 == "mod" && $2 == m { print $3 }' || true)
+  # A binary of that version built without the file does not run: rebuilt.
+  [ "$have" != "$version" ] || ! /usr/local/bin/ferretdb --version >/dev/null 2>&1 || return 0
+  echo "install-deps: building ferretdb $version into /usr/local/bin"
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  tmp_mod=$(mktemp -d)
+  (
+    cd "$tmp_mod"
+    export GOTOOLCHAIN=local GOFLAGS=-mod=mod GOWORK=off
+    src=$("$go_bin" mod download -json "$module@$version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+    cp -r "$src" src && chmod -R u+w src
+    echo "$version" >src/build/version/version.txt
+    "$go_bin" mod init stoa-install-ferretdb >/dev/null 2>&1
+    "$go_bin" mod edit -require="$module@$version" -replace="$module@$version=./src"
+    "$go_bin" build -trimpath -o ferretdb "$module/cmd/ferretdb"
+  )
+  $sudo install -m 0755 "$tmp_mod/ferretdb" /usr/local/bin/ferretdb
+  rm -rf "$tmp_mod"
+}
+
 if $want_go_tools; then
   go_bin=$(command -v go || echo /usr/local/go/bin/go)
   build_go_tool versitygw github.com/versity/versitygw "$versitygw_version" \
@@ -109,6 +142,7 @@ if $want_go_tools; then
     golang.org/x/vuln/cmd/govulncheck
   build_go_tool fake-gcs-server github.com/fsouza/fake-gcs-server "$fake_gcs_server_version" \
     github.com/fsouza/fake-gcs-server
+  build_ferretdb "$ferretdb_version"
   GOTOOLCHAIN=local GOFLAGS=-mod=mod "$go_bin" mod download \
     "golang.org/x/vulndb@$vulndb_data_version" >/dev/null
 fi

@@ -7,6 +7,7 @@
 #include "stoa/store/disk.hpp"
 #include "stoa/store/gcs/gcs.hpp"
 #include "stoa/store/memory.hpp"
+#include "stoa/store/mongodb/mongodb.hpp"
 #include "stoa/store/s3/s3.hpp"
 
 namespace stoa::cli {
@@ -24,6 +25,8 @@ std::unique_ptr<store::Store> make_store(const StoreConfig& store) {
       return store::make_azure_store(*store.azure);
     case StoreKind::gcs:
       return store::make_gcs_store(*store.gcs);
+    case StoreKind::mongodb:
+      return store::make_mongodb_store(*store.mongodb);
     case StoreKind::memory: {
       const auto staging =
           std::filesystem::temp_directory_path() / ("stoa-" + random_instance_id());

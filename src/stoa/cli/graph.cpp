@@ -1,5 +1,6 @@
 #include "stoa/cli/graph.hpp"
 
+#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
@@ -135,11 +136,12 @@ Graph::Graph(Options options, Loggers logs)
                 o.service.lock_wait.count());
   }
   if (o.index.local_to_this_machine) {
+    const bool bucket = o.store.kind != StoreKind::mongodb;
     m_log->warn(
         "index = sqlite with store = {}: the index is a file of this machine ({}); replicas "
-        "sharing the object store need index = postgres. `stoa index rebuild` fills it from the "
-        "object store",
-        to_string(o.store.kind), o.index.target);
+        "sharing the {} need index = postgres. `stoa index rebuild` fills it from the {}",
+        to_string(o.store.kind), o.index.target, bucket ? "bucket" : "database",
+        bucket ? "bucket" : "database");
   }
   m_index = make_index(o.index);
   build_service();
@@ -223,9 +225,24 @@ void Graph::build_listeners() {
     if (m_vulndb && m_vulndb->stale()) (void)m_pool->try_submit([this] { refresh_vulndb(false); });
     maybe_sync_vulndb();
   };
+  proxy::Handler handler = m_service->handler();
+  if (m_options.ui.enabled) {
+    build_site();
+    handler = m_site->wrap(handler);
+    ho.on_check = [this, check = std::move(ho.on_check)] {
+      check();
+      m_site->sample();
+    };
+  }
   m_server =
-      std::make_unique<http::Server>(ho, m_service->handler(), m_log, m_logs.access, m_registry);
+      std::make_unique<http::Server>(ho, std::move(handler), m_log, m_logs.access, m_registry);
   m_address = m_server->bind();
+  if (m_site) {
+    const bool tls = !m_options.server.tls_cert.empty();
+    m_site->set_listen_url(m_address.starts_with("unix:")
+                               ? "http://localhost"
+                               : (tls ? "https://" : "http://") + m_address);
+  }
   if (!m_options.admin) return;
   m_admin = std::make_unique<proxy::Admin>(m_options.admin->admin, *m_service);
   http::ServerOptions ao = m_options.admin->server;
@@ -236,6 +253,33 @@ void Graph::build_listeners() {
   const std::string admin_addr = m_admin_server->bind();
   m_log->info("admin listener on {}{}", admin_addr.starts_with("unix:") ? "http over " : "http://",
               admin_addr);
+}
+
+void Graph::build_site() {
+  const Options& o = m_options;
+  web::SiteOptions so;
+  so.path_prefix = o.server.path_prefix == "/" ? "" : o.server.path_prefix;
+  while (so.path_prefix.ends_with('/')) so.path_prefix.pop_back();
+  so.ui_path = o.ui.path;
+  so.external_url = o.ui.external_url;
+  so.version = STOA_VERSION;
+  so.private_globs = o.checksum.not_verified;
+  if (o.checksum.db) so.sumdb_name = o.checksum.db->name;
+  so.upstream = o.upstream.display;
+  if (o.store.kind == StoreKind::disk) so.data_dir = o.store.data_dir.string();
+  so.lock = o.lock.kind == LockKind::redis      ? "redis"
+            : o.lock.kind == LockKind::postgres ? "postgres"
+                                                : "none";
+  // The last warnings and errors, for the status page (credentials are redacted in every log
+  // message already).
+  auto ring = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(20);
+  ring->set_level(spdlog::level::warn);
+  m_log->sinks().push_back(ring);
+  so.last_errors = [ring] { return ring->last_formatted(); };
+  m_ui_pool = std::make_unique<fetch::WorkerPool>(1, 64);
+  m_site = std::make_unique<web::Site>(so, *m_core.store, m_index.get(), m_policy.get(),
+                                       m_version_filter.get(), m_vulndb.get(), m_registry,
+                                       *m_ui_pool, m_log);
 }
 
 void Graph::start() {
@@ -336,7 +380,8 @@ void Graph::shutdown() {
     s->stop();
     s->wait();
   }
-  m_auth_pool->shutdown();  // its tasks may still queue fetches
+  if (m_ui_pool) m_ui_pool->shutdown();  // pages being rendered read the store and index
+  m_auth_pool->shutdown();               // its tasks may still queue fetches
   m_pool->shutdown();
   if (m_direct) m_direct->pool->shutdown();
   m_tracer->shutdown(std::chrono::steady_clock::now() + std::chrono::seconds(2));

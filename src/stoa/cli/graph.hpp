@@ -30,6 +30,7 @@
 #include "stoa/trace/tracer.hpp"
 #include "stoa/vulndb/mirror.hpp"
 #include "stoa/vulndb/sync.hpp"
+#include "stoa/web/site.hpp"
 
 namespace stoa::cli {
 
@@ -66,6 +67,7 @@ class Graph {
  private:
   void build_service();
   void build_listeners();
+  void build_site();
   void reload_policy(bool only_if_changed);
   // Loads the vulnerability database's snapshot when its repository switched to another one
   // (`stoa vulndb import`); a failure keeps the one served and is logged.
@@ -96,6 +98,10 @@ class Graph {
   std::unique_ptr<proxy::FirstSeen> m_first_seen;  // over m_index
   std::string m_instance_id;
   std::unique_ptr<proxy::Service> m_service;
+  // The web pages (ui = true): rendered on a pool of their own, never on the serving threads
+  // nor on the fetch workers.
+  std::unique_ptr<fetch::WorkerPool> m_ui_pool;
+  std::unique_ptr<web::Site> m_site;
   std::unique_ptr<http::Server> m_server;
   std::string m_address;
   // The admin listener's own request metrics go to a registry nobody renders, so the main

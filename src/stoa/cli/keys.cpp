@@ -20,9 +20,10 @@ const std::vector<KeySpec>& keys() {
        KeyType::choice,
        "disk",
        "storage backend: disk (data_dir), memory (tests), s3 (an S3-compatible bucket), gcs (a "
-       "Google Cloud Storage bucket) or azure (an Azure Blob Storage container); with a bucket "
-       "or a container, data_dir holds only temp files and state",
-       {"disk", "memory", "s3", "gcs", "azure"}},
+       "Google Cloud Storage bucket), azure (an Azure Blob Storage container) or mongodb (GridFS "
+       "and a collection of a MongoDB database); with s3, gcs, azure and mongodb, data_dir holds "
+       "only temp files and this machine's state",
+       {"disk", "memory", "s3", "gcs", "azure", "mongodb"}},
       {"s3_endpoint", KeyType::string, "",
        "S3 endpoint URL, e.g. http://127.0.0.1:7070; default: AWS S3 of s3_region "
        "(https://s3.<region>.amazonaws.com)"},
@@ -150,6 +151,14 @@ const std::vector<KeySpec>& keys() {
        {},
        false,
        1048576},
+      {"mongodb_uri", KeyType::string, "",
+       "MongoDB connection string (required with store = \"mongodb\"), e.g. "
+       "mongodb://user:password@db1:27017,db2:27017/?replicaSet=rs0&w=majority; credentials, TLS, "
+       "write and read concerns are its options (the credentials are redacted in logs)"},
+      {"mongodb_database", KeyType::string, "stoa", "MongoDB database of the store"},
+      {"mongodb_prefix", KeyType::string, "stoa",
+       "names of the store's collections: <prefix>.objects (one document per file) and the GridFS "
+       "bucket <prefix> (<prefix>.files, <prefix>.chunks)"},
       {"upstream", KeyType::string, "",
        "upstream proxies in GOPROXY syntax (',' falls through on 404/410, '|' on any error); "
        "\"direct\" (last) fetches what no proxy has from its version control with the go "
@@ -342,6 +351,16 @@ const std::vector<KeySpec>& keys() {
       {"path_prefix", KeyType::string, "",
        "serve the proxy under this path (e.g. /goproxy: GOPROXY=https://host/goproxy); "
        "/healthz and /readyz stay at the root"},
+      {"ui", KeyType::boolean, "false",
+       "serve web pages for people (home, search, module pages, client setup, status) at "
+       "ui_path, and /version and /robots.txt; they list to each visitor what the protocol would "
+       "serve it"},
+      {"ui_path", KeyType::string, "/",
+       "where the web pages live under path_prefix, e.g. / or /ui (module requests never clash: "
+       "they name /@v/ or /@latest)"},
+      {"external_url", KeyType::string, "",
+       "the proxy's URL as clients reach it (scheme and host, e.g. https://proxy.example.com, "
+       "behind a load balancer); the setup page adds path_prefix; default: the listen address"},
   };
   return table;
 }

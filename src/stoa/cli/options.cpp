@@ -7,6 +7,7 @@
 
 #include "stoa/direct/gocmd.hpp"
 #include "stoa/fetch/address.hpp"
+#include "stoa/html/html.hpp"
 #include "stoa/text/ascii.hpp"
 #include "stoa/text/redact.hpp"
 
@@ -175,6 +176,24 @@ store::GcsOptions gcs_options(const RawConfig& cfg) {
   return o;
 }
 
+store::MongoOptions mongodb_options(const RawConfig& cfg) {
+  store::MongoOptions o;
+  o.uri = cfg.get("mongodb_uri");
+  if (o.uri.empty()) {
+    throw ConfigError(cfg.where("store") + ": store = \"mongodb\" needs mongodb_uri");
+  }
+  o.database = cfg.get("mongodb_database");
+  o.prefix = cfg.get("mongodb_prefix");
+  if (o.database.empty() || o.prefix.empty()) {
+    throw ConfigError(cfg.where(o.database.empty() ? "mongodb_database" : "mongodb_prefix") +
+                      ": must not be empty");
+  }
+  o.spool_dir = std::filesystem::path(cfg.get("data_dir")) / ".stoa-mongodb-spool";
+  o.connect_timeout = cfg.duration("connect_timeout");
+  o.stall_timeout = cfg.duration("stall_timeout");
+  return o;
+}
+
 // Who may read /metrics, /index and /catalog on the main listener: by default "authenticated"
 // when clients have credentials to authenticate with (derive_defaults() fills it in; this is
 // the same rule again for a configuration that did not go through it).
@@ -275,6 +294,8 @@ std::string_view to_string(StoreKind kind) {
       return "azure";
     case StoreKind::gcs:
       return "gcs";
+    case StoreKind::mongodb:
+      return "mongodb";
   }
   return "?";
 }
@@ -282,11 +303,12 @@ std::string_view to_string(StoreKind kind) {
 StoreConfig store_config(const RawConfig& cfg) {
   StoreConfig s;
   const std::string& kind = cfg.get("store");
-  s.kind = kind == "s3"       ? StoreKind::s3
-           : kind == "azure"  ? StoreKind::azure
-           : kind == "gcs"    ? StoreKind::gcs
-           : kind == "memory" ? StoreKind::memory
-                              : StoreKind::disk;
+  s.kind = kind == "s3"        ? StoreKind::s3
+           : kind == "gcs"     ? StoreKind::gcs
+           : kind == "azure"   ? StoreKind::azure
+           : kind == "mongodb" ? StoreKind::mongodb
+           : kind == "memory"  ? StoreKind::memory
+                               : StoreKind::disk;
   s.data_dir = cfg.get("data_dir");
   if (s.kind == StoreKind::disk) s.location = cfg.get("data_dir");
   if (s.kind == StoreKind::azure) {
@@ -305,6 +327,12 @@ StoreConfig store_config(const RawConfig& cfg) {
                  " bucket " + s.gcs->bucket +
                  (s.gcs->prefix.empty() ? "" : " prefix " + s.gcs->prefix) + " (auth " +
                  cfg.get("gcs_auth") + ")";
+    return s;
+  }
+  if (s.kind == StoreKind::mongodb) {
+    s.mongodb = mongodb_options(cfg);
+    s.location = text::redact_credentials(s.mongodb->uri) + " database " + s.mongodb->database +
+                 " prefix " + s.mongodb->prefix;
     return s;
   }
   if (s.kind != StoreKind::s3) return s;
@@ -468,17 +496,47 @@ IndexConfig index_config(const RawConfig& cfg) {
   i.target = (std::filesystem::path(cfg.get("data_dir")) / ".stoa-state" / "index.sqlite").string();
   // An index file is one machine's: replicas sharing an object store would each publish only
   // what they stored themselves at /index and /catalog.
-  if (cfg.get("store") == "s3" || cfg.get("store") == "gcs" || cfg.get("store") == "azure") {
+  if (cfg.get("store") == "s3" || cfg.get("store") == "gcs" || cfg.get("store") == "azure" ||
+      cfg.get("store") == "mongodb") {
     if (cfg.get("lock") != "none") {
       throw ConfigError(cfg.where("index") +
                         ": index = sqlite keeps the index in a file on this machine, but lock = " +
                         cfg.get("lock") +
-                        " says replicas share the object store, and each would list only what it "
+                        " says replicas share the store, and each would list only what it "
                         "stored itself: set index = postgres (one index for all) or none");
     }
     i.local_to_this_machine = true;
   }
   return i;
+}
+
+UiConfig ui_config(const RawConfig& cfg) {
+  UiConfig u;
+  u.enabled = cfg.boolean("ui");
+  std::string path = cfg.get("ui_path");
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  if (!html::Url::local(path) || path.find('%') != std::string::npos) {
+    throw ConfigError(cfg.where("ui_path") +
+                      ": must be a path such as / or /ui (letters, digits, " +
+                      "'-', '.', '_', '~' and '/')");
+  }
+  // The protocol's own paths stay the protocol's.
+  for (const std::string_view taken : {"/metrics", "/index", "/catalog", "/sumdb", "/vulndb",
+                                       "/healthz", "/readyz", "/_stoa", "/cooldown", "/admin"}) {
+    if (path == taken || path.starts_with(std::string(taken) + "/")) {
+      throw ConfigError(cfg.where("ui_path") + ": " + path + " is one of stoa's own paths");
+    }
+  }
+  u.path = path;
+  std::string url = cfg.get("external_url");
+  while (url.ends_with('/')) url.pop_back();
+  if (!url.empty() && !html::Url::external(url)) {
+    throw ConfigError(cfg.where("external_url") +
+                      ": must be an http:// or https:// URL with a host, e.g. "
+                      "https://proxy.example.com");
+  }
+  u.external_url = url;
+  return u;
 }
 
 Options resolve_options(const RawConfig& cfg, const KnownKeys& known) {
@@ -500,6 +558,7 @@ Options resolve_options(const RawConfig& cfg, const KnownKeys& known) {
   o.clean_scratch = o.store.kind == StoreKind::disk;
   o.server = server_options(cfg);
   o.admin = admin_config(cfg, o);
+  o.ui = ui_config(cfg);
   o.vulndb_dir = cfg.get("vulndb_dir");
   o.vulndb_source = cfg.get("vulndb_source");
   while (o.vulndb_source.ends_with('/')) o.vulndb_source.pop_back();

@@ -25,21 +25,23 @@
 #include "stoa/proxy/service.hpp"
 #include "stoa/store/azure/azure.hpp"
 #include "stoa/store/gcs/gcs.hpp"
+#include "stoa/store/mongodb/mongodb.hpp"
 #include "stoa/store/s3/s3.hpp"
 
 namespace stoa::cli {
 
-enum class StoreKind { disk, memory, s3, gcs, azure };
+enum class StoreKind { disk, memory, s3, gcs, azure, mongodb };
 std::string_view to_string(StoreKind kind);
 
 struct StoreConfig {
   StoreKind kind = StoreKind::disk;
   std::filesystem::path data_dir;
-  std::optional<store::S3Options> s3;        // kind == s3
-  std::optional<store::GcsOptions> gcs;      // kind == gcs
-  std::optional<store::AzureOptions> azure;  // kind == azure
-  std::chrono::seconds presign_ttl{0};       // kind == s3: answer zips with a presigned URL; 0: off
-  std::string location;                      // for the log: the directory or the bucket, no secrets
+  std::optional<store::S3Options> s3;          // kind == s3
+  std::optional<store::GcsOptions> gcs;        // kind == gcs
+  std::optional<store::AzureOptions> azure;    // kind == azure
+  std::optional<store::MongoOptions> mongodb;  // kind == mongodb
+  std::chrono::seconds presign_ttl{0};  // kind == s3: answer zips with a presigned URL; 0: off
+  std::string location;                 // for the log: the directory or the bucket, no secrets
 };
 
 struct UpstreamConfig {
@@ -107,6 +109,13 @@ struct LogConfig {
   bool access_log = true;
 };
 
+// The web pages (web/site.hpp).
+struct UiConfig {
+  bool enabled = false;
+  std::string path = "/";    // checked: "/" or "/<segments>" without a trailing '/'
+  std::string external_url;  // checked: http(s)://host[...], no trailing '/'; "" for none
+};
+
 struct AdminConfig {
   http::ServerOptions server;  // request_ids and tracer are the wiring's
   proxy::AdminOptions admin;
@@ -132,6 +141,7 @@ struct Options {
   bool clean_scratch = false;     // remove passthrough leftovers at start (disk store)
   http::ServerOptions server;
   std::optional<AdminConfig> admin;  // admin_listen set
+  UiConfig ui;
   std::filesystem::path vulndb_dir;  // the vulnerability database's repository (vulndb/)
   std::string vulndb_source;         // "" for no sync
   std::chrono::milliseconds vulndb_sync_interval{3'600'000};
@@ -148,6 +158,7 @@ DirectConfig direct_config(const RawConfig& cfg, const fetch::ProxyList& upstrea
 policy::PolicyFiles policy_files(const RawConfig& cfg);
 LockConfig lock_config(const RawConfig& cfg);
 IndexConfig index_config(const RawConfig& cfg);
+UiConfig ui_config(const RawConfig& cfg);
 
 // Everything, in the order `serve` used to read it (so the first error reported is the same).
 // `known`: the checksum database keys the go command knows.

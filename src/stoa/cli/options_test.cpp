@@ -128,6 +128,27 @@ TEST(Options, TypedValuesTable) {
          EXPECT_EQ(o.store.location, "http://127.0.0.1:7070 bucket b");
          EXPECT_EQ(o.server.threads, 3u);
        }},
+      {"mongodb: URI redacted in the location, spool and index on this machine",
+       {{"store", "mongodb"},
+        {"mongodb_uri", "mongodb://u:pw@db1:27017,db2:27017/?replicaSet=rs0"},
+        {"mongodb_prefix", "gomod"},
+        {"stall_timeout", "5s"}},
+       {},
+       [](const Options& o) {
+         ASSERT_TRUE(o.store.mongodb);
+         EXPECT_FALSE(o.store.s3);
+         EXPECT_EQ(o.store.kind, StoreKind::mongodb);
+         EXPECT_EQ(o.store.mongodb->uri, "mongodb://u:pw@db1:27017,db2:27017/?replicaSet=rs0");
+         EXPECT_EQ(o.store.mongodb->database, "stoa");
+         EXPECT_EQ(o.store.mongodb->prefix, "gomod");
+         EXPECT_EQ(o.store.mongodb->spool_dir, "data/.stoa-mongodb-spool");
+         EXPECT_EQ(o.store.mongodb->stall_timeout, std::chrono::seconds(5));
+         EXPECT_EQ(o.store.location,
+                   "mongodb://db1:27017,db2:27017/?replicaSet=rs0 database stoa prefix gomod");
+         EXPECT_TRUE(o.index.local_to_this_machine);
+         EXPECT_EQ(o.service.store_backend, "mongodb");
+         EXPECT_EQ(o.service.scratch_dir, "");
+       }},
       {"azure: the connection string's parts, AZURE_STORAGE_* variables, keys over both",
        {{"store", "azure"}, {"azure_container", "mods"}, {"azure_prefix", "p"}},
        {{"AZURE_STORAGE_CONNECTION_STRING",
@@ -299,6 +320,10 @@ TEST(Options, ErrorsNameTheKeyAndItsSource) {
       {{},
        {{"STOA_STORE", "s3"}, {"STOA_S3_BUCKET", "b"}},
        "store (STOA_STORE): store = \"s3\" needs credentials"},
+      {{{"store", "mongodb"}}, {}, "store (--store): store = \"mongodb\" needs mongodb_uri"},
+      {{{"store", "mongodb"}, {"mongodb_uri", "mongodb://h/"}, {"mongodb_database", ""}},
+       {},
+       "mongodb_database (--mongodb-database): must not be empty"},
       {{{"store", "azure"}}, {}, "store (--store): store = \"azure\" needs azure_container"},
       {{},
        {{"STOA_STORE", "azure"}, {"STOA_AZURE_CONTAINER", "c"}, {"STOA_AZURE_ACCOUNT", "a"}},
@@ -363,6 +388,26 @@ TEST(Options, PartsStandAlone) {
   EXPECT_EQ(index_config(cfg).kind, IndexKind::none);
   EXPECT_EQ(store_config(cfg).kind, StoreKind::disk);
   EXPECT_THROW(lock_config(cfg), ConfigError);
+}
+
+TEST(Options, WebPages) {
+  const Options off = resolve({});
+  EXPECT_FALSE(off.ui.enabled);
+  EXPECT_EQ(off.ui.path, "/");
+  EXPECT_EQ(off.ui.external_url, "");
+  const Options on = resolve(
+      {{"ui", "true"}, {"ui_path", "/ui/"}, {"external_url", "https://proxy.example.com/"}});
+  EXPECT_TRUE(on.ui.enabled);
+  EXPECT_EQ(on.ui.path, "/ui");
+  EXPECT_EQ(on.ui.external_url, "https://proxy.example.com");
+  for (const char* bad : {"ui", "//evil.example", "/a b", "/a%20b", "/metrics", "/sumdb/x",
+                          "/vulndb", "/_stoa", "/cooldown"}) {
+    EXPECT_THROW(resolve({{"ui_path", bad}}), ConfigError) << bad;
+  }
+  for (const char* bad : {"javascript:alert(1)", "proxy.example.com", "//proxy.example.com",
+                          "ftp://proxy.example.com", "https://a\"b"}) {
+    EXPECT_THROW(resolve({{"external_url", bad}}), ConfigError) << bad;
+  }
 }
 
 }  // namespace

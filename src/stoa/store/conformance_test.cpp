@@ -25,10 +25,12 @@
 #include "stoa/store/disk.hpp"
 #include "stoa/store/gcs/gcs.hpp"
 #include "stoa/store/memory.hpp"
+#include "stoa/store/mongodb/mongodb.hpp"
 #include "stoa/store/s3/s3.hpp"
 #include "stoa/store/store.hpp"
 #include "stoa/store/testing/azurite.hpp"
 #include "stoa/store/testing/gcs_server.hpp"
+#include "stoa/store/testing/mongo_server.hpp"
 #include "stoa/store/testing/s3_server.hpp"
 #include "stoa/store/testing/store_test_util.hpp"
 
@@ -83,6 +85,13 @@ const Backend k_backends[] = {
        GcsOptions o = server.options(server.make_bucket(), scratch / "spool");
        o.page_size = 100;
        return make_gcs_store(o);
+     }},
+    // FerretDB on loopback, started once per test binary; each test gets a fresh database. When
+    // ferretdb is missing, every MongoDB case fails (it does not skip).
+    {"MongoDB",
+     [](const fs::path& scratch) {
+       testing::MongoServer& server = testing::MongoServer::shared();
+       return make_mongodb_store(server.options(server.make_database(), scratch / "spool"));
      }},
 };
 
