@@ -614,6 +614,26 @@ class Upsim:
         self.run.stop(self.proc)
 
 
+class PageBrowser:
+    """bench/browse.py: one client GETting web pages at `rate` a second, pinned to the load core
+    (beside wrk: this machine has no third core). Started and stopped around each measured run;
+    stop() returns its {"requests", "seconds", "bad"}."""
+
+    def __init__(self, run, url, rate, paths, name="browse"):
+        self.run = run
+        self.proc = run.start(["/usr/bin/python3", BENCH / "browse.py", url, rate, *paths],
+                              run.load_cpu, name, stdout=subprocess.PIPE)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        out, _ = self.proc.communicate(timeout=30)
+        self.run.procs.remove(self.proc)
+        lines = out.decode().strip().splitlines()
+        if self.proc.returncode != 0 or not lines:
+            raise HarnessError(f"browse.py exited {self.proc.returncode} without a result")
+        return json.loads(lines[-1])
+
+
 def wrk(run, url, paths_file, conns, seconds, timeout_s=10):
     """One wrk run (one thread, pinned to the load core) cycling through paths_file."""
     seconds = max(1, round(seconds))  # wrk takes whole seconds
