@@ -320,7 +320,8 @@ TEST_F(PolicyServiceTest, OperationalEndpointsFollowTheirAccessMode) {
   EXPECT_EQ(ask(*authenticated, "/index", token).status, 404) << "no index: past the gate";
   HttpRequest basic = make_request("GET", "/metrics");
   basic.authorization = good;
-  EXPECT_FALSE(authenticated->service().respond_now(basic)) << "a first bcrypt check: not on this thread";
+  EXPECT_FALSE(authenticated->service().respond_now(basic))
+      << "a first bcrypt check: not on this thread";
   EXPECT_EQ(ask(*authenticated, "/metrics", good).status, 200);
   EXPECT_TRUE(authenticated->service().respond_now(basic)) << "remembered: answered at once";
   EXPECT_EQ(authenticated->service().respond_now(make_request("GET", "/healthz"))->status, 200);
