@@ -508,6 +508,12 @@ class Azurite:
     def stoa_env(self):
         return {"AZURE_STORAGE_ACCOUNT": self.ACCOUNT, "AZURE_STORAGE_KEY": self.KEY}
 
+    def pids(self):
+        return [self.proc.pid]
+
+    def stop(self):
+        self.run.stop(self.proc)
+
 
 class FakeGcs:
     """A Google Cloud Storage emulator (fake-gcs-server, filesystem backend, http) with one
